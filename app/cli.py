@@ -1,0 +1,62 @@
+"""The ``fabscope`` command line.
+
+Sub-command groups live in their own modules, each exposing ``register(subparsers)``
+that adds parsers whose ``func`` attribute is called with the parsed args:
+``app.cli_data`` (refresh/status/serve), ``app.cli_sim`` (sim list/chip/system/llm/validate),
+``app.cli_fab`` (sim etch/fab), ``app.cli_forecast`` (forecast run/backtest/...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from app.cli_common import CliError
+
+_TOP_LEVEL = ("app.cli_data",)
+_SIM = ("app.cli_sim", "app.cli_fab")
+_FORECAST = ("app.cli_forecast",)
+
+
+def _register(modules: tuple[str, ...], subparsers: argparse._SubParsersAction) -> None:
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a group still being built
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (used by ``main`` and by tests)."""
+    parser = argparse.ArgumentParser(prog="fabscope", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _register(_TOP_LEVEL, sub)
+    sim = sub.add_parser("sim", help="hardware and fab simulator").add_subparsers(dest="sim_command", required=True)
+    _register(_SIM, sim)
+    forecast = sub.add_parser("forecast", help="substitution forecasts").add_subparsers(
+        dest="forecast_command", required=True
+    )
+    _register(_FORECAST, forecast)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``fabscope`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except CliError as exc:
+        print(f"fabscope: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fabscope: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

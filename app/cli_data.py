@@ -1,0 +1,180 @@
+"""``fabscope refresh``, ``status`` and ``serve``: the warehouse commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.cli_common import CliError, add_db_arg, emit_json
+from pipelines.warehouse import Warehouse, WarehouseError, resolve_db_path, scalar
+
+GROUPS = ("market", "policy", "capacity", "hardware", "forecast")
+
+
+def dagster_home() -> Path:
+    """The shared Dagster instance folder: ``$DAGSTER_HOME``, else ``./data/dagster`` (set if unset)."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster").absolute())))
+    home.mkdir(parents=True, exist_ok=True)
+    yaml = home / "dagster.yaml"
+    if not yaml.exists():
+        yaml.write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
+def _prices_config(provider: str | None) -> dict[str, Any]:
+    if not provider:
+        return {}
+    try:
+        from pipelines.assets.market import market_run_config
+    except ImportError as exc:
+        raise CliError("price providers are not available in this build") from exc
+    try:
+        return market_run_config(provider)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def run_refresh(db: Path, prices: str | None = None, select: str | None = None) -> bool:
+    """Materialise the refresh job (all assets or one group) through Dagster; True if all passed."""
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+
+    os.environ["FABSCOPE_DB"] = str(db)
+    dagster_home()
+    defs = build_definitions(str(db))
+    job = defs.resolve_job_def("refresh")
+    selection = None
+    if select:
+        graph = defs.resolve_asset_graph()
+        selection = sorted(
+            (k for k in graph.get_all_asset_keys() if graph.get(k).group_name == select), key=str
+        )
+        if not selection:
+            raise CliError(f"no assets in group {select!r}; groups: {', '.join(GROUPS)}")
+    run_config = _merge({"loggers": {"progress": {}}}, _prices_config(prices))
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False, asset_selection=selection,
+        )
+    return result.success
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    db = resolve_db_path(args.db)
+    print(f"fabscope refresh → {db} (prices: {args.prices or 'sample'})", file=sys.stderr)
+    try:
+        ok = run_refresh(db, args.prices, args.select)
+    except WarehouseError as exc:
+        raise CliError(str(exc)) from None
+    summary = quarantine_summary(db)
+    if summary:
+        print(summary, file=sys.stderr)
+    if not ok:
+        print("refresh FAILED: the published warehouse was left as it was (see the lines above).", file=sys.stderr)
+        return 1
+    print("refresh ok: warehouse published.", file=sys.stderr)
+    return 0
+
+
+def quarantine_summary(db: Path, limit: int = 10) -> str:
+    """One readable block listing the quarantined rows per source file (empty if none)."""
+    wh = Warehouse(db)
+    if not wh.exists():
+        return ""
+    try:
+        rows = wh.query(
+            "SELECT source_file, count(DISTINCT row) AS n, first(row ORDER BY row) AS row, "
+            "first(field ORDER BY row) AS field, first(value ORDER BY row) AS value, "
+            "first(reason ORDER BY row) AS reason FROM quarantine GROUP BY source_file ORDER BY source_file"
+        )
+    except Exception:  # noqa: BLE001 - an older warehouse without the table
+        return ""
+    if rows.is_empty():
+        return ""
+    lines = ["quarantined rows (kept out of the warehouse; details in table `quarantine`):"]
+    for r in rows.head(limit).iter_rows(named=True):
+        lines.append(
+            f"  {r['source_file']}: {r['n']} row(s); first: row {r['row']} field {r['field']!r} "
+            f"value {r['value']!r}: {r['reason']}"
+        )
+    return "\n".join(lines)
+
+
+def status(db: Path) -> dict[str, Any]:
+    """``{"tables": [{"name", "rows", "refreshed_at"}...], "sample_data": bool, ...}``."""
+    wh = Warehouse(db)
+    if not wh.exists():
+        raise CliError(f"no warehouse at {db}: run `fabscope refresh` first")
+    with wh.read() as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+        ).fetchall()]
+        refreshed = dict(con.execute("SELECT table_name, refreshed_at FROM table_refreshes").fetchall())
+        tables = [
+            {
+                "name": n,
+                "rows": scalar(con, f'SELECT count(*) FROM "{n}"'),
+                "refreshed_at": refreshed[n].isoformat() + "Z" if n in refreshed else None,
+            }
+            for n in names
+            if n not in ("schema_meta", "table_refreshes")
+        ]
+        sample = "prices_daily" in names and bool(
+            scalar(con, "SELECT count(*) FROM prices_daily WHERE provider = 'sample'")
+        )
+        version = scalar(con, "SELECT value FROM schema_meta WHERE key = 'schema_version'")
+    return {"db": str(db), "schema_version": int(version) if version else None, "tables": tables,
+            "sample_data": sample}
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    result = status(resolve_db_path(args.db))
+    if args.json:
+        emit_json(result)
+    else:
+        for t in result["tables"]:
+            print(f"{t['name']:<28} {t['rows']:>10}  {t['refreshed_at'] or '-'}")
+        print(f"sample data: {'yes' if result['sample_data'] else 'no'}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    db = resolve_db_path(args.db)
+    if not Warehouse(db).exists():
+        print(f"fabscope: no warehouse at {db} yet; pages will say how to fill it (`fabscope refresh`).",
+              file=sys.stderr)
+    from app.dashboard.app import serve
+
+    serve(str(db), host=args.host, port=args.port)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add refresh/status/serve to the top-level parser."""
+    p = sub.add_parser("refresh", help="materialise the Dagster assets into the warehouse")
+    add_db_arg(p)
+    p.add_argument("--prices", default=None, help="sample (default) | yahoo | akshare | csv:DIR")
+    p.add_argument("--select", default=None, choices=GROUPS, help="refresh one asset group only")
+    p.set_defaults(func=cmd_refresh)
+
+    p = sub.add_parser("status", help="what is in the warehouse")
+    add_db_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("serve", help="serve the Dash dashboard")
+    add_db_arg(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.set_defaults(func=cmd_serve)

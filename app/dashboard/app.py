@@ -1,0 +1,85 @@
+"""The fabscope analyst dashboard: a Dash pages app on the published warehouse.
+
+``create_app(db_path)`` builds the app (pages in ``app/dashboard/pages``, one file each);
+``serve(db_path, host, port)`` runs it (``fabscope serve`` calls this). Pages read the
+warehouse through :mod:`app.queries` with short-lived read-only connections, so a refresh
+can publish a new file while the dashboard is open. Scenario reruns are background
+callbacks (``DiskcacheManager``, cache beside the warehouse) that write through the
+warehouse's single writer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+from dash import dcc, html
+
+from app.dashboard import components as ui
+
+DASHBOARD_DIR = Path(__file__).resolve().parent
+PAGES_DIR = DASHBOARD_DIR / "pages"
+ASSETS_DIR = DASHBOARD_DIR / "assets"
+CACHE_DIR_NAME = "dashboard-cache"
+"""Folder (beside the warehouse file) holding the background-callback cache."""
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8050
+NAV_ORDER = ("/", "/market", "/policy", "/capacity", "/hardware", "/forecasts")
+
+
+def cache_dir_for(db: str | Path) -> Path:
+    """Background-callback cache folder for warehouse ``db`` (created if needed)."""
+    folder = Path(db).parent / CACHE_DIR_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _background_manager(db: str) -> dash.DiskcacheManager:
+    import diskcache
+
+    return dash.DiskcacheManager(diskcache.Cache(str(cache_dir_for(db))))
+
+
+def _navbar() -> html.Header:
+    pages = sorted(dash.page_registry.values(), key=lambda p: (
+        NAV_ORDER.index(p["path"]) if p["path"] in NAV_ORDER else len(NAV_ORDER), p["path"]))
+    links = [dcc.Link(p["name"], href=p["relative_path"], className="nav-link", id=f"nav-{p['module'].split('.')[-1]}")
+             for p in pages]
+    return html.Header(className="navbar", children=[
+        dcc.Link(className="brand", href="/", children=[html.Span("fab", className="brand-a"),
+                                                          html.Span("scope", className="brand-b")]),
+        html.Nav(links, className="nav-links"),
+        html.Div("US–China semiconductor race · analyst view", className="nav-tagline"),
+    ])
+
+
+def create_app(db_path: str | None = None) -> dash.Dash:
+    """Build the dashboard for warehouse ``db_path`` (else ``$FABSCOPE_DB``, else ./data/fabscope.duckdb)."""
+    db = ui.set_db(db_path)
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PAGES_DIR),
+        assets_folder=str(ASSETS_DIR),
+        title="fabscope",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        background_callback_manager=_background_manager(db),
+    )
+    app.server.config["FABSCOPE_DB"] = db
+    app.layout = html.Div(className="shell", children=[
+        _navbar(),
+        html.Main(dash.page_container, className="content"),
+        html.Footer(className="footer", children=[
+            html.Span("warehouse: "), html.Code(db, id="footer-db"),
+            html.Span(" · read-only, short-lived connections · every chart: Download CSV + Sources"),
+        ]),
+    ])
+    ui.register_shared_callbacks(app)
+    return app
+
+
+def serve(db_path: str | None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve the dashboard on http://host:port (127.0.0.1 by default; not for the open internet)."""
+    app = create_app(db_path)
+    app.run(host=host, port=port, debug=False)

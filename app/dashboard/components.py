@@ -1,0 +1,248 @@
+"""Shared dashboard pieces: chart cards (CSV download + sources), banners, empty states, theme.
+
+A chart card is a titled panel holding a ``dcc.Graph`` plus two controls that every chart
+in fabscope carries: **Download CSV** (the exact rows behind the chart) and **Sources**
+(a list of the citations in those rows). Cards are addressed by a short ``card`` name;
+the page callbacks fill ``card_outputs(card)`` = (figure, CSV text, sources list), and
+one pattern-matching callback (:func:`register_shared_callbacks`) serves every download.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+from dash import MATCH, Input, Output, State, dcc, html
+
+from app.queries import REFRESH_HINT, QueryResult
+from pipelines.warehouse import resolve_db_path
+
+# ---- theme ---------------------------------------------------------------------------------
+DOMESTIC = "#c8102e"
+"""Colour of China-domestic series (companies, vendors, shares)."""
+FOREIGN = "#1f5fa8"
+"""Colour of foreign series."""
+COLORWAY = ["#1f5fa8", "#c8102e", "#2a9d8f", "#e9a23b", "#6d597a", "#8d99ae", "#264653", "#b5838d",
+            "#588157", "#d62828"]
+FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        font={"family": FONT, "size": 12, "color": "#1f2933"},
+        colorway=COLORWAY,
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin={"l": 56, "r": 16, "t": 24, "b": 40},
+        xaxis={"gridcolor": "#eef1f4", "linecolor": "#c5ccd3", "zeroline": False},
+        yaxis={"gridcolor": "#eef1f4", "linecolor": "#c5ccd3", "zeroline": False},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "bgcolor": "rgba(0,0,0,0)"},
+        hoverlabel={"font": {"family": FONT}},
+    )
+)
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+
+
+# ---- warehouse path shared by the page callbacks -------------------------------------------
+_STATE: dict[str, str | None] = {"db": None}
+
+
+def set_db(path: str | os.PathLike[str] | None) -> str:
+    """Set the warehouse the pages read (``create_app`` calls this); returns the resolved path."""
+    resolved = str(resolve_db_path(path))
+    _STATE["db"] = resolved
+    return resolved
+
+
+def current_db() -> str:
+    """The warehouse the pages read (resolved by the contract rule if ``create_app`` did not set it)."""
+    return _STATE["db"] or set_db(None)
+
+
+# ---- figures -------------------------------------------------------------------------------
+def styled(fig: go.Figure, *, height: int = 360, **layout: Any) -> go.Figure:
+    """Apply the fabscope template and a fixed height to ``fig``."""
+    fig.update_layout(template=TEMPLATE, height=height, **layout)
+    return fig
+
+
+def empty_figure(reason: str, *, height: int = 300) -> go.Figure:
+    """A figure that says why there is nothing to plot (never a blank chart)."""
+    fig = go.Figure()
+    fig.add_annotation(text=reason, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 14, "color": "#52606d"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return styled(fig, height=height)
+
+
+# ---- CSV + sources -------------------------------------------------------------------------
+def frame_csv(frame: pl.DataFrame | None) -> str:
+    """CSV text of ``frame`` (nested/JSON columns as text); empty string when there is nothing."""
+    if frame is None or frame.is_empty():
+        return ""
+    nested = [c for c, t in frame.schema.items() if isinstance(t, pl.List | pl.Struct | pl.Array | pl.Object)]
+    if nested:
+        frame = frame.with_columns(pl.col(c).map_elements(str, return_dtype=pl.String) for c in nested)
+    return frame.write_csv()
+
+
+def sources_list(sources: Iterable[str]) -> list[Any]:
+    """Children for a card's Sources panel: one list item per citation (links when URLs)."""
+    items = [s for s in dict.fromkeys(str(s).strip() for s in sources) if s]
+    if not items:
+        return [html.Li("no sources on screen", className="muted")]
+    out = []
+    for s in items:
+        out.append(html.Li(html.A(s, href=s, target="_blank", rel="noopener")) if re.match(r"https?://", s)
+                   else html.Li(s))
+    return out
+
+
+def csv_filename(card: str) -> str:
+    """Download file name for a card's data."""
+    return f"fabscope-{re.sub(r'[^a-z0-9-]+', '-', card.lower())}.csv"
+
+
+def chart_card(card: str, title: str, figure: go.Figure | None = None, *, subtitle: str | None = None,
+               frame: pl.DataFrame | None = None, sources: Sequence[str] = (), controls: Any = None,
+               graph_id: str | None = None, footer: Any = None, height: int | None = None) -> html.Div:
+    """A titled chart panel with **Download CSV** and **Sources**.
+
+    ``figure``/``frame``/``sources`` are the initial contents; page callbacks replace them
+    through ``Output(f"{card}-graph", "figure")``, ``Output(csv_store_id(card), "data")`` and
+    ``Output(sources_id(card), "children")``.
+    """
+    fig = figure if figure is not None else empty_figure("loading…")
+    graph_style = {"height": f"{height}px"} if height else None
+    return html.Div(
+        className="card",
+        id=f"{card}-card",
+        children=[
+            html.Div(className="card-head", children=[
+                html.Div([html.H3(title, className="card-title"),
+                          html.Div(subtitle, className="card-subtitle") if subtitle else None]),
+                html.Div(className="card-actions", children=[
+                    html.Button("Download CSV", id={"type": "csv-button", "card": card}, className="btn btn-small",
+                                n_clicks=0, title="download the rows behind this chart"),
+                    dcc.Download(id={"type": "csv-download", "card": card}),
+                ]),
+            ]),
+            html.Div(controls, className="card-controls") if controls is not None else None,
+            dcc.Graph(id=graph_id or f"{card}-graph", figure=fig, config=GRAPH_CONFIG, style=graph_style),
+            dcc.Store(id=csv_store_id(card), data=frame_csv(frame)),
+            html.Details(className="sources", children=[
+                html.Summary("Sources"),
+                html.Ul(sources_list(sources), id=sources_id(card)),
+            ]),
+            footer,
+        ],
+    )
+
+
+def csv_store_id(card: str) -> dict[str, str]:
+    """Id of a card's CSV store (pattern-matching id)."""
+    return {"type": "csv-data", "card": card}
+
+
+def sources_id(card: str) -> dict[str, str]:
+    """Id of a card's sources list (pattern-matching id)."""
+    return {"type": "sources", "card": card}
+
+
+def card_outputs(card: str) -> list[Output]:
+    """The three outputs a page callback sets to refresh a card: figure, CSV data, sources."""
+    return [Output(f"{card}-graph", "figure"), Output(csv_store_id(card), "data"),
+            Output(sources_id(card), "children")]
+
+
+def register_shared_callbacks(app: Any) -> None:
+    """One pattern-matching callback serving every card's **Download CSV** button."""
+
+    @app.callback(
+        Output({"type": "csv-download", "card": MATCH}, "data"),
+        Input({"type": "csv-button", "card": MATCH}, "n_clicks"),
+        State({"type": "csv-data", "card": MATCH}, "data"),
+        State({"type": "csv-button", "card": MATCH}, "id"),
+        prevent_initial_call=True,
+    )
+    def _download(n_clicks: int | None, data: str | None, ident: dict[str, str]) -> Any:
+        if not n_clicks:
+            return None
+        card = ident["card"]
+        text = data or "note\nno rows on screen\n"
+        return {"content": text, "filename": csv_filename(card), "type": "text/csv", "base64": False}
+
+
+# ---- banners and empty states --------------------------------------------------------------
+def sample_banner(tickers: Sequence[str]) -> html.Div | None:
+    """The sample-data banner, or ``None`` when no sample prices are on screen."""
+    if not tickers:
+        return None
+    shown = ", ".join(list(tickers)[:8]) + (" …" if len(tickers) > 8 else "")
+    return html.Div(className="banner banner-sample", role="alert", children=[
+        html.Strong("Sample prices on screen. "),
+        "These series come from fabscope's deterministic offline sample provider — synthetic, "
+        f"not market data ({shown}). Load real prices with ",
+        html.Code("fabscope refresh --prices yahoo"), ".",
+    ])
+
+
+def empty_state(reason: str | None, *, title: str = "No data yet") -> html.Div:
+    """A panel that says what is missing and how to get it."""
+    text = reason or f"no data yet — {REFRESH_HINT}"
+    return html.Div(className="empty-state", children=[html.Strong(title), html.Div(text)])
+
+
+def reason_text(*results: QueryResult) -> str | None:
+    """The first reason among empty query results (``None`` if all have rows)."""
+    for r in results:
+        if r.empty:
+            return r.reason or f"no data yet — {REFRESH_HINT}"
+    return None
+
+
+def page_header(title: str, lede: str) -> html.Div:
+    """Page title and one-line description."""
+    return html.Div(className="page-header", children=[html.H1(title), html.P(lede, className="lede")])
+
+
+def stat(label: str, value: str, *, sub: str | None = None, href: str | None = None,
+         ident: str | None = None) -> html.Div:
+    """A headline figure (label, big value, small print), optionally linking to its page."""
+    body = [html.Div(label, className="stat-label"), html.Div(value, className="stat-value"),
+            html.Div(sub, className="stat-sub") if sub else None]
+    if href:
+        body.append(dcc.Link("details →", href=href, className="stat-link"))
+    return html.Div(body, className="stat", id=ident) if ident else html.Div(body, className="stat")
+
+
+def data_table(frame: pl.DataFrame, *, table_id: str, columns: Sequence[str] | None = None,
+               formats: dict[str, str] | None = None, page_size: int = 12) -> Any:
+    """A sortable, filterable DataTable of ``frame`` (``formats``: column → d3 format, e.g. '.1%')."""
+    from dash import dash_table
+
+    cols = list(columns or frame.columns)
+    view = frame.select([c for c in cols if c in frame.columns])
+    specs = []
+    for c in view.columns:
+        spec: dict[str, Any] = {"name": c.replace("_", " "), "id": c}
+        if formats and c in formats:
+            spec.update(type="numeric", format={"specifier": formats[c]})
+        specs.append(spec)
+    records = view.with_columns(
+        pl.col(c).cast(pl.String) for c, t in view.schema.items() if t.is_temporal()
+    ).to_dicts()
+    return dash_table.DataTable(
+        id=table_id, columns=specs, data=records, page_size=page_size, sort_action="native",
+        filter_action="native", style_as_list_view=True,
+        style_table={"overflowX": "auto"},
+        style_header={"fontWeight": "600", "backgroundColor": "#f5f7fa", "borderBottom": "1px solid #d9dee4"},
+        style_cell={"fontFamily": FONT, "fontSize": "12px", "padding": "6px 8px", "textAlign": "left",
+                    "whiteSpace": "normal", "height": "auto", "maxWidth": "420px"},
+    )

@@ -1,0 +1,277 @@
+"""Read-only query layer for the dashboard: one function per question, parameters only.
+
+Every function takes the warehouse path first and returns a :class:`QueryResult`: a Polars
+frame plus, when the frame is empty, a readable ``reason`` ("no data yet — run `fabscope
+refresh`"). A missing warehouse file, a table that a pipeline has not created yet or an
+empty table is an *answer* here, never an exception. Each call opens one short-lived
+``read_only=True`` connection through :class:`pipelines.warehouse.Warehouse`, so the
+dashboard keeps working while a refresh publishes a new file.
+
+SQL is fixed text; user choices (tickers, dates, categories, scenario ids) are bound as
+parameters (``?``). Nothing a user types is ever formatted into SQL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from pipelines.warehouse import Warehouse, WarehouseError, WarehouseNotFound
+
+REFRESH_HINT = "run `fabscope refresh`"
+SAMPLE_PROVIDER = "sample"
+"""``prices_daily.provider`` of the deterministic offline sample prices (labelled on screen)."""
+
+DbPath = str | os.PathLike[str] | None
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A query's answer: the rows, why there are none (if so), and the sources cited in them."""
+
+    frame: pl.DataFrame
+    reason: str | None = None
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """True when there are rows to show."""
+        return self.reason is None and self.frame.height > 0
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to show (``reason`` says why)."""
+        return not self.ok
+
+
+def _sources_of(frame: pl.DataFrame) -> tuple[str, ...]:
+    """Distinct non-empty values of the ``source``/``sources``/``citation`` columns, in order."""
+    seen: dict[str, None] = {}
+    for col in ("source", "sources"):
+        if col in frame.columns:
+            for value in frame.get_column(col).drop_nulls().cast(pl.String).to_list():
+                for part in str(value).split("; "):
+                    if part.strip():
+                        seen.setdefault(part.strip(), None)
+    return tuple(seen)
+
+
+def _run(db: DbPath, table: str, sql: str, params: Sequence[object] | None = None,
+         *, what: str | None = None) -> QueryResult:
+    """Run one parameterised read-only query; turn every "not there yet" into a reason."""
+    label = what or table
+    wh = Warehouse(db)
+    try:
+        frame = wh.query(sql, params)
+    except WarehouseNotFound:
+        return QueryResult(pl.DataFrame(), f"no warehouse at {wh.path} yet — {REFRESH_HINT}")
+    except duckdb.CatalogException:
+        return QueryResult(pl.DataFrame(), f"no {label} data yet (table `{table}` is missing) — {REFRESH_HINT}")
+    except duckdb.BinderException as exc:
+        first = str(exc).splitlines()[0]
+        return QueryResult(pl.DataFrame(), f"table `{table}` has an unexpected shape ({first}) — {REFRESH_HINT}")
+    except (duckdb.IOException, WarehouseError) as exc:
+        return QueryResult(pl.DataFrame(), f"warehouse unreadable: {str(exc).splitlines()[0]}")
+    if frame.height == 0:
+        return QueryResult(frame, f"no {label} data yet — {REFRESH_HINT}")
+    return QueryResult(frame, None, _sources_of(frame))
+
+
+def _no_selection(what: str) -> QueryResult:
+    return QueryResult(pl.DataFrame(), f"pick at least one {what}")
+
+
+# ---- warehouse-wide ----------------------------------------------------------------------
+def table_freshness(db: DbPath) -> QueryResult:
+    """Per table: rows and when it was last written (``table_refreshes``), newest first."""
+    return _run(db, "table_refreshes",
+                "SELECT table_name, rows, refreshed_at, run_id FROM table_refreshes ORDER BY refreshed_at DESC",
+                what="refresh-log")
+
+
+def sample_price_tickers(db: DbPath, tickers: Sequence[str] | None = None) -> list[str]:
+    """Tickers (of ``tickers``, or all) whose stored prices come from the labelled sample provider."""
+    if tickers is not None and not tickers:
+        return []
+    sql = "SELECT DISTINCT ticker FROM prices_daily WHERE provider = ?"
+    params: list[object] = [SAMPLE_PROVIDER]
+    if tickers is not None:
+        sql += " AND list_contains(?, ticker)"
+        params.append(list(tickers))
+    res = _run(db, "prices_daily", sql + " ORDER BY ticker", params)
+    return res.frame.get_column("ticker").to_list() if res.ok else []
+
+
+# ---- market -------------------------------------------------------------------------------
+def tickers(db: DbPath) -> QueryResult:
+    """Ticker universe with name, country, segment, domestic-China flag and benchmark."""
+    return _run(db, "tickers",
+                "SELECT ticker, name, country, exchange, currency, segment, domestic_china, benchmark, "
+                "is_benchmark, source, flag FROM tickers ORDER BY is_benchmark, domestic_china DESC, ticker",
+                what="ticker")
+
+
+def price_range(db: DbPath) -> QueryResult:
+    """First and last price date stored (one row: ``first``, ``last``)."""
+    res = _run(db, "prices_daily", "SELECT min(date) AS first, max(date) AS last, count(*) AS n FROM prices_daily",
+               what="price")
+    if res.ok and res.frame.item(0, "n") == 0:
+        return QueryResult(pl.DataFrame(), f"no price data yet — {REFRESH_HINT}")
+    return res
+
+
+def prices(db: DbPath, tickers: Sequence[str], start: date | None = None, end: date | None = None) -> QueryResult:
+    """Daily closes (listing currency and USD) for ``tickers`` between ``start`` and ``end`` inclusive."""
+    if not tickers:
+        return _no_selection("ticker")
+    return _run(
+        db, "prices_daily",
+        "SELECT date, ticker, close, currency, close_usd, provider, source FROM prices_daily "
+        "WHERE list_contains(?, ticker) AND (?::DATE IS NULL OR date >= ?::DATE) "
+        "AND (?::DATE IS NULL OR date <= ?::DATE) ORDER BY ticker, date",
+        [list(tickers), start, start, end, end], what="price",
+    )
+
+
+def event_study(db: DbPath, event_id: str | None = None) -> QueryResult:
+    """Event-study rows (CAR, t-stat per ticker and window), with each ticker's domestic flag."""
+    return _run(
+        db, "event_study",
+        "SELECT e.event_id, e.ticker, e.\"window\", e.car, e.t_stat, t.name, "
+        "coalesce(t.domestic_china, false) AS domestic_china, e.source "
+        "FROM event_study e LEFT JOIN tickers t USING (ticker) "
+        "WHERE (?::VARCHAR IS NULL OR e.event_id = ?::VARCHAR) ORDER BY e.event_id, e.\"window\", e.ticker",
+        [event_id, event_id], what="event-study",
+    )
+
+
+def event_study_events(db: DbPath) -> QueryResult:
+    """Events that have event-study rows, with their title and date (newest first)."""
+    return _run(
+        db, "event_study",
+        "SELECT DISTINCT e.event_id, x.announced_date, x.title FROM event_study e "
+        "LEFT JOIN export_controls x USING (event_id) ORDER BY x.announced_date DESC NULLS LAST, e.event_id",
+        what="event-study",
+    )
+
+
+# ---- policy -------------------------------------------------------------------------------
+def export_controls(db: DbPath, categories: Sequence[str] | None = None,
+                    start: date | None = None, end: date | None = None) -> QueryResult:
+    """Export-control actions (optionally of some categories / in a date range), oldest first."""
+    if categories is not None and not categories:
+        return _no_selection("category")
+    return _run(
+        db, "export_controls",
+        "SELECT event_id, announced_date, effective_date, agency, title, citation, category, source, flag, "
+        "notes FROM export_controls WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], category)) "
+        "AND (?::DATE IS NULL OR announced_date >= ?::DATE) AND (?::DATE IS NULL OR announced_date <= ?::DATE) "
+        "ORDER BY announced_date, event_id",
+        [_opt_list(categories), _opt_list(categories), start, start, end, end], what="export-control",
+    )
+
+
+def export_control_categories(db: DbPath) -> list[str]:
+    """Categories present in ``export_controls``."""
+    res = _run(db, "export_controls", "SELECT DISTINCT category FROM export_controls WHERE category IS NOT NULL "
+               "ORDER BY 1", what="export-control")
+    return res.frame.get_column("category").to_list() if res.ok else []
+
+
+def entity_list(db: DbPath) -> QueryResult:
+    """Entity List additions (Chinese chip-related firms), oldest first."""
+    return _run(db, "entity_list",
+                "SELECT name, country, added_date, citation, event_id, source, flag, notes FROM entity_list "
+                "ORDER BY added_date, name", what="Entity List")
+
+
+# ---- capacity & tooling -------------------------------------------------------------------
+def fab_capacity(db: DbPath) -> QueryResult:
+    """Fab capacity rows (wafer starts/month in the fab's wafer size) by company, fab, node, year."""
+    return _run(db, "fab_capacity",
+                "SELECT company, fab, country, product, node_class, wafer_size_mm, capacity_wspm, year, status, "
+                "source, flag FROM fab_capacity ORDER BY year, company, fab", what="fab-capacity")
+
+
+def tool_demand(db: DbPath, scenario_id: str | None = None) -> QueryResult:
+    """Tools needed per year and tool type, with the domestic share (one scenario or all)."""
+    return _run(db, "tool_demand",
+                "SELECT scenario_id, year, tool_type, count, domestic_share, source FROM tool_demand "
+                "WHERE (?::VARCHAR IS NULL OR scenario_id = ?::VARCHAR) ORDER BY scenario_id, year, tool_type",
+                [scenario_id, scenario_id], what="tool-demand")
+
+
+def tool_domestic_share(db: DbPath) -> QueryResult:
+    """Bundled domestic-supplier share per tool type (reference table; columns as stored)."""
+    return _run(db, "tool_domestic_share", "SELECT * FROM tool_domestic_share", what="tool domestic-share")
+
+
+# ---- hardware -----------------------------------------------------------------------------
+def chip_specs(db: DbPath) -> QueryResult:
+    """Accelerator specs (TFLOP/s, GB, TB/s, GB/s, W) per chip id."""
+    return _run(db, "chip_specs",
+                "SELECT id, vendor, bf16_tflops, int8_tops, hbm_gb, hbm_tbps, scaleup_gbps, tdp_w, sources, flag, "
+                "source FROM chip_specs ORDER BY vendor, id", what="chip")
+
+
+def system_perf(db: DbPath) -> QueryResult:
+    """System totals (PFLOP/s, TB, TB/s, kW) and the component power breakdown (JSON, kW)."""
+    return _run(db, "system_perf",
+                "SELECT id, chips, bf16_pflops, hbm_tb, hbm_tbps, scaleup_tbps, power_kw, pflops_per_kw, "
+                "power_breakdown_kw, source FROM system_perf ORDER BY id", what="system")
+
+
+# ---- forecasts ----------------------------------------------------------------------------
+def substitution_history(db: DbPath, segment: str | None = None) -> QueryResult:
+    """Observed domestic shares (fractions) per segment/year; disagreeing sources are separate rows."""
+    return _run(db, "substitution_history",
+                "SELECT segment, year, domestic_share, metric, source, flag FROM substitution_history "
+                "WHERE (?::VARCHAR IS NULL OR segment = ?::VARCHAR) ORDER BY segment, year, source",
+                [segment, segment], what="substitution-history")
+
+
+def substitution_outlooks(db: DbPath, segment: str | None = None) -> QueryResult:
+    """Third-party forecasts of domestic share (fractions), shown beside ours."""
+    return _run(db, "substitution_outlooks",
+                "SELECT segment, year, domestic_share, metric, publisher, published, source, flag "
+                "FROM substitution_outlooks WHERE (?::VARCHAR IS NULL OR segment = ?::VARCHAR) "
+                "ORDER BY segment, publisher, year", [segment, segment], what="third-party outlook")
+
+
+def forecast_scenarios(db: DbPath) -> list[str]:
+    """Scenario ids that have forecast rows."""
+    res = _run(db, "substitution_forecast", "SELECT DISTINCT scenario_id FROM substitution_forecast ORDER BY 1",
+               what="forecast")
+    return res.frame.get_column("scenario_id").to_list() if res.ok else []
+
+
+def substitution_forecast(db: DbPath, scenario_ids: Sequence[str] | None = None,
+                          segment: str | None = None) -> QueryResult:
+    """Forecast quantiles (p10/p50/p90 domestic share) per scenario, segment, year and model."""
+    if scenario_ids is not None and not scenario_ids:
+        return _no_selection("scenario")
+    ids = _opt_list(scenario_ids)
+    return _run(db, "substitution_forecast",
+                "SELECT scenario_id, segment, year, model, p10, p50, p90, source FROM substitution_forecast "
+                "WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], scenario_id)) "
+                "AND (?::VARCHAR IS NULL OR segment = ?::VARCHAR) ORDER BY scenario_id, segment, model, year",
+                [ids, ids, segment, segment], what="forecast")
+
+
+def scenario_runs(db: DbPath) -> QueryResult:
+    """Stored scenario runs (columns as written by ``pipelines.forecast_store``), newest first if dated."""
+    res = _run(db, "scenario_runs", "SELECT * FROM scenario_runs", what="scenario-run")
+    if res.ok:
+        for col in ("created_at", "run_at", "started_at", "finished_at"):
+            if col in res.frame.columns:
+                return QueryResult(res.frame.sort(col, descending=True, nulls_last=True), None, res.sources)
+    return res
+
+
+def _opt_list(values: Sequence[str] | None) -> list[str] | None:
+    return None if values is None else [str(v) for v in values]

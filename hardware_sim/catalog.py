@@ -1,0 +1,335 @@
+"""Catalog of accelerators, systems and LLM architectures (bundled YAML under ``hardware_sim/data``).
+
+Every chip/system figure in the YAML is ``{value, flag, source[, note]}``; this module validates the files,
+exposes them as frozen dataclasses with units in the field names, and builds the flat records the CLI
+and the ``chip_specs`` table use. Unknown ids raise ``KeyError`` naming the id and listing valid ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+FLAGS = ("reported", "estimate")
+
+_CHIP_NUMERIC = (
+    "bf16_tflops",
+    "fp8_tflops",
+    "int8_tops",
+    "hbm_gb",
+    "hbm_tbps",
+    "scaleup_gbps",
+    "scaleout_gbps",
+    "tdp_w",
+    "hbm_stacks",
+)
+_CHIP_OPTIONAL = ("fp8_tflops",)  # may be null (chip has no FP8 tensor path)
+
+
+class CatalogError(ValueError):
+    """A bundled catalog file is malformed; the message names file, entry and field."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One sourced figure: ``value`` in the unit named by its field, a flag and a source key."""
+
+    value: Any
+    flag: str
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One accelerator (units: TFLOP/s, TOP/s, GB, TB/s, GB/s, W)."""
+
+    id: str
+    name: str
+    vendor: str
+    country: str
+    memory_type: str
+    scaleup_direction: str  # "bidirectional" (vendor sums both directions) or "unidirectional"
+    figures: dict[str, Figure]
+    sources: dict[str, str]  # source key -> citation, only the keys this chip uses
+    conflict: str = ""
+
+    def value(self, name: str) -> float | None:
+        """The numeric value of figure ``name`` (None when the chip has no such capability)."""
+        v = self.figures[name].value
+        return None if v is None else float(v)
+
+    @property
+    def bf16_tflops(self) -> float:
+        return float(self.figures["bf16_tflops"].value)
+
+    @property
+    def hbm_gb(self) -> float:
+        return float(self.figures["hbm_gb"].value)
+
+    @property
+    def hbm_tbps(self) -> float:
+        return float(self.figures["hbm_tbps"].value)
+
+    @property
+    def tdp_w(self) -> float:
+        return float(self.figures["tdp_w"].value)
+
+    @property
+    def scaleup_gbps_per_direction(self) -> float:
+        """Scale-up bandwidth one way, GB/s (vendor bidirectional figures are halved)."""
+        v = float(self.figures["scaleup_gbps"].value)
+        return v / 2.0 if self.scaleup_direction == "bidirectional" else v
+
+    @property
+    def scaleout_gbps(self) -> float:
+        """Scale-out bandwidth one way, GB/s."""
+        return float(self.figures["scaleout_gbps"].value)
+
+    @property
+    def flag(self) -> str:
+        """``estimate`` if any figure is an estimate, else ``reported``."""
+        return "estimate" if any(f.flag == "estimate" for f in self.figures.values()) else "reported"
+
+
+@dataclass(frozen=True)
+class System:
+    """Composition of one system: chips, host CPUs, switches, optics, cooling (no derived totals)."""
+
+    id: str
+    name: str
+    vendor: str
+    figures: dict[str, Figure]
+    default_layouts: dict[str, Any]
+    sources: dict[str, str]
+
+    def value(self, name: str) -> Any:
+        return self.figures[name].value
+
+    @property
+    def chip_id(self) -> str:
+        return str(self.figures["chip"].value)
+
+    @property
+    def n_chips(self) -> int:
+        return int(self.figures["chips"].value)
+
+    @property
+    def scaleup_domain(self) -> int:
+        return int(self.figures["scaleup_domain"].value)
+
+    @property
+    def flag(self) -> str:
+        return "estimate" if any(f.flag == "estimate" for f in self.figures.values()) else "reported"
+
+
+@dataclass(frozen=True)
+class LLM:
+    """Transformer architecture (element counts; see llms.yaml for the meaning of each field)."""
+
+    id: str
+    name: str
+    attention: str  # "gqa" | "mla"
+    n_layers: int
+    n_dense_layers: int
+    hidden: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    ffn: int
+    vocab: int
+    n_routed_experts: int = 0
+    n_shared_experts: int = 0
+    top_k: int = 0
+    moe_ffn: int = 0
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_rope_dim: int = 0
+    qk_nope_dim: int = 0
+    v_head_dim: int = 0
+    tied_embeddings: bool = False
+    source: str = ""
+    flag: str = "reported"
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_routed_experts > 0
+
+    @property
+    def n_moe_layers(self) -> int:
+        return self.n_layers - self.n_dense_layers
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def _load_yaml(name: str) -> dict[str, Any]:
+    path = DATA_DIR / name
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot read YAML ({exc})") from exc
+    if not isinstance(doc, dict) or "sources" not in doc:
+        raise CatalogError(f"{path}: expected a mapping with 'sources' and a list of entries")
+    return doc
+
+
+def _figure(path: str, entry: str, name: str, raw: Any, sources: dict[str, str], nullable: bool) -> Figure:
+    where = f"{path}: entry '{entry}', field '{name}'"
+    if not isinstance(raw, dict) or not {"value", "flag", "source"} <= raw.keys():
+        raise CatalogError(f"{where}: expected {{value, flag, source}}, got {raw!r}")
+    if raw["flag"] not in FLAGS:
+        raise CatalogError(f"{where}: flag must be one of {FLAGS}, got {raw['flag']!r}")
+    if raw["source"] not in sources:
+        raise CatalogError(f"{where}: source key {raw['source']!r} is not in the file's 'sources' table")
+    if raw["value"] is None and not nullable:
+        raise CatalogError(f"{where}: value is required")
+    return Figure(raw["value"], raw["flag"], raw["source"], str(raw.get("note", "")))
+
+
+@cache
+def _chips() -> dict[str, Chip]:
+    doc = _load_yaml("chips.yaml")
+    sources = doc["sources"]
+    out: dict[str, Chip] = {}
+    for raw in doc.get("chips", []):
+        cid = raw.get("id", "?")
+        figs = {}
+        for name in _CHIP_NUMERIC:
+            fig = _figure("chips.yaml", cid, name, raw.get(name), sources, name in _CHIP_OPTIONAL)
+            if fig.value is not None and (not isinstance(fig.value, int | float) or fig.value < 0):
+                raise CatalogError(f"chips.yaml: entry '{cid}', field '{name}': expected a number >= 0")
+            figs[name] = fig
+        used = {f.source: sources[f.source] for f in figs.values()}
+        out[cid] = Chip(
+            id=cid,
+            name=raw["name"],
+            vendor=raw["vendor"],
+            country=raw.get("country", ""),
+            memory_type=raw.get("memory_type", ""),
+            scaleup_direction=raw.get("scaleup_direction", "bidirectional"),
+            figures=figs,
+            sources=used,
+            conflict=raw.get("conflict", ""),
+        )
+    return out
+
+
+@cache
+def _systems() -> dict[str, System]:
+    doc = _load_yaml("systems.yaml")
+    sources = doc["sources"]
+    out: dict[str, System] = {}
+    for raw in doc.get("systems", []):
+        sid = raw.get("id", "?")
+        figs = {
+            k: _figure("systems.yaml", sid, k, v, sources, False)
+            for k, v in raw.items()
+            if k not in ("id", "name", "vendor", "default_layouts")
+        }
+        for req in ("chip", "chips", "scaleup_domain", "host_cpus", "host_cpu_w", "cooling"):
+            if req not in figs:
+                raise CatalogError(f"systems.yaml: entry '{sid}' lacks required field '{req}'")
+        if figs["chip"].value not in _chips():
+            raise CatalogError(f"systems.yaml: entry '{sid}', field 'chip': unknown chip {figs['chip'].value!r}")
+        used = {f.source: sources[f.source] for f in figs.values()}
+        out[sid] = System(sid, raw["name"], raw["vendor"], figs, raw.get("default_layouts", {}), used)
+    return out
+
+
+@cache
+def _llms() -> dict[str, LLM]:
+    doc = _load_yaml("llms.yaml")
+    out: dict[str, LLM] = {}
+    known = set(LLM.__dataclass_fields__) - {"notes"}
+    for raw in doc.get("llms", []):
+        mid = raw.get("id", "?")
+        kwargs = {k: v for k, v in raw.items() if k in known}
+        notes = {k: v for k, v in raw.items() if k not in known}
+        if raw.get("attention") not in ("gqa", "mla"):
+            raise CatalogError(f"llms.yaml: entry '{mid}', field 'attention': expected 'gqa' or 'mla'")
+        try:
+            model = LLM(notes=notes, **kwargs)
+        except TypeError as exc:
+            raise CatalogError(f"llms.yaml: entry '{mid}': {exc}") from exc
+        if model.source not in doc["sources"]:
+            raise CatalogError(f"llms.yaml: entry '{mid}', field 'source': unknown source key {model.source!r}")
+        out[mid] = model
+    return out
+
+
+def llm_source(model: LLM) -> str:
+    """Citation text of a model's source key."""
+    return _load_yaml("llms.yaml")["sources"][model.source]
+
+
+# ------------------------------------------------------------------------------------------ public API
+
+
+def chip_ids() -> list[str]:
+    """Ids of all catalogued accelerators, in file order."""
+    return list(_chips())
+
+
+def system_ids() -> list[str]:
+    """Ids of all catalogued systems, in file order."""
+    return list(_systems())
+
+
+def llm_ids() -> list[str]:
+    """Ids of all catalogued LLM architectures, in file order."""
+    return list(_llms())
+
+
+def _lookup(table: dict[str, Any], kind: str, key: str) -> Any:
+    try:
+        return table[key]
+    except KeyError:
+        raise KeyError(f"unknown {kind} id {key!r}; valid ids: {', '.join(table)}") from None
+
+
+def get_chip(chip_id: str) -> Chip:
+    """The chip ``chip_id``; KeyError naming it and the valid ids if unknown."""
+    return _lookup(_chips(), "chip", chip_id)
+
+
+def get_system(system_id: str) -> System:
+    """The system ``system_id``; KeyError naming it and the valid ids if unknown."""
+    return _lookup(_systems(), "system", system_id)
+
+
+def get_llm(model_id: str) -> LLM:
+    """The LLM ``model_id``; KeyError naming it and the valid ids if unknown."""
+    return _lookup(_llms(), "model", model_id)
+
+
+def chip_spec_record(chip_id: str) -> dict[str, Any]:
+    """Flat record with the CONTRACT ``sim chip`` keys plus extras.
+
+    Keys: ``id, vendor, bf16_tflops (TFLOP/s), int8_tops (TOP/s), hbm_gb (GB), hbm_tbps (TB/s),
+    scaleup_gbps (GB/s as quoted), tdp_w (W), sources`` (list of citation strings), ``flag``, and
+    ``fp8_tflops, scaleout_gbps, scaleup_direction, name, country, memory_type, estimated_fields, notes``.
+    """
+    chip = get_chip(chip_id)
+    rec: dict[str, Any] = {"id": chip.id, "vendor": chip.vendor}
+    for name in ("bf16_tflops", "int8_tops", "hbm_gb", "hbm_tbps", "scaleup_gbps", "tdp_w"):
+        rec[name] = chip.value(name)
+    rec["sources"] = sorted(set(chip.sources.values()))
+    rec["flag"] = chip.flag
+    rec["fp8_tflops"] = chip.value("fp8_tflops")
+    rec["scaleout_gbps"] = chip.value("scaleout_gbps")
+    rec["scaleup_direction"] = chip.scaleup_direction
+    rec["name"] = chip.name
+    rec["country"] = chip.country
+    rec["memory_type"] = chip.memory_type
+    rec["estimated_fields"] = sorted(k for k, f in chip.figures.items() if f.flag == "estimate")
+    rec["notes"] = {k: f.note for k, f in chip.figures.items() if f.note}
+    if chip.conflict:
+        rec["notes"]["conflict"] = chip.conflict
+    return rec

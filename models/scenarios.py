@@ -1,0 +1,361 @@
+"""Scenario files: the pydantic schema, loading (with ``extends``), dated regimes, draws.
+
+A scenario is YAML::
+
+    name: baseline
+    description: ...
+    extends: baseline.yaml        # optional: start from another scenario in the same folder
+    seed: 20261129
+    n_paths: 10000
+    horizon: {start_year: 2025, end_year: 2034}
+    parameters:                   # base values; names must be in models.supply.PARAMETERS
+      demand_growth: {dist: triangular, low: 0.15, mode: 0.3, high: 0.5, source: "...", flag: estimate}
+    regimes:                      # switches by date: from `start`, these values apply
+      - name: h20_licence_required
+        start: 2025-04-09
+        source: Nvidia Form 8-K, 2025-04-15
+        parameters:
+          foreign_accelerators: {dist: uniform, low: 1.0e5, high: 4.0e5, source: "...", flag: estimate}
+
+Distributions: ``fixed`` (value), ``uniform`` (low, high), ``normal`` (mean, sd, optional
+low/high clip), ``triangular`` (low, mode, high). Each carries ``source`` and ``flag``
+(``reported``/``estimate``) and an optional ``unit``/``note``.
+
+With ``extends``, the child's parameters replace the parent's by name and its regimes are
+merged by name (same name replaces, new names are added), then sorted by start date.
+
+A regime switch persists until a later regime overrides the same parameter. Within a year,
+each value counts for the fraction of the year it is in force (a switch on 1 July counts
+half), so annual quantities are time-weighted averages.
+
+Any schema error raises ``ScenarioError`` whose message names the file, the field path and
+what was expected; the CLI prints it on one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from models.supply import PARAMETERS
+
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names file, field and expectation."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _DistBase(_Strict):
+    source: str = Field(min_length=1)
+    flag: Literal["reported", "estimate"]
+    unit: str | None = None
+    note: str | None = None
+
+
+class Fixed(_DistBase):
+    """A known value (no uncertainty drawn)."""
+
+    dist: Literal["fixed"]
+    value: float
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
+
+class Uniform(_DistBase):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if not self.low <= self.high:
+            raise ValueError(f"need low <= high, got low={self.low}, high={self.high}")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
+
+
+class Normal(_DistBase):
+    """Normal(mean, sd), optionally clipped to [low, high]."""
+
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(ge=0)
+    low: float | None = None
+    high: float | None = None
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        x = rng.normal(self.mean, self.sd, n)
+        lo = -np.inf if self.low is None else self.low
+        hi = np.inf if self.high is None else self.high
+        return np.clip(x, lo, hi)
+
+
+class Triangular(_DistBase):
+    """Triangular on [low, high] with mode ``mode``."""
+
+    dist: Literal["triangular"]
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError(f"need low <= mode <= high, got {self.low}, {self.mode}, {self.high}")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.low == self.high:
+            return np.full(n, self.low)
+        return rng.triangular(self.low, self.mode, self.high, n)
+
+
+Distribution = Annotated[Fixed | Uniform | Normal | Triangular, Field(discriminator="dist")]
+
+
+class Horizon(_Strict):
+    """Forecast years, inclusive."""
+
+    start_year: int = Field(ge=2000, le=2100)
+    end_year: int = Field(ge=2000, le=2100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Horizon:
+        if self.end_year < self.start_year:
+            raise ValueError(f"end_year {self.end_year} is before start_year {self.start_year}")
+        return self
+
+    @property
+    def years(self) -> np.ndarray:
+        return np.arange(self.start_year, self.end_year + 1)
+
+
+class Regime(_Strict):
+    """A dated switch: from ``start`` on, these parameter values apply."""
+
+    name: str = Field(min_length=1)
+    start: date
+    source: str | None = None
+    note: str | None = None
+    parameters: dict[str, Distribution] = Field(default_factory=dict)
+
+
+class Scenario(_Strict):
+    """A validated scenario (after ``extends`` is resolved)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(default=0, ge=0)
+    n_paths: int = Field(default=10_000, ge=10, le=1_000_000)
+    horizon: Horizon
+    parameters: dict[str, Distribution]
+    regimes: list[Regime] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_parameters(self) -> Scenario:
+        known = set(PARAMETERS)
+        unknown = sorted(set(self.parameters) - known)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown}; expected names from {sorted(known)}")
+        missing = sorted(known - set(self.parameters))
+        if missing:
+            raise ValueError(f"missing parameter(s) {missing}: every model parameter needs a base value")
+        for regime in self.regimes:
+            bad = sorted(set(regime.parameters) - known)
+            if bad:
+                raise ValueError(f"regime {regime.name!r}: unknown parameter(s) {bad}; expected names from {sorted(known)}")
+        names = [r.name for r in self.regimes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"regime names must be unique, got {names}")
+        return self
+
+    def canonical_json(self) -> str:
+        """Canonical JSON of the resolved scenario (sorted keys): what the scenario id hashes."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+# ---- loading -------------------------------------------------------------------------------
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("fixed", "uniform", "normal", "triangular"):
+            continue  # discriminator tag pydantic adds to the path
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _format_errors(label: str, exc: ValidationError) -> str:
+    msgs = []
+    for err in exc.errors():
+        where = _field_path(tuple(err["loc"]))
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            what = "unknown field (not in the scenario schema)"
+        elif kind == "missing":
+            what = "required field is missing"
+        else:
+            what = err["msg"].removeprefix("Value error, ")
+            if "input" in err and not isinstance(err["input"], dict | list):
+                what += f" (got {err['input']!r})"
+        msgs.append(f"{where}: {what}")
+    return f"{label}: invalid scenario: " + "; ".join(msgs)
+
+
+def _read_yaml(text: str, label: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{label}: not valid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{label}: expected a YAML mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    merged = {k: v for k, v in parent.items() if k != "regimes"}
+    for key, value in child.items():
+        if key in ("extends", "regimes"):
+            continue
+        if key == "parameters" and isinstance(value, dict):
+            merged["parameters"] = {**(parent.get("parameters") or {}), **value}
+        else:
+            merged[key] = value
+    regimes = {r.get("name"): r for r in (parent.get("regimes") or []) if isinstance(r, dict)}
+    for regime in child.get("regimes") or []:
+        if isinstance(regime, dict):
+            regimes[regime.get("name")] = regime
+    merged["regimes"] = sorted(regimes.values(), key=lambda r: str(r.get("start")))
+    return merged
+
+
+def _resolve(data: dict[str, Any], label: str, base_dir: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    parent_name = data.get("extends")
+    if parent_name is None:
+        return data
+    if not isinstance(parent_name, str):
+        raise ScenarioError(f"{label}: extends: expected a scenario file name, got {parent_name!r}")
+    parent_path = (base_dir / parent_name).resolve()
+    if parent_path in seen:
+        raise ScenarioError(f"{label}: extends: circular reference via {parent_path.name}")
+    if not parent_path.is_file():
+        raise ScenarioError(f"{label}: extends: no scenario file {parent_path}")
+    parent = _read_yaml(parent_path.read_text(encoding="utf-8"), str(parent_path))
+    parent = _resolve(parent, str(parent_path), parent_path.parent, (*seen, parent_path))
+    return _merge(parent, data)
+
+
+def load_scenario(source: str | Path, *, label: str | None = None) -> Scenario:
+    """Load and validate a scenario from a file path or from YAML text.
+
+    A ``str`` containing a newline is treated as YAML text (``extends`` then resolves
+    against the shipped ``models/scenarios`` folder); otherwise as a path. Raises
+    ``ScenarioError`` naming the file, the field and what was expected.
+    """
+    if isinstance(source, str) and "\n" in source:
+        text, base_dir, label = source, SCENARIO_DIR, label or "<scenario text>"
+        seen: tuple[Path, ...] = ()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ScenarioError(f"{path}: no such scenario file")
+        text, base_dir, label = path.read_text(encoding="utf-8"), path.resolve().parent, label or str(path)
+        seen = (path.resolve(),)
+    data = _resolve(_read_yaml(text, label), label, base_dir, seen)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(label, exc)) from None
+
+
+def shipped_scenarios() -> list[Path]:
+    """The scenario files bundled in ``models/scenarios`` (sorted by name)."""
+    return sorted(SCENARIO_DIR.glob("*.yaml"))
+
+
+def scenario_id(scenario: Scenario, seed: int, warehouse_version: str) -> tuple[str, str]:
+    """(id, full sha256) of (resolved scenario content, seed, warehouse version).
+
+    The id is ``<name>-<first 12 hex digits>``: the same inputs give the same id, any
+    changed input gives a new one.
+    """
+    payload = json.dumps(
+        {"scenario": json.loads(scenario.canonical_json()), "seed": int(seed), "warehouse_version": warehouse_version},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return f"{scenario.name}-{digest[:12]}", digest
+
+
+# ---- sampling ------------------------------------------------------------------------------
+
+def _rng(seed: int, *labels: str) -> np.random.Generator:
+    """A generator keyed by (seed, labels): adding a parameter does not shift the others'
+    draws, and scenarios that share a parameter share its draws (common random numbers)."""
+    keys = [zlib.crc32(label.encode("utf-8")) for label in labels]
+    return np.random.default_rng([int(seed), *keys])
+
+
+def year_fractions(starts: list[date], years: np.ndarray) -> np.ndarray:
+    """Share of each calendar year spent in each segment [base, regime 1, ...]: (len(starts)+1, n_years).
+
+    Segment 0 runs until ``starts[0]``; segment k until ``starts[k]`` (sorted ascending).
+    """
+    edges = [date(int(y), 1, 1) for y in years] + [date(int(years[-1]) + 1, 1, 1)]
+    ords = np.array([d.toordinal() for d in edges], dtype=float)
+    year_start, year_end = ords[:-1], ords[1:]
+    bounds = [-np.inf] + [float(d.toordinal()) for d in starts] + [np.inf]
+    frac = np.empty((len(bounds) - 1, len(years)))
+    for k in range(len(bounds) - 1):
+        lo = np.maximum(year_start, bounds[k])
+        hi = np.minimum(year_end, bounds[k + 1])
+        frac[k] = np.clip(hi - lo, 0.0, None) / (year_end - year_start)
+    return frac
+
+
+def draw_parameters(scenario: Scenario, seed: int | None = None, n_paths: int | None = None) -> dict[str, np.ndarray]:
+    """Per-path, per-year parameter values: name -> array (n_paths, n_years).
+
+    Each distribution is drawn once per path (a path is one coherent world); regime
+    switches blend by the fraction of each year they are in force.
+    """
+    seed = scenario.seed if seed is None else seed
+    n = scenario.n_paths if n_paths is None else n_paths
+    years = scenario.horizon.years
+    regimes = sorted(scenario.regimes, key=lambda r: r.start)
+    frac = year_fractions([r.start for r in regimes], years)
+    values: dict[str, np.ndarray] = {}
+    for name, dist in scenario.parameters.items():
+        current = dist.sample(_rng(seed, name), n)
+        out = current[:, None] * frac[0][None, :]
+        for k, regime in enumerate(regimes, start=1):
+            if name in regime.parameters:
+                current = regime.parameters[name].sample(_rng(seed, regime.name, name), n)
+            out = out + current[:, None] * frac[k][None, :]
+        values[name] = out
+    return values

@@ -1,0 +1,180 @@
+"""Structural substitution model: domestic supply against demand and allowed foreign supply.
+
+For each segment and year, with arrays of shape (n_paths, n_years):
+
+- ``ai_accelerators`` (accelerators/year): domestic HBM-class accelerators come from SMIC
+  advanced-node wafers (plus stockpiled foreign-made dies), die yield and HBM stacks, via
+  ``hardware_sim.wafers.good_accelerators_per_month``; other domestic (non-HBM) cards are
+  added as a separate, sourced stream. Demand is the hyperscaler build-out
+  D(t) = D0 * ((1 + g) * (1 - e))^(t - 2025), where ``e`` is the yearly efficiency gain of
+  cheaper models (e.g. DeepSeek's). Foreign supply is the volume the export-control
+  regime allows.
+- ``hbm`` (stacks/month): demand is the HBM the domestic logic could use (logic-limited
+  accelerators x stacks each); domestic supply is CXMT-class output; foreign supply is
+  what the regime lets in (licensed, stockpiled).
+- ``wfe`` (USD billions/year): demand is China's fab-equipment purchases; domestic supply
+  is domestic vendors' revenue capacity; foreign vendors may supply ``foreign_wfe_access``
+  of demand under the regime.
+
+``allocate_share`` then splits demand: buyers first place ``foreign_preference`` of demand
+with foreign vendors (up to what is allowed), domestic vendors serve the rest up to their
+capacity, and foreign vendors fill any remaining gap up to the allowance. The domestic
+share is domestic / (domestic + foreign) of what is actually delivered.
+
+Every parameter is listed in ``PARAMETERS`` with its unit; its values, sources and flags
+live in the scenario files (models/scenarios/*.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# The year the scenario files' "base" values describe; growth compounds from here.
+BASE_YEAR = 2025
+
+SEGMENTS = ("ai_accelerators", "wfe", "hbm")
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A structural-model parameter: unit and meaning (values live in scenario files)."""
+
+    unit: str
+    doc: str
+
+
+PARAMETERS: dict[str, ParamSpec] = {
+    # AI accelerators: demand
+    "accelerator_demand_base": ParamSpec("accelerators/year", "China's accelerator demand in 2025"),
+    "demand_growth": ParamSpec("1/year", "growth of compute demand (hyperscaler build-out)"),
+    "efficiency_gain": ParamSpec("1/year", "yearly cut in accelerators needed per unit of AI service (cheaper models)"),
+    # AI accelerators: domestic logic supply
+    "smic_advanced_wspm_base": ParamSpec("wafers/month", "SMIC <=7nm-class capacity in 2025"),
+    "smic_advanced_growth": ParamSpec("1/year", "growth of SMIC advanced-node capacity"),
+    "smic_advanced_wspm_cap": ParamSpec("wafers/month", "ceiling on SMIC advanced-node capacity"),
+    "ai_logic_fraction": ParamSpec("fraction", "share of advanced-node wafers used for AI accelerator dies"),
+    "die_area_mm2": ParamSpec("mm^2", "area of one accelerator logic die"),
+    "defect_density_per_cm2": ParamSpec("defects/cm^2", "defect density of the node in 2025"),
+    "defect_learning": ParamSpec("1/year", "yearly relative fall in defect density"),
+    "dies_per_accelerator": ParamSpec("dies", "logic dies per accelerator package"),
+    "stacks_per_accelerator": ParamSpec("stacks", "HBM stacks per accelerator package"),
+    "packaging_yield": ParamSpec("fraction", "advanced-packaging yield"),
+    "stockpiled_dies": ParamSpec("dies", "foreign-made logic dies stockpiled before the bans"),
+    "stockpile_years": ParamSpec("years", "years over which the die stockpile is used, from 2025"),
+    "other_domestic_accelerators_base": ParamSpec("accelerators/year", "domestic non-HBM-limited cards in 2025"),
+    "other_domestic_growth": ParamSpec("1/year", "growth of the other domestic cards"),
+    # AI accelerators: foreign
+    "foreign_accelerators": ParamSpec("accelerators/year", "foreign accelerators the export regime lets in"),
+    "foreign_preference": ParamSpec("fraction", "share of demand buyers place with foreign vendors when allowed"),
+    # HBM
+    "domestic_hbm_stacks_base": ParamSpec("stacks/month", "domestic (CXMT-class) HBM output in 2025"),
+    "domestic_hbm_growth": ParamSpec("1/year", "growth of domestic HBM output"),
+    "domestic_hbm_stacks_cap": ParamSpec("stacks/month", "ceiling on domestic HBM output"),
+    "foreign_hbm_stacks_base": ParamSpec("stacks/month", "foreign HBM available in 2025 (licensed or stockpiled)"),
+    "foreign_hbm_decline": ParamSpec("1/year", "yearly fall of the foreign HBM flow (stockpile run-down)"),
+    "hbm_foreign_preference": ParamSpec("fraction", "share of HBM demand placed with foreign suppliers when allowed"),
+    # WFE
+    "wfe_demand_base": ParamSpec("USD billions/year", "China's fab-equipment purchases in 2025"),
+    "wfe_demand_growth": ParamSpec("1/year", "growth of China's fab-equipment purchases"),
+    "domestic_wfe_base": ParamSpec("USD billions/year", "domestic equipment vendors' China revenue in 2025"),
+    "domestic_wfe_growth": ParamSpec("1/year", "growth of domestic vendors' revenue capacity"),
+    "foreign_wfe_access": ParamSpec("fraction", "share of China's WFE demand foreign vendors may legally supply"),
+    "wfe_foreign_preference": ParamSpec("fraction", "share of WFE demand placed with foreign vendors when allowed"),
+}
+
+
+def allocate_share(
+    demand: np.ndarray,
+    domestic_capacity: np.ndarray,
+    foreign_available: np.ndarray,
+    foreign_preference: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Split demand between foreign and domestic supply; returns delivered volumes and share.
+
+    All inputs broadcast together and share one unit (e.g. accelerators/year). Keys:
+    ``foreign``, ``domestic``, ``unmet`` (same unit) and ``share`` = domestic / delivered,
+    in [0, 1] (0 when nothing is delivered).
+    """
+    demand = np.maximum(demand, 0.0)
+    foreign_available = np.maximum(foreign_available, 0.0)
+    foreign_first = np.minimum(np.clip(foreign_preference, 0.0, 1.0) * demand, foreign_available)
+    domestic = np.minimum(np.maximum(domestic_capacity, 0.0), demand - foreign_first)
+    foreign_fill = np.minimum(foreign_available - foreign_first, demand - foreign_first - domestic)
+    foreign = foreign_first + foreign_fill
+    delivered = domestic + foreign
+    share = np.divide(domestic, delivered, out=np.zeros_like(delivered, dtype=float), where=delivered > 0)
+    return {"foreign": foreign, "domestic": domestic, "unmet": demand - delivered, "share": np.clip(share, 0.0, 1.0)}
+
+
+def _grow(base: np.ndarray, growth: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    return base * (1.0 + growth) ** tau
+
+
+def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Run the structural model on per-path, per-year parameters (arrays (n_paths, n_years)).
+
+    Returns ``{segment: {"share", "domestic", "foreign", "unmet", "demand", ...}}`` with
+    arrays (n_paths, n_years); ``ai_accelerators`` also has ``hbm_binds`` (bool) and
+    ``hbm_class_domestic`` (accelerators/year from SMIC wafers + stockpiled dies).
+    """
+    from hardware_sim.wafers import good_accelerators_per_month  # the simulator's yield + HBM model
+
+    p = params
+    tau = (np.asarray(years, dtype=float) - BASE_YEAR)[None, :]
+    tau_pos = np.maximum(tau, 0.0)
+
+    # --- accelerators: demand
+    demand_acc = p["accelerator_demand_base"] * ((1.0 + p["demand_growth"]) * (1.0 - p["efficiency_gain"])) ** tau
+
+    # --- domestic logic wafers and HBM
+    smic = np.minimum(_grow(p["smic_advanced_wspm_base"], p["smic_advanced_growth"], tau), p["smic_advanced_wspm_cap"])
+    logic_wspm = smic * p["ai_logic_fraction"]
+    defects = p["defect_density_per_cm2"] * (1.0 - p["defect_learning"]) ** tau_pos
+    hbm_dom = np.minimum(_grow(p["domestic_hbm_stacks_base"], p["domestic_hbm_growth"], tau), p["domestic_hbm_stacks_cap"])
+    hbm_for = p["foreign_hbm_stacks_base"] * (1.0 - p["foreign_hbm_decline"]) ** tau_pos
+    hbm_total = hbm_dom + hbm_for
+
+    def accelerators(wspm: np.ndarray) -> dict[str, np.ndarray]:
+        return good_accelerators_per_month(
+            logic_wspm=wspm,
+            die_area_mm2=p["die_area_mm2"],
+            defect_density_per_cm2=defects,
+            hbm_stacks_per_month=hbm_total,
+            stacks_per_accelerator=p["stacks_per_accelerator"],
+            dies_per_accelerator=p["dies_per_accelerator"],
+            packaging_yield=p["packaging_yield"],
+        )
+
+    # Stockpiled (already tested) dies enter as the equivalent wafers at this year's good-dies-per-wafer.
+    in_stockpile_window = np.clip(p["stockpile_years"] - tau, 0.0, 1.0) * (tau >= 0)
+    stock_dies_month = in_stockpile_window * p["stockpiled_dies"] / (12.0 * np.maximum(p["stockpile_years"], 1e-9))
+    own = accelerators(logic_wspm)
+    good_per_wafer = np.divide(
+        own["good_dies_per_month"], logic_wspm, out=np.zeros_like(logic_wspm), where=logic_wspm > 0
+    )
+    equiv_wspm = np.divide(stock_dies_month, good_per_wafer, out=np.zeros_like(logic_wspm), where=good_per_wafer > 0)
+    fab = accelerators(logic_wspm + equiv_wspm)
+    hbm_class = 12.0 * np.asarray(fab["accelerators_per_month"], dtype=float)
+    other = _grow(p["other_domestic_accelerators_base"], p["other_domestic_growth"], tau)
+    acc = allocate_share(demand_acc, hbm_class + other, p["foreign_accelerators"], p["foreign_preference"])
+    acc.update(
+        demand=demand_acc,
+        hbm_class_domestic=hbm_class,
+        hbm_binds=np.asarray(fab["hbm_binds"], dtype=bool),
+        logic_wspm=logic_wspm,
+    )
+
+    # --- HBM: what the domestic logic could use, against domestic and foreign stacks
+    hbm_demand = np.asarray(fab["logic_limited_per_month"], dtype=float) * p["stacks_per_accelerator"]
+    hbm = allocate_share(hbm_demand, hbm_dom, hbm_for, p["hbm_foreign_preference"])
+    hbm["demand"] = hbm_demand
+
+    # --- WFE
+    wfe_demand = _grow(p["wfe_demand_base"], p["wfe_demand_growth"], tau)
+    wfe_domestic = _grow(p["domestic_wfe_base"], p["domestic_wfe_growth"], tau)
+    wfe = allocate_share(wfe_demand, wfe_domestic, p["foreign_wfe_access"] * wfe_demand, p["wfe_foreign_preference"])
+    wfe["demand"] = wfe_demand
+
+    return {"ai_accelerators": acc, "wfe": wfe, "hbm": hbm}

@@ -1,0 +1,107 @@
+"""Dagster resources: the warehouse, staged per run and published only if the run succeeds."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from filelock import FileLock, Timeout
+from pydantic import PrivateAttr
+
+from pipelines.warehouse import Warehouse, WarehouseError, resolve_db_path
+
+_FAILURE_EVENTS = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Read-write access to the warehouse for one Dagster run.
+
+    At the start of a run it takes the single-writer lock and copies the published file
+    to a staging file named after the run; every asset of the run writes there. At the
+    end, if no step failed (a failed blocking check fails its step), the staging file is
+    published atomically; otherwise it is discarded and the published warehouse stays as
+    it was, except that the run's quarantine rows are kept (they explain the failure).
+    Used outside a run (direct calls in tests), each ``connection()`` is its own write.
+    """
+
+    db_path: str = ""
+    lock_timeout_s: float = 900.0
+
+    _staging: Path | None = PrivateAttr(default=None)
+    _lock: FileLock | None = PrivateAttr(default=None)
+
+    @property
+    def warehouse(self) -> Warehouse:
+        """The published warehouse this resource writes to."""
+        return Warehouse(resolve_db_path(self.db_path or None))
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        wh = self.warehouse
+        lock = wh.lock(self.lock_timeout_s)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise WarehouseError(f"another refresh holds {wh.lock_path}") from exc
+        self._lock = lock
+        self._staging = wh.begin_staging(context.run_id or None)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        wh = self.warehouse
+        try:
+            if self._staging is None:
+                return
+            if self._run_failed(context):
+                quarantine = self._run_quarantine(context.run_id)
+                wh.discard(self._staging)
+                if quarantine is not None and quarantine.height:
+                    self._keep_quarantine(wh, quarantine)
+            else:
+                wh.publish(self._staging)
+        finally:
+            self._staging = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    @staticmethod
+    def _run_failed(context: dg.InitResourceContext) -> bool:
+        if context.instance is None or context.run_id is None:
+            return False
+        return bool(context.instance.all_logs(context.run_id, of_type=_FAILURE_EVENTS))
+
+    def _run_quarantine(self, run_id: str | None):  # -> pl.DataFrame | None
+        if self._staging is None or run_id is None:
+            return None
+        con = duckdb.connect(str(self._staging))
+        try:
+            return con.sql("SELECT * FROM quarantine WHERE run_id = ?", params=[run_id]).pl()
+        finally:
+            con.close()
+
+    @staticmethod
+    def _keep_quarantine(wh: Warehouse, rows) -> None:
+        staging = wh.begin_staging()
+        con = duckdb.connect(str(staging))
+        try:
+            con.register("_kept", rows.to_arrow())
+            con.execute("DELETE FROM quarantine WHERE source_file IN (SELECT DISTINCT source_file FROM _kept)")
+            con.execute("INSERT INTO quarantine SELECT * FROM _kept")
+        finally:
+            con.close()
+        wh.publish(staging)
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection to this run's staging copy (closed on exit)."""
+        if self._staging is None:
+            with self.warehouse.write(self.lock_timeout_s) as con:
+                yield con
+            return
+        con = duckdb.connect(str(self._staging))
+        try:
+            yield con
+        finally:
+            con.close()

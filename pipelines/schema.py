@@ -1,0 +1,332 @@
+"""Every warehouse table's DDL, in one place, with the schema version.
+
+Migration is declarative and forward-only: opening a warehouse for writing creates
+missing tables and adds missing columns (``pipelines.warehouse.migrate``); columns are
+never dropped or retyped in place. ``SCHEMA_VERSION`` is recorded in ``schema_meta``.
+To add a table, add an entry to ``TABLES``; to add a column, append it to its table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: name, DuckDB type, nullability and a one-line meaning (with units)."""
+
+    name: str
+    sql_type: str
+    nullable: bool = True
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A warehouse table: its columns, its natural key and what it holds."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    doc: str = ""
+    column_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
+
+    def ddl(self) -> str:
+        """``CREATE TABLE IF NOT EXISTS`` for this table."""
+        cols = [f'"{c.name}" {c.sql_type}{"" if c.nullable else " NOT NULL"}' for c in self.columns]
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" ({", ".join(cols)})'
+
+
+def _c(name: str, sql_type: str = "VARCHAR", nullable: bool = True, doc: str = "") -> Column:
+    return Column(name, sql_type, nullable, doc)
+
+
+_SOURCE = _c("source", nullable=False, doc="citation of the figure")
+_FLAG = _c("flag", nullable=False, doc="reported | estimate")
+_NOTES = _c("notes")
+
+_TABLE_LIST: list[Table] = [
+    Table(
+        "schema_meta",
+        (_c("key", nullable=False), _c("value")),
+        ("key",),
+        "schema version and other warehouse facts",
+    ),
+    Table(
+        "table_refreshes",
+        (
+            _c("table_name", nullable=False),
+            _c("rows", "BIGINT"),
+            _c("refreshed_at", "TIMESTAMP"),
+            _c("run_id"),
+        ),
+        ("table_name",),
+        "when each table was last written, and by which run",
+    ),
+    Table(
+        "quarantine",
+        (
+            _c("source_file", nullable=False),
+            _c("row", "BIGINT", doc="1-based line number in the file (header = line 1)"),
+            _c("field"),
+            _c("value"),
+            _c("reason", nullable=False),
+            _c("seen_at", "TIMESTAMP"),
+            _c("asset"),
+            _c("run_id"),
+        ),
+        (),
+        "rows refused on read, with file, row, field, value and reason",
+    ),
+    Table(
+        "prices_daily",
+        (
+            _c("date", "DATE", False),
+            _c("ticker", nullable=False),
+            _c("open", "DOUBLE"),
+            _c("high", "DOUBLE"),
+            _c("low", "DOUBLE"),
+            _c("close", "DOUBLE", False, "close in listing currency, adjusted by adj_factor"),
+            _c("volume", "DOUBLE", doc="shares"),
+            _c("currency", nullable=False),
+            _c("close_usd", "DOUBLE", doc="close converted at that day's FX rate, USD"),
+            _c("adj_factor", "DOUBLE", doc="multiplier applied to the raw close for splits/dividends"),
+            _c("provider", nullable=False, doc="sample | yahoo | akshare | csv"),
+            _SOURCE,
+        ),
+        ("date", "ticker"),
+        "daily closes per ticker",
+    ),
+    Table(
+        "tickers",
+        (
+            _c("ticker", nullable=False),
+            _c("name"),
+            _c("country"),
+            _c("exchange"),
+            _c("currency"),
+            _c("segment"),
+            _c("domestic_china", "BOOLEAN"),
+            _c("benchmark"),
+            _c("is_benchmark", "BOOLEAN"),
+            _SOURCE,
+            _FLAG,
+        ),
+        ("ticker",),
+        "ticker universe (Yahoo symbols) with the benchmark index of each",
+    ),
+    Table(
+        "export_controls",
+        (
+            _c("event_id", nullable=False),
+            _c("announced_date", "DATE", False),
+            _c("effective_date", "DATE", False),
+            _c("agency"),
+            _c("title"),
+            _c("citation"),
+            _c("category"),
+            _SOURCE,
+            _FLAG,
+            _NOTES,
+            _c("origin", doc="curated | federal_register | screening_list"),
+        ),
+        ("event_id",),
+        "US export-control actions and Chinese countermeasures",
+    ),
+    Table(
+        "entity_list",
+        (
+            _c("name", nullable=False),
+            _c("country"),
+            _c("added_date", "DATE", False),
+            _c("citation"),
+            _c("event_id"),
+            _SOURCE,
+            _FLAG,
+            _NOTES,
+        ),
+        ("name", "added_date"),
+        "Entity List excerpt: Chinese chip-related firms",
+    ),
+    Table(
+        "fab_capacity",
+        (
+            _c("company", nullable=False),
+            _c("fab", nullable=False),
+            _c("country"),
+            _c("product"),
+            _c("node_class"),
+            _c("wafer_size_mm", "INTEGER"),
+            _c("capacity_wspm", "DOUBLE", doc="wafer starts per month, in the fab's own wafer size"),
+            _c("year", "INTEGER"),
+            _c("status"),
+            _SOURCE,
+            _FLAG,
+            _NOTES,
+        ),
+        ("company", "fab", "product", "node_class", "year"),
+        "fab capacity by company, fab, product, node class and year",
+    ),
+    Table(
+        "hbm_suppliers",
+        (
+            _c("company", nullable=False),
+            _c("country"),
+            _c("year", "INTEGER"),
+            _c("hbm_generation"),
+            _c("market_share", "DOUBLE", doc="fraction of world HBM"),
+            _c("capacity_note"),
+            _SOURCE,
+            _FLAG,
+            _NOTES,
+        ),
+        ("company", "year", "hbm_generation", "source"),
+        "HBM suppliers, shares and status",
+    ),
+    Table(
+        "equipment_vendors",
+        (
+            _c("vendor", nullable=False),
+            _c("country"),
+            _c("domestic_china", "BOOLEAN"),
+            _c("tool_types"),
+            _c("year", "INTEGER"),
+            _c("revenue_usd_b", "DOUBLE", doc="USD billions"),
+            _c("revenue_local", "DOUBLE"),
+            _c("currency"),
+            _c("market_share", "DOUBLE"),
+            _c("segment"),
+            _SOURCE,
+            _FLAG,
+            _NOTES,
+        ),
+        ("vendor", "year", "segment", "source"),
+        "wafer-fab equipment vendors with dated revenue and share figures",
+    ),
+    Table(
+        "tool_domestic_share",
+        (
+            _c("tool_type", nullable=False),
+            _c("domestic_share", "DOUBLE"),
+            _c("year", "INTEGER"),
+            _SOURCE,
+            _FLAG,
+            _NOTES,
+        ),
+        ("tool_type", "year"),
+        "share of tools bought in China supplied by Chinese vendors, per tool type",
+    ),
+    Table(
+        "chip_specs",
+        (
+            _c("id", nullable=False),
+            _c("vendor"),
+            _c("bf16_tflops", "DOUBLE", doc="dense BF16, TFLOP/s"),
+            _c("int8_tops", "DOUBLE", doc="dense INT8, TOP/s"),
+            _c("hbm_gb", "DOUBLE", doc="GB"),
+            _c("hbm_tbps", "DOUBLE", doc="TB/s"),
+            _c("scaleup_gbps", "DOUBLE", doc="scale-up bandwidth per chip, GB/s"),
+            _c("tdp_w", "DOUBLE", doc="W"),
+            _c("sources"),
+            _c("flag"),
+            _c("source"),
+        ),
+        ("id",),
+        "accelerator specs from the hardware_sim catalog",
+    ),
+    Table(
+        "system_perf",
+        (
+            _c("id", nullable=False),
+            _c("chips", "INTEGER"),
+            _c("bf16_pflops", "DOUBLE", doc="PFLOP/s"),
+            _c("hbm_tb", "DOUBLE", doc="TB"),
+            _c("hbm_tbps", "DOUBLE", doc="TB/s"),
+            _c("scaleup_tbps", "DOUBLE", doc="TB/s"),
+            _c("power_kw", "DOUBLE", doc="kW at the wall, incl. cooling"),
+            _c("pflops_per_kw", "DOUBLE"),
+            _c("power_breakdown_kw", "VARCHAR", doc="JSON object, kW per component"),
+            _c("source"),
+        ),
+        ("id",),
+        "system totals and component power from hardware_sim",
+    ),
+    Table(
+        "tool_demand",
+        (
+            _c("scenario_id", nullable=False),
+            _c("year", "INTEGER", False),
+            _c("tool_type", nullable=False),
+            _c("count", "DOUBLE", doc="tools installed/needed"),
+            _c("domestic_share", "DOUBLE"),
+            _c("source"),
+        ),
+        ("scenario_id", "year", "tool_type"),
+        "tools needed per year and tool type, with the domestic-supplier share",
+    ),
+    Table(
+        "substitution_history",
+        (
+            _c("segment", nullable=False),
+            _c("year", "INTEGER", False),
+            _c("domestic_share", "DOUBLE", False),
+            _c("metric"),
+            _SOURCE,
+            _FLAG,
+            _NOTES,
+        ),
+        ("segment", "year", "source", "metric"),
+        "observed domestic shares; disagreeing sources kept as separate rows",
+    ),
+    Table(
+        "substitution_outlooks",
+        (
+            _c("segment", nullable=False),
+            _c("year", "INTEGER", False),
+            _c("domestic_share", "DOUBLE"),
+            _c("metric"),
+            _c("publisher"),
+            _c("published"),
+            _SOURCE,
+            _FLAG,
+            _NOTES,
+        ),
+        ("segment", "year", "publisher", "metric"),
+        "third-party forecasts shown beside ours",
+    ),
+    Table(
+        "substitution_forecast",
+        (
+            _c("scenario_id", nullable=False),
+            _c("segment", nullable=False),
+            _c("year", "INTEGER", False),
+            _c("model", nullable=False),
+            _c("p10", "DOUBLE"),
+            _c("p50", "DOUBLE"),
+            _c("p90", "DOUBLE"),
+            _c("source"),
+        ),
+        ("scenario_id", "segment", "year", "model"),
+        "forecast domestic share quantiles",
+    ),
+    Table(
+        "event_study",
+        (
+            _c("event_id", nullable=False),
+            _c("ticker", nullable=False),
+            _c("window", nullable=False, doc="e.g. [-1,+1] in trading days"),
+            _c("car", "DOUBLE", doc="cumulative abnormal return, fraction"),
+            _c("t_stat", "DOUBLE"),
+            _c("source"),
+        ),
+        ("event_id", "ticker", "window"),
+        "market-model event study per event, ticker and window",
+    ),
+]
+
+TABLES: dict[str, Table] = {t.name: t for t in _TABLE_LIST}

@@ -1,0 +1,263 @@
+"""The DuckDB warehouse: location, schema migration, idempotent writes, atomic publish.
+
+DuckDB allows one read-write process or many read-only ones, never both. So writers
+never open the published file: they copy it to a private *staging* file, write there,
+checkpoint, close, and publish with ``os.replace`` (an atomic rename on POSIX). Readers
+open the published path with short-lived ``read_only=True`` connections and always get
+either the old or the new complete file, never a lock error. A writer that fails or is
+killed leaves only an orphaned staging file, removed by the next writer. Writers are
+serialised by a file lock beside the warehouse (released by the OS if the holder dies).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+from filelock import FileLock, Timeout
+
+from pipelines.schema import SCHEMA_VERSION, TABLES
+
+DEFAULT_DB = Path("data") / "fabscope.duckdb"
+WRITER_LOCK_TIMEOUT_S = 900.0
+
+
+class WarehouseError(Exception):
+    """A readable, expected warehouse failure (shown without a traceback)."""
+
+
+class WarehouseNotFound(WarehouseError):
+    """The published warehouse file does not exist yet."""
+
+
+def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Warehouse path: ``--db`` value, else ``$FABSCOPE_DB``, else ``./data/fabscope.duckdb``."""
+    raw = explicit or os.environ.get("FABSCOPE_DB") or DEFAULT_DB
+    return Path(raw).expanduser().absolute()
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:
+    """First value of the first row (None if no row). Fetches the whole result: DuckDB 2.0 refuses
+    further work on a connection whose previous result was only partly fetched."""
+    rows = con.execute(sql, list(params or [])).fetchall()
+    return rows[0][0] if rows else None
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a (staging) database to ``SCHEMA_VERSION``: add missing tables and columns."""
+    for table in TABLES.values():
+        con.execute(table.ddl())
+        existing = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'",
+            [table.name],
+        ).fetchall()}
+        for col in table.columns:
+            if col.name not in existing:
+                con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {col.sql_type}')
+    stored = scalar(con, "SELECT value FROM schema_meta WHERE key = 'schema_version'")
+    if stored is not None and int(stored) > SCHEMA_VERSION:
+        raise WarehouseError(
+            f"warehouse schema version {stored} is newer than this fabscope ({SCHEMA_VERSION}): upgrade fabscope"
+        )
+    con.execute("DELETE FROM schema_meta WHERE key = 'schema_version'")
+    con.execute("INSERT INTO schema_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    df: pl.DataFrame,
+    *,
+    key: Sequence[str] | None = None,
+    where: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+) -> int:
+    """Idempotently write ``df`` into ``table`` inside one transaction; returns rows inserted.
+
+    - ``where={"col": value}``: delete that partition, then insert.
+    - ``key=("c1", "c2")``: delete stored rows whose key matches an incoming row, then insert.
+    - neither: replace the whole table.
+    Columns are matched by name; table columns missing from ``df`` become NULL.
+    """
+    spec = TABLES.get(table)
+    if spec is None:
+        raise WarehouseError(f"unknown table {table!r}: add it to pipelines/schema.py")
+    unknown = [c for c in df.columns if c not in spec.column_names]
+    if unknown:
+        raise WarehouseError(f"{table}: columns {unknown} are not in the schema ({list(spec.column_names)})")
+    cols = [c for c in spec.column_names if c in df.columns]
+    col_sql = ", ".join(f'"{c}"' for c in cols)
+    view = f"_incoming_{uuid.uuid4().hex}"
+    con.register(view, df.select(cols).to_arrow())
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if where:
+                cond = " AND ".join(f'"{c}" IS NOT DISTINCT FROM ?' for c in where)
+                con.execute(f'DELETE FROM "{table}" WHERE {cond}', list(where.values()))
+            elif key:
+                match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM i."{k}"' for k in key)
+                con.execute(f'DELETE FROM "{table}" t WHERE EXISTS (SELECT 1 FROM {view} i WHERE {match})')
+            else:
+                con.execute(f'DELETE FROM "{table}"')
+            con.execute(f'INSERT INTO "{table}" ({col_sql}) SELECT {col_sql} FROM {view}')
+            total = scalar(con, f'SELECT count(*) FROM "{table}"')
+            con.execute("DELETE FROM table_refreshes WHERE table_name = ?", [table])
+            con.execute(
+                "INSERT INTO table_refreshes VALUES (?, ?, ?, ?)", [table, total, _now(), run_id]
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister(view)
+    return df.height
+
+
+def write_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    rows: pl.DataFrame,
+    *,
+    source_file: str,
+    asset: str,
+    run_id: str | None = None,
+) -> int:
+    """Replace the quarantine rows of ``source_file`` with ``rows`` (source_file,row,field,value,reason)."""
+    frame = rows.with_columns(
+        pl.lit(source_file).alias("source_file"),
+        pl.lit(_now()).alias("seen_at"),
+        pl.lit(asset).alias("asset"),
+        pl.lit(run_id, dtype=pl.String).alias("run_id"),
+    )
+    view = f"_q_{uuid.uuid4().hex}"
+    cols = ["source_file", "row", "field", "value", "reason", "seen_at", "asset", "run_id"]
+    con.register(view, frame.select(cols).to_arrow())
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM quarantine WHERE source_file = ?", [source_file])
+        con.execute(f"INSERT INTO quarantine ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {view}")
+        con.execute("COMMIT")
+    finally:
+        con.unregister(view)
+    return rows.height
+
+
+class Warehouse:
+    """A published DuckDB warehouse file, its staging area and its single-writer lock."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = resolve_db_path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.staging_dir = self.path.with_name("." + self.path.name + ".staging")
+
+    def exists(self) -> bool:
+        """True once a warehouse has been published."""
+        return self.path.is_file()
+
+    # ---- readers -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived read-only connection to the published file."""
+        if not self.exists():
+            raise WarehouseNotFound(f"no warehouse at {self.path}: run `fabscope refresh` first")
+        con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run a parameterised read-only query on the published file; returns a Polars frame."""
+        with self.read() as con:
+            return con.sql(sql, params=list(params) if params else None).pl()
+
+    def table_names(self) -> list[str]:
+        """Tables present in the published file."""
+        with self.read() as con:
+            return [r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()]
+
+    # ---- writers -------------------------------------------------------------------
+    def lock(self, timeout: float = WRITER_LOCK_TIMEOUT_S) -> FileLock:
+        """The single-writer lock (a ``filelock.FileLock``; the OS frees it if the holder dies)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.lock_path), timeout=timeout)
+
+    def begin_staging(self, tag: str | None = None) -> Path:
+        """Copy the published file (if any) to a fresh staging file and migrate it.
+
+        Call with the writer lock held. Staging files left by killed writers are removed.
+        """
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        for orphan in self.staging_dir.iterdir():
+            orphan.unlink(missing_ok=True)
+        staging = self.staging_dir / f"{tag or uuid.uuid4().hex}.duckdb"
+        if self.exists():
+            shutil.copyfile(self.path, staging)
+        con = duckdb.connect(str(staging))
+        try:
+            migrate(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        return staging
+
+    def publish(self, staging: Path) -> None:
+        """Atomically replace the published file by the (closed, checkpointed) staging file."""
+        con = duckdb.connect(str(staging))
+        try:
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        wal = staging.with_name(staging.name + ".wal")
+        if wal.exists():
+            raise WarehouseError(f"staging file {staging} still has a write-ahead log; not publishing")
+        with open(staging, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(staging, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def discard(self, staging: Path) -> None:
+        """Drop a staging file (and its WAL) without publishing."""
+        staging.unlink(missing_ok=True)
+        staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def write(self, timeout: float = WRITER_LOCK_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Single writer: lock, stage, yield a read-write connection, publish on success."""
+        try:
+            lock = self.lock(timeout)
+            lock.acquire()
+        except Timeout as exc:
+            raise WarehouseError(f"another writer holds {self.lock_path} (waited {timeout:.0f} s)") from exc
+        try:
+            staging = self.begin_staging()
+            con = duckdb.connect(str(staging))
+            try:
+                yield con
+            except BaseException:
+                con.close()
+                self.discard(staging)
+                raise
+            con.close()
+            self.publish(staging)
+        finally:
+            lock.release()
