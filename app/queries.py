@@ -264,13 +264,16 @@ def substitution_forecast(db: DbPath, scenario_ids: Sequence[str] | None = None,
 
 
 def scenario_runs(db: DbPath) -> QueryResult:
-    """Stored scenario runs (columns as written by ``pipelines.forecast_store``), newest first if dated."""
-    res = _run(db, "scenario_runs", "SELECT * FROM scenario_runs", what="scenario-run")
-    if res.ok:
-        for col in ("created_at", "run_at", "started_at", "finished_at"):
-            if col in res.frame.columns:
-                return QueryResult(res.frame.sort(col, descending=True, nulls_last=True), None, res.sources)
-    return res
+    """Stored scenario runs (id, name, file, seed, paths, years, warehouse version), newest first."""
+    return _run(db, "scenario_runs",
+                "SELECT scenario_id, name, file, seed, n_paths, start_year, end_year, warehouse_version, created_at "
+                "FROM scenario_runs ORDER BY created_at DESC NULLS LAST, scenario_id", what="scenario-run")
+
+
+def scenario_run_yaml(db: DbPath, scenario_id: str) -> QueryResult:
+    """The YAML text a stored run was made from."""
+    return _run(db, "scenario_runs", "SELECT scenario_id, name, yaml FROM scenario_runs WHERE scenario_id = ?",
+                [scenario_id], what="scenario-run")
 
 
 def _opt_list(values: Sequence[str] | None) -> list[str] | None:

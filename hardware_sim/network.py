@@ -84,3 +84,29 @@ def p2p_s(size_bytes: Array, cross_domain: Array, bw_up: Array, bw_out: Array) -
     up = s / (np.asarray(bw_up, dtype=float) * SCALEUP_BW_EFF) + SCALEUP_STEP_LATENCY_S
     out = s / (np.asarray(bw_out, dtype=float) * SCALEOUT_BW_EFF) + SCALEOUT_STEP_LATENCY_S
     return np.where(cross, out, up)
+
+
+def moe_all_to_all_s(
+    token_bytes: Array, fanout: Array, p: Array, bw_up: Array, bw_out: Array, domain: Array
+) -> np.ndarray:
+    """MoE dispatch (or combine) over ``p`` chips: each chip owns tokens totalling ``token_bytes`` (one copy
+    each) and sends every token to ``fanout`` (= top-k) experts placed uniformly over the ``p`` chips.
+
+    Scale-up carries ``fanout * (d-1)/p`` copies per token. Across domains a token crosses the scale-out
+    network once per distinct remote domain and is forwarded inside it over scale-up (DeepEP's
+    NVLink-forwarding internode kernels): expected distinct domains hit by ``fanout`` uniform picks over
+    ``n`` domains is ``n * (1 - (1 - 1/n)**fanout)``, of which ``(n-1)/n`` are remote.
+    """
+    s = np.asarray(token_bytes, dtype=float)
+    k = np.asarray(fanout, dtype=float)
+    pf = np.maximum(np.asarray(p, dtype=float), 1.0)
+    d, n = _split(pf, domain)
+    up_copies = k * (d - 1.0) / pf
+    distinct = n * (1.0 - np.power(1.0 - 1.0 / n, k))
+    out_copies = distinct * (n - 1.0) / n
+    # tokens received over scale-out are re-forwarded to their experts inside the domain over scale-up
+    up_copies = up_copies + np.where(n > 1.0, out_copies, 0.0)
+    t_up = s * up_copies / (np.asarray(bw_up, dtype=float) * SCALEUP_BW_EFF)
+    t_out = s * out_copies / (np.asarray(bw_out, dtype=float) * SCALEOUT_BW_EFF)
+    lat = ALLTOALL_LAUNCH_S + SCALEUP_STEP_LATENCY_S + np.where(n > 1.0, SCALEOUT_STEP_LATENCY_S, 0.0)
+    return np.where(pf > 1.0, np.maximum(t_up, t_out) + lat, 0.0)

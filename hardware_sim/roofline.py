@@ -48,7 +48,6 @@ HBM_USABLE_FRACTION = 0.90
 DERATES = {
     "gemm": (GEMM_COMPUTE_EFF, GEMM_MEMORY_EFF),
     "attention": (ATTENTION_COMPUTE_EFF, ATTENTION_MEMORY_EFF),
-    "attention_mla_decode": (MLA_DECODE_COMPUTE_EFF, ATTENTION_MEMORY_EFF),
     "elementwise": (ELEMENTWISE_COMPUTE_EFF, ELEMENTWISE_MEMORY_EFF),
 }
 
@@ -106,13 +105,16 @@ def op_time_s(
     peak_flops: np.ndarray | float,
     mem_bw_bytes_s: np.ndarray | float,
     kind: str,
+    compute_eff: np.ndarray | float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Roofline time of one operator, seconds, and its compute and memory parts.
 
     ``flops`` (FLOP), ``bytes_moved`` (B), ``peak_flops`` (FLOP/s), ``mem_bw_bytes_s`` (B/s); ``kind``
-    selects the derates in ``DERATES``. Returns ``(compute_s, memory_s)``; the op time is their max.
+    selects the derates in ``DERATES`` (``compute_eff`` overrides the compute one). Returns ``(compute_s, memory_s)``; the op time is their max.
     """
     eff_c, eff_m = DERATES[kind]
+    if compute_eff is not None:
+        eff_c = compute_eff
     compute = np.asarray(flops, dtype=float) / (np.asarray(peak_flops, dtype=float) * eff_c)
     memory = np.asarray(bytes_moved, dtype=float) / (np.asarray(mem_bw_bytes_s, dtype=float) * eff_m)
     return compute, memory

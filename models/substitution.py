@@ -44,6 +44,10 @@ BASS_LAUNCH_YEAR = 2019.0
 # Assumption (flag: estimate), see docs/methodology-forecasts.md.
 FLAG_WEIGHTS = {"reported": 1.0, "estimate": 0.5}
 BOUND_FACTOR = 0.5
+# Posterior sampling (sample_parameters): Laplace proposals, widened, then reweighted.
+PROPOSALS_PER_DRAW = 4
+PROPOSAL_INFLATION = 2.0
+
 _BOUND_WORDS = ("lower bound", "upper bound", "lower-bound", "upper-bound", "at least", "at most")
 
 
@@ -125,6 +129,7 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
                 best = res
         theta = best.x
         self.theta_ = theta
+        self.t_fit_, self.y_fit_, self.w_fit_ = t, y, w
         self.n_obs_ = int(len(y))
         self.success_ = bool(best.success)
         for name, value in self._to_public(theta).items():
@@ -156,19 +161,44 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
         t = self._years(X)
         return np.clip(self._curve(t, self.theta_[None, :])[0], 0.0, 1.0)
 
+    def _log_posterior(self, theta: np.ndarray) -> np.ndarray:
+        """Unnormalised log posterior of parameter draws ``theta`` (m, k) on the training data."""
+        mu, sd = self._prior()
+        fitted = self._curve(self.t_fit_, theta)
+        loglik = -0.5 * np.sum(self.w_fit_ * (fitted - self.y_fit_) ** 2, axis=1) / self.sigma_**2
+        return loglik - 0.5 * self.prior_weight * np.sum(((theta - mu) / sd) ** 2, axis=1)
+
+    def sample_parameters(self, n: int, random_state=None) -> np.ndarray:
+        """``n`` posterior draws of the internal parameters, shape (n, k).
+
+        Sampling-importance-resampling: proposals from the Laplace approximation (covariance
+        inflated by ``PROPOSAL_INFLATION``, clipped to the bounds) are reweighted by the exact
+        posterior (Gaussian likelihood at ``sigma_`` times the priors) and resampled. This
+        keeps draws consistent with the data where the curve is far from linear in its
+        parameters (e.g. a share that has been ~0 so far).
+        """
+        rng = np.random.default_rng(random_state)
+        lo, hi = self._bounds()
+        m = PROPOSALS_PER_DRAW * n
+        cov = PROPOSAL_INFLATION**2 * self.theta_cov_
+        proposals = np.clip(rng.multivariate_normal(self.theta_, cov, size=m, method="eigh"), lo, hi)
+        diff = proposals - self.theta_
+        log_q = -0.5 * np.einsum("ij,jk,ik->i", diff, np.linalg.pinv(cov), diff)
+        log_w = self._log_posterior(proposals) - log_q
+        prob = np.exp(log_w - log_w.max())
+        prob /= prob.sum()
+        return proposals[rng.choice(m, size=n, replace=True, p=prob)]
+
     def sample_paths(self, X, n_paths: int = 2000, random_state=None, include_noise: bool = True) -> np.ndarray:
         """``n_paths`` sampled share curves at years ``X``: shape (n_paths, n_years), in [0, 1].
 
-        Parameters are drawn from the Laplace approximation (clipped to the bounds); with
-        ``include_noise`` an independent N(0, sigma_) observation error is added per point,
-        so the band covers where a new source's figure would fall, not just the mean curve.
+        Parameters come from ``sample_parameters``; with ``include_noise`` an independent
+        N(0, sigma_) observation error is added per point, so the band covers where a new
+        source's figure would fall, not just the mean curve.
         """
         t = self._years(X)
         rng = np.random.default_rng(random_state)
-        lo, hi = self._bounds()
-        theta = rng.multivariate_normal(self.theta_, self.theta_cov_, size=n_paths, method="eigh")
-        theta = np.clip(theta, lo, hi)
-        paths = self._curve(t, theta)
+        paths = self._curve(t, self.sample_parameters(n_paths, rng))
         if include_noise:
             paths = paths + rng.normal(0.0, self.sigma_, size=paths.shape)
         return np.clip(paths, 0.0, 1.0)
@@ -218,7 +248,7 @@ class FisherPry(_SubstitutionCurve):
         self,
         ceiling: float = 1.0,
         noise_scale: float = 0.05,
-        min_noise: float = 0.01,
+        min_noise: float = 0.03,
         prior_weight: float = 1.0,
         alpha_prior: tuple[float, float] = (0.25, 1.0),
         t0_prior: tuple[float, float] = T_MID_PRIOR,
@@ -273,7 +303,7 @@ class Gompertz(_SubstitutionCurve):
         self,
         ceiling: float = 1.0,
         noise_scale: float = 0.05,
-        min_noise: float = 0.01,
+        min_noise: float = 0.03,
         prior_weight: float = 1.0,
         k_prior: tuple[float, float] = (0.3, 1.0),
         t0_prior: tuple[float, float] = T_MID_PRIOR,
@@ -329,7 +359,7 @@ class Bass(_SubstitutionCurve):
         ceiling: float = 1.0,
         launch_year: float = BASS_LAUNCH_YEAR,
         noise_scale: float = 0.05,
-        min_noise: float = 0.01,
+        min_noise: float = 0.03,
         prior_weight: float = 1.0,
         p_prior: tuple[float, float] = (0.02, 1.5),
         q_prior: tuple[float, float] = (0.4, 1.0),
@@ -376,3 +406,27 @@ ESTIMATORS: dict[str, type[_SubstitutionCurve]] = {
     "gompertz": Gompertz,
     "bass": Bass,
 }
+
+
+def segment_observations(history, segment: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X years (n, 1), y shares (n,), relative weights (n,)) of one segment's history rows.
+
+    ``history``: any frame or mapping with columns ``segment``, ``year``, ``domestic_share``,
+    ``flag`` and optionally ``metric`` and ``notes`` (polars, pandas or dict of lists). Rows
+    with a missing share are skipped. Weights come from ``observation_weights``.
+    """
+    seg = np.asarray(history["segment"], dtype=object)
+    share = np.asarray(history["domestic_share"], dtype=float)
+    keep = (seg == segment) & np.isfinite(share)
+    years = np.asarray(history["year"], dtype=float)[keep]
+
+    def column(name: str):
+        try:
+            return np.asarray(history[name], dtype=object)[keep]
+        except Exception:  # missing column: KeyError (pandas/dict), ColumnNotFoundError (polars)
+            return None
+
+    flags = column("flag")
+    flags = np.full(keep.sum(), "estimate", dtype=object) if flags is None else flags
+    weights = observation_weights(flags, column("metric"), column("notes"))
+    return years[:, None], share[keep], weights

@@ -1,6 +1,7 @@
 """A Dagster logger that prints one short line per asset step, check and failure to stderr."""
 
 import logging
+import re
 import sys
 import time
 
@@ -60,7 +61,12 @@ def _failure_text(err) -> str:
         return ""
     while err.cause is not None and "Failure" not in (err.cls_name or ""):
         err = err.cause
-    return (err.message or "").strip().splitlines()[0] if err.message else ""
+    text = (err.message or "").strip()
+    text = _EXC_PREFIX.sub("", text)
+    return text.splitlines()[0] if text else ""
+
+
+_EXC_PREFIX = re.compile(r"^[\w.]+(?:Error|Exception|Failure): ")
 
 
 @dg.logger(description="One line per asset step on stderr (used by `fabscope refresh`).")

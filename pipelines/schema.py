@@ -330,3 +330,107 @@ _TABLE_LIST: list[Table] = [
 ]
 
 TABLES: dict[str, Table] = {t.name: t for t in _TABLE_LIST}
+
+# ---- forecast group (issue 6): scenario runs and backtests --------------------------------
+for _table in (
+    Table(
+        "scenario_runs",
+        (
+            _c("scenario_id", nullable=False, doc="<name>-<sha256 prefix> of (resolved scenario, seed, warehouse version)"),
+            _c("name", nullable=False),
+            _c("file", doc="scenario file path, or <scenario text> for YAML passed inline"),
+            _c("seed", "BIGINT", False),
+            _c("n_paths", "BIGINT", doc="Monte Carlo paths"),
+            _c("start_year", "INTEGER"),
+            _c("end_year", "INTEGER"),
+            _c("warehouse_version", doc="schema version + hash of the substitution_history rows used"),
+            _c("content_sha256", nullable=False, doc="sha256 of (resolved scenario, seed, warehouse version)"),
+            _c("created_at", "TIMESTAMP"),
+            _c("yaml", doc="the scenario file's text as run"),
+            _c("resolved_json", doc="the validated scenario after `extends`, canonical JSON"),
+        ),
+        ("scenario_id",),
+        "one row per stored forecast run; its quantiles are in substitution_forecast",
+    ),
+    Table(
+        "forecast_backtest",
+        (
+            _c("name", nullable=False, doc="estimator: fisher_pry | gompertz | bass | ensemble"),
+            _c("segment", nullable=False),
+            _c("horizon_years", "INTEGER", False),
+            _c("mape", "DOUBLE", doc="mean absolute percentage error, fraction (NULL if all observed ~0)"),
+            _c("mae", "DOUBLE", doc="mean absolute error, share points as a fraction"),
+            _c("coverage_p10_p90", "DOUBLE", doc="fraction of held-out rows inside the p10-p90 band"),
+            _c("n_origins", "INTEGER"),
+            _c("n_points", "INTEGER"),
+            _c("warehouse_version"),
+            _c("computed_at", "TIMESTAMP"),
+        ),
+        ("name", "segment", "horizon_years"),
+        "rolling-origin backtests of the substitution curves on substitution_history",
+    ),
+):
+    TABLES[_table.name] = _table
+
+# ---- market group (issue 3): FX, split table, fetch log, event-study cross-section -----------
+for _table in (
+    Table(
+        "fx_daily",
+        (
+            _c("date", "DATE", False),
+            _c("currency", nullable=False, doc="ISO code: CNY, HKD, KRW, EUR, TWD, JPY"),
+            _c("units_per_usd", "DOUBLE", False, "units of the currency per 1 USD"),
+            _c("provider", nullable=False, doc="sample | yahoo"),
+            _SOURCE,
+            _FLAG,
+        ),
+        ("date", "currency"),
+        "daily FX rates to USD used for prices_daily.close_usd",
+    ),
+    Table(
+        "price_adjustments",
+        (
+            _c("ticker", nullable=False),
+            _c("ex_date", "DATE", False, "first trading day in post-split units"),
+            _c("kind", nullable=False, doc="split"),
+            _c("ratio", "DOUBLE", doc="new shares per old share (10 = ten-for-one)"),
+            _SOURCE,
+            _FLAG,
+        ),
+        ("ticker", "ex_date", "kind"),
+        "split events behind prices_daily.adj_factor (bundled, or found in dropped files)",
+    ),
+    Table(
+        "price_fetches",
+        (
+            _c("provider", nullable=False, doc="sample | yahoo | akshare | csv"),
+            _c("spec", doc="the provider string, e.g. csv:/path/to/drop"),
+            _c("requested_start", "DATE"),
+            _c("requested_end", "DATE", doc="end date asked of the provider (csv: latest date in the drop)"),
+            _c("latest_date", "DATE", doc="latest date stored by this fetch"),
+            _c("rows", "BIGINT"),
+            _c("tickers_ok", "INTEGER"),
+            _c("tickers_failed", "INTEGER"),
+            _c("failures", doc="ticker: reason; ... (and refused files)"),
+            _c("fetched_at", "TIMESTAMP"),
+            _c("run_id"),
+        ),
+        ("provider",),
+        "the latest price fetch per provider: what was asked, stored and what failed (freshness check)",
+    ),
+    Table(
+        "event_study_cross_section",
+        (
+            _c("event_id", nullable=False),
+            _c("window", nullable=False, doc="e.g. [-1,+1] in trading days"),
+            _c("group", nullable=False, doc="domestic_china | foreign"),
+            _c("n", "INTEGER", doc="tickers averaged"),
+            _c("mean_car", "DOUBLE", doc="mean cumulative abnormal return, fraction"),
+            _c("t_stat", "DOUBLE", doc="MacKinlay J1: mean CAR / sqrt(sum Var(CAR_i)) * N"),
+            _c("source"),
+        ),
+        ("event_id", "window", "group"),
+        "event-study CARs averaged over domestic Chinese vs foreign tickers",
+    ),
+):
+    TABLES[_table.name] = _table

@@ -44,7 +44,7 @@ TEMPLATE = go.layout.Template(
     )
 )
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+GRAPH_CONFIG = {"displaylogo": False,
                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
 
@@ -119,7 +119,7 @@ def chart_card(card: str, title: str, figure: go.Figure | None = None, *, subtit
     ``Output(sources_id(card), "children")``.
     """
     fig = figure if figure is not None else empty_figure("loading…")
-    graph_style = {"height": f"{height}px"} if height else None
+    graph_style = {"height": f"{height}px"} if height else {}
     return html.Div(
         className="card",
         id=f"{card}-card",
@@ -223,7 +223,7 @@ def stat(label: str, value: str, *, sub: str | None = None, href: str | None = N
 
 
 def data_table(frame: pl.DataFrame, *, table_id: str, columns: Sequence[str] | None = None,
-               formats: dict[str, str] | None = None, page_size: int = 12) -> Any:
+               formats: dict[str, str] | None = None, page_size: int = 12, filterable: bool | None = None) -> Any:
     """A sortable, filterable DataTable of ``frame`` (``formats``: column → d3 format, e.g. '.1%')."""
     from dash import dash_table
 
@@ -240,7 +240,8 @@ def data_table(frame: pl.DataFrame, *, table_id: str, columns: Sequence[str] | N
     ).to_dicts()
     return dash_table.DataTable(
         id=table_id, columns=specs, data=records, page_size=page_size, sort_action="native",
-        filter_action="native", style_as_list_view=True,
+        filter_action="native" if (filterable if filterable is not None else view.height > page_size) else "none",
+        style_as_list_view=True,
         style_table={"overflowX": "auto"},
         style_header={"fontWeight": "600", "backgroundColor": "#f5f7fa", "borderBottom": "1px solid #d9dee4"},
         style_cell={"fontFamily": FONT, "fontSize": "12px", "padding": "6px 8px", "textAlign": "left",

@@ -1,8 +1,15 @@
-"""Capacity group: fabs, HBM suppliers, equipment vendors, domestic tool shares."""
+"""Capacity group: fabs, HBM suppliers, equipment vendors, domestic tool shares, tool demand."""
 
+import dagster as dg
+import polars as pl
 
 from pipelines.assets.reference_assets import reference_asset
 from pipelines.checks import table_check
+from pipelines.resources import WarehouseResource
+from pipelines.schema import TABLES
+from pipelines.warehouse import replace_rows
+
+REFERENCE_SCENARIO = "reference"  # tool demand for the bundled capacity figures as they stand
 
 fab_capacity = reference_asset("fab_capacity", "capacity", "Fab capacity (wafer starts/month) by fab, node, year.")
 hbm_suppliers = reference_asset("hbm_suppliers", "capacity", "HBM suppliers: shares and status by year.")
@@ -15,8 +22,32 @@ tool_domestic_share = reference_asset(
 
 ASSETS = [fab_capacity, hbm_suppliers, equipment_vendors, tool_domestic_share]
 CHECKS = [
-    table_check("fab_capacity", min_rows=25, conditions=("capacity_wspm >= 0", "flag IN ('reported', 'estimate')")),
+    table_check("fab_capacity", min_rows=25, conditions=("capacity_wspm IS NULL OR capacity_wspm >= 0", "flag IN ('reported', 'estimate')")),
     table_check("hbm_suppliers", min_rows=3, conditions=("market_share IS NULL OR market_share BETWEEN 0 AND 1",)),
     table_check("equipment_vendors", min_rows=5),
     table_check("tool_domestic_share", min_rows=3, conditions=("domestic_share BETWEEN 0 AND 1",)),
 ]
+
+
+@dg.asset(group_name="capacity", deps=[fab_capacity, tool_domestic_share], kinds={"duckdb", "python"},
+          description="Tools needed per year and tool type for the bundled fab capacity (hardware_sim.fab), "
+                      "with the domestic-supplier share of each tool type.")
+def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from hardware_sim.fab import latest_domestic_share, tool_demand_rows
+
+    with warehouse.connection() as con:
+        capacity = con.sql("SELECT * FROM fab_capacity WHERE capacity_wspm IS NOT NULL").pl().to_dicts()
+        shares = latest_domestic_share(con.sql("SELECT * FROM tool_domestic_share").pl().to_dicts())
+        rows = tool_demand_rows(capacity, shares, scenario_id=REFERENCE_SCENARIO)
+        frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+            pl.lit("hardware_sim.fab tool counts from fab_capacity; domestic shares from tool_domestic_share")
+            .alias("source")
+        )
+        frame = frame.select([c for c in TABLES["tool_demand"].column_names if c in frame.columns])
+        replace_rows(con, "tool_demand", frame, where={"scenario_id": REFERENCE_SCENARIO}, run_id=context.run_id)
+    return dg.MaterializeResult(metadata={"rows": frame.height, "tool_types": frame["tool_type"].n_unique()})
+
+
+ASSETS.append(tool_demand)
+CHECKS.append(table_check("tool_demand", min_rows=10, conditions=(
+    "count >= 0", "domestic_share IS NULL OR domestic_share BETWEEN 0 AND 1")))

@@ -71,7 +71,7 @@ REFERENCE_FILES: dict[str, ReferenceFile] = {
                 R("company"), R("fab"), R("country"),
                 R("product", allowed=("logic", "dram", "nand", "hbm", "specialty")),
                 R("node_class"), R("wafer_size_mm", "int", allowed=None, min=100, max=450),
-                R("capacity_wspm", "float", min=0.0, max=2_000_000.0), R("year", "int", **_YEAR),
+                R("capacity_wspm", "float", required=False, min=0.0, max=2_000_000.0), R("year", "int", **_YEAR),
                 R("status", allowed=("operating", "ramping", "construction", "planned")),
                 *_SOURCE,
             ),

@@ -1,0 +1,178 @@
+"""Capacity & tooling: fab capacity over time, tool demand and domestic share, etch/fab calculators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, dcc, html
+
+from app import queries as q
+from app.dashboard import components as ui
+from app.dashboard import logic
+
+dash.register_page(__name__, path="/capacity", name="Capacity & tooling", title="fabscope · Capacity", order=3)
+
+
+def capacity(dimension: str, products: list[str] | None, countries: list[str] | None) -> logic.View:
+    """Logic of the capacity chart."""
+    return logic.capacity_view(q.fab_capacity(ui.current_db()), dimension, products, countries)
+
+
+def tool_demand(scenario_id: str | None) -> logic.View:
+    """Logic of the tool-demand chart (falls back to the bundled domestic shares per tool type)."""
+    db = ui.current_db()
+    return logic.tool_demand_view(q.tool_demand(db, scenario_id), q.tool_domestic_share(db))
+
+
+def _answer(rows: list[tuple[str, str]], ident: str) -> html.Div:
+    items: list[Any] = []
+    for label, value in rows:
+        items += [html.Dt(label), html.Dd(value)]
+    return html.Div(html.Dl(items), className="result", id=ident)
+
+
+def etch(mode: str, layers: Any, aspect_ratio: Any, chemistry: str, chambers: Any) -> tuple[logic.View, Any]:
+    """Logic of the etch calculator: ARDE curve and the answer panel."""
+    res = logic.etch_calculator(mode, layers, aspect_ratio, chemistry, chambers)
+    if "error" in res:
+        return logic.etch_view(res), html.Div(res["error"], className="error-text", id="etch-answer")
+    rows = [("aspect ratio (per deck)", f"{res['aspect_ratio']:.1f}"),
+            ("bottom etch rate", f"{res['etch_rate_nm_min']:.0f} nm/min (open field {res['open_field_rate_nm_min']:.0f})"),
+            ("etch time", f"{res['etch_time_min']:.1f} min over {res['decks']} deck(s)"),
+            ("hole depth", f"{res['stack_height_nm'] / 1000:.2f} µm, Ø {res['hole_diameter_nm']:.0f} nm"),
+            ("wafers per hour", f"{res['wafers_per_hour']:.2f} per tool ({res['chambers']} chamber(s), "
+                                f"{res['limited_by']}-limited)")]
+    return logic.etch_view(res), _answer(rows, "etch-answer")
+
+
+def fab(process: str | None, wspm: Any) -> tuple[logic.View, Any]:
+    """Logic of the fab calculator: tools per type and a summary."""
+    res = logic.fab_calculator(process, wspm)
+    view = logic.fab_view(res)
+    if "error" in res:
+        return view, html.Div(res["error"], className="error-text", id="fab-answer")
+    total = sum(float(t["count"]) for t in res["tools"])
+    rows = [("process", f"{res.get('process', process)}: {res.get('name', '')}"),
+            ("wafer starts / month", f"{int(res.get('wspm', wspm)):,}"),
+            ("tools (all types)", f"{res.get('total_tools', total):,.0f}")]
+    for key, label, fmt in (("litho_passes", "litho passes / wafer", "{:,.0f}"),
+                            ("capex_usd_b", "tool capex, USD bn", "{:,.2f}"),
+                            ("capex_usd_b_per_10k_wspm", "capex per 10k WSPM, USD bn", "{:,.2f}"),
+                            ("uptime", "uptime", "{:.0%}"), ("utilisation", "utilisation", "{:.0%}"),
+                            ("hours_per_month", "hours / month", "{:,.0f}")):
+        if isinstance(res.get(key), int | float):
+            rows.append((label, fmt.format(res[key])))
+    rows.append(("flag", f"{res.get('flag', 'estimate')} — tool counts are first-principles estimates"))
+    return view, _answer(rows, "fab-answer")
+
+
+def layout(**_: object) -> html.Div:
+    db = ui.current_db()
+    cap = q.fab_capacity(db)
+    products = sorted(cap.frame["product"].drop_nulls().unique().to_list()) if cap.ok else []
+    countries = sorted(cap.frame["country"].drop_nulls().unique().to_list()) if cap.ok else []
+    td = q.tool_demand(db)
+    scenarios = td.frame["scenario_id"].unique().sort().to_list() if td.ok else []
+    flows = logic.process_flow_ids()
+    default_flow = next((f for f in flows if "7nm" in f), flows[0] if flows else None)
+    return html.Div([
+        ui.page_header("Capacity & tooling", "Who can make what, where; which tools that takes, and how much of "
+                                             "them China can buy at home."),
+        ui.chart_card(
+            "cap-capacity", "Fab capacity over time",
+            subtitle="300 mm-equivalent wafer starts/month (200 mm fabs × (200/300)²); each line is one fab or "
+                     "analyst series — never summed, since totals and competing estimates overlap; "
+                     "hollow = estimate",
+            controls=[
+                html.Div(className="control", children=[
+                    html.Label("Colour by"),
+                    dcc.RadioItems(id="cap-dimension", inline=True, value="company",
+                                   options=[{"label": f" {v}", "value": k}
+                                            for k, v in logic.CAPACITY_DIMENSIONS.items()])]),
+                html.Div(className="control control-wide", children=[
+                    html.Label("Products"),
+                    dcc.Dropdown(id="cap-products", options=products, value=[], multi=True, placeholder="all")]),
+                html.Div(className="control control-wide", children=[
+                    html.Label("Countries"),
+                    dcc.Dropdown(id="cap-countries", options=countries, value=[], multi=True, placeholder="all")]),
+            ]),
+        ui.chart_card(
+            "cap-tools", "Tool demand by type and domestic share",
+            subtitle="bars: tools needed per year (stacked by type); dotted: share from domestic vendors",
+            controls=[html.Div(className="control", children=[
+                html.Label("Scenario"),
+                dcc.Dropdown(id="cap-tool-scenario", options=scenarios, value=scenarios[0] if scenarios else None,
+                             placeholder=td.reason if td.empty else "scenario", style={"width": "260px"})])]),
+        html.Div(className="grid grid-2", children=[
+            ui.chart_card(
+                "cap-etch", "Etch calculator (high-aspect-ratio holes)",
+                subtitle="hardware_sim.etch: Knudsen transport (Clausing) + ion shadowing; 3D NAND stacks "
+                         "over 128 layers are etched in decks",
+                controls=[
+                    html.Div(className="control", children=[
+                        html.Label("Input"),
+                        dcc.RadioItems(id="etch-mode", inline=True, value="layers",
+                                       options=[{"label": " NAND layers", "value": "layers"},
+                                                {"label": " aspect ratio", "value": "aspect_ratio"}])]),
+                    html.Div(className="control", children=[
+                        html.Label("Layers"),
+                        dcc.Input(id="etch-layers", type="number", value=232, min=1, max=logic.MAX_LAYERS, step=1,
+                                  debounce=True, style={"width": "120px"})]),
+                    html.Div(className="control", children=[
+                        html.Label("Aspect ratio"),
+                        dcc.Input(id="etch-ar", type="number", value=60, min=1, max=logic.MAX_ASPECT_RATIO, step="any",
+                                  debounce=True, style={"width": "120px"})]),
+                    html.Div(className="control", children=[
+                        html.Label("Chemistry"),
+                        dcc.RadioItems(id="etch-chem", inline=True, value="conventional",
+                                       options=[{"label": " conventional", "value": "conventional"},
+                                                {"label": " cryo", "value": "cryo"}])]),
+                    html.Div(className="control", children=[
+                        html.Label("Chambers"),
+                        dcc.Input(id="etch-chambers", type="number", value=4, min=1, max=12, step=1, debounce=True,
+                                  style={"width": "110px"})]),
+                ],
+                footer=html.Div(id="etch-answer-wrap", style={"marginTop": "8px"})),
+            ui.chart_card(
+                "cap-fab", "Fab calculator (tools for a process and WSPM)",
+                subtitle="tools = WSPM × passes × hours per pass ÷ (hours/month × uptime × utilisation)",
+                controls=[
+                    html.Div(className="control", children=[
+                        html.Label("Process flow"),
+                        dcc.Dropdown(id="fab-process", options=flows, value=default_flow, clearable=False,
+                                     placeholder="no process flows in this build", style={"width": "220px"})]),
+                    html.Div(className="control", children=[
+                        html.Label("Wafer starts / month"),
+                        dcc.Input(id="fab-wspm", type="number", value=50000, min=1, max=logic.MAX_WSPM, step=1,
+                                  debounce=True, style={"width": "150px"})]),
+                ],
+                footer=html.Div(id="fab-answer-wrap", style={"marginTop": "8px"})),
+        ]),
+    ])
+
+
+@callback(*ui.card_outputs("cap-capacity"), Input("cap-dimension", "value"), Input("cap-products", "value"),
+          Input("cap-countries", "value"))
+def _update_capacity(dimension: str, products: list[str] | None, countries: list[str] | None) -> tuple:
+    return capacity(dimension, products, countries).card_outputs
+
+
+@callback(*ui.card_outputs("cap-tools"), Input("cap-tool-scenario", "value"))
+def _update_tools(scenario_id: str | None) -> tuple:
+    return tool_demand(scenario_id).card_outputs
+
+
+@callback(*ui.card_outputs("cap-etch"), Output("etch-answer-wrap", "children"),
+          Input("etch-mode", "value"), Input("etch-layers", "value"), Input("etch-ar", "value"),
+          Input("etch-chem", "value"), Input("etch-chambers", "value"))
+def _update_etch(mode: str, layers: Any, ar: Any, chem: str, chambers: Any) -> tuple:
+    view, answer = etch(mode, layers, ar, chem, chambers)
+    return (*view.card_outputs, answer)
+
+
+@callback(*ui.card_outputs("cap-fab"), Output("fab-answer-wrap", "children"),
+          Input("fab-process", "value"), Input("fab-wspm", "value"))
+def _update_fab(process: str | None, wspm: Any) -> tuple:
+    view, answer = fab(process, wspm)
+    return (*view.card_outputs, answer)

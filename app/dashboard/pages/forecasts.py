@@ -1,0 +1,247 @@
+"""Forecasts: fan charts per segment and scenario, a scenario editor with stored reruns, run comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html
+
+from app import queries as q
+from app.dashboard import components as ui
+from app.dashboard import logic
+from app.dashboard import scenario_edit as se
+
+dash.register_page(__name__, path="/forecasts", name="Forecasts", title="fabscope · Forecasts", order=5)
+
+SEGMENTS = tuple(logic.SEGMENT_LABELS)
+RUN_COLUMNS = ("scenario_id", "name", "seed", "n_paths", "start_year", "end_year", "created_at", "file")
+
+
+# ---- logic behind the callbacks (plain functions) ----------------------------------------
+def fan(segment: str, scenario_ids: list[str] | None, model: str | None) -> logic.View:
+    """Fan chart of the chosen scenarios, observed shares and third-party outlooks."""
+    db = ui.current_db()
+    return logic.fan_view(q.substitution_forecast(db, scenario_ids or None), segment, scenario_ids,
+                          q.substitution_history(db, segment), q.substitution_outlooks(db, segment), model)
+
+
+def compose(base: str | None, name: str | None, lever_values: list[float | None], lever_ids: list[dict],
+            upload: str | None, upload_name: str | None, trigger: Any) -> tuple[str | Any, Any]:
+    """Editor text: from an upload when one arrived, else ``base`` + levers. Returns (yaml, message)."""
+    if trigger == "editor-upload":
+        try:
+            text = se.decode_upload(upload, upload_name)
+        except se.ScenarioInputError as exc:
+            return dash.no_update, html.Span(str(exc), className="error-text")
+        return text, html.Span(f"loaded {upload_name} ({len(text.encode()):,} bytes) — valid scenario",
+                               className="note")
+    levers = {i["param"]: v for i, v in zip(lever_ids, lever_values, strict=True)}
+    try:
+        return se.build_scenario_yaml(base or "baseline.yaml", name or "", levers), ""
+    except se.ScenarioInputError as exc:
+        return dash.no_update, html.Span(str(exc), className="error-text")
+
+
+def check(text: str | None) -> Any:
+    """Validation message for the editor text."""
+    try:
+        sc = se.validate_scenario_text(text or "")
+    except se.ScenarioInputError as exc:
+        return html.Span(str(exc), className="error-text")
+    return html.Span(f"✓ valid scenario {sc.name!r}: {len(sc.parameters)} parameters, {len(sc.regimes)} regimes, "
+                     f"{sc.horizon.start_year}–{sc.horizon.end_year}", className="note")
+
+
+def run_list() -> tuple[Any, list[dict[str, str]], str | None, str | None, list[dict[str, str]], list[str]]:
+    """Run table, compare options, default A (baseline) and B (newest other), fan options and defaults."""
+    db = ui.current_db()
+    runs = q.scenario_runs(db)
+    if runs.empty:
+        ids = q.forecast_scenarios(db)
+        opts = [{"label": i, "value": i} for i in ids]
+        a = next((i for i in ids if i.startswith("baseline")), ids[0] if ids else None)
+        b = next((i for i in ids if i != a), None)
+        return ui.empty_state(runs.reason, title="Stored runs"), opts, a, b, opts, ids[:3]
+    table = ui.data_table(runs.frame, table_id="runs-table", columns=RUN_COLUMNS, page_size=8)
+    opts = logic.run_options(runs)
+    base = logic.baseline_run_id(runs)
+    others = [o["value"] for o in opts if o["value"] != base]
+    return table, opts, base, (others[0] if others else None), opts, logic.latest_per_name(runs)
+
+
+# ---- layout ------------------------------------------------------------------------------
+def _lever(param: str, specs: dict[str, tuple[str, str]]) -> html.Div:
+    unit, doc = specs.get(param, ("", ""))
+    return html.Div(className="param", children=[
+        html.Div(f"{param} ({unit})", className="param-name"),
+        html.Div(doc, className="param-meta"),
+        dcc.Slider(id={"type": "lever", "param": param}, min=se.LEVER_MIN, max=se.LEVER_MAX, step=se.LEVER_STEP,
+                   value=1.0, marks={0: "×0", 1: "×1", 2: "×2", 3: "×3"},
+                   tooltip={"placement": "bottom", "template": "×{value}"}, updatemode="mouseup"),
+    ])
+
+
+def _editor() -> html.Div:
+    try:
+        files = sorted(se.shipped())
+        specs = se.parameter_specs()
+    except ImportError as exc:  # the forecast models are not installed in this build
+        return ui.empty_state(f"scenario editor unavailable: {exc}")
+    levers = [_lever(p, specs) for p in se.EDITOR_LEVERS if p in specs]
+    return html.Div(className="card", id="editor-card", children=[
+        html.H3("Scenario editor", className="card-title"),
+        html.Div("Start from a shipped scenario, move the levers (each multiplies that parameter's distribution, "
+                 "in the base values and every regime), or upload a YAML file; then run. The run is stored in the "
+                 "warehouse through the single writer and overlaid against the baseline.", className="card-subtitle"),
+        html.Div(className="controls-row", style={"marginTop": "10px"}, children=[
+            html.Div(className="control", children=[
+                html.Label("Base scenario"),
+                dcc.Dropdown(id="editor-base", options=[{"label": f, "value": f} for f in files],
+                             value="baseline.yaml" if "baseline.yaml" in files else (files[0] if files else None),
+                             clearable=False, style={"width": "220px"})]),
+            html.Div(className="control", children=[
+                html.Label("Run name"), dcc.Input(id="editor-name", type="text", value="my-scenario", debounce=True)]),
+            html.Div(className="control", children=[
+                html.Label("Seed"), dcc.Input(id="editor-seed", type="number", value=1, min=0, step=1)]),
+            html.Div(className="control", children=[
+                html.Label("Monte Carlo paths"),
+                dcc.Input(id="editor-paths", type="number", value=se.DEFAULT_PATHS, min=100, max=se.MAX_PATHS,
+                          step=1)]),
+            html.Div(className="control", children=[
+                html.Label(f"Upload scenario (≤ {se.MAX_UPLOAD_BYTES // 1024} KiB)"),
+                dcc.Upload(id="editor-upload", className="upload", max_size=se.MAX_UPLOAD_BYTES, accept=".yaml,.yml",
+                           children=html.Div(["drop or ", html.A("choose a .yaml")]))]),
+        ]),
+        html.Div(levers, className="param-grid"),
+        html.Details(open=False, children=[
+            html.Summary("Scenario YAML (editable; this is what runs)", className="control-label"),
+            dcc.Textarea(id="editor-yaml", className="yaml", value="", spellCheck=False),
+        ]),
+        html.Div(id="editor-upload-msg"),
+        html.Div(id="editor-check"),
+        html.Div(className="progress-wrap", children=[
+            html.Button("Run scenario", id="editor-run", className="btn", n_clicks=0),
+            html.Progress(id="editor-progress", value="0", max=str(se.RERUN_STEPS)),
+            html.Span("idle", id="editor-status", className="note"),
+        ]),
+        html.Div(id="editor-result", style={"marginTop": "8px"}),
+        dcc.Store(id="editor-last-run"),
+    ])
+
+
+def layout(**_: object) -> html.Div:
+    table, run_opts, a, b, fan_opts, fan_ids = run_list()
+    return html.Div([
+        ui.page_header("Forecasts", "Domestic share of China's purchases per segment: p10–p90 fans per scenario, "
+                                    "observed shares and third-party outlooks."),
+        html.Div(className="controls-row", children=[
+            html.Div(className="control", children=[
+                html.Label("Segment"),
+                dcc.Dropdown(id="forecast-segment", options=[{"label": logic.SEGMENT_LABELS[s], "value": s}
+                                                             for s in SEGMENTS],
+                             value=SEGMENTS[0], clearable=False, style={"width": "220px"})]),
+            html.Div(className="control control-wide", children=[
+                html.Label("Scenario runs"),
+                dcc.Dropdown(id="forecast-scenarios", options=fan_opts, value=fan_ids, multi=True,
+                             placeholder="pick runs")]),
+            html.Div(className="control", children=[
+                html.Label("Model"),
+                dcc.Dropdown(id="forecast-model", options=[{"label": m, "value": m} for m in
+                                                           ("structural", "ensemble", "fisher_pry", "gompertz",
+                                                            "bass")],
+                             value="structural", clearable=False, style={"width": "160px"})]),
+        ]),
+        ui.chart_card("forecast-fan", "Fan chart: p10–p90 band, p50 line",
+                      subtitle="● observed (hollow = estimate), × third-party outlook; shares are fractions of "
+                               "China's purchases"),
+        _editor(),
+        ui.chart_card("forecast-overlay", "Your rerun against the baseline",
+                      figure=logic.empty_view("run a scenario from the editor to overlay it against the baseline",
+                                              height=220).figure),
+        html.Div(className="card", children=[
+            html.H3("Stored runs", className="card-title"),
+            html.Div(table, id="runs-list"),
+        ]),
+        ui.chart_card("forecast-compare", "Compare two runs",
+                      subtitle="CSV holds p50 of each run and the difference (B − A)",
+                      controls=[
+                          html.Div(className="control control-wide", children=[
+                              html.Label("Run A"), dcc.Dropdown(id="compare-a", options=run_opts, value=a)]),
+                          html.Div(className="control control-wide", children=[
+                              html.Label("Run B"), dcc.Dropdown(id="compare-b", options=run_opts, value=b)]),
+                      ]),
+    ])
+
+
+# ---- callbacks ---------------------------------------------------------------------------
+@callback(*ui.card_outputs("forecast-fan"), Input("forecast-segment", "value"),
+          Input("forecast-scenarios", "value"), Input("forecast-model", "value"))
+def _update_fan(segment: str, scenario_ids: list[str] | None, model: str | None) -> tuple:
+    return fan(segment, scenario_ids, model).card_outputs
+
+
+@callback(Output("editor-yaml", "value"), Output("editor-upload-msg", "children"),
+          Input("editor-base", "value"), Input("editor-name", "value"),
+          Input({"type": "lever", "param": ALL}, "value"), Input("editor-upload", "contents"),
+          State({"type": "lever", "param": ALL}, "id"), State("editor-upload", "filename"))
+def _compose(base: str | None, name: str | None, values: list, upload: str | None, ids: list[dict],
+             filename: str | None) -> tuple:
+    return compose(base, name, values, ids, upload, filename, ctx.triggered_id)
+
+
+@callback(Output("editor-check", "children"), Input("editor-yaml", "value"))
+def _check(text: str | None) -> Any:
+    return check(text)
+
+
+@callback(
+    Output("editor-last-run", "data"), Output("editor-result", "children"),
+    Input("editor-run", "n_clicks"),
+    State("editor-yaml", "value"), State("editor-seed", "value"), State("editor-paths", "value"),
+    background=True,
+    progress=[Output("editor-progress", "value"), Output("editor-progress", "max"), Output("editor-status", "children")],
+    running=[(Output("editor-run", "disabled"), True, False)],
+    prevent_initial_call=True,
+)
+def _rerun(set_progress, n_clicks: int, text: str | None, seed: Any, paths: Any) -> tuple:
+    def progress(step: int, total: int, message: str) -> None:
+        set_progress((str(step), str(total), message))
+
+    try:
+        doc = se.rerun_in_subprocess(ui.current_db(), text or "", seed=None if seed in (None, "") else int(seed),
+                                     n_paths=paths, progress=progress)
+    except Exception as exc:  # noqa: BLE001 - shown to the analyst, never a traceback
+        set_progress(("0", str(se.RERUN_STEPS), "failed"))
+        return dash.no_update, html.Div(f"Run failed: {exc}", className="banner banner-error")
+    return ({"scenario_id": doc["scenario_id"], "name": doc["name"]},
+            html.Div([html.Strong("Stored "), html.Code(doc["scenario_id"]),
+                      f" ({doc['n_paths']:,} paths, seed {doc['seed']}, warehouse {doc['warehouse_version']})."],
+                     className="banner banner-ok", id="editor-done"))
+
+
+@callback(*ui.card_outputs("forecast-overlay"), Input("editor-last-run", "data"), Input("forecast-segment", "value"))
+def _overlay(last: dict | None, segment: str) -> tuple:
+    db = ui.current_db()
+    run_id = (last or {}).get("scenario_id")
+    runs = q.scenario_runs(db)
+    base = logic.baseline_run_id(runs, q.forecast_scenarios(db))
+    return logic.overlay_view(q.substitution_forecast(db, [i for i in (base, run_id) if i] or None),
+                              base, run_id, segment).card_outputs
+
+
+@callback(Output("runs-list", "children"), Output("compare-a", "options"), Output("compare-b", "options"),
+          Output("compare-b", "value"), Output("forecast-scenarios", "options"),
+          Input("editor-last-run", "data"), prevent_initial_call=True)
+def _refresh_runs(last: dict | None) -> tuple:
+    table, opts, _a, b, fan_opts, _ids = run_list()
+    newest = (last or {}).get("scenario_id") or b
+    return table, opts, opts, newest, fan_opts
+
+
+@callback(*ui.card_outputs("forecast-compare"), Input("compare-a", "value"), Input("compare-b", "value"),
+          Input("forecast-segment", "value"))
+def _compare(a: str | None, b: str | None, segment: str) -> tuple:
+    db = ui.current_db()
+    fc = q.substitution_forecast(db, [i for i in (a, b) if i] or None)
+    return logic.compare_runs_view(fc, a, b, segment).card_outputs

@@ -1,0 +1,174 @@
+"""Hardware: chips and systems side by side, power breakdown, perf/W, and an LLM serving calculator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import polars as pl
+from dash import Input, Output, callback, dcc, html
+
+from app import queries as q
+from app.dashboard import components as ui
+from app.dashboard import logic
+
+dash.register_page(__name__, path="/hardware", name="Hardware", title="fabscope · Hardware", order=4)
+
+DEFAULT_CHIPS = ("h100-sxm", "h20", "b200", "ascend-910b", "ascend-910c")
+DEFAULT_SYSTEMS = ("gb200-nvl72", "cloudmatrix-384", "hgx-h100-8", "hgx-h20-8")
+SPEC_ROWS = ("vendor", "bf16_tflops", "int8_tops", "hbm_gb", "hbm_tbps", "scaleup_gbps", "tdp_w", "tflops_per_w",
+             "flag")
+
+
+def spec_table(ids: list[str] | None) -> Any:
+    """Chips side by side: one row per spec, one column per chip."""
+    chips = q.chip_specs(ui.current_db())
+    if chips.empty:
+        return ui.empty_state(chips.reason, title="Chip specs")
+    table = logic.chip_table(chips.frame, ids)
+    if table.is_empty():
+        return ui.empty_state("pick at least one chip", title="Chip specs")
+    records = []
+    for spec in SPEC_ROWS:
+        row: dict[str, Any] = {"spec": logic.CHIP_METRICS.get(spec, spec)}
+        for r in table.iter_rows(named=True):
+            v = r.get(spec)
+            row[r["id"]] = f"{v:,.4g}" if isinstance(v, float) else ("—" if v is None else str(v))
+        records.append(row)
+    return ui.data_table(pl.DataFrame(records), table_id="hw-spec-table", page_size=len(SPEC_ROWS))
+
+
+def calculator(system: str | None, model: str | None, phase: str, precision: str, batch: Any, tpot: Any,
+               input_len: Any, output_len: Any) -> tuple[logic.View, Any]:
+    """Logic of the LLM calculator: the sweep view and the answer panel."""
+    res = logic.llm_serving(system, model, phase, precision, batch, tpot, input_len, output_len)
+    rows = logic.llm_result_rows(res)
+    if "error" in res:
+        answer: Any = html.Div(res["error"], className="error-text", id="llm-answer")
+    else:
+        items: list[Any] = []
+        for label, value in rows:
+            items += [html.Dt(label), html.Dd(value)]
+        answer = html.Div(html.Dl(items), className="result", id="llm-answer")
+    return logic.llm_view(res), answer
+
+
+def _options(ids: list[str]) -> list[dict[str, str]]:
+    return [{"label": i, "value": i} for i in ids]
+
+
+def layout(**_: object) -> html.Div:
+    db = ui.current_db()
+    chips, systems = q.chip_specs(db), q.system_perf(db)
+    chip_ids = chips.frame["id"].to_list() if chips.ok else []
+    system_ids = systems.frame["id"].to_list() if systems.ok else []
+    try:
+        from hardware_sim.catalog import llm_ids
+        from hardware_sim.catalog import system_ids as sim_systems
+
+        models, calc_systems = llm_ids(), sim_systems()
+    except ImportError:
+        models, calc_systems = [], []
+    default_model = "deepseek-r1" if "deepseek-r1" in models else (models[0] if models else None)
+    default_system = "cloudmatrix-384" if "cloudmatrix-384" in calc_systems else (
+        calc_systems[0] if calc_systems else None)
+    return html.Div([
+        ui.page_header("Hardware", "Accelerators and systems from the hardware_sim catalog; power built up from "
+                                   "components; LLM serving estimated with a roofline model."),
+        ui.chart_card("hw-chips", "Chips side by side",
+                      subtitle="dense figures; red = Chinese vendor; TFLOP/s per W uses chip TDP only",
+                      controls=[
+                          html.Div(className="control control-wide", children=[
+                              html.Label("Chips"),
+                              dcc.Dropdown(id="hw-chip-ids", options=_options(chip_ids), multi=True,
+                                           value=[c for c in DEFAULT_CHIPS if c in chip_ids] or chip_ids[:5])]),
+                          html.Div(className="control", children=[
+                              html.Label("Metric"),
+                              dcc.Dropdown(id="hw-chip-metric", clearable=False, value="bf16_tflops",
+                                           options=[{"label": v, "value": k} for k, v in logic.CHIP_METRICS.items()],
+                                           style={"width": "240px"})]),
+                      ],
+                      footer=html.Div(id="hw-spec-wrap", style={"marginTop": "8px"})),
+        html.Div(className="controls-row", children=[
+            html.Div(className="control control-wide", children=[
+                html.Label("Systems"),
+                dcc.Dropdown(id="hw-system-ids", options=_options(system_ids), multi=True,
+                             value=[s for s in DEFAULT_SYSTEMS if s in system_ids] or system_ids[:4])]),
+            html.Div(className="control", children=[
+                html.Label("Power per"),
+                dcc.RadioItems(id="hw-power-unit", inline=True, value="chip",
+                               options=[{"label": " system (kW)", "value": "system"},
+                                        {"label": " accelerator (W)", "value": "chip"}])]),
+        ]),
+        html.Div(className="grid grid-2", children=[
+            ui.chart_card("hw-power", "Power breakdown", subtitle="computed from components (chips, HBM, hosts, "
+                                                                  "switches, optics, cooling/PUE)"),
+            ui.chart_card("hw-perfw", "Performance per watt", subtitle="BF16 PFLOP/s per kW at the wall"),
+        ]),
+        ui.chart_card(
+            "hw-llm", "LLM serving calculator",
+            subtitle="tokens/s per chip at the chosen batch (★) and across batches; with a TPOT target the "
+                     "largest batch meeting it is searched",
+            controls=[
+                html.Div(className="control", children=[
+                    html.Label("System"),
+                    dcc.Dropdown(id="llm-system", options=_options(calc_systems), value=default_system,
+                                 clearable=False, style={"width": "190px"})]),
+                html.Div(className="control", children=[
+                    html.Label("Model"),
+                    dcc.Dropdown(id="llm-model", options=_options(models), value=default_model, clearable=False,
+                                 style={"width": "170px"})]),
+                html.Div(className="control", children=[
+                    html.Label("Phase"),
+                    dcc.RadioItems(id="llm-phase", options=_options(list(logic.PHASES)), value="decode",
+                                   inline=True)]),
+                html.Div(className="control", children=[
+                    html.Label("Precision"),
+                    dcc.RadioItems(id="llm-precision", options=_options(list(logic.PRECISIONS)), value="fp8",
+                                   inline=True)]),
+                html.Div(className="control", children=[
+                    html.Label("Batch / chip"),
+                    dcc.Input(id="llm-batch", type="number", value=32, min=1, max=logic.MAX_CALC_BATCH, step=1,
+                              debounce=True, style={"width": "120px"})]),
+                html.Div(className="control", children=[
+                    html.Label("TPOT target ms"),
+                    dcc.Input(id="llm-tpot", type="number", value=None, min=0, step="any", placeholder="optional",
+                              debounce=True, style={"width": "140px"})]),
+                html.Div(className="control", children=[
+                    html.Label("Input tokens"),
+                    dcc.Input(id="llm-input", type="number", value=2048, min=1, step=1, debounce=True,
+                              style={"width": "130px"})]),
+                html.Div(className="control", children=[
+                    html.Label("Output tokens"),
+                    dcc.Input(id="llm-output", type="number", value=512, min=0, step=1, debounce=True,
+                              style={"width": "130px"})]),
+            ],
+            footer=html.Div(id="llm-answer-wrap", style={"marginTop": "8px"}),
+        ) if models else ui.empty_state("hardware_sim.llm is not available in this build", title="LLM calculator"),
+    ])
+
+
+@callback(*ui.card_outputs("hw-chips"), Output("hw-spec-wrap", "children"),
+          Input("hw-chip-ids", "value"), Input("hw-chip-metric", "value"))
+def _update_chips(ids: list[str] | None, metric: str) -> tuple:
+    view = logic.chip_compare_view(q.chip_specs(ui.current_db()), ids or [], metric)
+    return (*view.card_outputs, spec_table(ids or []))
+
+
+@callback(*ui.card_outputs("hw-power"), *ui.card_outputs("hw-perfw"),
+          Input("hw-system-ids", "value"), Input("hw-power-unit", "value"))
+def _update_systems(ids: list[str] | None, unit: str) -> tuple:
+    systems = q.system_perf(ui.current_db())
+    power = logic.power_view(systems, ids or [], per_chip=unit == "chip")
+    perfw = logic.perf_per_watt_view(systems, ids or [])
+    return (*power.card_outputs, *perfw.card_outputs)
+
+
+@callback(*ui.card_outputs("hw-llm"), Output("llm-answer-wrap", "children"),
+          Input("llm-system", "value"), Input("llm-model", "value"), Input("llm-phase", "value"),
+          Input("llm-precision", "value"), Input("llm-batch", "value"), Input("llm-tpot", "value"),
+          Input("llm-input", "value"), Input("llm-output", "value"))
+def _update_llm(system: str | None, model: str | None, phase: str, precision: str, batch: Any, tpot: Any,
+                n_in: Any, n_out: Any) -> tuple:
+    view, answer = calculator(system, model, phase, precision, batch, tpot, n_in, n_out)
+    return (*view.card_outputs, answer)

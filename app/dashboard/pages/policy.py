@@ -1,0 +1,97 @@
+"""Policy: timeline of export-control actions and Entity List additions, with citations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, dcc, html
+
+from app import queries as q
+from app.dashboard import components as ui
+from app.dashboard import logic
+
+dash.register_page(__name__, path="/policy", name="Policy", title="fabscope · Policy", order=2)
+
+TABLE_COLUMNS = ("announced_date", "category", "agency", "title", "citation", "flag")
+
+
+def timeline(categories: list[str] | None, include_entities: bool) -> tuple[logic.View, Any]:
+    """Logic of the timeline callback: the timeline view and the events table."""
+    db = ui.current_db()
+    known = q.export_control_categories(db)
+    events = q.export_controls(db, categories if known else None)
+    entities = q.entity_list(db)
+    view = logic.policy_timeline_view(events, entities, include_entities=include_entities)
+    if events.empty:
+        table: Any = ui.empty_state(events.reason, title="Export-control actions")
+    else:
+        table = ui.data_table(events.frame, table_id="policy-table", columns=TABLE_COLUMNS, page_size=10)
+    return view, table
+
+
+def detail(event_id: str | None) -> Any:
+    """Logic of the details panel: one event with its citation, source, flag and listed parties."""
+    if not event_id:
+        return html.P("Click a point on the timeline to see the action, its citation and the parties it listed.",
+                      className="muted")
+    db = ui.current_db()
+    info = logic.event_detail(q.export_controls(db).frame, q.entity_list(db).frame, event_id)
+    if info is None:
+        return html.P(f"no details stored for {event_id}", className="muted")
+    effective = info["effective_date"].isoformat() if info.get("effective_date") else "—"
+    rows = [
+        html.H4(info["title"]),
+        html.P([html.Strong("Announced "), info["announced_date"].isoformat(), html.Strong(" · effective "), effective,
+                html.Strong(" · agency "), info.get("agency") or "—", html.Strong(" · category "),
+                info.get("category") or "—"]),
+        html.P([html.Strong("Citation: "), info.get("citation") or "—"]),
+        html.P([html.Strong("Source: "), info.get("source") or "—", f" ({info.get('flag') or '?'})"]),
+    ]
+    if info.get("notes"):
+        rows.append(html.P([html.Strong("Notes: "), info["notes"]], className="note"))
+    if info["entities"]:
+        rows.append(html.P([html.Strong(f"Entity List parties added ({len(info['entities'])}): "),
+                            "; ".join(info["entities"])]))
+    return html.Div(rows, className="detail", id="policy-detail-body")
+
+
+def layout(**_: object) -> html.Div:
+    cats = q.export_control_categories(ui.current_db())
+    return html.Div([
+        ui.page_header("Policy", "US export-control actions, allied controls and Chinese countermeasures, with "
+                                 "their citations."),
+        html.Div(className="controls-row", children=[
+            html.Div(className="control control-wide", children=[
+                html.Label("Categories"),
+                dcc.Checklist(id="policy-categories", options=[{"label": f" {c}", "value": c} for c in cats],
+                              value=cats, inline=True, inputStyle={"marginLeft": "10px"}),
+            ]),
+            html.Div(className="control", children=[
+                html.Label("Entity List"),
+                dcc.Checklist(id="policy-entities", options=[{"label": " show additions", "value": "show"}],
+                              value=["show"]),
+            ]),
+        ]),
+        ui.chart_card("policy-timeline", "Timeline of actions",
+                      subtitle="one lane per category; hollow = estimate (citation not yet verified); "
+                               "◆ Entity List additions, size = parties listed; click a point for details"),
+        html.Div(className="card", children=[html.H3("Details", className="card-title"),
+                                             html.Div(id="policy-detail", children=detail(None))]),
+        html.Div(className="card", children=[html.H3("Actions (filtered)", className="card-title"),
+                                             html.Div(id="policy-table-wrap")]),
+    ])
+
+
+@callback(*ui.card_outputs("policy-timeline"), Output("policy-table-wrap", "children"),
+          Input("policy-categories", "value"), Input("policy-entities", "value"))
+def _update_timeline(categories: list[str] | None, entities: list[str] | None) -> tuple:
+    view, table = timeline(categories or [], bool(entities))
+    return (*view.card_outputs, table)
+
+
+@callback(Output("policy-detail", "children"), Input("policy-timeline-graph", "clickData"),
+          prevent_initial_call=True)
+def _show_detail(click: dict | None) -> Any:
+    points = (click or {}).get("points") or []
+    return detail(points[0].get("customdata") if points else None)

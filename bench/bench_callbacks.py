@@ -1,0 +1,159 @@
+"""Dashboard callback latency on the bundled data: p50/p95 per callback, against a bare read-only query.
+
+Builds a warehouse from the bundled data (``fabscope refresh`` with sample prices, into a temp
+dir), creates the Dash app, then times what each main callback does server-side: the
+warehouse queries (fresh read-only connection each time, as in production), the shaping
+and figure building, and the JSON encoding Dash applies to the outputs. The baseline,
+measured in the same run, is the cheapest possible callback: one ``SELECT 1`` round trip
+through ``Warehouse.query`` (open read-only, query, close). Target: p95 < 200 ms.
+
+Run: ``python bench/bench_callbacks.py [--db EXISTING.duckdb] [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TARGET_P95_MS = 200.0
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * pct / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def _outputs(value: Any) -> Any:
+    """What Dash would send: ``View`` objects expanded to their card outputs (figure, CSV, sources)."""
+    from app.dashboard.logic import View
+
+    if isinstance(value, View):
+        return value.card_outputs
+    if isinstance(value, tuple | list):
+        return [_outputs(v) for v in value]
+    return value
+
+
+def _time(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> tuple[float, float]:
+    """(p50, p95) wall time in ms of ``fn`` including Dash's JSON encoding of its return value."""
+    from plotly.io.json import to_json_plotly
+
+    for _ in range(warmup):
+        to_json_plotly(_outputs(fn()))
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        to_json_plotly(_outputs(fn()))
+        samples.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(samples), _percentile(samples, 95)
+
+
+def _build_db(folder: Path) -> Path:
+    os.environ.setdefault("DAGSTER_HOME", str(folder / "dagster"))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    from app.cli_data import run_refresh
+
+    db = folder / "fabscope.duckdb"
+    print(f"refreshing bundled data into {db} …", file=sys.stderr)
+    if not run_refresh(db):
+        raise SystemExit("bundled refresh failed; cannot benchmark")
+    return db
+
+
+def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
+    """Name → zero-argument function doing what that callback does (outputs returned)."""
+    from app import queries as q
+    from app.dashboard import logic
+    from app.dashboard import scenario_edit as se
+    from app.dashboard.app import create_app
+
+    create_app(str(db))
+    pages = {n: sys.modules[f"pages.{n}"] for n in ("overview", "market", "policy", "capacity", "hardware",
+                                                     "forecasts")}
+    events = q.event_study_events(db)
+    event_id = events.frame["event_id"][0] if events.ok else None
+    flows = logic.process_flow_ids()
+    runs = q.scenario_runs(db)
+    run_ids = runs.frame["scenario_id"].to_list() if runs.ok else []
+    a, b = (run_ids + [None, None])[:2]
+    tickers = list(logic.DEFAULT_TICKERS)
+    lever_ids = [{"type": "lever", "param": p} for p in se.EDITOR_LEVERS]
+
+    rng = q.price_range(db)
+    start, end = logic.default_range(rng.frame.item(0, "first"), rng.frame.item(0, "last")) if rng.ok else (None, None)
+
+    def market_perf() -> Any:
+        view, banner = pages["market"].performance(tickers, start, end, ["events"])
+        return (*view.card_outputs, banner)
+
+    def market_es() -> Any:
+        view, table, windows, banner = pages["market"].event_study(event_id, None)
+        return (*view.card_outputs, table, windows, banner)
+
+    return {
+        "overview page (5 queries + figure)": lambda: pages["overview"].layout(),
+        "market: performance (4 tickers, 3y)": market_perf,
+        "market: event study": market_es,
+        "policy: timeline + table": lambda: pages["policy"].timeline(q.export_control_categories(db), True),
+        "policy: event details": lambda: pages["policy"].detail(event_id),
+        "capacity: fab capacity chart": lambda: pages["capacity"].capacity("company", [], []).card_outputs,
+        "capacity: tool demand": lambda: pages["capacity"].tool_demand(None).card_outputs,
+        "capacity: etch calculator": lambda: pages["capacity"].etch("layers", 232, None, "conventional", 4),
+        "capacity: fab calculator": lambda: pages["capacity"].fab(flows[0] if flows else None, 50000),
+        "hardware: chips + spec table": lambda: (
+            logic.chip_compare_view(q.chip_specs(db), None, "bf16_tflops").card_outputs,
+            pages["hardware"].spec_table(None)),
+        "hardware: power + perf/W": lambda: (
+            logic.power_view(q.system_perf(db), None, per_chip=True).card_outputs,
+            logic.perf_per_watt_view(q.system_perf(db), None).card_outputs),
+        "hardware: LLM calculator + sweep": lambda: pages["hardware"].calculator(
+            "cloudmatrix-384", "deepseek-r1", "decode", "fp8", 32, None, 2048, 512),
+        "forecasts: fan chart": lambda: pages["forecasts"].fan("ai_accelerators", run_ids[:3], "structural")
+        .card_outputs,
+        "forecasts: compare two runs": lambda: logic.compare_runs_view(
+            q.substitution_forecast(db, [i for i in (a, b) if i]), a, b, "wfe").card_outputs,
+        "forecasts: editor compose + validate": lambda: pages["forecasts"].check(pages["forecasts"].compose(
+            "baseline.yaml", "bench", [1.0] * len(lever_ids), lever_ids, None, None, "editor-name")[0]),
+        "forecasts: run list": lambda: pages["forecasts"].run_list()[:2],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=None, help="use an existing refreshed warehouse instead of building one")
+    parser.add_argument("--repeat", type=int, default=25)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="fabscope-bench-") as tmp:
+        db = Path(args.db) if args.db else _build_db(Path(tmp))
+        from pipelines.warehouse import Warehouse
+
+        wh = Warehouse(db)
+        base50, base95 = _time(lambda: wh.query("SELECT 1 AS x").to_dicts(), args.repeat * 2)
+        print(f"baseline: bare read-only SELECT 1 round trip  p50 {base50:6.2f} ms  p95 {base95:6.2f} ms")
+        print(f"{'callback':44s} {'p50 ms':>8s} {'p95 ms':>8s} {'p95/base':>9s}  target p95 < {TARGET_P95_MS:.0f} ms")
+        worst = 0.0
+        for name, fn in callbacks(db).items():
+            p50, p95 = _time(fn, args.repeat)
+            worst = max(worst, p95)
+            flag = "ok" if p95 < TARGET_P95_MS else "SLOW"
+            print(f"{name:44s} {p50:8.1f} {p95:8.1f} {p95 / base95:8.1f}x  {flag}")
+        print(f"worst p95 {worst:.1f} ms ({'meets' if worst < TARGET_P95_MS else 'MISSES'} the 200 ms target)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Vectorised design-space sweep: (system x model x batch x sequence length x precision x layout) in one
+NumPy pass through :func:`hardware_sim.llm.evaluate_step`.
+
+``sweep_grid`` flattens the Cartesian grid into 1-D index arrays, gathers the per-point hardware and model
+parameters, and evaluates every point at once; ``sweep_loop`` evaluates the same grid point by point in
+plain Python (the baseline ``bench/bench_llm_sweep.py`` compares against, and a test checks they agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from hardware_sim.catalog import get_chip, get_llm, get_system
+from hardware_sim.llm import BOUNDS, HardwareArrays, evaluate_step, hardware_arrays
+from hardware_sim.operators import (
+    Layout,
+    PrecisionArrays,
+    kv_bytes_per_chip,
+    model_arrays,
+    precision_arrays,
+    weight_bytes_per_chip,
+)
+from hardware_sim.roofline import HBM_USABLE_FRACTION
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Axes of a sweep. ``layouts`` are (tp, dp, pp) tuples; ``seq_lens`` are prompt lengths (prefill) or
+    mean decode contexts (decode)."""
+
+    systems: Sequence[str]
+    models: Sequence[str]
+    batches: Sequence[int]
+    seq_lens: Sequence[int]
+    precisions: Sequence[str]
+    layouts: Sequence[tuple[int, int, int]]
+    phase: str = "decode"
+
+    @property
+    def size(self) -> int:
+        return (
+            len(self.systems) * len(self.models) * len(self.batches) * len(self.seq_lens)
+            * len(self.precisions) * len(self.layouts)
+        )
+
+
+def _hardware_table(grid: Grid) -> HardwareArrays:
+    """Hardware parameters of shape (n_systems, n_precisions)."""
+    rows = [[hardware_arrays(get_chip(get_system(s).chip_id), get_system(s), p)[0] for p in grid.precisions]
+            for s in grid.systems]
+    fields = HardwareArrays.__dataclass_fields__
+    return HardwareArrays(**{f: np.array([[float(getattr(h, f)) for h in row] for row in rows]) for f in fields})
+
+
+def sweep_grid(grid: Grid) -> dict[str, Any]:
+    """Evaluate every grid point in one vectorised pass.
+
+    Returns flat arrays (length ``grid.size``, C order over the axes as listed in :class:`Grid`):
+    ``time_s`` (TTFT or TPOT), ``tokens_per_s_per_chip``, ``bound`` (names), ``fits`` (weights + KV within
+    usable memory), and the index arrays ``system_idx, model_idx, batch, seq_len, precision_idx, layout_idx``.
+    """
+    if grid.phase not in ("prefill", "decode"):
+        raise ValueError(f"phase must be prefill or decode, got {grid.phase!r}")
+    shape = (len(grid.systems), len(grid.models), len(grid.batches), len(grid.seq_lens),
+             len(grid.precisions), len(grid.layouts))
+    si, mi, bi, li, pi, yi = (a.ravel() for a in np.indices(shape))
+    hw_tab = _hardware_table(grid)
+    hw = HardwareArrays(**{f: getattr(hw_tab, f)[si, pi] for f in HardwareArrays.__dataclass_fields__})
+    models = model_arrays([get_llm(m) for m in grid.models]).take(mi)
+    prec_tab = precision_arrays(list(grid.precisions))
+    prec = PrecisionArrays(**{f: getattr(prec_tab, f)[pi] for f in PrecisionArrays.__dataclass_fields__})
+    lay_arr = np.array(grid.layouts, dtype=float).reshape(-1, 3)
+    layout = Layout(lay_arr[yi, 0], lay_arr[yi, 1], lay_arr[yi, 2])
+    batch = np.asarray(grid.batches, dtype=float)[bi]
+    seq = np.asarray(grid.seq_lens, dtype=float)[li]
+    if grid.phase == "prefill":
+        q, ctx, ctx_max = seq, 0.0, seq
+    else:
+        q, ctx, ctx_max = 1.0, seq, seq
+    r = evaluate_step(hw, models, batch, q, ctx, layout, prec)
+    t = r["time_s"]
+    tps = batch * q / t
+    mem = weight_bytes_per_chip(models, layout, prec) + kv_bytes_per_chip(models, batch, ctx_max, layout, prec)
+    fits = mem <= HBM_USABLE_FRACTION * hw.mem_bytes
+    return {
+        "time_s": t,
+        "tokens_per_s_per_chip": tps,
+        "bound": np.array(BOUNDS)[r["bound"]],
+        "fits": fits,
+        "system_idx": si,
+        "model_idx": mi,
+        "batch": batch,
+        "seq_len": seq,
+        "precision_idx": pi,
+        "layout_idx": yi,
+    }
+
+
+def sweep_loop(grid: Grid) -> dict[str, Any]:
+    """Same grid as :func:`sweep_grid`, evaluated one point at a time in a plain Python loop (baseline)."""
+    times, tps = [], []
+    for s, m, b, seq, p, (tp, dp, pp) in product(grid.systems, grid.models, grid.batches, grid.seq_lens,
+                                                 grid.precisions, grid.layouts):
+        system = get_system(s)
+        hw, _ = hardware_arrays(get_chip(system.chip_id), system, p)
+        q, ctx = (seq, 0.0) if grid.phase == "prefill" else (1.0, seq)
+        r = evaluate_step(hw, model_arrays(get_llm(m)), b, q, ctx, Layout(tp, dp, pp), precision_arrays(p))
+        t = float(r["time_s"])
+        times.append(t)
+        tps.append(b * q / t)
+    return {"time_s": np.array(times), "tokens_per_s_per_chip": np.array(tps)}

@@ -1,0 +1,77 @@
+"""Wafers per hour of a process tool from process time, overheads, chambers and uptime.
+
+A cluster tool has ``chambers`` identical process chambers fed by one wafer-handling robot. While the
+tool is up, each chamber completes a wafer every ``process + pump-down + clean/wafers_per_clean``
+minutes; the robot can move at most one wafer per ``transfer_s`` seconds. The tool's rate is the smaller
+of the two (a two-resource bottleneck). Availability (uptime) is applied separately so the fab model
+can keep uptime and utilisation as explicit, named factors.
+
+Units: minutes for process steps, seconds for robot transfer, wafers per hour (wph) for rates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Defaults: order-of-magnitude estimates for single-wafer vacuum cluster tools (flag `estimate`):
+DEFAULT_TRANSFER_S = 30.0  # estimate: robot swap + load-lock cycle per wafer
+DEFAULT_PUMP_DOWN_MIN = 0.5  # estimate: chamber pump/purge and gas stabilisation per wafer
+DEFAULT_CLEAN_MIN = 1.0  # estimate: waferless plasma clean...
+DEFAULT_WAFERS_PER_CLEAN = 1.0  # ...after every wafer (typical of high-aspect-ratio etch)
+
+
+@dataclass(frozen=True)
+class ToolThroughput:
+    """Throughput of one tool. Rates in wafers per hour; ``limited_by`` is ``chambers`` or ``transfer``."""
+
+    chamber_wph: float
+    transfer_wph: float
+    wafers_per_hour: float  # while up
+    effective_wafers_per_hour: float  # × uptime
+    limited_by: str
+
+
+def wafers_per_hour(
+    process_min: np.ndarray | float,
+    chambers: np.ndarray | float = 1,
+    transfer_s: np.ndarray | float = DEFAULT_TRANSFER_S,
+    pump_down_min: np.ndarray | float = DEFAULT_PUMP_DOWN_MIN,
+    clean_min: np.ndarray | float = DEFAULT_CLEAN_MIN,
+    wafers_per_clean: np.ndarray | float = DEFAULT_WAFERS_PER_CLEAN,
+) -> np.ndarray:
+    """Wafers per hour of a tool while it is up (vectorised over all arguments).
+
+    ``min(chambers × 60 / (process + pump_down + clean / wafers_per_clean), 3600 / transfer_s)``.
+    """
+    process = np.asarray(process_min, dtype=float)
+    if np.any(process < 0) or np.any(np.asarray(chambers) <= 0) or np.any(np.asarray(wafers_per_clean) <= 0):
+        raise ValueError("process time must be >= 0; chambers and wafers_per_clean must be > 0")
+    cycle_min = process + np.asarray(pump_down_min, dtype=float) + np.asarray(clean_min, dtype=float) / wafers_per_clean
+    chamber_rate = np.asarray(chambers, dtype=float) * 60.0 / cycle_min
+    transfer = np.asarray(transfer_s, dtype=float)
+    transfer_rate = np.where(transfer > 0, 3600.0 / np.where(transfer > 0, transfer, 1.0), np.inf)
+    return np.minimum(chamber_rate, transfer_rate)
+
+
+def tool_throughput(
+    process_min: float,
+    chambers: int = 1,
+    uptime: float = 0.9,
+    transfer_s: float = DEFAULT_TRANSFER_S,
+    pump_down_min: float = DEFAULT_PUMP_DOWN_MIN,
+    clean_min: float = DEFAULT_CLEAN_MIN,
+    wafers_per_clean: float = DEFAULT_WAFERS_PER_CLEAN,
+) -> ToolThroughput:
+    """Throughput breakdown for one tool; ``uptime`` is the fraction of time the tool is available."""
+    if not 0 < uptime <= 1:
+        raise ValueError(f"uptime must be in (0, 1], got {uptime}")
+    chamber_rate = float(wafers_per_hour(process_min, chambers, 0.0, pump_down_min, clean_min, wafers_per_clean))
+    transfer_rate = 3600.0 / transfer_s if transfer_s > 0 else float("inf")
+    rate = min(chamber_rate, transfer_rate)
+    return ToolThroughput(
+        chamber_wph=chamber_rate, transfer_wph=transfer_rate, wafers_per_hour=rate,
+        effective_wafers_per_hour=rate * uptime,
+        limited_by="chambers" if chamber_rate <= transfer_rate else "transfer",
+    )

@@ -1,0 +1,85 @@
+"""Forecast group: substitution forecasts for the shipped scenarios, backtests, scenario reruns.
+
+Thin wrappers over ``pipelines.forecast_store`` (which calls ``models``); the history is
+read from the warehouse table written by the ``substitution_history`` asset.
+"""
+
+import dagster as dg
+
+from models.scenarios import ScenarioError, shipped_scenarios
+from pipelines.checks import table_check
+from pipelines.forecast_store import run_and_store_backtest, run_and_store_scenario
+from pipelines.resources import WarehouseResource
+
+GROUP = "forecast"
+
+
+@dg.asset(
+    name="substitution_forecast",
+    group_name=GROUP,
+    deps=["substitution_history"],
+    kinds={"duckdb", "python"},
+    description="p10/p50/p90 domestic share per segment, year and model for every shipped scenario "
+    "(models/scenarios/*.yaml); one row per run in scenario_runs.",
+)
+def substitution_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    runs = []
+    with warehouse.connection() as con:
+        for path in shipped_scenarios():
+            out = run_and_store_scenario(con, path)
+            context.log.info(f"{path.name}: scenario_id {out['scenario_id']}")
+            runs.append({"file": path.name, "scenario_id": out["scenario_id"]})
+    return dg.MaterializeResult(metadata={"runs": dg.MetadataValue.json(runs), "scenarios": len(runs)})
+
+
+@dg.asset(
+    name="forecast_backtest",
+    group_name=GROUP,
+    deps=["substitution_history"],
+    kinds={"duckdb", "python"},
+    description="Rolling-origin backtests (MAPE, MAE, p10-p90 coverage) of every estimator and segment.",
+)
+def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connection() as con:
+        results = run_and_store_backtest(con)
+    return dg.MaterializeResult(metadata={"rows": len(results), "backtests": dg.MetadataValue.json(results)})
+
+
+class ScenarioRerunConfig(dg.Config):
+    """Run config of ``scenario_rerun``: a scenario file (or YAML text) and an optional seed."""
+
+    scenario_file: str
+    seed: int | None = None
+    n_paths: int | None = None
+
+
+@dg.op(description="Run one scenario file and store it (substitution_forecast, scenario_runs).")
+def rerun_scenario(context: dg.OpExecutionContext, config: ScenarioRerunConfig, warehouse: WarehouseResource) -> str:
+    try:
+        with warehouse.connection() as con:
+            out = run_and_store_scenario(con, config.scenario_file, seed=config.seed, n_paths=config.n_paths)
+    except ScenarioError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    context.log.info(f"stored scenario_id {out['scenario_id']}")
+    return out["scenario_id"]
+
+
+@dg.job(name="scenario_rerun", description="Rerun one scenario file given as run config; stores its forecast.")
+def scenario_rerun() -> None:
+    rerun_scenario()
+
+
+ASSETS = [substitution_forecast, forecast_backtest]
+CHECKS = [
+    table_check(
+        "substitution_forecast",
+        min_rows=1,
+        conditions=("p10 <= p50 AND p50 <= p90", "p10 >= 0 AND p90 <= 1"),
+    ),
+    table_check(
+        "forecast_backtest",
+        min_rows=0,
+        conditions=("mape IS NULL OR mape >= 0", "coverage_p10_p90 IS NULL OR coverage_p10_p90 BETWEEN 0 AND 1"),
+    ),
+]
+JOBS = [scenario_rerun]
