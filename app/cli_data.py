@@ -24,15 +24,15 @@ def dagster_home() -> Path:
     return home
 
 
-def _prices_config(provider: str | None) -> dict[str, Any]:
-    if not provider:
+def _prices_config(provider: str | None, start: str = "", end: str = "") -> dict[str, Any]:
+    if not provider and not (start or end):
         return {}
     try:
         from pipelines.assets.market import market_run_config
     except ImportError as exc:
         raise CliError("price providers are not available in this build") from exc
     try:
-        return market_run_config(provider)
+        return market_run_config(provider or "sample", start=start, end=end)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 
@@ -44,7 +44,9 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_refresh(db: Path, prices: str | None = None, select: str | None = None) -> bool:
+def run_refresh(
+    db: Path, prices: str | None = None, select: str | None = None, start: str = "", end: str = ""
+) -> bool:
     """Materialise the refresh job (all assets or one group) through Dagster; True if all passed."""
     import dagster as dg
 
@@ -62,7 +64,7 @@ def run_refresh(db: Path, prices: str | None = None, select: str | None = None) 
         )
         if not selection:
             raise CliError(f"no assets in group {select!r}; groups: {', '.join(GROUPS)}")
-    run_config = _merge({"loggers": {"progress": {}}}, _prices_config(prices))
+    run_config = _merge({"loggers": {"progress": {}}}, _prices_config(prices, start, end))
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             run_config=run_config, instance=instance, raise_on_error=False, asset_selection=selection,
@@ -74,7 +76,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     db = resolve_db_path(args.db)
     print(f"fabscope refresh → {db} (prices: {args.prices or 'sample'})", file=sys.stderr)
     try:
-        ok = run_refresh(db, args.prices, args.select)
+        ok = run_refresh(db, args.prices, args.select, args.start or "", args.end or "")
     except WarehouseError as exc:
         raise CliError(str(exc)) from None
     summary = quarantine_summary(db)
@@ -166,6 +168,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_arg(p)
     p.add_argument("--prices", default=None, help="sample (default) | yahoo | akshare | csv:DIR")
     p.add_argument("--select", default=None, choices=GROUPS, help="refresh one asset group only")
+    p.add_argument("--start", default=None, help="backfill prices from this date (YYYY-MM-DD); default: incremental")
+    p.add_argument("--end", default=None, help="last price date to fetch (YYYY-MM-DD); default: today")
     p.set_defaults(func=cmd_refresh)
 
     p = sub.add_parser("status", help="what is in the warehouse")

@@ -188,3 +188,18 @@ def test_dagster_definitions_load_and_validate() -> None:
     proc = subprocess.run([str(dagster), "definitions", "validate", "-m", "pipelines.definitions"],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_backfill_range_and_provider_reach_the_price_assets() -> None:
+    from app.cli_data import _prices_config
+
+    cfg = _prices_config(None, "2024-01-02", "2024-03-29")
+    assert cfg["ops"]["prices_daily"]["config"] == {"provider": "sample", "start": "2024-01-02", "end": "2024-03-29"}
+    assert _prices_config(None) == {}
+
+
+def test_unknown_provider_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["refresh", "--db", str(tmp_path / "w.duckdb"), "--prices", "csv:" + str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "Traceback" not in err
+    assert not (tmp_path / "w.duckdb").exists()
