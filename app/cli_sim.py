@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from app.cli_common import CliError, emit_json
@@ -45,6 +47,23 @@ def _print_record(rec: dict[str, Any], skip: tuple[str, ...] = ()) -> None:
             print(f"{k:26s} {_fmt(v)}")
 
 
+def _emit(args: argparse.Namespace, rec: dict[str, Any], skip: tuple[str, ...] = ()) -> None:
+    """One JSON document with ``--json``, else the record as aligned text (``skip``: keys left out)."""
+    if args.json:
+        emit_json(rec)
+    else:
+        _print_record(rec, skip)
+
+
+@contextmanager
+def _model_errors() -> Iterator[None]:
+    """Turn the simulator's KeyError/ValueError (unknown id, impossible layout) into a CliError."""
+    try:
+        yield
+    except (KeyError, ValueError) as exc:
+        raise CliError(str(exc).strip("'\"")) from exc
+
+
 def _list(args: argparse.Namespace) -> int:
     out = {
         "chips": catalog.chip_ids(),
@@ -62,21 +81,13 @@ def _list(args: argparse.Namespace) -> int:
 
 def _chip(args: argparse.Namespace) -> int:
     _check_id("chip", args.id, catalog.chip_ids())
-    rec = catalog.chip_spec_record(args.id)
-    if args.json:
-        emit_json(rec)
-    else:
-        _print_record(rec)
+    _emit(args, catalog.chip_spec_record(args.id))
     return 0
 
 
 def _system(args: argparse.Namespace) -> int:
     _check_id("system", args.id, catalog.system_ids())
-    rec = power.system_record(args.id)
-    if args.json:
-        emit_json(rec)
-    else:
-        _print_record(rec, skip=("notes",))
+    _emit(args, power.system_record(args.id), skip=("notes",))
     return 0
 
 
@@ -99,7 +110,9 @@ def _llm(args: argparse.Namespace) -> int:
         for name in ("tp", "dp", "pp"):
             _positive(name, getattr(args, name))
         layout = {"tp": args.tp or 1, "dp": args.dp or 1, "pp": args.pp or 1}
-    try:
+    with _model_errors():
+        if args.precision is None:  # serve a model at the precision its weights are released in
+            args.precision = catalog.get_llm(args.model).native_precision
         if args.tpot_ms is not None:
             if args.phase != "decode":
                 raise CliError("--tpot-ms applies to --phase decode only")
@@ -108,8 +121,6 @@ def _llm(args: argparse.Namespace) -> int:
         else:
             res = llm.serve(args.system, args.model, args.phase, args.batch, args.input_len, args.output_len,
                             args.precision, layout)
-    except (KeyError, ValueError) as exc:
-        raise CliError(str(exc).strip("'\"")) from exc
     c = cost.serving_cost(res)
     res["cost_per_mtok_usd"] = None if c is None else c["usd_per_mtok"]
     res["cost"] = c
@@ -129,14 +140,9 @@ def _train(args: argparse.Namespace) -> int:
     _check_id("model", args.model, catalog.llm_ids())
     _positive("global-batch", args.global_batch)
     _positive("seq-len", args.seq_len)
-    try:
+    with _model_errors():
         res = llm.train_step(args.system, args.model, args.global_batch, args.seq_len, args.precision)
-    except (KeyError, ValueError) as exc:
-        raise CliError(str(exc).strip("'\"")) from exc
-    if args.json:
-        emit_json(res)
-    else:
-        _print_record(res)
+    _emit(args, res)
     return 0
 
 
@@ -177,7 +183,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=1, help="concurrent sequences per accelerator (default 1)")
     p.add_argument("--input-len", type=int, default=2048, help="prompt tokens (default 2048)")
     p.add_argument("--output-len", type=int, default=512, help="generated tokens (default 512)")
-    p.add_argument("--precision", choices=PRECISIONS, default="bf16")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="bf16 | fp8 | int8 (default: the precision the model's weights are released in)")
     p.add_argument("--tpot-ms", type=float, default=None, help="search the largest batch meeting this TPOT")
     p.add_argument("--tp", type=int, default=None, help="override tensor parallelism")
     p.add_argument("--dp", type=int, default=None, help="override attention data parallelism")

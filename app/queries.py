@@ -82,6 +82,11 @@ def _run(db: DbPath, table: str, sql: str, params: Sequence[object] | None = Non
     return QueryResult(frame, None, _sources_of(frame))
 
 
+def _values(res: QueryResult, column: str) -> list:
+    """The values of ``column`` in a one-column answer (``[]`` when there is nothing to show)."""
+    return res.frame.get_column(column).to_list() if res.ok else []
+
+
 def _no_selection(what: str) -> QueryResult:
     return QueryResult(pl.DataFrame(), f"pick at least one {what}")
 
@@ -103,8 +108,7 @@ def sample_price_tickers(db: DbPath, tickers: Sequence[str] | None = None) -> li
     if tickers is not None:
         sql += " AND list_contains(?, ticker)"
         params.append(list(tickers))
-    res = _run(db, "prices_daily", sql + " ORDER BY ticker", params)
-    return res.frame.get_column("ticker").to_list() if res.ok else []
+    return _values(_run(db, "prices_daily", sql + " ORDER BY ticker", params), "ticker")
 
 
 # ---- market -------------------------------------------------------------------------------
@@ -180,7 +184,7 @@ def export_control_categories(db: DbPath) -> list[str]:
     """Categories present in ``export_controls``."""
     res = _run(db, "export_controls", "SELECT DISTINCT category FROM export_controls WHERE category IS NOT NULL "
                "ORDER BY 1", what="export-control")
-    return res.frame.get_column("category").to_list() if res.ok else []
+    return _values(res, "category")
 
 
 def entity_list(db: DbPath) -> QueryResult:
@@ -247,7 +251,7 @@ def forecast_scenarios(db: DbPath) -> list[str]:
     """Scenario ids that have forecast rows."""
     res = _run(db, "substitution_forecast", "SELECT DISTINCT scenario_id FROM substitution_forecast ORDER BY 1",
                what="forecast")
-    return res.frame.get_column("scenario_id").to_list() if res.ok else []
+    return _values(res, "scenario_id")
 
 
 def substitution_forecast(db: DbPath, scenario_ids: Sequence[str] | None = None,

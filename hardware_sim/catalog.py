@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
+from hardware_sim.data_files import DATA_DIR, read_yaml_mapping
 
-DATA_DIR = Path(__file__).parent / "data"
 FLAGS = ("reported", "estimate")
 
 _CHIP_NUMERIC = (
@@ -43,6 +41,16 @@ class Figure:
     flag: str
     source: str
     note: str = ""
+
+
+def _overall_flag(figures: dict[str, Figure]) -> str:
+    """``estimate`` if any of ``figures`` is an estimate, else ``reported``."""
+    return "estimate" if any(f.flag == "estimate" for f in figures.values()) else "reported"
+
+
+def _cited(figures: dict[str, Figure], sources: dict[str, str]) -> dict[str, str]:
+    """The file's ``sources`` table restricted to the keys ``figures`` cite (source key -> citation)."""
+    return {f.source: sources[f.source] for f in figures.values()}
 
 
 @dataclass(frozen=True)
@@ -94,7 +102,7 @@ class Chip:
     @property
     def flag(self) -> str:
         """``estimate`` if any figure is an estimate, else ``reported``."""
-        return "estimate" if any(f.flag == "estimate" for f in self.figures.values()) else "reported"
+        return _overall_flag(self.figures)
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,8 @@ class System:
 
     @property
     def flag(self) -> str:
-        return "estimate" if any(f.flag == "estimate" for f in self.figures.values()) else "reported"
+        """``estimate`` if any figure is an estimate, else ``reported``."""
+        return _overall_flag(self.figures)
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,7 @@ class LLM:
     qk_nope_dim: int = 0
     v_head_dim: int = 0
     tied_embeddings: bool = False
+    native_precision: str = "bf16"  # precision the released weights are stored in (default for serving)
     source: str = ""
     flag: str = "reported"
     notes: dict[str, Any] = field(default_factory=dict)
@@ -170,14 +180,8 @@ class LLM:
 
 
 def _load_yaml(name: str) -> dict[str, Any]:
-    path = DATA_DIR / name
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{path}: cannot read YAML ({exc})") from exc
-    if not isinstance(doc, dict) or "sources" not in doc:
-        raise CatalogError(f"{path}: expected a mapping with 'sources' and a list of entries")
-    return doc
+    return read_yaml_mapping(DATA_DIR / name, CatalogError, "a mapping with 'sources' and a list of entries",
+                             required=("sources",))
 
 
 def _figure(path: str, entry: str, name: str, raw: Any, sources: dict[str, str], nullable: bool) -> Figure:
@@ -206,7 +210,6 @@ def _chips() -> dict[str, Chip]:
             if fig.value is not None and (not isinstance(fig.value, int | float) or fig.value < 0):
                 raise CatalogError(f"chips.yaml: entry '{cid}', field '{name}': expected a number >= 0")
             figs[name] = fig
-        used = {f.source: sources[f.source] for f in figs.values()}
         out[cid] = Chip(
             id=cid,
             name=raw["name"],
@@ -215,7 +218,7 @@ def _chips() -> dict[str, Chip]:
             memory_type=raw.get("memory_type", ""),
             scaleup_direction=raw.get("scaleup_direction", "bidirectional"),
             figures=figs,
-            sources=used,
+            sources=_cited(figs, sources),
             conflict=raw.get("conflict", ""),
         )
     return out
@@ -238,8 +241,7 @@ def _systems() -> dict[str, System]:
                 raise CatalogError(f"systems.yaml: entry '{sid}' lacks required field '{req}'")
         if figs["chip"].value not in _chips():
             raise CatalogError(f"systems.yaml: entry '{sid}', field 'chip': unknown chip {figs['chip'].value!r}")
-        used = {f.source: sources[f.source] for f in figs.values()}
-        out[sid] = System(sid, raw["name"], raw["vendor"], figs, raw.get("default_layouts", {}), used)
+        out[sid] = System(sid, raw["name"], raw["vendor"], figs, raw.get("default_layouts", {}), _cited(figs, sources))
     return out
 
 

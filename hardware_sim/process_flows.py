@@ -12,16 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from hardware_sim.data_files import DATA_DIR, read_yaml_mapping
 from hardware_sim.deposition import cvd_time_min
 from hardware_sim.etch import channel_hole_etch, nand_decks
 from hardware_sim.tool_throughput import wafers_per_hour
 
-FLOWS_PATH = Path(__file__).resolve().parent / "data" / "process_flows.yaml"
+FLOWS_PATH = DATA_DIR / "process_flows.yaml"
 TOOL_TYPES = (
     "litho_duv", "litho_euv", "dry_etch", "cvd", "ald", "epi", "pvd", "cmp", "implant", "clean", "metrology",
 )
@@ -113,8 +111,7 @@ def _rate_from_entry(entry: dict[str, Any], where: str) -> float:
 
 @lru_cache(maxsize=1)
 def _raw() -> dict[str, Any]:
-    with FLOWS_PATH.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = read_yaml_mapping(FLOWS_PATH, FlowDataError, "a mapping with defaults, tool_types, flows and nand")
     for key in ("defaults", "tool_types", "flows", "nand"):
         _require(data, key, "the top level")
     return data

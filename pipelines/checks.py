@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from pipelines.loading import LoadReport
 from pipelines.resources import WarehouseResource
 from pipelines.schema import TABLES
 from pipelines.warehouse import scalar
@@ -49,3 +50,27 @@ def table_check(
         )
 
     return _check
+
+
+QUARANTINE_CHECK = "no_quarantined_rows"
+
+
+def quarantine_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    """The warn-only check, reported by the loading asset itself, that every source row passed validation."""
+    return [dg.AssetCheckSpec(QUARANTINE_CHECK, asset=asset, description="every source row passed validation (warns)")]
+
+
+def quarantine_result(context: dg.AssetExecutionContext, report: LoadReport) -> dg.MaterializeResult:
+    """A loading asset's result with its quarantine check; quarantined rows are also logged as a warning."""
+    if report.rows_quarantined:
+        context.log.warning(report.summary)
+    return dg.MaterializeResult(
+        metadata=report.metadata(),
+        check_results=[dg.AssetCheckResult(
+            check_name=QUARANTINE_CHECK,
+            passed=report.rows_quarantined == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"quarantined_rows": report.rows_quarantined},
+            description=None if report.rows_quarantined == 0 else report.summary,
+        )],
+    )

@@ -146,25 +146,27 @@ def test_market_ticker_picker_changes_the_chart(dash_app, app_db: Path) -> None:
     assert _severe(dash_app) == []
 
 
+def _retype(dash_duo, input_id: str, value: str, answer_id: str, expected: str) -> tuple[str, str]:
+    """Replace the value of ``input_id`` and wait until ``answer_id`` shows ``expected``: (text before, after)."""
+    before = dash_duo.find_element(f"#{answer_id}").text
+    box = dash_duo.find_element(f"#{input_id}")
+    box.clear()
+    box.send_keys(f"{value}\n")
+    dash_duo.wait_for_contains_text(f"#{answer_id}", expected, timeout=15)
+    return before, dash_duo.find_element(f"#{answer_id}").text
+
+
 def test_calculators_answer(dash_app) -> None:
     _visit(dash_app, "/hardware")
     dash_app.wait_for_contains_text("#llm-answer", "tokens/s per chip", timeout=15)
-    first = dash_app.find_element("#llm-answer").text
-    batch = dash_app.find_element("#llm-batch")
-    batch.clear()
-    batch.send_keys("4\n")
-    dash_app.wait_for_contains_text("#llm-answer", "batch per chip\n4", timeout=15)
-    assert dash_app.find_element("#llm-answer").text != first
+    first, answer = _retype(dash_app, "llm-batch", "4", "llm-answer", "batch per chip\n4")
+    assert answer != first
 
     _visit(dash_app, "/capacity")
     dash_app.wait_for_contains_text("#etch-answer", "etch time", timeout=15)
     dash_app.wait_for_contains_text("#fab-answer", "tools (all types)", timeout=15)
-    before = dash_app.find_element("#fab-answer").text
-    wspm = dash_app.find_element("#fab-wspm")
-    wspm.clear()
-    wspm.send_keys("10000\n")
-    dash_app.wait_for_contains_text("#fab-answer", "10,000", timeout=15)
-    assert dash_app.find_element("#fab-answer").text != before
+    before, answer = _retype(dash_app, "fab-wspm", "10000", "fab-answer", "10,000")
+    assert answer != before
     assert _severe(dash_app) == []
 
 

@@ -57,3 +57,26 @@ def test_deepseek_total_and_active_params_match_card():
     pc = param_counts(model_arrays(catalog.get_llm("deepseek-r1")))
     assert float(pc["total"]) == pytest.approx(671e9, rel=0.01)  # MTP module excluded
     assert float(pc["active"]) == pytest.approx(37e9, rel=0.03)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("sources: [unclosed", "cannot read YAML"), ("- a list\n- not a mapping\n", "expected a mapping"),
+     ("chips: []\n", "expected a mapping")],
+)
+def test_malformed_data_file_raises_the_loader_error_naming_the_file(tmp_path, text, expected):
+    from hardware_sim.data_files import read_yaml_mapping
+
+    path = tmp_path / "chips.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(catalog.CatalogError, match=expected) as info:
+        read_yaml_mapping(path, catalog.CatalogError, "a mapping with 'sources'", required=("sources",))
+    assert str(path) in str(info.value)
+
+
+def test_missing_data_file_raises_the_loader_error(tmp_path):
+    from hardware_sim.data_files import read_yaml_mapping
+    from hardware_sim.process_flows import FlowDataError
+
+    with pytest.raises(FlowDataError, match="absent.yaml: cannot read YAML"):
+        read_yaml_mapping(tmp_path / "absent.yaml", FlowDataError, "a mapping")

@@ -94,3 +94,17 @@ def test_errors_exit_2_with_message(capsys, argv, needle):
     assert code == 2 and out == "" and needle in err
     if "h900" in needle:
         assert "h100-sxm" in err  # lists valid ids
+
+
+def test_llm_defaults_to_the_models_native_precision(capsys) -> None:
+    import json
+
+    from app.cli import main
+
+    assert main(["sim", "llm", "--system", "hgx-h20-8", "--model", "deepseek-r1", "--phase", "decode",
+                 "--tpot-ms", "50", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["precision"] == "fp8" and doc["fits_memory"] and doc["meets_target"] and doc["batch"] > 1
+    assert main(["sim", "llm", "--system", "hgx-h100-8", "--model", "llama-3-70b", "--phase", "decode",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["precision"] == "bf16"

@@ -247,3 +247,37 @@ def data_table(frame: pl.DataFrame, *, table_id: str, columns: Sequence[str] | N
         style_cell={"fontFamily": FONT, "fontSize": "12px", "padding": "6px 8px", "textAlign": "left",
                     "whiteSpace": "normal", "height": "auto", "maxWidth": "420px"},
     )
+
+
+# ---- controls and calculator answers ---------------------------------------------------------
+def control(label: str, widget: Any, *, wide: bool = False) -> html.Div:
+    """A labelled input in a controls row (``wide`` for multi-select dropdowns and long inputs)."""
+    return html.Div(className="control control-wide" if wide else "control", children=[html.Label(label), widget])
+
+
+def id_options(ids: Iterable[str]) -> list[dict[str, str]]:
+    """Dropdown/radio options whose label is the value itself."""
+    return [{"label": i, "value": i} for i in ids]
+
+
+def answer_slot(ident: str) -> html.Div:
+    """An empty container (card footer) that a callback fills with a calculator answer or a table."""
+    return html.Div(id=ident, style={"marginTop": "8px"})
+
+
+def answer_panel(rows: Iterable[tuple[str, str]], ident: str) -> html.Div:
+    """A calculator's answer: ``(label, formatted value)`` rows as a definition list."""
+    items: list[Any] = []
+    for label, value in rows:
+        items += [html.Dt(label), html.Dd(value)]
+    return html.Div(html.Dl(items), className="result", id=ident)
+
+
+def error_panel(message: str, ident: str) -> html.Div:
+    """A calculator's answer when the inputs are refused (the message says why)."""
+    return html.Div(message, className="error-text", id=ident)
+
+
+def empty_stat(result: QueryResult, title: str) -> html.Div:
+    """A headline-figure slot holding the empty state of ``result`` (why there is nothing to show)."""
+    return html.Div(empty_state(result.reason, title=title), className="stat")

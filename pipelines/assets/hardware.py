@@ -46,22 +46,24 @@ def system_perf_frame() -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
+def _publish(context: dg.AssetExecutionContext, warehouse: WarehouseResource, table: str,
+             frame: pl.DataFrame) -> dg.MaterializeResult:
+    """Replace ``table``'s rows with ``frame`` (tagged with the run id) and report the row count."""
+    with warehouse.connection() as con:
+        replace_rows(con, table, frame, run_id=context.run_id)
+    return dg.MaterializeResult(metadata={"rows": frame.height})
+
+
 @dg.asset(group_name="hardware", kinds={"duckdb", "python"},
           description="Accelerator specs (TFLOP/s, GB, TB/s, W) from the hardware_sim catalog.")
 def chip_specs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    frame = chip_spec_frame()
-    with warehouse.connection() as con:
-        replace_rows(con, "chip_specs", frame, run_id=context.run_id)
-    return dg.MaterializeResult(metadata={"rows": frame.height})
+    return _publish(context, warehouse, "chip_specs", chip_spec_frame())
 
 
 @dg.asset(group_name="hardware", deps=[chip_specs], kinds={"duckdb", "python"},
           description="System totals and component power (kW) computed by hardware_sim.power.")
 def system_perf(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    frame = system_perf_frame()
-    with warehouse.connection() as con:
-        replace_rows(con, "system_perf", frame, run_id=context.run_id)
-    return dg.MaterializeResult(metadata={"rows": frame.height})
+    return _publish(context, warehouse, "system_perf", system_perf_frame())
 
 
 ASSETS = [chip_specs, system_perf]

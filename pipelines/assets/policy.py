@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from pipelines.checks import table_check
+from pipelines.checks import quarantine_check_specs, quarantine_result, table_check
 from pipelines.loading import RefusedLoad, store_validated
 from pipelines.resources import WarehouseResource
 from pipelines.sources import federal_register as fr
@@ -108,25 +108,12 @@ def screening_list_events(entities: pl.DataFrame, existing: pl.DataFrame) -> pl.
     return pl.DataFrame(rows, schema=schema | {"announced_date": pl.Date, "effective_date": pl.Date})
 
 
-_QUARANTINE_SPEC = "no_quarantined_rows"
-
-
-def _materialize_result(report) -> dg.MaterializeResult:
-    return dg.MaterializeResult(
-        metadata=report.metadata(),
-        check_results=[dg.AssetCheckResult(
-            check_name=_QUARANTINE_SPEC, passed=report.rows_quarantined == 0,
-            severity=dg.AssetCheckSeverity.WARN, metadata={"quarantined_rows": report.rows_quarantined},
-            description=None if report.rows_quarantined == 0 else report.summary,
-        )],
-    )
 
 
 @dg.asset(group_name="policy", kinds={"duckdb", "csv"},
           description="US export-control actions 2018→today and Chinese countermeasures: curated, plus the "
                       "Federal Register (BIS) and the Consolidated Screening List when live.",
-          check_specs=[dg.AssetCheckSpec(_QUARANTINE_SPEC, asset="export_controls",
-                                         description="every curated row passed validation (warns)")])
+          check_specs=quarantine_check_specs("export_controls"))
 def export_controls(context: dg.AssetExecutionContext, config: PolicyConfig,
                     warehouse: WarehouseResource) -> dg.MaterializeResult:
     curated = _load_curated("export_controls")
@@ -146,16 +133,13 @@ def export_controls(context: dg.AssetExecutionContext, config: PolicyConfig,
     with warehouse.connection() as con:
         report = _store(con, "export_controls", curated, merged, ("event_id",), context.run_id)
     context.log.info(f"export_controls: {merged.height} events ({added} added by live sources)")
-    if report.rows_quarantined:
-        context.log.warning(report.summary)
-    return _materialize_result(report)
+    return quarantine_result(context, report)
 
 
 @dg.asset(group_name="policy", deps=[export_controls], kinds={"duckdb", "csv"},
           description="Entity List excerpt: Chinese chip firms and the action that listed them (curated, plus "
                       "the Consolidated Screening List's CN/HK Entity List rows when live).",
-          check_specs=[dg.AssetCheckSpec(_QUARANTINE_SPEC, asset="entity_list",
-                                         description="every curated row passed validation (warns)")])
+          check_specs=quarantine_check_specs("entity_list"))
 def entity_list(context: dg.AssetExecutionContext, config: PolicyConfig,
                 warehouse: WarehouseResource) -> dg.MaterializeResult:
     curated = _load_curated("entity_list")
@@ -176,9 +160,7 @@ def entity_list(context: dg.AssetExecutionContext, config: PolicyConfig,
             ).drop("csl_id").unique(["name", "added_date"], keep="first", maintain_order=True)
             merged = pl.concat([merged, new], how="diagonal_relaxed")
         report = _store(con, "entity_list", curated, merged, ("name", "added_date"), context.run_id)
-    if report.rows_quarantined:
-        context.log.warning(report.summary)
-    return _materialize_result(report)
+    return quarantine_result(context, report)
 
 
 ASSETS = [export_controls, entity_list]

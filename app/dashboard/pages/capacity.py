@@ -25,25 +25,18 @@ def tool_demand(scenario_id: str | None) -> logic.View:
     return logic.tool_demand_view(q.tool_demand(db, scenario_id), q.tool_domestic_share(db))
 
 
-def _answer(rows: list[tuple[str, str]], ident: str) -> html.Div:
-    items: list[Any] = []
-    for label, value in rows:
-        items += [html.Dt(label), html.Dd(value)]
-    return html.Div(html.Dl(items), className="result", id=ident)
-
-
 def etch(mode: str, layers: Any, aspect_ratio: Any, chemistry: str, chambers: Any) -> tuple[logic.View, Any]:
     """Logic of the etch calculator: ARDE curve and the answer panel."""
     res = logic.etch_calculator(mode, layers, aspect_ratio, chemistry, chambers)
     if "error" in res:
-        return logic.etch_view(res), html.Div(res["error"], className="error-text", id="etch-answer")
+        return logic.etch_view(res), ui.error_panel(res["error"], "etch-answer")
     rows = [("aspect ratio (per deck)", f"{res['aspect_ratio']:.1f}"),
             ("bottom etch rate", f"{res['etch_rate_nm_min']:.0f} nm/min (open field {res['open_field_rate_nm_min']:.0f})"),
             ("etch time", f"{res['etch_time_min']:.1f} min over {res['decks']} deck(s)"),
             ("hole depth", f"{res['stack_height_nm'] / 1000:.2f} µm, Ø {res['hole_diameter_nm']:.0f} nm"),
             ("wafers per hour", f"{res['wafers_per_hour']:.2f} per tool ({res['chambers']} chamber(s), "
                                 f"{res['limited_by']}-limited)")]
-    return logic.etch_view(res), _answer(rows, "etch-answer")
+    return logic.etch_view(res), ui.answer_panel(rows, "etch-answer")
 
 
 def fab(process: str | None, wspm: Any) -> tuple[logic.View, Any]:
@@ -51,7 +44,7 @@ def fab(process: str | None, wspm: Any) -> tuple[logic.View, Any]:
     res = logic.fab_calculator(process, wspm)
     view = logic.fab_view(res)
     if "error" in res:
-        return view, html.Div(res["error"], className="error-text", id="fab-answer")
+        return view, ui.error_panel(res["error"], "fab-answer")
     total = sum(float(t["count"]) for t in res["tools"])
     rows = [("process", f"{res.get('process', process)}: {res.get('name', '')}"),
             ("wafer starts / month", f"{int(res.get('wspm', wspm)):,}"),
@@ -64,7 +57,7 @@ def fab(process: str | None, wspm: Any) -> tuple[logic.View, Any]:
         if isinstance(res.get(key), int | float):
             rows.append((label, fmt.format(res[key])))
     rows.append(("flag", f"{res.get('flag', 'estimate')} — tool counts are first-principles estimates"))
-    return view, _answer(rows, "fab-answer")
+    return view, ui.answer_panel(rows, "fab-answer")
 
 
 def layout(**_: object) -> html.Div:
@@ -85,69 +78,54 @@ def layout(**_: object) -> html.Div:
                      "analyst series — never summed, since totals and competing estimates overlap; "
                      "hollow = estimate",
             controls=[
-                html.Div(className="control", children=[
-                    html.Label("Colour by"),
-                    dcc.RadioItems(id="cap-dimension", inline=True, value="company",
-                                   options=[{"label": f" {v}", "value": k}
-                                            for k, v in logic.CAPACITY_DIMENSIONS.items()])]),
-                html.Div(className="control control-wide", children=[
-                    html.Label("Products"),
-                    dcc.Dropdown(id="cap-products", options=products, value=[], multi=True, placeholder="all")]),
-                html.Div(className="control control-wide", children=[
-                    html.Label("Countries"),
-                    dcc.Dropdown(id="cap-countries", options=countries, value=[], multi=True, placeholder="all")]),
+                ui.control("Colour by", dcc.RadioItems(
+                    id="cap-dimension", inline=True, value="company",
+                    options=[{"label": f" {v}", "value": k} for k, v in logic.CAPACITY_DIMENSIONS.items()])),
+                ui.control("Products", dcc.Dropdown(id="cap-products", options=products, value=[], multi=True,
+                                                    placeholder="all"), wide=True),
+                ui.control("Countries", dcc.Dropdown(id="cap-countries", options=countries, value=[], multi=True,
+                                                     placeholder="all"), wide=True),
             ]),
         ui.chart_card(
             "cap-tools", "Tool demand by type and domestic share",
             subtitle="bars: tools needed per year (stacked by type); dotted: share from domestic vendors",
-            controls=[html.Div(className="control", children=[
-                html.Label("Scenario"),
-                dcc.Dropdown(id="cap-tool-scenario", options=scenarios, value=scenarios[0] if scenarios else None,
-                             placeholder=td.reason if td.empty else "scenario", style={"width": "260px"})])]),
+            controls=[ui.control("Scenario", dcc.Dropdown(
+                id="cap-tool-scenario", options=scenarios, value=scenarios[0] if scenarios else None,
+                placeholder=td.reason if td.empty else "scenario", style={"width": "260px"}))]),
         html.Div(className="grid grid-2", children=[
             ui.chart_card(
                 "cap-etch", "Etch calculator (high-aspect-ratio holes)",
                 subtitle="hardware_sim.etch: Knudsen transport (Clausing) + ion shadowing; 3D NAND stacks "
                          "over 128 layers are etched in decks",
                 controls=[
-                    html.Div(className="control", children=[
-                        html.Label("Input"),
-                        dcc.RadioItems(id="etch-mode", inline=True, value="layers",
-                                       options=[{"label": " NAND layers", "value": "layers"},
-                                                {"label": " aspect ratio", "value": "aspect_ratio"}])]),
-                    html.Div(className="control", children=[
-                        html.Label("Layers"),
-                        dcc.Input(id="etch-layers", type="number", value=232, min=1, max=logic.MAX_LAYERS, step=1,
-                                  debounce=True, style={"width": "120px"})]),
-                    html.Div(className="control", children=[
-                        html.Label("Aspect ratio"),
-                        dcc.Input(id="etch-ar", type="number", value=60, min=1, max=logic.MAX_ASPECT_RATIO, step="any",
-                                  debounce=True, style={"width": "120px"})]),
-                    html.Div(className="control", children=[
-                        html.Label("Chemistry"),
-                        dcc.RadioItems(id="etch-chem", inline=True, value="conventional",
-                                       options=[{"label": " conventional", "value": "conventional"},
-                                                {"label": " cryo", "value": "cryo"}])]),
-                    html.Div(className="control", children=[
-                        html.Label("Chambers"),
-                        dcc.Input(id="etch-chambers", type="number", value=4, min=1, max=12, step=1, debounce=True,
-                                  style={"width": "110px"})]),
+                    ui.control("Input", dcc.RadioItems(id="etch-mode", inline=True, value="layers",
+                                                       options=[{"label": " NAND layers", "value": "layers"},
+                                                                {"label": " aspect ratio", "value": "aspect_ratio"}])),
+                    ui.control("Layers", dcc.Input(id="etch-layers", type="number", value=232, min=1,
+                                                   max=logic.MAX_LAYERS, step=1, debounce=True,
+                                                   style={"width": "120px"})),
+                    ui.control("Aspect ratio", dcc.Input(id="etch-ar", type="number", value=60, min=1,
+                                                         max=logic.MAX_ASPECT_RATIO, step="any", debounce=True,
+                                                         style={"width": "120px"})),
+                    ui.control("Chemistry", dcc.RadioItems(id="etch-chem", inline=True, value="conventional",
+                                                           options=[{"label": " conventional", "value": "conventional"},
+                                                                    {"label": " cryo", "value": "cryo"}])),
+                    ui.control("Chambers", dcc.Input(id="etch-chambers", type="number", value=4, min=1, max=12, step=1,
+                                                     debounce=True, style={"width": "110px"})),
                 ],
-                footer=html.Div(id="etch-answer-wrap", style={"marginTop": "8px"})),
+                footer=ui.answer_slot("etch-answer-wrap")),
             ui.chart_card(
                 "cap-fab", "Fab calculator (tools for a process and WSPM)",
                 subtitle="tools = WSPM × passes × hours per pass ÷ (hours/month × uptime × utilisation)",
                 controls=[
-                    html.Div(className="control", children=[
-                        html.Label("Process flow"),
-                        dcc.Dropdown(id="fab-process", options=flows, value=default_flow, clearable=False,
-                                     placeholder="no process flows in this build", style={"width": "220px"})]),
-                    html.Div(className="control", children=[
-                        html.Label("Wafer starts / month"),
-                        dcc.Input(id="fab-wspm", type="number", value=50000, min=1, max=logic.MAX_WSPM, step=1,
-                                  debounce=True, style={"width": "150px"})]),
+                    ui.control("Process flow", dcc.Dropdown(id="fab-process", options=flows, value=default_flow,
+                                                            clearable=False, style={"width": "220px"},
+                                                            placeholder="no process flows in this build")),
+                    ui.control("Wafer starts / month", dcc.Input(id="fab-wspm", type="number", value=50000, min=1,
+                                                                 max=logic.MAX_WSPM, step=1, debounce=True,
+                                                                 style={"width": "150px"})),
                 ],
-                footer=html.Div(id="fab-answer-wrap", style={"marginTop": "8px"})),
+                footer=ui.answer_slot("fab-answer-wrap")),
         ]),
     ])
 

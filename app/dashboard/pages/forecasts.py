@@ -59,7 +59,7 @@ def run_list() -> tuple[Any, list[dict[str, str]], str | None, str | None, list[
     runs = q.scenario_runs(db)
     if runs.empty:
         ids = q.forecast_scenarios(db)
-        opts = [{"label": i, "value": i} for i in ids]
+        opts = ui.id_options(ids)
         a = next((i for i in ids if i.startswith("baseline")), ids[0] if ids else None)
         b = next((i for i in ids if i != a), None)
         return ui.empty_state(runs.reason, title="Stored runs"), opts, a, b, opts, ids[:3]
@@ -95,23 +95,17 @@ def _editor() -> html.Div:
                  "in the base values and every regime), or upload a YAML file; then run. The run is stored in the "
                  "warehouse through the single writer and overlaid against the baseline.", className="card-subtitle"),
         html.Div(className="controls-row", style={"marginTop": "10px"}, children=[
-            html.Div(className="control", children=[
-                html.Label("Base scenario"),
-                dcc.Dropdown(id="editor-base", options=[{"label": f, "value": f} for f in files],
-                             value="baseline.yaml" if "baseline.yaml" in files else (files[0] if files else None),
-                             clearable=False, style={"width": "220px"})]),
-            html.Div(className="control", children=[
-                html.Label("Run name"), dcc.Input(id="editor-name", type="text", value="my-scenario", debounce=True)]),
-            html.Div(className="control", children=[
-                html.Label("Seed"), dcc.Input(id="editor-seed", type="number", value=1, min=0, step=1)]),
-            html.Div(className="control", children=[
-                html.Label("Monte Carlo paths"),
-                dcc.Input(id="editor-paths", type="number", value=se.DEFAULT_PATHS, min=100, max=se.MAX_PATHS,
-                          step=1)]),
-            html.Div(className="control", children=[
-                html.Label(f"Upload scenario (≤ {se.MAX_UPLOAD_BYTES // 1024} KiB)"),
-                dcc.Upload(id="editor-upload", className="upload", max_size=se.MAX_UPLOAD_BYTES, accept=".yaml,.yml",
-                           children=html.Div(["drop or ", html.A("choose a .yaml")]))]),
+            ui.control("Base scenario", dcc.Dropdown(
+                id="editor-base", options=ui.id_options(files),
+                value="baseline.yaml" if "baseline.yaml" in files else (files[0] if files else None),
+                clearable=False, style={"width": "220px"})),
+            ui.control("Run name", dcc.Input(id="editor-name", type="text", value="my-scenario", debounce=True)),
+            ui.control("Seed", dcc.Input(id="editor-seed", type="number", value=1, min=0, step=1)),
+            ui.control("Monte Carlo paths", dcc.Input(id="editor-paths", type="number", value=se.DEFAULT_PATHS,
+                                                      min=100, max=se.MAX_PATHS, step=1)),
+            ui.control(f"Upload scenario (≤ {se.MAX_UPLOAD_BYTES // 1024} KiB)", dcc.Upload(
+                id="editor-upload", className="upload", max_size=se.MAX_UPLOAD_BYTES, accept=".yaml,.yml",
+                children=html.Div(["drop or ", html.A("choose a .yaml")]))),
         ]),
         html.Div(levers, className="param-grid"),
         html.Details(open=False, children=[
@@ -125,7 +119,7 @@ def _editor() -> html.Div:
             html.Progress(id="editor-progress", value="0", max=str(se.RERUN_STEPS)),
             html.Span("idle", id="editor-status", className="note"),
         ]),
-        html.Div(id="editor-result", style={"marginTop": "8px"}),
+        ui.answer_slot("editor-result"),
         dcc.Store(id="editor-last-run"),
     ])
 
@@ -136,21 +130,15 @@ def layout(**_: object) -> html.Div:
         ui.page_header("Forecasts", "Domestic share of China's purchases per segment: p10–p90 fans per scenario, "
                                     "observed shares and third-party outlooks."),
         html.Div(className="controls-row", children=[
-            html.Div(className="control", children=[
-                html.Label("Segment"),
-                dcc.Dropdown(id="forecast-segment", options=[{"label": logic.SEGMENT_LABELS[s], "value": s}
-                                                             for s in SEGMENTS],
-                             value=SEGMENTS[0], clearable=False, style={"width": "220px"})]),
-            html.Div(className="control control-wide", children=[
-                html.Label("Scenario runs"),
-                dcc.Dropdown(id="forecast-scenarios", options=fan_opts, value=fan_ids, multi=True,
-                             placeholder="pick runs")]),
-            html.Div(className="control", children=[
-                html.Label("Model"),
-                dcc.Dropdown(id="forecast-model", options=[{"label": m, "value": m} for m in
-                                                           ("structural", "ensemble", "fisher_pry", "gompertz",
-                                                            "bass")],
-                             value="structural", clearable=False, style={"width": "160px"})]),
+            ui.control("Segment", dcc.Dropdown(
+                id="forecast-segment", options=[{"label": logic.SEGMENT_LABELS[s], "value": s} for s in SEGMENTS],
+                value=SEGMENTS[0], clearable=False, style={"width": "220px"})),
+            ui.control("Scenario runs", dcc.Dropdown(id="forecast-scenarios", options=fan_opts, value=fan_ids,
+                                                     multi=True, placeholder="pick runs"), wide=True),
+            ui.control("Model", dcc.Dropdown(
+                id="forecast-model",
+                options=ui.id_options(("structural", "ensemble", "fisher_pry", "gompertz", "bass")),
+                value="structural", clearable=False, style={"width": "160px"})),
         ]),
         ui.chart_card("forecast-fan", "Fan chart: p10–p90 band, p50 line",
                       subtitle="● observed (hollow = estimate), × third-party outlook; shares are fractions of "
@@ -166,10 +154,8 @@ def layout(**_: object) -> html.Div:
         ui.chart_card("forecast-compare", "Compare two runs",
                       subtitle="CSV holds p50 of each run and the difference (B − A)",
                       controls=[
-                          html.Div(className="control control-wide", children=[
-                              html.Label("Run A"), dcc.Dropdown(id="compare-a", options=run_opts, value=a)]),
-                          html.Div(className="control control-wide", children=[
-                              html.Label("Run B"), dcc.Dropdown(id="compare-b", options=run_opts, value=b)]),
+                          ui.control("Run A", dcc.Dropdown(id="compare-a", options=run_opts, value=a), wide=True),
+                          ui.control("Run B", dcc.Dropdown(id="compare-b", options=run_opts, value=b), wide=True),
                       ]),
     ])
 

@@ -43,18 +43,8 @@ def calculator(system: str | None, model: str | None, phase: str, precision: str
     """Logic of the LLM calculator: the sweep view and the answer panel."""
     res = logic.llm_serving(system, model, phase, precision, batch, tpot, input_len, output_len)
     rows = logic.llm_result_rows(res)
-    if "error" in res:
-        answer: Any = html.Div(res["error"], className="error-text", id="llm-answer")
-    else:
-        items: list[Any] = []
-        for label, value in rows:
-            items += [html.Dt(label), html.Dd(value)]
-        answer = html.Div(html.Dl(items), className="result", id="llm-answer")
+    answer = ui.error_panel(res["error"], "llm-answer") if "error" in res else ui.answer_panel(rows, "llm-answer")
     return logic.llm_view(res), answer
-
-
-def _options(ids: list[str]) -> list[dict[str, str]]:
-    return [{"label": i, "value": i} for i in ids]
 
 
 def layout(**_: object) -> html.Div:
@@ -78,27 +68,22 @@ def layout(**_: object) -> html.Div:
         ui.chart_card("hw-chips", "Chips side by side",
                       subtitle="dense figures; red = Chinese vendor; TFLOP/s per W uses chip TDP only",
                       controls=[
-                          html.Div(className="control control-wide", children=[
-                              html.Label("Chips"),
-                              dcc.Dropdown(id="hw-chip-ids", options=_options(chip_ids), multi=True,
-                                           value=[c for c in DEFAULT_CHIPS if c in chip_ids] or chip_ids[:5])]),
-                          html.Div(className="control", children=[
-                              html.Label("Metric"),
-                              dcc.Dropdown(id="hw-chip-metric", clearable=False, value="bf16_tflops",
-                                           options=[{"label": v, "value": k} for k, v in logic.CHIP_METRICS.items()],
-                                           style={"width": "240px"})]),
+                          ui.control("Chips", dcc.Dropdown(
+                              id="hw-chip-ids", options=ui.id_options(chip_ids), multi=True,
+                              value=[c for c in DEFAULT_CHIPS if c in chip_ids] or chip_ids[:5]), wide=True),
+                          ui.control("Metric", dcc.Dropdown(
+                              id="hw-chip-metric", clearable=False, value="bf16_tflops",
+                              options=[{"label": v, "value": k} for k, v in logic.CHIP_METRICS.items()],
+                              style={"width": "240px"})),
                       ],
-                      footer=html.Div(id="hw-spec-wrap", style={"marginTop": "8px"})),
+                      footer=ui.answer_slot("hw-spec-wrap")),
         html.Div(className="controls-row", children=[
-            html.Div(className="control control-wide", children=[
-                html.Label("Systems"),
-                dcc.Dropdown(id="hw-system-ids", options=_options(system_ids), multi=True,
-                             value=[s for s in DEFAULT_SYSTEMS if s in system_ids] or system_ids[:4])]),
-            html.Div(className="control", children=[
-                html.Label("Power per"),
-                dcc.RadioItems(id="hw-power-unit", inline=True, value="chip",
-                               options=[{"label": " system (kW)", "value": "system"},
-                                        {"label": " accelerator (W)", "value": "chip"}])]),
+            ui.control("Systems", dcc.Dropdown(
+                id="hw-system-ids", options=ui.id_options(system_ids), multi=True,
+                value=[s for s in DEFAULT_SYSTEMS if s in system_ids] or system_ids[:4]), wide=True),
+            ui.control("Power per", dcc.RadioItems(id="hw-power-unit", inline=True, value="chip",
+                                                   options=[{"label": " system (kW)", "value": "system"},
+                                                            {"label": " accelerator (W)", "value": "chip"}])),
         ]),
         html.Div(className="grid grid-2", children=[
             ui.chart_card("hw-power", "Power breakdown", subtitle="computed from components (chips, HBM, hosts, "
@@ -110,40 +95,26 @@ def layout(**_: object) -> html.Div:
             subtitle="tokens/s per chip at the chosen batch (★) and across batches; with a TPOT target the "
                      "largest batch meeting it is searched",
             controls=[
-                html.Div(className="control", children=[
-                    html.Label("System"),
-                    dcc.Dropdown(id="llm-system", options=_options(calc_systems), value=default_system,
-                                 clearable=False, style={"width": "190px"})]),
-                html.Div(className="control", children=[
-                    html.Label("Model"),
-                    dcc.Dropdown(id="llm-model", options=_options(models), value=default_model, clearable=False,
-                                 style={"width": "170px"})]),
-                html.Div(className="control", children=[
-                    html.Label("Phase"),
-                    dcc.RadioItems(id="llm-phase", options=_options(list(logic.PHASES)), value="decode",
-                                   inline=True)]),
-                html.Div(className="control", children=[
-                    html.Label("Precision"),
-                    dcc.RadioItems(id="llm-precision", options=_options(list(logic.PRECISIONS)), value="fp8",
-                                   inline=True)]),
-                html.Div(className="control", children=[
-                    html.Label("Batch / chip"),
-                    dcc.Input(id="llm-batch", type="number", value=32, min=1, max=logic.MAX_CALC_BATCH, step=1,
-                              debounce=True, style={"width": "120px"})]),
-                html.Div(className="control", children=[
-                    html.Label("TPOT target ms"),
-                    dcc.Input(id="llm-tpot", type="number", value=None, min=0, step="any", placeholder="optional",
-                              debounce=True, style={"width": "140px"})]),
-                html.Div(className="control", children=[
-                    html.Label("Input tokens"),
-                    dcc.Input(id="llm-input", type="number", value=2048, min=1, step=1, debounce=True,
-                              style={"width": "130px"})]),
-                html.Div(className="control", children=[
-                    html.Label("Output tokens"),
-                    dcc.Input(id="llm-output", type="number", value=512, min=0, step=1, debounce=True,
-                              style={"width": "130px"})]),
+                ui.control("System", dcc.Dropdown(id="llm-system", options=ui.id_options(calc_systems),
+                                                  value=default_system, clearable=False, style={"width": "190px"})),
+                ui.control("Model", dcc.Dropdown(id="llm-model", options=ui.id_options(models), value=default_model,
+                                                 clearable=False, style={"width": "170px"})),
+                ui.control("Phase", dcc.RadioItems(id="llm-phase", options=ui.id_options(logic.PHASES),
+                                                   value="decode", inline=True)),
+                ui.control("Precision", dcc.RadioItems(id="llm-precision", options=ui.id_options(logic.PRECISIONS),
+                                                       value="fp8", inline=True)),
+                ui.control("Batch / chip", dcc.Input(id="llm-batch", type="number", value=32, min=1,
+                                                     max=logic.MAX_CALC_BATCH, step=1, debounce=True,
+                                                     style={"width": "120px"})),
+                ui.control("TPOT target ms", dcc.Input(id="llm-tpot", type="number", value=None, min=0, step="any",
+                                                       placeholder="optional", debounce=True,
+                                                       style={"width": "140px"})),
+                ui.control("Input tokens", dcc.Input(id="llm-input", type="number", value=2048, min=1, step=1,
+                                                     debounce=True, style={"width": "130px"})),
+                ui.control("Output tokens", dcc.Input(id="llm-output", type="number", value=512, min=0, step=1,
+                                                      debounce=True, style={"width": "130px"})),
             ],
-            footer=html.Div(id="llm-answer-wrap", style={"marginTop": "8px"}),
+            footer=ui.answer_slot("llm-answer-wrap"),
         ) if models else ui.empty_state("hardware_sim.llm is not available in this build", title="LLM calculator"),
     ])
 

@@ -62,17 +62,12 @@ def layout(**_: object) -> html.Div:
             dcc.Dropdown(id="market-tickers", options=[{"label": v, "value": k} for k, v in labels.items()],
                          value=defaults, multi=True, placeholder="pick tickers"),
         ]),
-        html.Div(className="control", children=[
-            html.Label("Date range"),
-            dcc.DatePickerRange(id="market-dates", start_date=start, end_date=end, min_date_allowed=first,
-                                max_date_allowed=last, display_format="YYYY-MM-DD"),
-        ]),
-        html.Div(className="control", children=[
-            html.Label("Markers"),
-            dcc.Checklist(id="market-show-events", options=[{"label": " export-control actions", "value": "events"},
-                                                            {"label": " log scale", "value": "log"}],
-                          value=["events"], inline=True),
-        ]),
+        ui.control("Date range", dcc.DatePickerRange(id="market-dates", start_date=start, end_date=end,
+                                                     min_date_allowed=first, max_date_allowed=last,
+                                                     display_format="YYYY-MM-DD")),
+        ui.control("Markers", dcc.Checklist(id="market-show-events", value=["events"], inline=True,
+                                            options=[{"label": " export-control actions", "value": "events"},
+                                                     {"label": " log scale", "value": "log"}])),
     ])
     return html.Div([
         ui.page_header("Market", "Domestic Chinese vs foreign chip stocks in USD, around export-control actions."),
@@ -87,16 +82,12 @@ def layout(**_: object) -> html.Div:
                 "market-car", "Event study: cumulative abnormal return per ticker",
                 subtitle="market-model CAR; dashed lines = group means",
                 controls=[
-                    html.Div(className="control control-wide", children=[
-                        html.Label("Event"),
-                        dcc.Dropdown(id="market-event", options=ev_options,
-                                     value=ev_options[0]["value"] if ev_options else None,
-                                     placeholder=events.reason or "pick an event", clearable=False),
-                    ]),
-                    html.Div(className="control", children=[
-                        html.Label("Window (trading days)"),
-                        dcc.RadioItems(id="market-window", options=[], value=None, inline=True),
-                    ]),
+                    ui.control("Event", dcc.Dropdown(id="market-event", options=ev_options,
+                                                     value=ev_options[0]["value"] if ev_options else None,
+                                                     placeholder=events.reason or "pick an event", clearable=False),
+                               wide=True),
+                    ui.control("Window (trading days)",
+                               dcc.RadioItems(id="market-window", options=[], value=None, inline=True)),
                 ]),
             html.Div(className="card", children=[
                 html.H3("Domestic vs foreign, mean CAR", className="card-title"),

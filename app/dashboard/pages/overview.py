@@ -18,7 +18,7 @@ dash.register_page(__name__, path="/", name="Overview", title="fabscope · Overv
 def _shares_card(db: str) -> html.Div:
     hist = q.substitution_history(db)
     if hist.empty:
-        return html.Div(ui.empty_state(hist.reason, title="Domestic share"), className="stat")
+        return ui.empty_stat(hist, "Domestic share")
     latest = logic.latest_shares(hist.frame)
     cards = []
     for r in latest.iter_rows(named=True):
@@ -58,7 +58,7 @@ def _policy_stat(db: str) -> html.Div:
     ev = q.export_controls(db)
     latest = logic.latest_event(ev.frame) if ev.ok else None
     if latest is None:
-        return html.Div(ui.empty_state(ev.reason, title="Latest export-control action"), className="stat")
+        return ui.empty_stat(ev, "Latest export-control action")
     return ui.stat("latest export-control action", latest["announced_date"].isoformat(),
                    sub=f"{latest['agency']}: {latest['title']} — {latest['citation'] or latest['source']}",
                    href="/policy", ident="overview-latest-action")
@@ -67,7 +67,7 @@ def _policy_stat(db: str) -> html.Div:
 def _freshness_stat(db: str) -> html.Div:
     fresh = q.table_freshness(db)
     if fresh.empty:
-        return html.Div(ui.empty_state(fresh.reason, title="Warehouse freshness"), className="stat")
+        return ui.empty_stat(fresh, "Warehouse freshness")
     frame = fresh.frame
     newest, oldest = frame["refreshed_at"].max(), frame["refreshed_at"].min()
     return ui.stat("warehouse freshness", f"{newest:%Y-%m-%d %H:%M} UTC",
@@ -78,7 +78,7 @@ def _freshness_stat(db: str) -> html.Div:
 def _hardware_stat(db: str) -> html.Div:
     systems = q.system_perf(db)
     if systems.empty:
-        return html.Div(ui.empty_state(systems.reason, title="Systems"), className="stat")
+        return ui.empty_stat(systems, "Systems")
     best = systems.frame.sort("bf16_pflops", descending=True).row(0, named=True)
     return ui.stat("largest system modelled", f"{best['bf16_pflops']:,.0f} PFLOP/s",
                    sub=f"{best['id']}: {best['chips']} accelerators, {best['power_kw']:,.0f} kW at the wall",
@@ -88,7 +88,7 @@ def _hardware_stat(db: str) -> html.Div:
 def _capacity_stat(db: str) -> html.Div:
     cap = q.fab_capacity(db)
     if cap.empty:
-        return html.Div(ui.empty_state(cap.reason, title="Capacity"), className="stat")
+        return ui.empty_stat(cap, "Capacity")
     adv = cap.frame.filter((pl.col("node_class") == "7nm-class") & (pl.col("country") == "CN")
                            & pl.col("capacity_wspm").is_not_null())
     if adv.is_empty():

@@ -62,16 +62,12 @@ def layout(**_: object) -> html.Div:
         ui.page_header("Policy", "US export-control actions, allied controls and Chinese countermeasures, with "
                                  "their citations."),
         html.Div(className="controls-row", children=[
-            html.Div(className="control control-wide", children=[
-                html.Label("Categories"),
-                dcc.Checklist(id="policy-categories", options=[{"label": f" {c}", "value": c} for c in cats],
-                              value=cats, inline=True, inputStyle={"marginLeft": "10px"}),
-            ]),
-            html.Div(className="control", children=[
-                html.Label("Entity List"),
-                dcc.Checklist(id="policy-entities", options=[{"label": " show additions", "value": "show"}],
-                              value=["show"]),
-            ]),
+            ui.control("Categories", dcc.Checklist(id="policy-categories",
+                                                   options=[{"label": f" {c}", "value": c} for c in cats],
+                                                   value=cats, inline=True, inputStyle={"marginLeft": "10px"}),
+                       wide=True),
+            ui.control("Entity List", dcc.Checklist(id="policy-entities", value=["show"],
+                                                    options=[{"label": " show additions", "value": "show"}])),
         ]),
         ui.chart_card("policy-timeline", "Timeline of actions",
                       subtitle="one lane per category; hollow = estimate (citation not yet verified); "

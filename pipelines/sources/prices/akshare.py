@@ -10,21 +10,19 @@ Install with ``pip install 'fabscope[akshare]'``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import polars as pl
 
 from pipelines.sources.prices.base import (
-    RETRY_ATTEMPTS,
-    RETRY_BACKOFF_S,
     FetchResult,
     ProviderError,
+    RetryingProvider,
     currency_for,
-    fetch_each,
+    require_rows,
     to_canonical,
 )
 from pipelines.sources.prices.csv_drop import AKSHARE_LOT
@@ -76,13 +74,9 @@ def combine_raw_qfq(raw: pl.DataFrame, qfq: pl.DataFrame, currency: str) -> pl.D
 
 
 @dataclass
-class AkshareProvider:
+class AkshareProvider(RetryingProvider):
     """``akshare``: see the module docstring."""
 
-    known: Mapping[str, str] | None = None
-    attempts: int = RETRY_ATTEMPTS
-    backoff_s: float = RETRY_BACKOFF_S
-    sleep: Callable[[float], None] = field(default=time.sleep)
     module: Any = None  # an akshare-like object (tests pass recorded responses)
     name: str = PROVIDER
 
@@ -99,19 +93,15 @@ class AkshareProvider:
 
         def one(ticker: str) -> pl.DataFrame:
             if ticker in CN_INDICES:  # indices have no adjustment: one call, factor 1
-                raw = frame_from_hist(ak.index_zh_a_hist(symbol=CN_INDICES[ticker], period="daily", start_date=s,
-                                                         end_date=e), ticker)
-                if raw.height == 0:
-                    raise ProviderError("no rows returned")
+                raw = require_rows(frame_from_hist(ak.index_zh_a_hist(symbol=CN_INDICES[ticker], period="daily",
+                                                                      start_date=s, end_date=e), ticker))
                 return combine_raw_qfq(raw, raw, currency_for(ticker, self.known))
             if not ticker.upper().endswith((".SS", ".SZ", ".BJ", ".HK")):
                 raise ProviderError("akshare covers A-shares (.SS/.SZ/.BJ) and Hong Kong (.HK) only")
-            raw = frame_from_hist(call(ticker, ""), ticker)
-            if raw.height == 0:
-                raise ProviderError("no rows returned")
+            raw = require_rows(frame_from_hist(call(ticker, ""), ticker))
             qfq = frame_from_hist(call(ticker, "qfq"), ticker)
             return combine_raw_qfq(raw, qfq, currency_for(ticker, self.known))
 
         # US/Korean/... tickers are outside akshare's scope here: not fetched (and not failures)
         supported = [t for t in tickers if t.upper().endswith((".SS", ".SZ", ".BJ", ".HK"))]
-        return fetch_each(supported, one, attempts=self.attempts, backoff_s=self.backoff_s, sleep=self.sleep)
+        return self.fetch_each(supported, one)

@@ -85,6 +85,31 @@ class PriceProvider(Protocol):
     def fetch(self, tickers: Sequence[str], start: date, end: date) -> FetchResult: ...
 
 
+@dataclass
+class RetryingProvider:
+    """Fields and per-ticker loop shared by the network providers (``yahoo``, ``akshare``).
+
+    ``known`` maps ticker → listing currency (the tickers table); ``attempts``/``backoff_s``/``sleep``
+    bound the retries of each ticker (tests pass a recording ``sleep``).
+    """
+
+    known: Mapping[str, str] | None = None
+    attempts: int = RETRY_ATTEMPTS
+    backoff_s: float = RETRY_BACKOFF_S
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def fetch_each(self, tickers: Iterable[str], fetch_one: Callable[[str], pl.DataFrame]) -> FetchResult:
+        """:func:`fetch_each` with this provider's retry settings."""
+        return fetch_each(tickers, fetch_one, attempts=self.attempts, backoff_s=self.backoff_s, sleep=self.sleep)
+
+
+def require_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` itself, or ``ProviderError("no rows returned")`` when it is empty (a retryable failure)."""
+    if frame.height == 0:
+        raise ProviderError("no rows returned")
+    return frame
+
+
 def empty_prices() -> pl.DataFrame:
     """An empty frame in the canonical layout."""
     return pl.DataFrame(schema=CANONICAL_SCHEMA)

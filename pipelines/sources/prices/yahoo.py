@@ -10,9 +10,8 @@ then reported in ``FetchResult.failures``; the others are kept. Symbols are Yaho
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,12 +19,11 @@ import polars as pl
 
 from pipelines.sources.prices.adjustments import apply_adjustment, known_splits
 from pipelines.sources.prices.base import (
-    RETRY_ATTEMPTS,
-    RETRY_BACKOFF_S,
     FetchResult,
     ProviderError,
+    RetryingProvider,
     currency_for,
-    fetch_each,
+    require_rows,
     to_canonical,
 )
 
@@ -90,13 +88,9 @@ def adjust_download(raw: pl.DataFrame, known: Mapping[str, str] | None = None,
 
 
 @dataclass
-class YahooProvider:
+class YahooProvider(RetryingProvider):
     """``yahoo``: see the module docstring."""
 
-    known: Mapping[str, str] | None = None
-    attempts: int = RETRY_ATTEMPTS
-    backoff_s: float = RETRY_BACKOFF_S
-    sleep: Callable[[float], None] = field(default=time.sleep)
     name: str = PROVIDER
 
     def fetch(self, tickers: Sequence[str], start: date, end: date) -> FetchResult:
@@ -107,9 +101,6 @@ class YahooProvider:
             data = yf.download(ticker, start=start.isoformat(), end=(end + timedelta(days=1)).isoformat(),
                                interval="1d", auto_adjust=False, actions=False, multi_level_index=True,
                                progress=False, threads=False)
-            raw = frame_from_download(data, [ticker])
-            if raw.height == 0:
-                raise ProviderError("no rows returned")
-            return adjust_download(raw, self.known)
+            return adjust_download(require_rows(frame_from_download(data, [ticker])), self.known)
 
-        return fetch_each(tickers, one, attempts=self.attempts, backoff_s=self.backoff_s, sleep=self.sleep)
+        return self.fetch_each(tickers, one)

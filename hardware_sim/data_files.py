@@ -1,0 +1,30 @@
+"""The bundled YAML data files under ``hardware_sim/data``: where they live and how they are read.
+
+Every loader (catalog, process flows) reads its file through :func:`read_yaml_mapping`, so an unreadable,
+malformed or wrongly shaped file always fails with the loader's own error class and a message naming the
+file, never a bare YAML/OS traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def read_yaml_mapping(path: Path, error: type[Exception], expected: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The top-level mapping of the YAML file ``path``.
+
+    Raises ``error`` naming the file when it cannot be read or parsed, and ``error(f"{path}: expected
+    {expected}")`` when the document is not a mapping or lacks one of the ``required`` top-level keys.
+    """
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise error(f"{path}: cannot read YAML ({exc})") from exc
+    if not isinstance(doc, dict) or any(key not in doc for key in required):
+        raise error(f"{path}: expected {expected}")
+    return doc
