@@ -75,7 +75,7 @@ def main() -> None:
 
     years = len(scenario.horizon.years)
     print(f"paths {N_PATHS} x years {years} x segments {len(SEGMENTS)}")
-    print(f"parameter draws (31 parameters, regimes)  {t_draw * 1e3:8.1f} ms")
+    print(f"parameter draws ({len(params)} parameters, regimes)  {t_draw * 1e3:8.1f} ms")
     print(f"structural model + quantiles, vectorised  {t_vec * 1e3:8.1f} ms")
     print(f"same, plain-Python loop (x{N_PATHS // LOOP_PATHS} from {LOOP_PATHS} paths) {t_loop * 1e3:8.0f} ms")
     print(f"ratio loop / vectorised                   {t_loop / t_vec:8.0f}x")

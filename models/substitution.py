@@ -233,7 +233,52 @@ def _timing_starts(t: np.ndarray, rate_guesses: tuple[float, ...]) -> list[np.nd
     return [np.array([np.log(r), t_mid + dt]) for r in rate_guesses for dt in (-5.0, 3.0, 12.0)]
 
 
-class FisherPry(_SubstitutionCurve):
+def _store_params(estimator, init_locals: dict) -> None:
+    """Store every ``__init__`` argument unchanged under its own name (scikit-learn convention)."""
+    for name, value in init_locals.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+class _RateTimingCurve(_SubstitutionCurve):
+    """A curve with a positive rate (fitted in log space, named by ``_RATE``) and a timing year ``t0``.
+
+    Hyper-parameters shared by both: ``rate_prior`` (median, sd of log rate; None = the class
+    default ``_DEFAULT_RATE_PRIOR``), ``rate_bounds`` (1/year), ``t0_prior``, ``t0_bounds``.
+    """
+
+    _RATE = ""
+    _DEFAULT_RATE_PRIOR: tuple[float, float] = (0.3, 1.0)
+
+    def __init__(
+        self,
+        ceiling: float = 1.0,
+        noise_scale: float = 0.05,
+        min_noise: float = 0.03,
+        prior_weight: float = 1.0,
+        rate_prior: tuple[float, float] | None = None,
+        t0_prior: tuple[float, float] = T_MID_PRIOR,
+        rate_bounds: tuple[float, float] = (0.01, 3.0),
+        t0_bounds: tuple[float, float] = (1990.0, 2080.0),
+        loss: str = "soft_l1",
+    ):
+        _store_params(self, locals())
+
+    def _bounds(self):
+        return (
+            np.array([np.log(self.rate_bounds[0]), self.t0_bounds[0]]),
+            np.array([np.log(self.rate_bounds[1]), self.t0_bounds[1]]),
+        )
+
+    def _prior(self):
+        rate_prior = self._DEFAULT_RATE_PRIOR if self.rate_prior is None else self.rate_prior
+        return np.array([np.log(rate_prior[0]), self.t0_prior[0]]), np.array([rate_prior[1], self.t0_prior[1]])
+
+    def _starts(self, t, y):
+        return _timing_starts(t, (0.1, 0.3, 0.8))
+
+
+class FisherPry(_RateTimingCurve):
     """Fisher-Pry logistic substitution: share = ceiling / (1 + exp(-2*alpha*(t - t0))).
 
     Fitted parameters: ``alpha_`` (1/year; takeover time 10%->90% = ln 81 / (2 alpha),
@@ -244,52 +289,19 @@ class FisherPry(_SubstitutionCurve):
 
     _PARAMS = ("alpha_", "t0_")
 
-    def __init__(
-        self,
-        ceiling: float = 1.0,
-        noise_scale: float = 0.05,
-        min_noise: float = 0.03,
-        prior_weight: float = 1.0,
-        alpha_prior: tuple[float, float] = (0.25, 1.0),
-        t0_prior: tuple[float, float] = T_MID_PRIOR,
-        alpha_bounds: tuple[float, float] = (0.01, 3.0),
-        t0_bounds: tuple[float, float] = (1990.0, 2080.0),
-        loss: str = "soft_l1",
-    ):
-        self.ceiling = ceiling
-        self.noise_scale = noise_scale
-        self.min_noise = min_noise
-        self.prior_weight = prior_weight
-        self.alpha_prior = alpha_prior
-        self.t0_prior = t0_prior
-        self.alpha_bounds = alpha_bounds
-        self.t0_bounds = t0_bounds
-        self.loss = loss
+    _RATE = "alpha"
+    _DEFAULT_RATE_PRIOR = (0.25, 1.0)
 
     def _curve(self, t, theta):
         alpha = np.exp(theta[:, [0]])
         return self.ceiling / (1.0 + np.exp(-2.0 * alpha * (t[None, :] - theta[:, [1]])))
-
-    def _bounds(self):
-        return (
-            np.array([np.log(self.alpha_bounds[0]), self.t0_bounds[0]]),
-            np.array([np.log(self.alpha_bounds[1]), self.t0_bounds[1]]),
-        )
-
-    def _prior(self):
-        return np.array([np.log(self.alpha_prior[0]), self.t0_prior[0]]), np.array(
-            [self.alpha_prior[1], self.t0_prior[1]]
-        )
-
-    def _starts(self, t, y):
-        return _timing_starts(t, (0.1, 0.3, 0.8))
 
     def _to_public(self, theta):
         alpha = float(np.exp(theta[0]))
         return {"alpha_": alpha, "t0_": float(theta[1]), "takeover_years_": LN81 / (2.0 * alpha)}
 
 
-class Gompertz(_SubstitutionCurve):
+class Gompertz(_RateTimingCurve):
     """Gompertz curve: share = ceiling * exp(-exp(-k*(t - t0))).
 
     Fitted parameters: ``k_`` (growth rate, 1/year) and ``t0_`` (inflection year, where the
@@ -299,44 +311,13 @@ class Gompertz(_SubstitutionCurve):
 
     _PARAMS = ("k_", "t0_")
 
-    def __init__(
-        self,
-        ceiling: float = 1.0,
-        noise_scale: float = 0.05,
-        min_noise: float = 0.03,
-        prior_weight: float = 1.0,
-        k_prior: tuple[float, float] = (0.3, 1.0),
-        t0_prior: tuple[float, float] = T_MID_PRIOR,
-        k_bounds: tuple[float, float] = (0.01, 3.0),
-        t0_bounds: tuple[float, float] = (1990.0, 2080.0),
-        loss: str = "soft_l1",
-    ):
-        self.ceiling = ceiling
-        self.noise_scale = noise_scale
-        self.min_noise = min_noise
-        self.prior_weight = prior_weight
-        self.k_prior = k_prior
-        self.t0_prior = t0_prior
-        self.k_bounds = k_bounds
-        self.t0_bounds = t0_bounds
-        self.loss = loss
+    _RATE = "k"
+    _DEFAULT_RATE_PRIOR = (0.3, 1.0)
 
     def _curve(self, t, theta):
         k = np.exp(theta[:, [0]])
         z = np.clip(-k * (t[None, :] - theta[:, [1]]), -50.0, 50.0)
         return self.ceiling * np.exp(-np.exp(z))
-
-    def _bounds(self):
-        return (
-            np.array([np.log(self.k_bounds[0]), self.t0_bounds[0]]),
-            np.array([np.log(self.k_bounds[1]), self.t0_bounds[1]]),
-        )
-
-    def _prior(self):
-        return np.array([np.log(self.k_prior[0]), self.t0_prior[0]]), np.array([self.k_prior[1], self.t0_prior[1]])
-
-    def _starts(self, t, y):
-        return _timing_starts(t, (0.1, 0.3, 0.8))
 
     def _to_public(self, theta):
         return {"k_": float(np.exp(theta[0])), "t0_": float(theta[1])}
@@ -367,16 +348,7 @@ class Bass(_SubstitutionCurve):
         q_bounds: tuple[float, float] = (1e-3, 3.0),
         loss: str = "soft_l1",
     ):
-        self.ceiling = ceiling
-        self.launch_year = launch_year
-        self.noise_scale = noise_scale
-        self.min_noise = min_noise
-        self.prior_weight = prior_weight
-        self.p_prior = p_prior
-        self.q_prior = q_prior
-        self.p_bounds = p_bounds
-        self.q_bounds = q_bounds
-        self.loss = loss
+        _store_params(self, locals())
 
     def _curve(self, t, theta):
         p = np.exp(theta[:, [0]])

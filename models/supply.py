@@ -2,13 +2,18 @@
 
 For each segment and year, with arrays of shape (n_paths, n_years):
 
-- ``ai_accelerators`` (accelerators/year): domestic HBM-class accelerators come from SMIC
-  advanced-node wafers (plus stockpiled foreign-made dies), die yield and HBM stacks, via
-  ``hardware_sim.wafers.good_accelerators_per_month``; other domestic (non-HBM) cards are
-  added as a separate, sourced stream. Demand is the hyperscaler build-out
-  D(t) = D0 * ((1 + g) * (1 - e))^(t - 2025), where ``e`` is the yearly efficiency gain of
-  cheaper models (e.g. DeepSeek's). Foreign supply is the volume the export-control
-  regime allows.
+- ``ai_accelerators`` (H100-equivalents/year, H100e: decode serving throughput relative to an
+  H100, from the simulator -- ``models.compute_equivalents``): domestic HBM-class accelerators
+  come from SMIC advanced-node wafers (plus stockpiled foreign-made dies), die yield and HBM
+  stacks, via ``hardware_sim.wafers.good_accelerators_per_month``, each worth the H100e of an
+  Ascend 910B (1 die) / 910C (2 dies) package, times the simulator's decode gain for
+  ``domestic_compute_uplift`` (a faster die on a newer node, same HBM);
+  other domestic (non-HBM) cards are a separate, sourced stream at the Cambricon/Hygon ratio.
+  Demand is the hyperscaler build-out D(t) = D0 * ((1 + g) * (1 - e))^(t - 2025) in H100e,
+  where ``e`` is the yearly efficiency gain of cheaper models (e.g. DeepSeek's). Foreign
+  supply is the volume the export-control regime allows, at the H20 ratio or, for the
+  ``foreign_high_end_fraction`` of units, the H100 ratio. Unit counts are kept too
+  (``unit_share``, ``domestic_units``, ``foreign_units``).
 - ``hbm`` (stacks/month): demand is the HBM the domestic logic could use (logic-limited
   accelerators x stacks each); domestic supply is CXMT-class output; foreign supply is
   what the regime lets in (licensed, stockpiled).
@@ -47,7 +52,7 @@ class ParamSpec:
 
 PARAMETERS: dict[str, ParamSpec] = {
     # AI accelerators: demand
-    "accelerator_demand_base": ParamSpec("accelerators/year", "China's accelerator demand in 2025"),
+    "accelerator_demand_base": ParamSpec("H100e/year", "China's accelerator demand in 2025, in H100-equivalents"),
     "demand_growth": ParamSpec("1/year", "growth of compute demand (hyperscaler build-out)"),
     "efficiency_gain": ParamSpec("1/year", "yearly cut in accelerators needed per unit of AI service (cheaper models)"),
     # AI accelerators: domestic logic supply
@@ -61,12 +66,14 @@ PARAMETERS: dict[str, ParamSpec] = {
     "dies_per_accelerator": ParamSpec("dies", "logic dies per accelerator package"),
     "stacks_per_accelerator": ParamSpec("stacks", "HBM stacks per accelerator package"),
     "packaging_yield": ParamSpec("fraction", "advanced-packaging yield"),
+    "domestic_compute_uplift": ParamSpec("x", "dense FLOP/s per domestic HBM-class die relative to the 910B/910C die"),
     "stockpiled_dies": ParamSpec("dies", "foreign-made logic dies stockpiled before the bans"),
     "stockpile_years": ParamSpec("years", "years over which the die stockpile is used, from 2025"),
     "other_domestic_accelerators_base": ParamSpec("accelerators/year", "domestic non-HBM-limited cards in 2025"),
     "other_domestic_growth": ParamSpec("1/year", "growth of the other domestic cards"),
     # AI accelerators: foreign
     "foreign_accelerators": ParamSpec("accelerators/year", "foreign accelerators the export regime lets in"),
+    "foreign_high_end_fraction": ParamSpec("fraction", "share of foreign units that are H100-class (H800/H200), not H20-class"),
     "foreign_preference": ParamSpec("fraction", "share of demand buyers place with foreign vendors when allowed"),
     # HBM
     "domestic_hbm_stacks_base": ParamSpec("stacks/month", "domestic (CXMT-class) HBM output in 2025"),
@@ -104,8 +111,14 @@ def allocate_share(
     foreign_fill = np.minimum(foreign_available - foreign_first, demand - foreign_first - domestic)
     foreign = foreign_first + foreign_fill
     delivered = domestic + foreign
-    share = np.divide(domestic, delivered, out=np.zeros_like(delivered, dtype=float), where=delivered > 0)
-    return {"foreign": foreign, "domestic": domestic, "unmet": demand - delivered, "share": np.clip(share, 0.0, 1.0)}
+    return {"foreign": foreign, "domestic": domestic, "unmet": demand - delivered, "share": _ratio(domestic, delivered)}
+
+
+def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """part / whole clipped to [0, 1], 0 where whole is 0."""
+    whole = np.asarray(whole, dtype=float)
+    out = np.divide(part, whole, out=np.zeros_like(whole), where=whole > 0)
+    return np.clip(out, 0.0, 1.0)
 
 
 def _grow(base: np.ndarray, growth: np.ndarray, tau: np.ndarray) -> np.ndarray:
@@ -116,11 +129,15 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     """Run the structural model on per-path, per-year parameters (arrays (n_paths, n_years)).
 
     Returns ``{segment: {"share", "domestic", "foreign", "unmet", "demand", ...}}`` with
-    arrays (n_paths, n_years); ``ai_accelerators`` also has ``hbm_binds`` (bool) and
-    ``hbm_class_domestic`` (accelerators/year from SMIC wafers + stockpiled dies).
+    arrays (n_paths, n_years). For ``ai_accelerators`` ``share``, ``domestic``, ``foreign``,
+    ``unmet`` and ``demand`` are in H100e/year; it also has ``hbm_binds`` (bool),
+    ``hbm_class_domestic`` (accelerators/year from SMIC wafers + stockpiled dies),
+    ``domestic_units``/``foreign_units`` (accelerators/year delivered) and ``unit_share``.
     """
     from hardware_sim.wafers import good_accelerators_per_month  # the simulator's yield + HBM model
+    from models.compute_equivalents import DOMESTIC_HBM_CLASS_CHIP, decode_gain, h100e, stream_ratios
 
+    ratios = stream_ratios()
     p = params
     tau = (np.asarray(years, dtype=float) - BASE_YEAR)[None, :]
     tau_pos = np.maximum(tau, 0.0)
@@ -158,12 +175,29 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     fab = accelerators(logic_wspm + equiv_wspm)
     hbm_class = 12.0 * np.asarray(fab["accelerators_per_month"], dtype=float)
     other = _grow(p["other_domestic_accelerators_base"], p["other_domestic_growth"], tau)
-    acc = allocate_share(demand_acc, hbm_class + other, p["foreign_accelerators"], p["foreign_preference"])
+    # H100e per unit: a package of d dies interpolates the 910B (1 die) and 910C (2 dies) ratios; a
+    # faster die (newer node) gains what the simulator's decode roofline gives for its extra FLOP/s.
+    r_910b, r_910c = h100e("ascend-910b"), h100e(DOMESTIC_HBM_CLASS_CHIP)
+    r_package = r_910b + (p["dies_per_accelerator"] - 1.0) * (r_910c - r_910b)
+    r_hbm_class = r_package * decode_gain(p["domestic_compute_uplift"])
+    r_foreign = ratios["foreign_low_end"] + p["foreign_high_end_fraction"] * (
+        ratios["foreign_high_end"] - ratios["foreign_low_end"]
+    )
+    domestic_h100e = hbm_class * r_hbm_class + other * ratios["other_domestic"]
+    acc = allocate_share(demand_acc, domestic_h100e, p["foreign_accelerators"] * r_foreign, p["foreign_preference"])
+    # Units delivered: domestic H100e at the capacity-weighted domestic ratio; foreign at its ratio.
+    domestic_units = acc["domestic"] * np.divide(
+        hbm_class + other, domestic_h100e, out=np.zeros_like(domestic_h100e), where=domestic_h100e > 0
+    )
+    foreign_units = acc["foreign"] / r_foreign
     acc.update(
         demand=demand_acc,
         hbm_class_domestic=hbm_class,
         hbm_binds=np.asarray(fab["hbm_binds"], dtype=bool),
         logic_wspm=logic_wspm,
+        domestic_units=domestic_units,
+        foreign_units=foreign_units,
+        unit_share=_ratio(domestic_units, domestic_units + foreign_units),
     )
 
     # --- HBM: what the domestic logic could use, against domestic and foreign stacks

@@ -64,11 +64,11 @@ def test_bounds_are_respected(cls):
 
 
 def test_sklearn_params_roundtrip_and_clone():
-    est = FisherPry(ceiling=0.9, alpha_prior=(0.5, 2.0))
+    est = FisherPry(ceiling=0.9, rate_prior=(0.5, 2.0))
     assert est.get_params()["ceiling"] == 0.9
     est.set_params(ceiling=0.8)
     copy = clone(est)
-    assert copy.ceiling == 0.8 and copy.alpha_prior == (0.5, 2.0)
+    assert copy.ceiling == 0.8 and copy.rate_prior == (0.5, 2.0)
     y = _generate(FisherPry, np.array([np.log(0.3), 2022.0]), 0.01, 3) * 0.8
     assert copy.fit(YEARS[:, None], y).predict(np.array([[2100.0]]))[0] <= 0.8 + 1e-9
 

@@ -195,4 +195,10 @@ def test_smic_5nm_ramp_raises_logic_output_but_hbm_still_binds():
     logic_base = np.median(base["hbm"]["demand"], axis=0)[3:]  # HBM the logic could use, 2028+
     logic_n5 = np.median(n5["hbm"]["demand"], axis=0)[3:]
     assert np.all(logic_n5 > 1.2 * logic_base)
-    assert n5["ai_accelerators"]["hbm_binds"][:, 3:].mean() > 0.9  # so the unit share barely moves
+    assert n5["ai_accelerators"]["hbm_binds"][:, 3:].mean() > 0.9  # so more dies per wafer add nothing
+    # ... but each HBM-bound package does more work: the domestic compute share rises from 2027 on,
+    # path by path (common random numbers), and is unchanged before the ramp.
+    acc_b, acc_n5 = base["ai_accelerators"]["share"], n5["ai_accelerators"]["share"]
+    np.testing.assert_array_equal(acc_n5[:, :2], acc_b[:, :2])
+    assert np.all(acc_n5[:, 2:] >= acc_b[:, 2:])
+    assert np.all(np.median(acc_n5[:, 2:], axis=0) > np.median(acc_b[:, 2:], axis=0))
