@@ -1,4 +1,4 @@
-"""``fabscope sim list|chip|system|llm|train|validate``: the accelerator / cluster / LLM simulator."""
+"""``fabscope sim list|chip|system|llm|train|replace|validate``: the accelerator / cluster / LLM simulator."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from app.cli_common import CliError, emit_json
-from hardware_sim import catalog, cost, llm, power, validation
+from hardware_sim import catalog, cost, equivalence, llm, power, validation
 from hardware_sim.roofline import PRECISIONS
 
 
@@ -146,6 +146,21 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replace(args: argparse.Namespace) -> int:
+    _check_id("model", args.model, catalog.llm_ids())
+    _check_id("system", args.from_system, catalog.system_ids())
+    _check_id("system", args.to_system, catalog.system_ids())
+    _positive("chips", args.chips)
+    _positive("tpot-ms", args.tpot_ms)
+    _positive("input-len", args.input_len)
+    _positive("output-len", args.output_len)
+    with _model_errors():
+        res = equivalence.replacement(args.model, args.from_system, args.to_system, args.chips, args.tpot_ms,
+                                      args.input_len, args.output_len, args.precision)
+    _emit(args, res)
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     res = validation.validate()
     if args.json:
@@ -161,7 +176,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``list``, ``chip``, ``system``, ``llm``, ``train``, ``validate`` to the ``fabscope sim`` sub-parsers."""
+    """Add ``list``, ``chip``, ``system``, ``llm``, ``train``, ``replace``, ``validate`` to the ``fabscope sim`` sub-parsers."""
     p = subparsers.add_parser("list", help="ids of chips, systems, LLMs and process flows")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_list)
@@ -201,6 +216,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=PRECISIONS, default="bf16")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_train)
+
+    p = subparsers.add_parser("replace", help="chips of one system needed to match N chips of another (decode)")
+    p.add_argument("--model", required=True, help="LLM id")
+    p.add_argument("--from", dest="from_system", required=True, help="system id being replaced")
+    p.add_argument("--to", dest="to_system", required=True, help="replacement system id")
+    p.add_argument("--chips", type=int, required=True, help="accelerators of --from to match")
+    p.add_argument("--tpot-ms", type=float, default=50.0, help="decode TPOT target on both sides (default 50)")
+    p.add_argument("--input-len", type=int, default=2048, help="prompt tokens (default 2048)")
+    p.add_argument("--output-len", type=int, default=512, help="generated tokens (default 512)")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="force one precision on both sides (default: native if the chip supports it, "
+                        "else the chip's narrowest supported precision)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=_replace)
 
     p = subparsers.add_parser("validate", help="model predictions beside published measurements")
     p.add_argument("--json", action="store_true", help="print one JSON document")

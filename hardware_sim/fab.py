@@ -204,7 +204,8 @@ class ToolDemand:
     skipped: list[tuple[dict[str, Any], str]]
 
 
-def _num(value: Any) -> float | None:
+def finite_or_none(value: Any) -> float | None:
+    """``value`` as a finite float, or None (blank cells, text, NaN, inf)."""
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -287,7 +288,7 @@ def tool_demand(
     in_scope = [dict(r) for r in capacity if not china_only or is_china(r.get("country"))]
     candidates, skipped = _choose_analyst_series(in_scope)
     for r in candidates:
-        wspm, year = _num(r.get("capacity_wspm")), _num(r.get("year"))
+        wspm, year = finite_or_none(r.get("capacity_wspm")), finite_or_none(r.get("year"))
         if year is None:
             skipped.append((r, "no year"))
         elif str(r.get("status", "")).lower() not in allowed:
@@ -296,7 +297,7 @@ def tool_demand(
             skipped.append((r, "capacity not disclosed"))
         elif wspm < 0:
             skipped.append((r, "negative capacity"))
-        elif _num(r.get("wafer_size_mm")) == 200:
+        elif finite_or_none(r.get("wafer_size_mm")) == 200:
             skipped.append((r, "200 mm fab: not modelled by the 300 mm flows"))
         elif flow_for_capacity_row(r) is None:
             skipped.append((r, f"no process flow for ({r.get('product')}, {r.get('node_class')})"))
@@ -359,7 +360,7 @@ def latest_domestic_share(rows: Iterable[dict[str, Any]], year: int | None = Non
     """Domestic share per tool type from ``tool_domestic_share`` rows: the latest year (≤ ``year`` if given)."""
     best: dict[str, tuple[int, float]] = {}
     for r in rows:
-        y, share = _num(r.get("year")), _num(r.get("domestic_share"))
+        y, share = finite_or_none(r.get("year")), finite_or_none(r.get("domestic_share"))
         if y is None or share is None or (year is not None and y > year):
             continue
         t = str(r["tool_type"])

@@ -432,5 +432,26 @@ for _table in (
         ("event_id", "window", "group"),
         "event-study CARs averaged over domestic Chinese vs foreign tickers",
     ),
+    Table(
+        "tool_supply",
+        (
+            _c("scenario_id", nullable=False),
+            _c("year", "INTEGER", False),
+            _c("tool_type", nullable=False, doc="process-flow tool type, or a group such as deposition"),
+            _c("tools_new", "DOUBLE", doc="new tools demanded that year (increase of tool_demand.count), tools"),
+            _c("domestic_share", "DOUBLE", doc="share of those tools Chinese vendors supply, fraction"),
+            _c("domestic_tools_new", "DOUBLE", doc="tools_new x domestic_share, tools"),
+            _c("domestic_supply", "DOUBLE", doc="tools/year the domestic vendors can ship (revenue x split / ASP)"),
+            _c("coverage", "DOUBLE", doc="domestic_supply / domestic_tools_new (NULL when demand is 0/unknown)"),
+            _c("gap", "DOUBLE", doc="domestic_tools_new - domestic_supply, tools (negative = surplus)"),
+            _c("supply_basis", doc="reported | projected (vendor revenue grown past its last reported year)"),
+            _c("vendors", doc="tools per vendor, e.g. AMEC 157.6; Naura 124.5"),
+            _c("source"),
+            _FLAG,
+            _NOTES,
+        ),
+        ("scenario_id", "year", "tool_type"),
+        "domestic etch/deposition tool supply (hardware_sim.tool_supply) against new-tool demand",
+    ),
 ):
     TABLES[_table.name] = _table

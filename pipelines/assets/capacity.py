@@ -51,3 +51,27 @@ def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 ASSETS.append(tool_demand)
 CHECKS.append(table_check("tool_demand", min_rows=10, conditions=(
     "count >= 0", "domestic_share IS NULL OR domestic_share BETWEEN 0 AND 1")))
+
+
+@dg.asset(group_name="capacity", deps=[tool_demand, equipment_vendors], kinds={"duckdb", "python"},
+          description="Domestic (AMEC, Naura) etch and deposition tools supplyable per year from vendor revenue, "
+                      "against new tools demanded (hardware_sim.tool_supply).")
+def tool_supply(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from hardware_sim.process_flows import tool_types
+    from hardware_sim.tool_supply import supply_vs_demand
+
+    asp = {name: t.capex_usd_m for name, t in tool_types().items()}
+    with warehouse.connection() as con:
+        demand = con.sql("SELECT * FROM tool_demand WHERE scenario_id = ?", params=[REFERENCE_SCENARIO]).pl()
+        vendors = con.sql("SELECT * FROM equipment_vendors").pl()
+        rows = supply_vs_demand(demand.to_dicts(), vendors.to_dicts(), asp)
+        frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+            pl.lit(REFERENCE_SCENARIO).alias("scenario_id"))
+        frame = frame.select([c for c in TABLES["tool_supply"].column_names if c in frame.columns])
+        replace_rows(con, "tool_supply", frame, where={"scenario_id": REFERENCE_SCENARIO}, run_id=context.run_id)
+    return dg.MaterializeResult(metadata={"rows": frame.height, "years": frame["year"].n_unique()})
+
+
+ASSETS.append(tool_supply)
+CHECKS.append(table_check("tool_supply", min_rows=6, conditions=(
+    "domestic_supply >= 0", "tools_new >= 0", "coverage IS NULL OR coverage >= 0", "flag = 'estimate'")))
