@@ -210,6 +210,16 @@ def tool_demand(db: DbPath, scenario_id: str | None = None) -> QueryResult:
                 [scenario_id, scenario_id], what="tool-demand")
 
 
+def tool_supply(db: DbPath, scenario_id: str | None = None) -> QueryResult:
+    """New domestic tools demanded vs domestic vendors' supply (tools/year) per year and tool type
+    (incl. groups such as ``deposition``), with coverage (fraction) and gap (tools); one scenario or all."""
+    return _run(db, "tool_supply",
+                "SELECT scenario_id, year, tool_type, tools_new, domestic_share, domestic_tools_new, domestic_supply, "
+                "coverage, gap, source, flag, notes FROM tool_supply "
+                "WHERE (?::VARCHAR IS NULL OR scenario_id = ?::VARCHAR) ORDER BY scenario_id, year, tool_type",
+                [scenario_id, scenario_id], what="tool-supply")
+
+
 def tool_domestic_share(db: DbPath) -> QueryResult:
     """Bundled domestic-supplier share per tool type (reference table; columns as stored)."""
     return _run(db, "tool_domestic_share", "SELECT * FROM tool_domestic_share", what="tool domestic-share")

@@ -32,7 +32,7 @@ PAGES = {  # path -> graphs that must render on load
     "/": ["overview-race-graph"],
     "/market": ["market-performance-graph", "market-car-graph"],
     "/policy": ["policy-timeline-graph"],
-    "/capacity": ["cap-capacity-graph", "cap-tools-graph", "cap-etch-graph", "cap-fab-graph"],
+    "/capacity": ["cap-capacity-graph", "cap-tools-graph", "cap-supply-graph", "cap-etch-graph", "cap-fab-graph"],
     "/hardware": ["hw-chips-graph", "hw-power-graph", "hw-perfw-graph", "hw-llm-graph"],
     "/forecasts": ["forecast-fan-graph", "forecast-overlay-graph", "forecast-compare-graph"],
 }

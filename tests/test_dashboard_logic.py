@@ -171,6 +171,28 @@ def test_tool_demand_bars_and_share_fallback() -> None:
     assert list(fallback.figure.data[0].y) == ["litho_duv", "etch"]
 
 
+
+def test_tool_supply_grouped_demand_vs_supply_with_coverage_hover() -> None:
+    ts = pl.DataFrame({"scenario_id": ["s"] * 5, "year": [2025, 2025, 2025, 2026, 2026],
+                       "tool_type": ["cvd", "deposition", "dry_etch", "deposition", "dry_etch"],
+                       "domestic_tools_new": [4.0, 10.0, 50.0, 12.0, 60.0],
+                       "domestic_supply": [6.0, 20.0, 40.0, None, 45.0],
+                       "coverage": [1.5, 2.0, 0.8, None, 0.75], "source": ["x"] * 5, "flag": ["estimate"] * 5})
+    view = logic.tool_supply_view(_qr(ts))
+    names = [t.name for t in view.figure.data]
+    assert names == ["dry_etch demand", "dry_etch supply", "deposition demand", "deposition supply",
+                     "cvd demand", "cvd supply"]
+    assert view.figure.layout.barmode == "group"
+    etch_supply = view.figure.data[1]
+    assert list(etch_supply.y) == [40.0, 45.0] and "coverage 80%" in etch_supply.text[0]
+    assert list(view.figure.data[2].x) == [2025]  # the row without a supply figure is dropped
+    assert view.figure.data[4].visible == "legendonly" and view.figure.data[0].visible is True
+    assert "estimate" in view.note and view.frame.height == 4
+    assert logic.tool_supply_view(_empty()).figure.layout.annotations
+    none = ts.with_columns(pl.lit(None, dtype=pl.Float64).alias("domestic_supply"))
+    assert logic.tool_supply_view(_qr(none)).note == "no tool type has a domestic supply figure yet"
+
+
 # ---- hardware -----------------------------------------------------------------------------
 CHIPS = pl.DataFrame({"id": ["x", "y"], "vendor": ["NVIDIA", "Huawei"], "bf16_tflops": [1000.0, 750.0],
                       "int8_tops": [2000.0, 1500.0], "hbm_gb": [80.0, 128.0], "hbm_tbps": [3.35, 3.2],

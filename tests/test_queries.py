@@ -55,6 +55,12 @@ def _build(path: Path) -> Path:
         replace_rows(con, "system_perf", pl.DataFrame({
             "id": ["s1"], "chips": [8], "bf16_pflops": [8.0], "power_kw": [10.0], "pflops_per_kw": [0.8],
             "power_breakdown_kw": [json.dumps({"accelerators": 6.0, "cooling": 4.0})], "source": ["sim"]}))
+        replace_rows(con, "tool_supply", pl.DataFrame({
+            "scenario_id": ["base-1", "base-1", "alt-2"], "year": [2026, 2026, 2026],
+            "tool_type": ["dry_etch", "deposition", "dry_etch"], "tools_new": [100.0, 80.0, 50.0],
+            "domestic_share": [0.5, 0.25, 0.5], "domestic_tools_new": [50.0, 20.0, 25.0],
+            "domestic_supply": [40.0, 30.0, 40.0], "coverage": [0.8, 1.5, 1.6], "gap": [10.0, -10.0, -15.0],
+            "source": ["ts"] * 3, "flag": ["estimate"] * 3}))
     return path
 
 
@@ -152,3 +158,14 @@ def test_reads_keep_working_while_a_writer_is_staging(db: Path, tmp_path: Path) 
         assert during.ok and during.frame.height == 2
     after = q.tickers(path)
     assert after.frame.height == 1  # published atomically when the writer finished
+
+
+def test_tool_supply_filters_by_scenario_and_explains_missing_table(tmp_path: Path, db: Path) -> None:
+    one = q.tool_supply(db, "base-1")
+    assert one.ok and one.frame["tool_type"].to_list() == ["deposition", "dry_etch"]
+    assert one.frame.filter(pl.col("tool_type") == "deposition")["coverage"].item() == 1.5
+    assert q.tool_supply(db).frame.height == 3 and one.sources == ("ts",)
+    bare = tmp_path / "bare.duckdb"
+    duckdb.connect(str(bare)).close()
+    res = q.tool_supply(bare)
+    assert res.empty and "tool_supply" in res.reason and "fabscope refresh" in res.reason

@@ -383,6 +383,50 @@ def tool_demand_view(td: q.QueryResult, shares: q.QueryResult | None = None, *, 
     return View(fig, frame, td.sources)
 
 
+TOOL_SUPPLY_SHOWN = ("dry_etch", "deposition")
+"""Tool types of the supply chart shown at first (AMEC/Naura etch and the deposition group); the other tool
+types with domestic supply (the deposition members cvd/pvd/ald/epi) start hidden, toggled in the legend."""
+
+
+def _coverage_text(demand: float | None, supply: float | None, coverage: float | None) -> str:
+    dem = "—" if demand is None else f"{demand:,.0f}"
+    sup = "—" if supply is None else f"{supply:,.0f}"
+    return f"demand {dem} · supply {sup} tools · coverage {_pct(coverage)}"
+
+
+def tool_supply_view(ts: q.QueryResult, *, height: int = 400) -> View:
+    """Per year: new tools demanded from domestic vendors vs what they can supply (grouped bars, tools/year).
+
+    One colour per tool type; solid bars = domestic new-tool demand (``domestic_tools_new``), hatched bars =
+    domestic supply (``domestic_supply``); coverage (supply ÷ demand) in the hover. Only tool types with a
+    supply figure are drawn; :data:`TOOL_SUPPLY_SHOWN` first, the rest hidden until picked in the legend.
+    """
+    if ts.empty:
+        return empty_view(ts.reason, height=height)
+    frame = ts.frame.filter(pl.col("domestic_supply").is_not_null())
+    if frame.is_empty():
+        return empty_view("no tool type has a domestic supply figure yet", height=height)
+    types = frame["tool_type"].unique(maintain_order=True).to_list()
+    types = [t for t in TOOL_SUPPLY_SHOWN if t in types] + [t for t in types if t not in TOOL_SUPPLY_SHOWN]
+    fig = go.Figure()
+    for i, tool in enumerate(types):
+        part = frame.filter(pl.col("tool_type") == tool).sort("year")
+        c = COLORWAY[i % len(COLORWAY)]
+        visible: bool | str = True if tool in TOOL_SUPPLY_SHOWN else "legendonly"
+        text = [_coverage_text(d, s, cov) for d, s, cov in zip(
+            part["domestic_tools_new"].to_list(), part["domestic_supply"].to_list(), part["coverage"].to_list(),
+            strict=True)]
+        for kind, col, pattern in (("demand", "domestic_tools_new", ""), ("supply", "domestic_supply", "/")):
+            fig.add_trace(go.Bar(
+                x=part["year"].to_list(), y=part[col].to_list(), name=f"{tool} {kind}", legendgroup=tool,
+                offsetgroup=f"{tool}-{kind}", visible=visible, text=text, textposition="none",
+                marker={"color": c, "pattern": {"shape": pattern}},
+                hovertemplate="%{x}: %{y:,.0f} tools " + kind + "<br>%{text}<extra>" + tool + "</extra>"))
+    styled(fig, height=height, barmode="group", yaxis_title="domestic tools / year", xaxis_title="year")
+    return View(fig, frame, ts.sources,
+                note="estimates: supply = upper bound from vendor revenue; demand = floor from capacity additions")
+
+
 def tool_share_view(shares: q.QueryResult, *, height: int = 360) -> View:
     """Domestic-supplier share of tools bought in China, per tool type (bundled reference)."""
     if shares.empty:

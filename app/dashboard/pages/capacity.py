@@ -1,4 +1,5 @@
-"""Capacity & tooling: fab capacity over time, tool demand and domestic share, etch/fab calculators."""
+"""Capacity & tooling: fab capacity over time, tool demand and domestic share, domestic tool supply,
+etch/fab calculators."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ def tool_demand(scenario_id: str | None) -> logic.View:
     """Logic of the tool-demand chart (falls back to the bundled domestic shares per tool type)."""
     db = ui.current_db()
     return logic.tool_demand_view(q.tool_demand(db, scenario_id), q.tool_domestic_share(db))
+
+
+def tool_supply(scenario_id: str | None) -> logic.View:
+    """Logic of the domestic tool-supply chart (new domestic tools demanded vs AMEC/Naura supply)."""
+    return logic.tool_supply_view(q.tool_supply(ui.current_db(), scenario_id))
 
 
 def etch(mode: str, layers: Any, aspect_ratio: Any, chemistry: str, chambers: Any) -> tuple[logic.View, Any]:
@@ -67,6 +73,8 @@ def layout(**_: object) -> html.Div:
     countries = sorted(cap.frame["country"].drop_nulls().unique().to_list()) if cap.ok else []
     td = q.tool_demand(db)
     scenarios = td.frame["scenario_id"].unique().sort().to_list() if td.ok else []
+    ts = q.tool_supply(db)
+    supply_scenarios = ts.frame["scenario_id"].unique().sort().to_list() if ts.ok else []
     flows = logic.process_flow_ids()
     default_flow = next((f for f in flows if "7nm" in f), flows[0] if flows else None)
     return html.Div([
@@ -92,6 +100,15 @@ def layout(**_: object) -> html.Div:
             controls=[ui.control("Scenario", dcc.Dropdown(
                 id="cap-tool-scenario", options=scenarios, value=scenarios[0] if scenarios else None,
                 placeholder=td.reason if td.empty else "scenario", style={"width": "260px"}))]),
+        ui.chart_card(
+            "cap-supply", "Domestic etch & deposition tools: demand vs AMEC/Naura supply",
+            subtitle="all figures are estimates — supply = upper bound from vendor revenue (revenue × split ÷ "
+                     "tool price); demand = floor from capacity additions (new tools × domestic share); "
+                     "solid: demand, hatched: supply; coverage in the hover",
+            controls=[ui.control("Scenario", dcc.Dropdown(
+                id="cap-supply-scenario", options=supply_scenarios,
+                value=supply_scenarios[0] if supply_scenarios else None,
+                placeholder=ts.reason if ts.empty else "scenario", style={"width": "260px"}))]),
         html.Div(className="grid grid-2", children=[
             ui.chart_card(
                 "cap-etch", "Etch calculator (high-aspect-ratio holes)",
@@ -139,6 +156,11 @@ def _update_capacity(dimension: str, products: list[str] | None, countries: list
 @callback(*ui.card_outputs("cap-tools"), Input("cap-tool-scenario", "value"))
 def _update_tools(scenario_id: str | None) -> tuple:
     return tool_demand(scenario_id).card_outputs
+
+
+@callback(*ui.card_outputs("cap-supply"), Input("cap-supply-scenario", "value"))
+def _update_supply(scenario_id: str | None) -> tuple:
+    return tool_supply(scenario_id).card_outputs
 
 
 @callback(*ui.card_outputs("cap-etch"), Output("etch-answer-wrap", "children"),
