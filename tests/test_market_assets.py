@@ -53,6 +53,25 @@ def test_cambricon_anchor_visible_in_warehouse(sample_db: Path) -> None:
     assert p[date(2025, 6, 30)] / p[date(2024, 6, 28)] == pytest.approx(4.5)
 
 
+def test_ranged_sample_backfill_replaces_only_its_days(sample_db: Path, tmp_path: Path) -> None:
+    import shutil
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(sample_db, db)
+    count = ("SELECT (SELECT count(*) FROM prices_daily) AS p, (SELECT count(*) FROM fx_daily) AS f, "
+             "(SELECT count(*) FROM prices_daily WHERE date < '2024-01-02') AS before, "
+             "(SELECT sum(close) FROM prices_daily WHERE date BETWEEN '2024-01-02' AND '2024-03-29') AS s")
+    expected = Warehouse(db).query(count).row(0)
+    config = market.market_run_config("sample", start="2024-01-02", end="2024-03-29")
+    items = [*market.ASSETS, export_controls, *market.CHECKS]
+    result = dg.materialize(items, resources={"warehouse": WarehouseResource(db_path=str(db))},
+                            run_config=config, raise_on_error=False)
+    assert result.success
+    got = Warehouse(db).query(count).row(0)
+    assert got[:3] == expected[:3] and got[2] > 0  # history outside the range kept, nothing duplicated
+    assert got[3] == pytest.approx(expected[3])  # the range rewritten with the same deterministic sample
+
+
 def _good_drop(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "prices.csv").write_text(

@@ -195,6 +195,7 @@ def test_backfill_range_and_provider_reach_the_price_assets() -> None:
 
     cfg = _prices_config(None, "2024-01-02", "2024-03-29")
     assert cfg["ops"]["prices_daily"]["config"] == {"provider": "sample", "start": "2024-01-02", "end": "2024-03-29"}
+    assert cfg["ops"]["fx_daily"]["config"] == {"provider": "sample", "start": "2024-01-02", "end": "2024-03-29"}
     assert _prices_config(None) == {}
 
 

@@ -73,11 +73,9 @@ def market_run_config(provider: str, *, start: str = "", end: str = "") -> dict:
             import_akshare()
         except ProviderError as exc:
             raise ValueError(f"--prices akshare: {exc}") from None
-    prices = {"provider": str(spec)}
-    for k, v in (("start", start), ("end", end)):
-        if v:
-            prices[k] = v
-    fx = {"provider": "yahoo" if spec.name == "yahoo" else "sample"}
+    window = {k: v for k, v in (("start", start), ("end", end)) if v}
+    prices = {"provider": str(spec), **window}
+    fx = {"provider": "yahoo" if spec.name == "yahoo" else "sample", **window}
     return {"ops": {"prices_daily": {"config": prices}, "fx_daily": {"config": fx}}}
 
 
@@ -94,7 +92,10 @@ def fx_daily(context: dg.AssetExecutionContext, config: FxConfig, warehouse: War
             real = con.sql("SELECT date, currency FROM fx_daily WHERE provider <> 'sample'").pl()
             if real.height:
                 rates = rates.join(real, on=["date", "currency"], how="anti")
-            replace_rows(con, "fx_daily", rates, where={"provider": "sample"}, run_id=context.run_id)
+            if config.start or config.end:  # a backfill range: replace only its days, keep the rest
+                replace_rows(con, "fx_daily", rates, key=("date", "currency"), run_id=context.run_id)
+            else:
+                replace_rows(con, "fx_daily", rates, where={"provider": "sample"}, run_id=context.run_id)
             failures: dict[str, str] = {}
         elif config.provider == "yahoo":
             latest = scalar(con, "SELECT max(date) FROM fx_daily WHERE provider = 'yahoo'")
@@ -127,10 +128,11 @@ def _quarantine_refused(con, result: FetchResult, run_id: str | None) -> int:
     return n
 
 
-def store_prices(con, frame: pl.DataFrame, provider: str, run_id: str | None) -> int:
+def store_prices(con, frame: pl.DataFrame, provider: str, run_id: str | None, *, ranged: bool = False) -> int:
     """Write canonical prices (with ``close_usd``) idempotently; sample rows never overwrite real ones.
 
-    - ``sample``: replaces all sample rows, skipping tickers that have rows from a real provider;
+    - ``sample``: replaces all sample rows (only the fetched (date, ticker) keys when ``ranged``, a
+      backfill of a date range), skipping tickers that have rows from a real provider;
     - real providers: replace the fetched (date, ticker) keys, then drop sample rows of those tickers
       (one series per ticker is never half sample, half real).
     """
@@ -138,6 +140,8 @@ def store_prices(con, frame: pl.DataFrame, provider: str, run_id: str | None) ->
         real = {r[0] for r in con.execute(
             "SELECT DISTINCT ticker FROM prices_daily WHERE provider <> 'sample'").fetchall()}
         frame = frame.filter(~pl.col("ticker").is_in(sorted(real)))
+        if ranged:
+            return replace_rows(con, "prices_daily", frame, key=("date", "ticker"), run_id=run_id)
         return replace_rows(con, "prices_daily", frame, where={"provider": "sample"}, run_id=run_id)
     written = replace_rows(con, "prices_daily", frame, key=("date", "ticker"), run_id=run_id)
     fetched = frame["ticker"].unique().to_list()
@@ -182,7 +186,7 @@ def prices_daily(context: dg.AssetExecutionContext, config: PricesConfig,
             raise dg.Failure(description=f"no prices from {spec}:\n{result.summary()}", allow_retries=False)
         fx = con.sql("SELECT date, currency, units_per_usd FROM fx_daily").pl()
         frame = to_usd(result.frame, fx)
-        written = store_prices(con, frame, spec.name, context.run_id)
+        written = store_prices(con, frame, spec.name, context.run_id, ranged=bool(config.start or config.end))
         splits = result.splits if result.splits is not None else known_splits()
         replace_rows(con, "price_adjustments", splits.with_columns(pl.lit("split").alias("kind")),
                      key=("ticker", "ex_date", "kind"), run_id=context.run_id)
