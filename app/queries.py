@@ -62,8 +62,14 @@ def _sources_of(frame: pl.DataFrame) -> tuple[str, ...]:
 
 
 def _run(db: DbPath, table: str, sql: str, params: Sequence[object] | None = None,
-         *, what: str | None = None) -> QueryResult:
-    """Run one parameterised read-only query; turn every "not there yet" into a reason."""
+         *, what: str | None = None, probe: bool = True) -> QueryResult:
+    """Run one parameterised read-only query; turn every "not there yet" into a reason.
+
+    When a query with a filter (any non-null parameter) comes back empty, one more cheap probe
+    of ``table`` tells an empty table ("run `fabscope refresh`") from a selection that matches
+    nothing ("no rows match this selection") — refreshing would not help the latter.
+    ``table`` is always a fixed name from this module, never user text.
+    """
     label = what or table
     wh = Warehouse(db)
     try:
@@ -78,8 +84,20 @@ def _run(db: DbPath, table: str, sql: str, params: Sequence[object] | None = Non
     except (duckdb.IOException, WarehouseError) as exc:
         return QueryResult(pl.DataFrame(), f"warehouse unreadable: {str(exc).splitlines()[0]}")
     if frame.height == 0:
+        if probe and params and any(p is not None for p in params) and _has_rows(wh, table):
+            return QueryResult(frame, f"no {label} rows match this selection — widen the filters")
         return QueryResult(frame, f"no {label} data yet — {REFRESH_HINT}")
     return QueryResult(frame, None, _sources_of(frame))
+
+
+def _has_rows(wh: Warehouse, table: str) -> bool:
+    """True when ``table`` (a fixed identifier from this module) holds at least one row."""
+    if not table.isidentifier():
+        raise ValueError(f"not a table name: {table!r}")
+    try:
+        return wh.query(f'SELECT 1 AS x FROM "{table}" LIMIT 1').height > 0
+    except (duckdb.Error, WarehouseError):
+        return False
 
 
 def _values(res: QueryResult, column: str) -> list:
@@ -108,7 +126,7 @@ def sample_price_tickers(db: DbPath, tickers: Sequence[str] | None = None) -> li
     if tickers is not None:
         sql += " AND list_contains(?, ticker)"
         params.append(list(tickers))
-    return _values(_run(db, "prices_daily", sql + " ORDER BY ticker", params), "ticker")
+    return _values(_run(db, "prices_daily", sql + " ORDER BY ticker", params, probe=False), "ticker")
 
 
 # ---- market -------------------------------------------------------------------------------
@@ -187,11 +205,28 @@ def export_control_categories(db: DbPath) -> list[str]:
     return _values(res, "category")
 
 
-def entity_list(db: DbPath) -> QueryResult:
-    """Entity List additions (Chinese chip-related firms), oldest first."""
+def entity_list(db: DbPath, start: date | None = None, end: date | None = None) -> QueryResult:
+    """Entity List additions (Chinese chip-related firms), optionally added in a date range, oldest first."""
     return _run(db, "entity_list",
                 "SELECT name, country, added_date, citation, event_id, source, flag, notes FROM entity_list "
-                "ORDER BY added_date, name", what="Entity List")
+                "WHERE (?::DATE IS NULL OR added_date >= ?::DATE) AND (?::DATE IS NULL OR added_date <= ?::DATE) "
+                "ORDER BY added_date, name", [start, start, end, end], what="Entity List")
+
+
+def policy_date_range(db: DbPath) -> QueryResult:
+    """First and last date of an export-control action or Entity List addition (one row: ``first``, ``last``).
+
+    Falls back to ``export_controls`` alone when ``entity_list`` is not there yet.
+    """
+    res = _run(db, "entity_list",
+               "SELECT min(d) AS first, max(d) AS last FROM (SELECT announced_date AS d FROM export_controls "
+               "UNION ALL SELECT added_date FROM entity_list) WHERE d IS NOT NULL", what="policy")
+    if res.empty or res.frame.item(0, "first") is None:
+        res = _run(db, "export_controls", "SELECT min(announced_date) AS first, max(announced_date) AS last "
+                   "FROM export_controls", what="export-control")
+    if res.ok and res.frame.item(0, "first") is None:
+        return QueryResult(pl.DataFrame(), f"no export-control data yet — {REFRESH_HINT}")
+    return res
 
 
 # ---- capacity & tooling -------------------------------------------------------------------

@@ -108,9 +108,12 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
         "market: performance (4 tickers, 3y)": market_perf,
         "market: event study": market_es,
         "policy: timeline + table": lambda: pages["policy"].timeline(q.export_control_categories(db), True),
+        "policy: timeline, 2023 date range": lambda: pages["policy"].timeline(
+            q.export_control_categories(db), True, "2023-01-01", "2023-12-31"),
         "policy: event details": lambda: pages["policy"].detail(event_id),
         "capacity: fab capacity chart": lambda: pages["capacity"].capacity("company", [], []).card_outputs,
         "capacity: tool demand": lambda: pages["capacity"].tool_demand(None).card_outputs,
+        "capacity: domestic tool supply": lambda: pages["capacity"].tool_supply(None).card_outputs,
         "capacity: etch calculator": lambda: pages["capacity"].etch("layers", 232, None, "conventional", 4),
         "capacity: fab calculator": lambda: pages["capacity"].fab(flows[0] if flows else None, 50000),
         "hardware: chips + spec table": lambda: (
@@ -125,6 +128,7 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
         .card_outputs,
         "forecasts: compare two runs": lambda: logic.compare_runs_view(
             q.substitution_forecast(db, [i for i in (a, b) if i]), a, b, "wfe").card_outputs,
+        "forecasts: compare, no runs picked": lambda: pages["forecasts"].compare(None, None, "wfe").card_outputs,
         "forecasts: editor compose + validate": lambda: pages["forecasts"].check(pages["forecasts"].compose(
             "baseline.yaml", "bench", [1.0] * len(lever_ids), lever_ids, None, None, "editor-name")[0]),
         "forecasts: run list": lambda: pages["forecasts"].run_list()[:2],

@@ -195,3 +195,88 @@ def test_scenario_rerun_completes_and_appears_in_the_run_list(dash_app, app_db: 
         time.sleep(0.2)
     assert run_id in names
     assert _severe(dash_app) == []
+
+
+def _wait_download(folder: Path, name: str, timeout: float = 20) -> str:
+    """Text of ``folder/name`` once Chromium has finished writing it."""
+    target = folder / name
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if target.is_file() and not list(folder.glob("*.crdownload")):
+            text = target.read_text(encoding="utf-8")
+            if text:
+                return text
+        time.sleep(0.1)
+    raise AssertionError(f"{name} was not downloaded; {sorted(p.name for p in folder.iterdir())}")
+
+
+def test_download_csv_saves_the_rows_behind_the_chart(dash_app, app_db: Path) -> None:
+    from app.dashboard import components as ui
+    from app.dashboard import logic
+
+    folder = Path(dash_app.download_path)
+    _visit(dash_app, "/capacity")
+    dash_app.find_element("#cap-capacity-card button[id*='csv-button']").click()
+    got = _wait_download(folder, "fabscope-cap-capacity.csv")
+    expected = ui.frame_csv(logic.capacity_view(q.fab_capacity(app_db), "company", [], []).frame)
+    assert got == expected and got.startswith("company,fab,country,")
+
+    _visit(dash_app, "/")  # a static card: rows and sources come with the layout
+    dash_app.find_element("#overview-race-card button[id*='csv-button']").click()
+    race = _wait_download(folder, "fabscope-overview-race.csv")
+    lines = race.splitlines()
+    assert lines[0].startswith("date,ticker,close_usd,index,provider") and len(lines) > 100
+    assert {line.split(",")[1] for line in lines[1:]} <= {"688256.SS", "NVDA"}
+    dash_app.find_element("#overview-race-card details.sources summary").click()
+    assert "no sources on screen" not in dash_app.find_element("#overview-race-card details.sources[open]").text
+    assert _severe(dash_app) == []
+
+
+def test_broken_and_oversized_uploads_are_refused_with_a_message(dash_app, tmp_path: Path) -> None:
+    from app.dashboard import scenario_edit as se
+
+    _visit(dash_app, "/forecasts")
+    dash_app.wait_for_contains_text("#editor-check", "valid scenario", timeout=15)
+    good = se.build_scenario_yaml("baseline.yaml", "uploaded-run", {})
+    files = tmp_path / "uploads"
+    files.mkdir()
+    cases = [
+        ("big.yaml", good + "#" * se.MAX_UPLOAD_BYTES, "limit"),
+        ("notes.txt", good, "expected a .yaml"),
+        ("broken.yaml", "name: [unclosed\nhorizon: {start_year: 2025\n", "broken.yaml"),
+        ("fine.yaml", good, "valid scenario"),
+    ]
+    for name, text, expected in cases:
+        path = files / name
+        path.write_text(text, encoding="utf-8")
+        dash_app.find_element("#editor-upload input[type=file]").send_keys(str(path))
+        dash_app.wait_for_contains_text("#editor-upload-msg", expected, timeout=15)
+        assert name in dash_app.find_element("#editor-upload-msg").text
+    dash_app.wait_for_contains_text("#editor-check", "uploaded-run", timeout=15)
+    assert "Traceback" not in dash_app.driver.page_source
+    assert _severe(dash_app) == []
+
+
+def test_every_page_on_a_missing_warehouse_says_how_to_get_data(dash_duo, tmp_path: Path) -> None:
+    from app.dashboard.app import create_app
+
+    missing = tmp_path / "nowhere" / "fabscope.duckdb"
+    missing.parent.mkdir()
+    dash_duo.start_server(create_app(str(missing)))
+    try:
+        for path in PAGES:
+            _visit(dash_duo, path)
+            assert "Traceback" not in dash_duo.driver.page_source
+            assert "fabscope refresh" in dash_duo.find_element(".content").text or path == "/forecasts", path
+            time.sleep(0.3)
+            assert _severe(dash_duo) == [], f"console errors on {path}: {_severe(dash_duo)}"
+        # the chart annotations (in SVG) explain the missing warehouse
+        _visit(dash_duo, "/market")
+        texts = dash_duo.driver.execute_script(
+            "return Array.from(document.querySelectorAll('.js-plotly-plot')).map("
+            "g => (g.layout.annotations || []).map(a => a.text).join(' '));")
+        assert texts and all("no warehouse" in t and "fabscope refresh" in t for t in texts), texts
+    finally:
+        from app.dashboard import components as ui
+
+        ui.set_db(None)

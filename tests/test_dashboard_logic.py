@@ -440,3 +440,214 @@ def test_page_callbacks_on_the_refreshed_warehouse(pages: dict, refreshed_db: Pa
     assert (perf.frame.height > 0) == prices.ok  # draws when prices are stored; otherwise says why
     if not prices.ok:
         assert "fabscope refresh" in perf.figure.layout.annotations[0].text
+
+
+# ---- review hardening: CSV/sources on every chart, empty warehouses, policy dates, uploads ----
+def test_fan_csv_holds_every_point_drawn() -> None:
+    hist = pl.DataFrame({"segment": ["wfe"], "year": [2024], "domestic_share": [0.25], "metric": ["m"],
+                         "source": ["SEMI"], "flag": ["estimate"]})
+    outlook = pl.DataFrame({"segment": ["wfe"], "year": [2027], "domestic_share": [0.5], "metric": ["m"],
+                            "publisher": ["Bank"], "published": [date(2025, 1, 1)], "source": ["Bank note"],
+                            "flag": ["estimate"]})
+    view = logic.fan_view(_qr(FC), "wfe", ["base"], _qr(hist), _qr(outlook))
+    drawn = sum(len(t.y) for t in view.figure.data if t.fill != "toself")  # p50 points + observed + outlooks
+    assert view.frame.height == drawn == 5
+    assert view.frame.columns[0] == "series"
+    assert set(view.frame["series"].to_list()) == {"forecast", "observed", "third-party outlook"}
+    csv = ui.frame_csv(view.frame)
+    assert "observed" in csv and "Bank" in csv
+    compare = logic.compare_runs_view(_qr(FC), "base", "alt", "wfe")
+    assert compare.frame.height == 3  # compare CSV: one row per year, no observed rows mixed in
+
+
+def test_compare_on_an_empty_warehouse_says_what_is_missing() -> None:
+    view = logic.compare_runs_view(_empty("no forecast data yet (table `substitution_forecast` is missing) — run "
+                                          "`fabscope refresh`"), None, None, "wfe")
+    assert "substitution_forecast" in view.figure.layout.annotations[0].text
+    assert "pick two runs" in logic.compare_runs_view(_qr(FC), None, "alt", "wfe").figure.layout.annotations[0].text
+
+
+def test_download_payload_names_the_file_and_explains_no_rows() -> None:
+    assert ui.download_payload(0, "a\n1\n", "x") is None
+    got = ui.download_payload(1, "a\n1\n", "market-performance")
+    assert got == {"content": "a\n1\n", "filename": "fabscope-market-performance.csv", "type": "text/csv",
+                   "base64": False}
+    assert ui.download_payload(2, "", "x")["content"] == ui.NO_ROWS_CSV
+
+
+def _tree_nodes(node: object) -> list:
+    out: list = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, list | tuple):
+            stack.extend(n)
+        elif hasattr(n, "to_plotly_json"):
+            out.append(n)
+            stack.append(getattr(n, "children", None))
+    return out
+
+
+def _card_names(tree: object) -> list[str]:
+    return [n.id[: -len("-card")] for n in _tree_nodes(tree)
+            if isinstance(getattr(n, "id", None), str) and n.id.endswith("-card")
+            and any(type(c).__name__ == "Graph" for c in _tree_nodes(n.children))]
+
+
+def test_every_chart_on_every_page_has_csv_and_sources(pages: dict, refreshed_db: Path) -> None:
+    """Each chart card carries Download CSV + Sources, and a callback (or the layout) fills all three."""
+    from dash._callback import GLOBAL_CALLBACK_MAP
+
+    ui.set_db(refreshed_db)
+    outputs = " ".join(GLOBAL_CALLBACK_MAP)
+    seen = {}
+    for name, module in pages.items():
+        tree = module.layout()
+        nodes = _tree_nodes(tree)
+        graphs = [n.id for n in nodes if type(n).__name__ == "Graph"]
+        cards = _card_names(tree)
+        assert sorted(graphs) == sorted(f"{c}-graph" for c in cards), f"{name}: a chart outside a chart card"
+        for card in cards:
+            ids = [getattr(n, "id", None) for n in nodes]
+            assert {"type": "csv-button", "card": card} in ids and {"type": "csv-download", "card": card} in ids
+            assert ui.csv_store_id(card) in ids and ui.sources_id(card) in ids
+            wired = f"{card}-graph.figure" in outputs
+            if wired:  # the page callback sets figure, CSV and sources together
+                assert f'"card":"{card}","type":"csv-data"' in outputs.replace(" ", ""), card
+                assert f'"card":"{card}","type":"sources"' in outputs.replace(" ", ""), card
+            else:  # static card (Overview): its CSV and sources come with the layout
+                store = next(n for n in nodes if getattr(n, "id", None) == ui.csv_store_id(card))
+                assert store.data, f"{card}: static chart without CSV rows"
+        seen[name] = cards
+    assert all(seen.values()), seen
+
+
+def _views_of_every_callback(pages: dict, db: str) -> dict[str, logic.View]:
+    """What each chart's callback draws with the layout's default inputs."""
+    ui.set_db(db)
+    m, p, c, h, f = (pages[n] for n in ("market", "policy", "capacity", "hardware", "forecasts"))
+    ev = q.event_study_events(db)
+    table, opts, a, b, fan_opts, fan_ids = f.run_list()
+    return {
+        "market-performance": m.performance(list(logic.DEFAULT_TICKERS) if q.tickers(db).ok else [], None, None,
+                                            ["events"])[0],
+        "market-car": m.event_study(ev.frame["event_id"][0] if ev.ok else None, None)[0],
+        "policy-timeline": p.timeline(q.export_control_categories(db), True)[0],
+        "cap-capacity": c.capacity("company", [], []),
+        "cap-tools": c.tool_demand(None),
+        "cap-supply": c.tool_supply(None),
+        "hw-chips": logic.chip_compare_view(q.chip_specs(db), list(h.DEFAULT_CHIPS), "bf16_tflops"),
+        "hw-power": logic.power_view(q.system_perf(db), list(h.DEFAULT_SYSTEMS), per_chip=True),
+        "hw-perfw": logic.perf_per_watt_view(q.system_perf(db), list(h.DEFAULT_SYSTEMS)),
+        "forecast-fan": f.fan("ai_accelerators", fan_ids, "structural"),
+        "forecast-compare": f.compare(a, b, "ai_accelerators"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["missing", "bare"])
+def test_every_page_on_an_empty_warehouse_says_what_is_missing(pages: dict, tmp_path: Path, kind: str) -> None:
+    """No warehouse file, or a file without tables: every chart explains itself; no traceback, no blank."""
+    import duckdb
+
+    db = tmp_path / "fabscope.duckdb"
+    if kind == "bare":
+        duckdb.connect(str(db)).close()
+    try:
+        for name, module in pages.items():
+            ui.set_db(db)
+            text = str(module.layout())
+            assert "Traceback" not in text, name
+        for card, view in _views_of_every_callback(pages, str(db)).items():
+            assert not view.figure.data, card
+            message = view.figure.layout.annotations[0].text
+            assert "fabscope refresh" in message, f"{card}: {message!r} does not say how to get the data"
+            assert ("no warehouse" in message) if kind == "missing" else ("missing" in message), card
+            _fig, csv, sources = view.card_outputs
+            assert csv == "" and sources
+        overview = str(pages["overview"].layout())
+        assert overview.count("fabscope refresh") >= 5  # race chart + every headline figure
+    finally:
+        ui.set_db(None)
+
+
+def test_sample_banner_only_when_sample_prices_are_on_screen(pages: dict, db_copy: Path) -> None:
+    """Market + Overview: the banner follows the provider of the prices actually drawn."""
+    import duckdb
+
+    ui.set_db(db_copy)
+    try:
+        with duckdb.connect(str(db_copy)) as con:  # pretend NVDA came from a real provider
+            con.execute("UPDATE prices_daily SET provider = 'yahoo' WHERE ticker = 'NVDA'")
+        _view, banner = pages["market"].performance(["NVDA"], None, None, [])
+        assert banner is None
+        view, banner = pages["market"].performance(["NVDA", logic.CAMBRICON], None, None, [])
+        assert view.sample_tickers == (logic.CAMBRICON,) and banner is not None
+        assert logic.CAMBRICON in str(banner) and "NVDA" not in str(banner.children[1])
+        _view, banner = pages["market"].performance([], None, None, [])
+        assert banner is None  # nothing on screen, nothing to warn about
+        overview = pages["overview"].layout()
+        assert "Sample prices on screen" in str(overview)  # Cambricon (sample) is in the race chart
+    finally:
+        ui.set_db(None)
+
+
+def test_policy_date_range_filters_actions_and_entity_additions(pages: dict, refreshed_db: Path) -> None:
+    from datetime import date as d
+
+    ui.set_db(refreshed_db)
+    cats = q.export_control_categories(refreshed_db)
+    every, _ = pages["policy"].timeline(cats, True)
+    view, table = pages["policy"].timeline(cats, True, "2023-01-01", "2023-12-31")
+    assert 0 < view.frame.height < every.frame.height
+    assert all(d(2023, 1, 1) <= x <= d(2023, 12, 31) for x in view.frame["date"].to_list())
+    assert {"entity_list_addition"} < set(view.frame["category"].to_list())  # additions are filtered too
+    announced = [d.fromisoformat(r["announced_date"]) for r in table.data]
+    assert announced and all(d(2023, 1, 1) <= x <= d(2023, 12, 31) for x in announced)
+    open_end, _ = pages["policy"].timeline(cats, True, "2024-01-01", None)
+    assert open_end.frame["date"].min() >= d(2024, 1, 1)
+    backwards, msg = pages["policy"].timeline(cats, True, "2024-01-01", "2023-01-01")
+    assert "after the end date" in backwards.figure.layout.annotations[0].text and "after" in str(msg)
+    nothing, _ = pages["policy"].timeline(cats, True, "1990-01-01", "1990-12-31")
+    assert "match this selection" in nothing.figure.layout.annotations[0].text
+    layout = str(pages["policy"].layout())
+    assert "policy-dates" in layout
+
+
+def test_cleared_pickers_ask_for_a_pick(pages: dict, refreshed_db: Path) -> None:
+    ui.set_db(refreshed_db)
+    assert "pick at least one scenario run" in pages["forecasts"].fan("wfe", [], None).figure.layout.annotations[0].text
+    assert "pick an event" in pages["market"].event_study(None, None)[0].figure.layout.annotations[0].text
+
+
+def test_oversized_or_wrong_uploads_reach_the_server_and_get_a_message(pages: dict, refreshed_db: Path) -> None:
+    """The browser must not silently drop a bad file: it forwards it and the server explains the refusal."""
+    import dash
+
+    ui.set_db(refreshed_db)
+    upload = next(n for n in _tree_nodes(pages["forecasts"].layout()) if getattr(n, "id", None) == "editor-upload")
+    assert upload.max_size > se.MAX_UPLOAD_BYTES * 4  # oversized files up to the browser cap are sent...
+    assert getattr(upload, "accept", None) is None  # ...and so are wrong types (the server names the problem)
+    good = se.build_scenario_yaml("baseline.yaml", "uploaded", {})
+    compose = pages["forecasts"].compose
+    for contents, name, expected in (
+        (_upload(good + "#" * se.MAX_UPLOAD_BYTES), "big.yaml", "limit"),
+        (_upload(good), "scenario.txt", ".yaml"),
+        (_upload("name: [unclosed\n"), "broken.yaml", "broken.yaml"),
+        (_upload(b"\x00\xff binary"), "blob.yaml", "UTF-8"),
+    ):
+        text, message = compose("baseline.yaml", "x", [], [], contents, name, "editor-upload")
+        assert text is dash.no_update and expected in str(message.children), (name, message)
+        assert message.className == "error-text"
+
+
+def test_server_refuses_oversized_requests_and_downloads_clientside(pages: dict, refreshed_db: Path) -> None:
+    from app.dashboard.app import MAX_REQUEST_BYTES, create_app
+
+    app = create_app(str(refreshed_db))
+    client = app.server.test_client()
+    resp = client.post("/_dash-update-component", data=b"x" * (MAX_REQUEST_BYTES + 1),
+                       content_type="application/json")
+    assert resp.status_code == 413
+    # the CSV download runs in the browser: the rows never travel back to the server
+    download = [c for c in app._callback_list if "csv-download" in c["output"]]
+    assert len(download) == 1 and download[0].get("clientside_function")

@@ -169,3 +169,33 @@ def test_tool_supply_filters_by_scenario_and_explains_missing_table(tmp_path: Pa
     duckdb.connect(str(bare)).close()
     res = q.tool_supply(bare)
     assert res.empty and "tool_supply" in res.reason and "fabscope refresh" in res.reason
+
+
+def test_a_filter_matching_nothing_is_not_told_to_refresh(db: Path) -> None:
+    """An empty answer to a filtered query says "no rows match", not "run refresh" (which would not help)."""
+    later = q.prices(db, ["AAA"], date(2030, 1, 1), None)
+    assert later.empty and "match this selection" in later.reason and "refresh" not in later.reason
+    assert "match this selection" in q.prices(db, ["NOPE"]).reason
+    assert "match this selection" in q.export_controls(db, ["chips_and_sme"], date(2024, 1, 1)).reason
+    assert "match this selection" in q.event_study(db, "e1").reason
+    # an empty table stays "no data yet — run refresh", filter or not
+    assert "fabscope refresh" in q.tool_demand(db, "base-1").reason
+    assert "fabscope refresh" in q.fab_capacity(db).reason
+
+
+def test_entity_list_date_filter_and_policy_date_span(tmp_path: Path, db: Path) -> None:
+    path = _build(tmp_path / "policy.duckdb")
+    with Warehouse(path).write() as con:
+        replace_rows(con, "entity_list", pl.DataFrame({
+            "name": ["Old Co", "New Co"], "country": ["CN", "CN"], "added_date": [date(2019, 5, 16), date(2025, 3, 1)],
+            "citation": ["c1", "c2"], "event_id": [None, None], "source": ["s1", "s2"],
+            "flag": ["reported"] * 2}))
+    assert q.entity_list(path).frame["name"].to_list() == ["Old Co", "New Co"]
+    assert q.entity_list(path, date(2020, 1, 1), None).frame["name"].to_list() == ["New Co"]
+    assert q.entity_list(path, None, date(2020, 1, 1)).frame["name"].to_list() == ["Old Co"]
+    span = q.policy_date_range(path)
+    assert (span.frame.item(0, "first"), span.frame.item(0, "last")) == (date(2019, 5, 16), date(2025, 3, 1))
+    only_events = q.policy_date_range(db)  # entity_list empty: the export-control span
+    assert (only_events.frame.item(0, "first"), only_events.frame.item(0, "last")) == (date(2022, 10, 7),
+                                                                                        date(2024, 12, 2))
+    assert q.policy_date_range(tmp_path / "nope.duckdb").empty

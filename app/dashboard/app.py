@@ -25,6 +25,12 @@ CACHE_DIR_NAME = "dashboard-cache"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 NAV_ORDER = ("/", "/market", "/policy", "/capacity", "/hardware", "/forecasts")
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+"""Largest request body the server reads (Flask ``MAX_CONTENT_LENGTH``; larger ones get HTTP 413).
+
+Callback requests carry only small inputs; the biggest is a scenario upload, which the browser
+caps at ``scenario_edit.BROWSER_UPLOAD_BYTES`` (base64 adds a third) and the server then checks
+against the 64 KiB scenario limit with a readable message."""
 
 
 def cache_dir_for(db: str | Path) -> Path:
@@ -67,6 +73,7 @@ def create_app(db_path: str | None = None) -> dash.Dash:
         background_callback_manager=_background_manager(db),
     )
     app.server.config["FABSCOPE_DB"] = db
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.layout = html.Div(className="shell", children=[
         _navbar(),
         html.Main(dash.page_container, className="content"),

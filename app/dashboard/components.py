@@ -161,22 +161,42 @@ def card_outputs(card: str) -> list[Output]:
             Output(sources_id(card), "children")]
 
 
-def register_shared_callbacks(app: Any) -> None:
-    """One pattern-matching callback serving every card's **Download CSV** button."""
+NO_ROWS_CSV = "note\nno rows on screen\n"
+"""What **Download CSV** saves when the chart shows no rows (an explanation, never an empty file)."""
 
-    @app.callback(
+_DOWNLOAD_JS = """
+function (nClicks, data, ident) {
+    if (!nClicks) { return window.dash_clientside.no_update; }
+    const name = "fabscope-" + String(ident.card).toLowerCase().replace(/[^a-z0-9-]+/g, "-") + ".csv";
+    return {content: data || %s, filename: name, type: "text/csv", base64: false};
+}
+"""
+
+
+def download_payload(n_clicks: int | None, data: str | None, card: str) -> dict[str, Any] | None:
+    """What the **Download CSV** callback hands to ``dcc.Download`` (Python twin of the browser code)."""
+    if not n_clicks:
+        return None
+    return {"content": data or NO_ROWS_CSV, "filename": csv_filename(card), "type": "text/csv", "base64": False}
+
+
+def register_shared_callbacks(app: Any) -> None:
+    """One pattern-matching callback serving every card's **Download CSV** button.
+
+    It runs in the browser (clientside): the rows are already there in the card's store, so a
+    download never sends them back to the server (the price CSV of every ticker is ~10 MB) and
+    keeps working while the server is busy. :func:`download_payload` is the same logic in Python.
+    """
+    import json
+
+    app.clientside_callback(
+        _DOWNLOAD_JS % json.dumps(NO_ROWS_CSV),
         Output({"type": "csv-download", "card": MATCH}, "data"),
         Input({"type": "csv-button", "card": MATCH}, "n_clicks"),
         State({"type": "csv-data", "card": MATCH}, "data"),
         State({"type": "csv-button", "card": MATCH}, "id"),
         prevent_initial_call=True,
     )
-    def _download(n_clicks: int | None, data: str | None, ident: dict[str, str]) -> Any:
-        if not n_clicks:
-            return None
-        card = ident["card"]
-        text = data or "note\nno rows on screen\n"
-        return {"content": text, "filename": csv_filename(card), "type": "text/csv", "base64": False}
 
 
 # ---- banners and empty states --------------------------------------------------------------

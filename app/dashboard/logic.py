@@ -450,7 +450,7 @@ CHIP_METRICS = {
     "bf16_tflops": "BF16 dense, TFLOP/s",
     "hbm_tbps": "HBM bandwidth, TB/s",
     "hbm_gb": "HBM capacity, GB",
-    "scaleup_gbps": "scale-up bandwidth, GB/s",
+    "scaleup_gbps": "scale-up bandwidth (both directions), GB/s",
     "tdp_w": "TDP, W",
     "tflops_per_w": "BF16 TFLOP/s per W",
 }
@@ -595,9 +595,11 @@ def fan_view(fc: q.QueryResult, segment: str, scenario_ids: Sequence[str] | None
             hovertemplate="%{x}: p50 %{y:.0%} (p10 %{customdata[0]:.0%} – p90 %{customdata[1]:.0%})<extra>"
                           + sid + "</extra>"))
     extra: list[str] = []
+    shown = [frame.with_columns(pl.lit("forecast").alias("series"))]
     if history is not None and history.ok:
         h = history.frame.filter(pl.col("segment") == segment)
         if not h.is_empty():
+            shown.append(h.with_columns(pl.lit("observed").alias("series")))
             fig.add_trace(go.Scatter(
                 x=h["year"].to_list(), y=h["domestic_share"].to_list(), mode="markers", name="observed",
                 marker={"color": "#1f2933", "size": 8, "symbol": ["circle" if f == "reported" else "circle-open"
@@ -608,6 +610,7 @@ def fan_view(fc: q.QueryResult, segment: str, scenario_ids: Sequence[str] | None
     if outlooks is not None and outlooks.ok:
         o = outlooks.frame.filter(pl.col("segment") == segment)
         if not o.is_empty():
+            shown.append(o.with_columns(pl.lit("third-party outlook").alias("series")))
             fig.add_trace(go.Scatter(
                 x=o["year"].to_list(), y=o["domestic_share"].to_list(), mode="markers", name="third-party outlook",
                 marker={"color": "#e9a23b", "size": 10, "symbol": "x"},
@@ -616,17 +619,23 @@ def fan_view(fc: q.QueryResult, segment: str, scenario_ids: Sequence[str] | None
             extra += o["source"].to_list()
     styled(fig, height=height, yaxis={"tickformat": ".0%", "range": [0, 1], "title": "domestic share"},
            xaxis_title="year", hovermode="closest")
-    return View(fig, frame, _merge_sources(fc.sources, extra), note=f"model: {model}")
+    # the CSV holds every point drawn: forecast quantiles, observed shares and third-party outlooks
+    rows = pl.concat(shown, how="diagonal_relaxed")
+    rows = rows.select("series", *[c for c in rows.columns if c != "series"])
+    return View(fig, rows, _merge_sources(fc.sources, extra), note=f"model: {model}")
 
 
 def compare_runs_view(fc: q.QueryResult, run_a: str | None, run_b: str | None, segment: str,
                       *, height: int = 400) -> View:
     """Two scenario runs on one fan chart plus the p50 difference (B − A) in the CSV."""
+    if fc.empty and fc.reason and not fc.reason.startswith("pick"):
+        return empty_view(fc.reason, height=height)
     if not run_a or not run_b:
         return empty_view("pick two runs to compare", height=height)
     view = fan_view(fc, segment, [run_a, run_b], height=height)
     if view.frame.is_empty():
         return view
+    view.frame = view.frame.filter(pl.col("series") == "forecast")
     a = view.frame.filter(pl.col("scenario_id") == run_a).select("year", pl.col("p50").alias("p50_a"))
     b = view.frame.filter(pl.col("scenario_id") == run_b).select("year", pl.col("p50").alias("p50_b"))
     diff = a.join(b, on="year", how="full", coalesce=True).sort("year").with_columns(

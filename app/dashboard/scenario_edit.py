@@ -38,6 +38,9 @@ import yaml
 
 MAX_UPLOAD_BYTES = 64 * 1024
 """Largest scenario file accepted from the browser (64 KiB; shipped scenarios are ~5 KiB)."""
+BROWSER_UPLOAD_BYTES = 16 * MAX_UPLOAD_BYTES
+"""Largest file the browser sends at all (1 MiB). Files between the two limits reach the server and
+get a readable "N bytes; the limit is 65,536" message; only absurd files are dropped unsent."""
 DEFAULT_PATHS = 2000
 """Monte Carlo paths for a dashboard rerun (shipped runs use 10,000; 2,000 keeps a rerun interactive)."""
 MAX_PATHS = 20000

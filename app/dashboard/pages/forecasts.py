@@ -20,10 +20,20 @@ RUN_COLUMNS = ("scenario_id", "name", "seed", "n_paths", "start_year", "end_year
 
 # ---- logic behind the callbacks (plain functions) ----------------------------------------
 def fan(segment: str, scenario_ids: list[str] | None, model: str | None) -> logic.View:
-    """Fan chart of the chosen scenarios, observed shares and third-party outlooks."""
+    """Fan chart of the chosen scenarios (``None``: all stored), observed shares and third-party outlooks."""
     db = ui.current_db()
+    if scenario_ids is not None and not scenario_ids:  # a cleared picker asks for a pick, never "all runs"
+        if q.forecast_scenarios(db):
+            return logic.empty_view("pick at least one scenario run", height=440)
+        return logic.empty_view(q.substitution_forecast(db, None).reason, height=440)
     return logic.fan_view(q.substitution_forecast(db, scenario_ids or None), segment, scenario_ids,
                           q.substitution_history(db, segment), q.substitution_outlooks(db, segment), model)
+
+
+def compare(a: str | None, b: str | None, segment: str) -> logic.View:
+    """Two stored runs on one chart and their p50 difference (or why there is nothing to compare)."""
+    fc = q.substitution_forecast(ui.current_db(), [i for i in (a, b) if i] or None)
+    return logic.compare_runs_view(fc, a, b, segment)
 
 
 def compose(base: str | None, name: str | None, lever_values: list[float | None], lever_ids: list[dict],
@@ -104,7 +114,9 @@ def _editor() -> html.Div:
             ui.control("Monte Carlo paths", dcc.Input(id="editor-paths", type="number", value=se.DEFAULT_PATHS,
                                                       min=100, max=se.MAX_PATHS, step=1)),
             ui.control(f"Upload scenario (≤ {se.MAX_UPLOAD_BYTES // 1024} KiB)", dcc.Upload(
-                id="editor-upload", className="upload", max_size=se.MAX_UPLOAD_BYTES, accept=".yaml,.yml",
+                # No ``accept`` filter and a browser cap above the real limit: a wrong type or an oversized
+                # file reaches the server and is refused with a message (the browser would drop it silently).
+                id="editor-upload", className="upload", max_size=se.BROWSER_UPLOAD_BYTES,
                 children=html.Div(["drop or ", html.A("choose a .yaml")]))),
         ]),
         html.Div(levers, className="param-grid"),
@@ -164,7 +176,7 @@ def layout(**_: object) -> html.Div:
 @callback(*ui.card_outputs("forecast-fan"), Input("forecast-segment", "value"),
           Input("forecast-scenarios", "value"), Input("forecast-model", "value"))
 def _update_fan(segment: str, scenario_ids: list[str] | None, model: str | None) -> tuple:
-    return fan(segment, scenario_ids, model).card_outputs
+    return fan(segment, scenario_ids or [], model).card_outputs
 
 
 @callback(Output("editor-yaml", "value"), Output("editor-upload-msg", "children"),
@@ -228,6 +240,4 @@ def _refresh_runs(last: dict | None) -> tuple:
 @callback(*ui.card_outputs("forecast-compare"), Input("compare-a", "value"), Input("compare-b", "value"),
           Input("forecast-segment", "value"))
 def _compare(a: str | None, b: str | None, segment: str) -> tuple:
-    db = ui.current_db()
-    fc = q.substitution_forecast(db, [i for i in (a, b) if i] or None)
-    return logic.compare_runs_view(fc, a, b, segment).card_outputs
+    return compare(a, b, segment).card_outputs

@@ -19,6 +19,10 @@ def performance(tickers: list[str] | None, start: Any, end: Any, show_events: li
     """Logic of the performance callback: the view and the sample banner."""
     db = ui.current_db()
     tickers = list(tickers or [])
+    if not tickers:  # nothing to pick on an empty warehouse: say what is missing, not "pick a ticker"
+        universe = q.tickers(db)
+        if universe.empty:
+            return logic.empty_view(universe.reason, height=420), None
     prices = q.prices(db, tickers, logic.parse_date(start), logic.parse_date(end))
     events = q.export_controls(db).frame if show_events and "events" in show_events else None
     view = logic.performance_view(prices, q.tickers(db).frame, events)
@@ -31,7 +35,9 @@ def event_study(event_id: str | None, window: str | None) -> tuple[logic.View, A
     """Logic of the event-study callback: CAR view, summary table, windows available, sample banner."""
     db = ui.current_db()
     if not event_id:
-        return logic.empty_view("pick an event"), ui.empty_state("pick an event", title="Event study"), [], None
+        events = q.event_study_events(db)  # nothing to pick on an empty warehouse: say what is missing
+        reason = events.reason if events.empty else "pick an event"
+        return logic.empty_view(reason), ui.empty_state(reason, title="Event study"), [], None
     es = q.event_study(db, event_id)
     view = logic.car_view(es, window)
     if es.empty:

@@ -16,12 +16,21 @@ dash.register_page(__name__, path="/policy", name="Policy", title="fabscope · P
 TABLE_COLUMNS = ("announced_date", "category", "agency", "title", "citation", "flag")
 
 
-def timeline(categories: list[str] | None, include_entities: bool) -> tuple[logic.View, Any]:
-    """Logic of the timeline callback: the timeline view and the events table."""
+def timeline(categories: list[str] | None, include_entities: bool, start: Any = None,
+             end: Any = None) -> tuple[logic.View, Any]:
+    """Logic of the timeline callback: the timeline view and the events table.
+
+    ``categories`` filters the actions; ``start``/``end`` (dates or 'YYYY-MM-DD', inclusive, either
+    may be empty) filter both the actions (announced date) and the Entity List additions (added date).
+    """
     db = ui.current_db()
+    first, last = logic.parse_date(start), logic.parse_date(end)
+    if first and last and first > last:
+        reason = f"the start date {first.isoformat()} is after the end date {last.isoformat()} — pick a valid range"
+        return logic.empty_view(reason, height=420), ui.empty_state(reason, title="Export-control actions")
     known = q.export_control_categories(db)
-    events = q.export_controls(db, categories if known else None)
-    entities = q.entity_list(db)
+    events = q.export_controls(db, categories if known else None, first, last)
+    entities = q.entity_list(db, first, last)
     view = logic.policy_timeline_view(events, entities, include_entities=include_entities)
     if events.empty:
         table: Any = ui.empty_state(events.reason, title="Export-control actions")
@@ -57,7 +66,10 @@ def detail(event_id: str | None) -> Any:
 
 
 def layout(**_: object) -> html.Div:
-    cats = q.export_control_categories(ui.current_db())
+    db = ui.current_db()
+    cats = q.export_control_categories(db)
+    span = q.policy_date_range(db)
+    first, last = (span.frame.item(0, "first"), span.frame.item(0, "last")) if span.ok else (None, None)
     return html.Div([
         ui.page_header("Policy", "US export-control actions, allied controls and Chinese countermeasures, with "
                                  "their citations."),
@@ -66,6 +78,11 @@ def layout(**_: object) -> html.Div:
                                                    options=[{"label": f" {c}", "value": c} for c in cats],
                                                    value=cats, inline=True, inputStyle={"marginLeft": "10px"}),
                        wide=True),
+            ui.control("Date range", dcc.DatePickerRange(
+                id="policy-dates", start_date=None, end_date=None, min_date_allowed=first, max_date_allowed=last,
+                initial_visible_month=last, display_format="YYYY-MM-DD", clearable=True,
+                start_date_placeholder_text=first.isoformat() if first else "from",
+                end_date_placeholder_text=last.isoformat() if last else "to")),
             ui.control("Entity List", dcc.Checklist(id="policy-entities", value=["show"],
                                                     options=[{"label": " show additions", "value": "show"}])),
         ]),
@@ -80,9 +97,10 @@ def layout(**_: object) -> html.Div:
 
 
 @callback(*ui.card_outputs("policy-timeline"), Output("policy-table-wrap", "children"),
-          Input("policy-categories", "value"), Input("policy-entities", "value"))
-def _update_timeline(categories: list[str] | None, entities: list[str] | None) -> tuple:
-    view, table = timeline(categories or [], bool(entities))
+          Input("policy-categories", "value"), Input("policy-entities", "value"),
+          Input("policy-dates", "start_date"), Input("policy-dates", "end_date"))
+def _update_timeline(categories: list[str] | None, entities: list[str] | None, start: Any, end: Any) -> tuple:
+    view, table = timeline(categories or [], bool(entities), start, end)
     return (*view.card_outputs, table)
 
 
