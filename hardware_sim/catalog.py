@@ -315,23 +315,35 @@ def chip_spec_record(chip_id: str) -> dict[str, Any]:
     """Flat record with the CONTRACT ``sim chip`` keys plus extras.
 
     Keys: ``id, vendor, bf16_tflops (TFLOP/s), int8_tops (TOP/s), hbm_gb (GB), hbm_tbps (TB/s),
-    scaleup_gbps (GB/s as quoted), tdp_w (W), sources`` (list of citation strings), ``flag``, and
-    ``fp8_tflops, scaleout_gbps, scaleup_direction, name, country, memory_type, estimated_fields, notes``.
+    scaleup_gbps (GB/s, both directions summed -- NVIDIA's NVLink convention -- for every chip, so the column
+    compares like with like), tdp_w (W), sources`` (list of citation strings), ``flag``, and
+    ``fp8_tflops, scaleout_gbps, scaleup_gbps_per_direction, scaleup_gbps_quoted`` (the vendor figure as quoted),
+    ``scaleup_direction`` (of the quoted figure), ``name, country, memory_type, estimated_fields, notes``.
     """
     chip = get_chip(chip_id)
     rec: dict[str, Any] = {"id": chip.id, "vendor": chip.vendor}
     for name in ("bf16_tflops", "int8_tops", "hbm_gb", "hbm_tbps", "scaleup_gbps", "tdp_w"):
         rec[name] = chip.value(name)
+    # Vendors quote scale-up bandwidth either summed over both directions (NVLink 900 GB/s) or one way (UB 392 GB/s):
+    # normalise to both directions so one column never mixes conventions.
+    rec["scaleup_gbps"] = chip.scaleup_gbps_per_direction * 2.0
     rec["sources"] = sorted(set(chip.sources.values()))
     rec["flag"] = chip.flag
     rec["fp8_tflops"] = chip.value("fp8_tflops")
     rec["scaleout_gbps"] = chip.value("scaleout_gbps")
+    rec["scaleup_gbps_per_direction"] = chip.scaleup_gbps_per_direction
+    rec["scaleup_gbps_quoted"] = chip.value("scaleup_gbps")
     rec["scaleup_direction"] = chip.scaleup_direction
     rec["name"] = chip.name
     rec["country"] = chip.country
     rec["memory_type"] = chip.memory_type
     rec["estimated_fields"] = sorted(k for k, f in chip.figures.items() if f.flag == "estimate")
     rec["notes"] = {k: f.note for k, f in chip.figures.items() if f.note}
+    if chip.scaleup_direction != "bidirectional":
+        rec["notes"]["scaleup_gbps"] = (
+            f"quoted {rec['scaleup_gbps_quoted']:g} GB/s {chip.scaleup_direction}; shown summed over both directions"
+            + (f" ({rec['notes']['scaleup_gbps']})" if rec["notes"].get("scaleup_gbps") else "")
+        )
     if chip.conflict:
         rec["notes"]["conflict"] = chip.conflict
     return rec

@@ -101,7 +101,8 @@ def _comm_time(c, hw: HardwareArrays) -> np.ndarray:
     elif c.collective == "moe_all_to_all":
         one = network.moe_all_to_all_s(c.size_bytes, c.fanout, c.group, hw.bw_up, hw.bw_out, hw.domain)
     else:
-        one = network.p2p_s(c.size_bytes, c.group > 1, hw.bw_up, hw.bw_out)
+        # pp_send's group is the chips the pipeline spans: scale-out only when they exceed one scale-up domain
+        one = network.p2p_s(c.size_bytes, c.group > hw.domain, hw.bw_up, hw.bw_out)
     return one * c.calls
 
 
@@ -206,11 +207,26 @@ def default_layout(system: System, model: LLM, phase: str, prec: str = "bf16") -
     return lay, f"{lay.describe()}: smallest TP (then PP) leaving half the usable HBM for KV cache (fabscope rule)"
 
 
+def check_layout(model: LLM, layout: Layout) -> None:
+    """Raise ValueError for a layout ``model`` cannot run: degrees must be whole numbers >= 1, tensor parallelism
+    splits attention heads (``tp <= n_heads``) and each pipeline stage needs a layer (``pp <= n_layers``)."""
+    for name in ("tp", "dp", "pp"):
+        v = getattr(layout, name)
+        if np.ndim(v) != 0 or float(v) != int(v) or int(v) < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {v}")
+    if int(layout.tp) > model.n_heads:
+        raise ValueError(f"tp {int(layout.tp)} exceeds the {model.n_heads} attention heads of {model.id}")
+    if int(layout.pp) > model.n_layers:
+        raise ValueError(f"pp {int(layout.pp)} exceeds the {model.n_layers} layers of {model.id}")
+
+
 def _layout_arg(system: System, model: LLM, phase: str, prec: str, layout: Layout | dict | None):
     if layout is None:
         return default_layout(system, model, phase, prec)
     if isinstance(layout, dict):
-        layout = Layout(int(layout.get("tp", 1)), int(layout.get("dp", 1)), int(layout.get("pp", 1)))
+        layout = Layout(layout.get("tp", 1), layout.get("dp", 1), layout.get("pp", 1))
+    check_layout(model, layout)
+    layout = Layout(int(layout.tp), int(layout.dp), int(layout.pp))
     return layout, f"{layout.describe()}: given by the caller"
 
 
@@ -357,6 +373,12 @@ def serve(
     notes = [n for n in (prec_note, model.notes.get("mtp_note", "")) if n]
     if phase == "decode":
         notes.append(f"decode timed at the mean context input_len + output_len/2 = {ctx:g} tokens")
+    if not out["fits_memory"]:
+        notes.append(
+            f"does not fit: weights {out['weights_gb_per_chip']:.1f} GB + KV cache {out['kv_gb_per_chip']:.1f} GB "
+            f"> {out['usable_gb_per_chip']:.1f} GB usable per chip (largest batch that fits: {out['max_batch']}); "
+            "the throughput shown is not reachable"
+        )
     out["notes"] = notes
     if with_ops:
         out["operators"] = _op_table(r)
@@ -410,11 +432,14 @@ def default_train_layout(system: System, model: LLM, prec: str = "bf16") -> Layo
     n = system.n_chips
     tp = 1 if model.is_moe else min(8, system.scaleup_domain, n)
     budget = DENSE_WEIGHT_SHARE_MAX * HBM_USABLE_FRACTION * chip.hbm_gb * 1e9
+    # Never more stages than the system's chips allow (tp * pp <= n) or than the model has layers; when even the
+    # deepest pipeline does not fit, return it and let ``fits_memory`` say so.
+    max_pp = max(1, min(n // tp, model.n_layers))
     pp = 1
     while True:
-        dp = max(n // (tp * pp), 1)
-        if _train_state_bytes(model, Layout(tp, dp, pp)) <= budget or tp * pp >= n:
-            return Layout(tp, dp, pp)
+        lay = Layout(tp, max(n // (tp * pp), 1), pp)
+        if _train_state_bytes(model, lay) <= budget or pp * 2 > max_pp:
+            return lay
         pp *= 2
 
 
@@ -467,6 +492,8 @@ def train_step(
         "global_batch": int(global_batch),
         "seq_len": int(seq_len),
         "layout": lay.describe(),
+        "chips_used": n,
+        "chips_in_system": system.n_chips,
         "step_time_s": step,
         "tokens_per_s": global_batch * seq_len / step,
         "mfu": model_flops / (step * n * peak),

@@ -392,7 +392,8 @@ def step_communication(m: ModelArrays, batch, q, layout: Layout, prec: Precision
       over one micro-batch of ``batch*q*tp`` tokens; ``2 * n_layers`` calls per step.
     * EP (MoE layers): dispatch (``top_k`` copies of each owned token's hidden state, FP8 when the model
       runs in 8 bits) and combine (BF16) all-to-alls over ``ep`` chips; one of each per MoE layer.
-    * PP: one activation send per micro-batch per stage boundary.
+    * PP: one activation send per micro-batch per stage boundary, over scale-up while the replica's
+      ``tp*dp*pp`` chips fit in one scale-up domain, else over scale-out.
     """
     b = np.asarray(batch, dtype=float)
     q = np.asarray(q, dtype=float)
@@ -410,6 +411,8 @@ def step_communication(m: ModelArrays, batch, q, layout: Layout, prec: Precision
                  np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones, ep * ones, m.top_k),
         CommCost("ep_combine", "moe_all_to_all", t * h * prec.act_bytes * ones,
                  np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones, ep * ones, m.top_k),
+        # group = chips the pipeline spans (tp*dp*pp): the send crosses the scale-out network only when the
+        # replica does not fit in one scale-up domain (hardware_sim.llm compares it with the domain size)
         CommCost("pp_send", "p2p", t * h * prec.act_bytes * ones, np.where(pp > 1, pp - 1.0, 0.0) * ones,
-                 pp * ones),
+                 layout.n_chips.astype(float) * ones),
     ]

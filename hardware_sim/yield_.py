@@ -7,7 +7,9 @@ Yield models (A = die area in cm², D = defect density in defects/cm², λ = A·
 * negative binomial:     Y = (1 + λ/α)^(−α)         (Stapper; clustering parameter α; α → ∞ gives Poisson)
 
 All three agree to first order (Y ≈ 1 − λ) when λ is small and diverge when λ ≳ 1: clustering leaves more
-dies defect-free, so Poisson ≤ Murphy ≤ negative binomial for the usual α of 1-5.
+dies defect-free, so Poisson is always the lowest. Murphy falls as 1/λ² and the negative binomial as (α/λ)^α,
+so negative binomial ≥ Murphy for every λ only when α ≤ 2; for the default α = 3 it holds up to λ ≈ 16 (for
+α = 4 up to λ ≈ 4.8, α = 5 up to λ ≈ 1.8), beyond which the negative binomial drops below Murphy.
 
 Dies per wafer (gross, whole dies on the usable disk of diameter d = wafer diameter − 2 × edge exclusion,
 die pitch S = (w + scribe)(h + scribe)): DPW = π d² / (4 S) − π d / √(2 S) (the standard approximation,

@@ -230,7 +230,7 @@ _TABLE_LIST: list[Table] = [
             _c("int8_tops", "DOUBLE", doc="dense INT8, TOP/s"),
             _c("hbm_gb", "DOUBLE", doc="GB"),
             _c("hbm_tbps", "DOUBLE", doc="TB/s"),
-            _c("scaleup_gbps", "DOUBLE", doc="scale-up bandwidth per chip, GB/s"),
+            _c("scaleup_gbps", "DOUBLE", doc="scale-up bandwidth per chip, both directions, GB/s"),
             _c("tdp_w", "DOUBLE", doc="W"),
             _c("sources"),
             _c("flag"),
