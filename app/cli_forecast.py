@@ -43,6 +43,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
+    if args.horizon < 1:
+        raise CliError(f"--horizon: expected a whole number of years >= 1, got {args.horizon}")
     wh = Warehouse(args.db)
     try:
         with wh.write() as con:
@@ -85,6 +87,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         doc = _read(args, forecast_store.compare_runs, args.id1, args.id2, args.model)
     except KeyError as exc:
         raise CliError(f"no stored run with scenario_id {exc.args[0]!r} (see `fabscope forecast list`)") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     if args.json:
         emit_json(doc)
     else:

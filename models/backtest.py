@@ -48,6 +48,8 @@ def backtest_segment(
     seed: int = 0,
 ) -> dict:
     """Rolling-origin scores of one estimator on one segment's observations (see module doc)."""
+    if int(horizon) != horizon or horizon < 1:
+        raise ValueError(f"horizon must be a whole number of years >= 1, got {horizon!r}")
     years = np.asarray(X, dtype=float)[:, 0]
     y = np.asarray(y, dtype=float)
     weights = np.asarray(weights, dtype=float)

@@ -11,7 +11,9 @@ with L1 estimation days, L2 window days, σ̂²_ε = SSR / (L1 − 2). ``t = CAR
 Cross-section (domestic vs foreign): mean CAR over N tickers with
 ``Var(mean CAR) = Σ Var(CAR_i) / N²`` (MacKinlay's J1, independence across tickers assumed).
 Returns are simple daily returns (fractions); day 0 is the first trading day on or after the
-event date. Pure NumPy/Polars: no pipelines import.
+event date. A return across a hole of more than ``MAX_RETURN_GAP_DAYS`` calendar days is dropped,
+so an event falling in a gap of the data never gets a "day 0" months later. Pure NumPy/Polars: no
+pipelines import.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ import polars as pl
 ESTIMATION_WINDOW = (-250, -30)  # trading days relative to day 0 (MacKinlay uses a 250-day window)
 EVENT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 5), (0, 20))
 MIN_ESTIMATION_DAYS = 100  # fewer usable estimation days than this: no result for that ticker/event
+MAX_RETURN_GAP_DAYS = 14  # a "daily" return spanning more calendar days than this (a hole in the data,
+# e.g. two exports joined with months between them) is not a daily return: it is left out (NaN).
+# 14 covers the longest exchange holidays (Chinese New Year, Golden Week: about 10 days).
 
 RESULT_SCHEMA = {"event_id": pl.String, "ticker": pl.String, "window": pl.String, "car": pl.Float64,
                  "car_var": pl.Float64, "t_stat": pl.Float64, "alpha": pl.Float64, "beta": pl.Float64,
@@ -132,6 +137,7 @@ def event_study(
     estimation: tuple[int, int] = ESTIMATION_WINDOW,
     windows: Sequence[tuple[int, int]] = EVENT_WINDOWS,
     min_estimation_days: int = MIN_ESTIMATION_DAYS,
+    max_gap_days: int = MAX_RETURN_GAP_DAYS,
 ) -> pl.DataFrame:
     """CARs for every (event, ticker, window). ``prices``: date, ticker, close (one currency per ticker);
     ``benchmark_of``: ticker → benchmark ticker (present in ``prices``); ``events``: (event_id, event date)."""
@@ -146,9 +152,13 @@ def event_study(
             continue
         s = pair["close"].to_numpy()
         m = pair["m"].to_numpy()
+        days = pair["date"].to_numpy().astype("datetime64[D]")
+        spans = np.concatenate([[np.inf], np.diff(days).astype("int64")])
         r_s = np.concatenate([[np.nan], s[1:] / s[:-1] - 1.0])
         r_m = np.concatenate([[np.nan], m[1:] / m[:-1] - 1.0])
-        days = pair["date"].to_numpy().astype("datetime64[D]")
+        hole = spans > max_gap_days
+        r_s[hole] = np.nan
+        r_m[hole] = np.nan
         for event_id, when in events:
             idx = int(np.searchsorted(days, np.datetime64(when, "D"), side="left"))
             if idx >= len(days):

@@ -28,6 +28,10 @@ A regime switch persists until a later regime overrides the same parameter. With
 each value counts for the fraction of the year it is in force (a switch on 1 July counts
 half), so annual quantities are time-weighted averages.
 
+Every value must lie in its parameter's range (``models.supply.ParamSpec``: fractions in
+[0, 1], growth rates > -1, ...); an unclipped ``normal`` on a bounded parameter is refused,
+and so are NaN/inf.
+
 Any schema error raises ``ScenarioError`` whose message names the file, the field path and
 what was expected; the CLI prints it on one line.
 """
@@ -55,7 +59,7 @@ class ScenarioError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _DistBase(_Strict):
@@ -74,6 +78,9 @@ class Fixed(_DistBase):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, self.value)
 
+    def support(self) -> tuple[float, float]:
+        return self.value, self.value
+
 
 class Uniform(_DistBase):
     """Uniform on [low, high]."""
@@ -91,6 +98,9 @@ class Uniform(_DistBase):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, n)
 
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
+
 
 class Normal(_DistBase):
     """Normal(mean, sd), optionally clipped to [low, high]."""
@@ -101,11 +111,18 @@ class Normal(_DistBase):
     low: float | None = None
     high: float | None = None
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Normal:
+        if self.low is not None and self.high is not None and not self.low <= self.high:
+            raise ValueError(f"need low <= high for the clip, got low={self.low}, high={self.high}")
+        return self
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         x = rng.normal(self.mean, self.sd, n)
-        lo = -np.inf if self.low is None else self.low
-        hi = np.inf if self.high is None else self.high
-        return np.clip(x, lo, hi)
+        return np.clip(x, *self.support())
+
+    def support(self) -> tuple[float, float]:
+        return (-np.inf if self.low is None else self.low), (np.inf if self.high is None else self.high)
 
 
 class Triangular(_DistBase):
@@ -126,6 +143,9 @@ class Triangular(_DistBase):
         if self.low == self.high:
             return np.full(n, self.low)
         return rng.triangular(self.low, self.mode, self.high, n)
+
+    def support(self) -> tuple[float, float]:
+        return self.low, self.high
 
 
 Distribution = Annotated[Fixed | Uniform | Normal | Triangular, Field(discriminator="dist")]
@@ -171,20 +191,41 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _known_parameters(self) -> Scenario:
+        # Each message starts with the field path (pydantic gives model-level errors no location).
         known = set(PARAMETERS)
+        problems: list[str] = []
         unknown = sorted(set(self.parameters) - known)
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown}; expected names from {sorted(known)}")
+            problems.append(f"parameters: unknown parameter(s) {unknown}; expected names from {sorted(known)}")
         missing = sorted(known - set(self.parameters))
         if missing:
-            raise ValueError(f"missing parameter(s) {missing}: every model parameter needs a base value")
-        for regime in self.regimes:
+            problems.append(f"parameters: missing parameter(s) {missing}: every model parameter needs a base value")
+        groups = [("parameters", self.parameters)]
+        for i, regime in enumerate(self.regimes):
             bad = sorted(set(regime.parameters) - known)
             if bad:
-                raise ValueError(f"regime {regime.name!r}: unknown parameter(s) {bad}; expected names from {sorted(known)}")
+                problems.append(
+                    f"regimes[{i}].parameters: regime {regime.name!r}: unknown parameter(s) {bad}; "
+                    f"expected names from {sorted(known)}"
+                )
+            groups.append((f"regimes[{i}].parameters", regime.parameters))
+        for where, params in groups:
+            for name, dist in params.items():
+                spec = PARAMETERS.get(name)
+                if spec is None:
+                    continue
+                lo, hi = dist.support()
+                if not spec.contains(lo, hi):
+                    hint = " (clip a normal with low/high)" if isinstance(dist, Normal) else ""
+                    problems.append(
+                        f"{where}.{name}: values must be {spec.domain_text()} ({spec.unit}){hint}; "
+                        f"the {dist.dist} distribution spans [{lo:g}, {hi:g}]"
+                    )
         names = [r.name for r in self.regimes]
         if len(set(names)) != len(names):
-            raise ValueError(f"regime names must be unique, got {names}")
+            problems.append(f"regimes: regime names must be unique, got {names}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def canonical_json(self) -> str:
@@ -209,6 +250,9 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def _format_errors(label: str, exc: ValidationError) -> str:
     msgs = []
     for err in exc.errors():
+        if not err["loc"] and err["type"] == "value_error":  # model-level check: message names its fields
+            msgs.append(err["msg"].removeprefix("Value error, "))
+            continue
         where = _field_path(tuple(err["loc"]))
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -236,26 +280,52 @@ def _read_yaml(text: str, label: str) -> dict[str, Any]:
     return data
 
 
-def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+def _regime_list(data: dict[str, Any], label: str) -> list[Any]:
+    regimes = data.get("regimes")
+    if regimes is None:
+        return []
+    if not isinstance(regimes, list):
+        raise ScenarioError(
+            f"{label}: invalid scenario: regimes: expected a list of regimes "
+            f"(- name: ..., start: YYYY-MM-DD, parameters: ...), got {regimes!r}"
+        )
+    return regimes
+
+
+def _merge(parent: dict[str, Any], child: dict[str, Any], parent_label: str, label: str) -> dict[str, Any]:
     merged = {k: v for k, v in parent.items() if k != "regimes"}
     for key, value in child.items():
         if key in ("extends", "regimes"):
             continue
-        if key == "parameters" and isinstance(value, dict):
-            merged["parameters"] = {**(parent.get("parameters") or {}), **value}
+        if key == "parameters" and isinstance(value, dict) and isinstance(parent.get("parameters"), dict):
+            merged["parameters"] = {**parent["parameters"], **value}
         else:
             merged[key] = value
-    regimes = {r.get("name"): r for r in (parent.get("regimes") or []) if isinstance(r, dict)}
-    for regime in child.get("regimes") or []:
-        if isinstance(regime, dict):
-            regimes[regime.get("name")] = regime
-    merged["regimes"] = sorted(regimes.values(), key=lambda r: str(r.get("start")))
+    # Same name replaces, new names are added; entries that are not mappings are kept so the
+    # schema reports them (regimes[i]: expected a mapping) instead of dropping them silently.
+    regimes: dict[Any, Any] = {}
+    for regime in [*_regime_list(parent, parent_label), *_regime_list(child, label)]:
+        key = regime.get("name") if isinstance(regime, dict) else ("not a mapping", len(regimes))
+        regimes[key] = regime
+    merged["regimes"] = sorted(
+        regimes.values(), key=lambda r: str(r.get("start")) if isinstance(r, dict) else ""
+    )
     return merged
+
+
+def _read_text(path: Path, label: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{label}: not a UTF-8 text file (byte {exc.start}): expected YAML text") from None
+    except OSError as exc:
+        raise ScenarioError(f"{label}: cannot read the scenario file: {exc.strerror or exc}") from None
 
 
 def _resolve(data: dict[str, Any], label: str, base_dir: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     parent_name = data.get("extends")
     if parent_name is None:
+        _regime_list(data, label)
         return data
     if not isinstance(parent_name, str):
         raise ScenarioError(f"{label}: extends: expected a scenario file name, got {parent_name!r}")
@@ -264,9 +334,9 @@ def _resolve(data: dict[str, Any], label: str, base_dir: Path, seen: tuple[Path,
         raise ScenarioError(f"{label}: extends: circular reference via {parent_path.name}")
     if not parent_path.is_file():
         raise ScenarioError(f"{label}: extends: no scenario file {parent_path}")
-    parent = _read_yaml(parent_path.read_text(encoding="utf-8"), str(parent_path))
+    parent = _read_yaml(_read_text(parent_path, str(parent_path)), str(parent_path))
     parent = _resolve(parent, str(parent_path), parent_path.parent, (*seen, parent_path))
-    return _merge(parent, data)
+    return _merge(parent, data, str(parent_path), label)
 
 
 def load_scenario(source: str | Path, *, label: str | None = None) -> Scenario:
@@ -283,7 +353,8 @@ def load_scenario(source: str | Path, *, label: str | None = None) -> Scenario:
         path = Path(source)
         if not path.is_file():
             raise ScenarioError(f"{path}: no such scenario file")
-        text, base_dir, label = path.read_text(encoding="utf-8"), path.resolve().parent, label or str(path)
+        label = label or str(path)
+        text, base_dir = _read_text(path, label), path.resolve().parent
         seen = (path.resolve(),)
     data = _resolve(_read_yaml(text, label), label, base_dir, seen)
     try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import least_squares
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, check_X_y
 
 # Fisher & Pry, "A simple substitution model of technological change", Technological
 # Forecasting and Social Change 3:75-88 (1971): f/(1-f) = exp(2*alpha*(t - t0)); the
@@ -106,10 +106,16 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
             raise ValueError(f"X must have one column (the year); got {X.shape[1]}")
         if np.any((y < 0) | (y > 1)):
             raise ValueError("y must be shares in [0, 1]")
+        if not 0.0 < self.ceiling <= 1.0:
+            raise ValueError(f"ceiling must be a share in (0, 1], got {self.ceiling!r}")
         self.n_features_in_ = 1
         t = X[:, 0].astype(float)
-        w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        if w.shape != y.shape or np.any(w < 0) or not np.any(w > 0):
+        try:
+            # scikit-learn's own check: one finite, non-negative weight per row (a scalar = all equal)
+            w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        except ValueError as exc:
+            raise ValueError(f"sample_weight must be finite, non-negative, one per row: {exc}") from None
+        if not np.any(w > 0):
             raise ValueError("sample_weight must be non-negative, one per row, not all zero")
         w = w / w.mean()  # relative weights: mean 1, so n stays the count of observations
         lo, hi = self._bounds()

@@ -44,51 +44,92 @@ SEGMENTS = ("ai_accelerators", "wfe", "hbm")
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """A structural-model parameter: unit and meaning (values live in scenario files)."""
+    """A structural-model parameter: unit, meaning and the values the model can use.
+
+    Values live in scenario files; ``models.scenarios`` refuses a distribution whose support
+    leaves [``low``, ``high``] (``low`` excluded when ``low_open``), so a typo cannot reach the
+    model as a NaN (e.g. growth below -100%/year) or a simulator error (packaging yield > 1).
+    """
 
     unit: str
     doc: str
+    low: float | None = 0.0
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def domain_text(self) -> str:
+        """The allowed range in words, e.g. ``[0, 1]``, ``[0, 1)`` or ``> -1``."""
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+    def contains(self, lo: float, hi: float) -> bool:
+        """Whether the interval [lo, hi] lies inside the domain (False for NaN)."""
+        above = lo > self.low if self.low_open else lo >= self.low
+        below = True if self.high is None else (hi < self.high if self.high_open else hi <= self.high)
+        return bool(above and below)
+
+
+def _fraction(doc: str) -> ParamSpec:
+    return ParamSpec("fraction", doc, 0.0, 1.0)
+
+
+def _growth(doc: str, unit: str = "1/year") -> ParamSpec:
+    # (1 + g) ** tau must stay a positive number, also for years before BASE_YEAR.
+    return ParamSpec(unit, doc, -1.0, None, low_open=True)
+
+
+def _decline(doc: str) -> ParamSpec:
+    # enters as (1 - d) ** tau: a yearly relative fall between 0 and 100%.
+    return ParamSpec("1/year", doc, 0.0, 1.0)
 
 
 PARAMETERS: dict[str, ParamSpec] = {
     # AI accelerators: demand
     "accelerator_demand_base": ParamSpec("H100e/year", "China's accelerator demand in 2025, in H100-equivalents"),
-    "demand_growth": ParamSpec("1/year", "growth of compute demand (hyperscaler build-out)"),
-    "efficiency_gain": ParamSpec("1/year", "yearly cut in accelerators needed per unit of AI service (cheaper models)"),
+    "demand_growth": _growth("growth of compute demand (hyperscaler build-out)"),
+    # enters as (1 - e) ** tau, also for years before BASE_YEAR: below 100%/year.
+    "efficiency_gain": ParamSpec(
+        "1/year", "yearly cut in accelerators needed per unit of AI service (cheaper models)", 0.0, 1.0, high_open=True
+    ),
     # AI accelerators: domestic logic supply
     "smic_advanced_wspm_base": ParamSpec("wafers/month", "SMIC <=7nm-class capacity in 2025"),
-    "smic_advanced_growth": ParamSpec("1/year", "growth of SMIC advanced-node capacity"),
+    "smic_advanced_growth": _growth("growth of SMIC advanced-node capacity"),
     "smic_advanced_wspm_cap": ParamSpec("wafers/month", "ceiling on SMIC advanced-node capacity"),
-    "ai_logic_fraction": ParamSpec("fraction", "share of advanced-node wafers used for AI accelerator dies"),
-    "die_area_mm2": ParamSpec("mm^2", "area of one accelerator logic die"),
+    "ai_logic_fraction": _fraction("share of advanced-node wafers used for AI accelerator dies"),
+    "die_area_mm2": ParamSpec("mm^2", "area of one accelerator logic die", 0.0, None, low_open=True),
     "defect_density_per_cm2": ParamSpec("defects/cm^2", "defect density of the node in 2025"),
-    "defect_learning": ParamSpec("1/year", "yearly relative fall in defect density"),
-    "dies_per_accelerator": ParamSpec("dies", "logic dies per accelerator package"),
-    "stacks_per_accelerator": ParamSpec("stacks", "HBM stacks per accelerator package"),
-    "packaging_yield": ParamSpec("fraction", "advanced-packaging yield"),
-    "domestic_compute_uplift": ParamSpec("x", "dense FLOP/s per domestic HBM-class die relative to the 910B/910C die"),
+    "defect_learning": _decline("yearly relative fall in defect density"),
+    "dies_per_accelerator": ParamSpec("dies", "logic dies per accelerator package", 0.0, None, low_open=True),
+    "stacks_per_accelerator": ParamSpec("stacks", "HBM stacks per accelerator package", 0.0, None, low_open=True),
+    "packaging_yield": _fraction("advanced-packaging yield"),
+    # [1, 3]: the range of the simulator's decode-gain table (compute_equivalents.COMPUTE_FACTOR_GRID).
+    "domestic_compute_uplift": ParamSpec(
+        "x", "dense FLOP/s per domestic HBM-class die relative to the 910B/910C die", 1.0, 3.0
+    ),
     "stockpiled_dies": ParamSpec("dies", "foreign-made logic dies stockpiled before the bans"),
     "stockpile_years": ParamSpec("years", "years over which the die stockpile is used, from 2025"),
     "other_domestic_accelerators_base": ParamSpec("accelerators/year", "domestic non-HBM-limited cards in 2025"),
-    "other_domestic_growth": ParamSpec("1/year", "growth of the other domestic cards"),
+    "other_domestic_growth": _growth("growth of the other domestic cards"),
     # AI accelerators: foreign
     "foreign_accelerators": ParamSpec("accelerators/year", "foreign accelerators the export regime lets in"),
-    "foreign_high_end_fraction": ParamSpec("fraction", "share of foreign units that are H100-class (H800/H200), not H20-class"),
-    "foreign_preference": ParamSpec("fraction", "share of demand buyers place with foreign vendors when allowed"),
+    "foreign_high_end_fraction": _fraction("share of foreign units that are H100-class (H800/H200), not H20-class"),
+    "foreign_preference": _fraction("share of demand buyers place with foreign vendors when allowed"),
     # HBM
     "domestic_hbm_stacks_base": ParamSpec("stacks/month", "domestic (CXMT-class) HBM output in 2025"),
-    "domestic_hbm_growth": ParamSpec("1/year", "growth of domestic HBM output"),
+    "domestic_hbm_growth": _growth("growth of domestic HBM output"),
     "domestic_hbm_stacks_cap": ParamSpec("stacks/month", "ceiling on domestic HBM output"),
     "foreign_hbm_stacks_base": ParamSpec("stacks/month", "foreign HBM available in 2025 (licensed or stockpiled)"),
-    "foreign_hbm_decline": ParamSpec("1/year", "yearly fall of the foreign HBM flow (stockpile run-down)"),
-    "hbm_foreign_preference": ParamSpec("fraction", "share of HBM demand placed with foreign suppliers when allowed"),
+    "foreign_hbm_decline": _decline("yearly fall of the foreign HBM flow (stockpile run-down)"),
+    "hbm_foreign_preference": _fraction("share of HBM demand placed with foreign suppliers when allowed"),
     # WFE
     "wfe_demand_base": ParamSpec("USD billions/year", "China's fab-equipment purchases in 2025"),
-    "wfe_demand_growth": ParamSpec("1/year", "growth of China's fab-equipment purchases"),
+    "wfe_demand_growth": _growth("growth of China's fab-equipment purchases"),
     "domestic_wfe_base": ParamSpec("USD billions/year", "domestic equipment vendors' China revenue in 2025"),
-    "domestic_wfe_growth": ParamSpec("1/year", "growth of domestic vendors' revenue capacity"),
-    "foreign_wfe_access": ParamSpec("fraction", "share of China's WFE demand foreign vendors may legally supply"),
-    "wfe_foreign_preference": ParamSpec("fraction", "share of WFE demand placed with foreign vendors when allowed"),
+    "domestic_wfe_growth": _growth("growth of domestic vendors' revenue capacity"),
+    "foreign_wfe_access": _fraction("share of China's WFE demand foreign vendors may legally supply"),
+    "wfe_foreign_preference": _fraction("share of WFE demand placed with foreign vendors when allowed"),
 }
 
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import duckdb
 import polars as pl
+from pydantic import ValidationError
 
 from models.backtest import DEFAULT_HORIZON, run_backtests
 from models.montecarlo import STRUCTURAL, run_scenario
-from models.scenarios import ScenarioError, load_scenario, scenario_id
+from models.scenarios import Scenario, ScenarioError, load_scenario, scenario_id
 from pipelines.schema import SCHEMA_VERSION
 from pipelines.warehouse import replace_rows
 
@@ -43,12 +44,15 @@ def read_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     if not _has_table(con, "substitution_history"):
         return pl.DataFrame({c: [] for c in HISTORY_COLUMNS})
     cols = ", ".join(f'"{c}"' for c in HISTORY_COLUMNS)
-    return con.sql(f"SELECT {cols} FROM substitution_history ORDER BY segment, year, source, metric").pl()
+    # A total order (every column), so equal data always give the same rows in the same order:
+    # the fits and the warehouse version must not depend on how DuckDB breaks ties.
+    return con.sql(f"SELECT {cols} FROM substitution_history ORDER BY ALL NULLS LAST").pl()
 
 
 def warehouse_version(history: pl.DataFrame) -> str:
     """``s<schema version>-h<sha256 prefix of the history rows>``: what the forecast read."""
-    payload = json.dumps(history.sort(["segment", "year", "source", "metric"], nulls_last=True).rows(), default=str)
+    frame = history.select([c for c in HISTORY_COLUMNS if c in history.columns])
+    payload = json.dumps(frame.sort(frame.columns, nulls_last=True).rows(), default=str)
     return f"s{SCHEMA_VERSION}-h{hashlib.sha256(payload.encode('utf-8')).hexdigest()[:12]}"
 
 
@@ -59,7 +63,25 @@ def _source_text(scenario_source: str | Path) -> tuple[str, str]:
     path = Path(scenario_source)
     if not path.is_file():
         raise ScenarioError(f"{path}: no such scenario file")
-    return str(path), path.read_text(encoding="utf-8")
+    return str(path), path.read_text(encoding="utf-8", errors="replace")
+
+
+def with_overrides(scenario: Scenario, *, seed: int | None = None, n_paths: int | None = None) -> Scenario:
+    """The scenario with ``seed``/``n_paths`` replaced (validated like the file's own values).
+
+    Raises ``ScenarioError`` naming the override and what was expected.
+    """
+    update = {k: v for k, v in (("seed", seed), ("n_paths", n_paths)) if v is not None}
+    if not update:
+        return scenario
+    try:
+        return Scenario.model_validate({**scenario.model_dump(), **update})
+    except ValidationError as exc:
+        msgs = [
+            f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']} (got {err['input']!r})"
+            for err in exc.errors()
+        ]
+        raise ScenarioError(f"{scenario.name}: " + "; ".join(msgs)) from None
 
 
 def run_and_store_scenario(
@@ -77,13 +99,14 @@ def run_and_store_scenario(
     (structural model), "models": {MODEL: {SEG: [...]}}, "fitted": {...}}``.
     Raises ``models.scenarios.ScenarioError`` for a bad scenario.
     """
+    scenario = with_overrides(load_scenario(scenario_path_or_yaml), seed=seed, n_paths=n_paths)
     label, text = _source_text(scenario_path_or_yaml)
-    scenario = load_scenario(scenario_path_or_yaml)
-    seed = scenario.seed if seed is None else int(seed)
+    seed = scenario.seed
     history = read_history(con)
     version = warehouse_version(history)
+    # The overrides are part of the hashed content: a run with other paths is another run.
     sid, digest = scenario_id(scenario, seed, version)
-    result = run_scenario(scenario, history=history if history.height else None, seed=seed, n_paths=n_paths)
+    result = run_scenario(scenario, history=history if history.height else None)
     rows = pl.DataFrame(result.rows(sid)).with_columns(pl.lit(FORECAST_SOURCE).alias("source"))
     created = _now()
     replace_rows(con, "substitution_forecast", rows, where={"scenario_id": sid})
@@ -172,13 +195,23 @@ def stored_segments(con: duckdb.DuckDBPyConnection, sid: str, model: str = STRUC
 def compare_runs(con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str, model: str = STRUCTURAL) -> dict[str, Any]:
     """Side-by-side p10/p50/p90 of two stored runs and the p50 difference (b - a) per segment/year.
 
-    Raises ``KeyError`` naming the scenario id that is not stored.
+    Raises ``KeyError`` naming the scenario id that is not stored, ``ValueError`` when a run has
+    no rows for ``model`` (e.g. the curves of a run made before any history was loaded).
     """
     runs = {r["scenario_id"]: r for r in list_runs(con)}
     for sid in (sid_a, sid_b):
         if sid not in runs:
             raise KeyError(sid)
     a, b = stored_segments(con, sid_a, model), stored_segments(con, sid_b, model)
+    if not a or not b:
+        stored = con.execute(
+            "SELECT DISTINCT model FROM substitution_forecast WHERE scenario_id = ? ORDER BY model",
+            [sid_b if a else sid_a],
+        ).fetchall()
+        raise ValueError(
+            f"model {model!r} is not stored for run {sid_b if a else sid_a!r}; "
+            f"stored models: {[m for (m,) in stored]}"
+        )
     segments: dict[str, list[dict]] = {}
     for segment in sorted(set(a) | set(b)):
         by_year_b = {r["year"]: r for r in b.get(segment, [])}

@@ -328,10 +328,20 @@ def test_components_csv_sources_banner() -> None:
 # ---- scenario editor ----------------------------------------------------------------------
 def test_scale_distribution_clips_fractions() -> None:
     d = {"dist": "triangular", "low": 0.4, "mode": 0.6, "high": 0.8, "source": "s", "flag": "reported"}
-    out = se.scale_distribution(d, 2.0, fraction=True)
+    out = se.scale_distribution(d, 2.0, bounds=(0.0, 1.0))
     assert (out["low"], out["mode"], out["high"]) == (0.8, 1.0, 1.0)
     assert out["flag"] == "estimate" and "×2" in out["note"]
     assert se.scale_distribution(d, 1.0) == d
+
+
+@pytest.mark.parametrize("factor", [se.LEVER_MIN, se.LEVER_MAX])
+def test_every_lever_at_its_extremes_still_validates(factor: float) -> None:
+    # each lever is clipped to its parameter's allowed range, e.g. foreign_hbm_decline 0.6 x3 -> 1.0, not 1.8
+    base = se.resolved_scenario("baseline.yaml")
+    levers = {p: factor for p in se.EDITOR_LEVERS if p in base["parameters"]}
+    assert levers
+    sc = se.validate_scenario_text(se.build_scenario_yaml("baseline.yaml", "extreme", levers))
+    assert sc.name == "extreme"
 
 
 def test_build_scenario_yaml_applies_levers_everywhere() -> None:

@@ -84,20 +84,37 @@ def parameter_specs() -> dict[str, tuple[str, str]]:
     return {k: (v.unit, v.doc) for k, v in PARAMETERS.items()}
 
 
-def _is_fraction(name: str) -> bool:
-    spec = parameter_specs().get(name)
-    return bool(spec and spec[0] == "fraction")
+OPEN_BOUND_MARGIN = 1e-6  # a value clipped to an open bound (e.g. growth > -1/yr) stops this far inside it
 
 
-def scale_distribution(dist: Mapping[str, Any], factor: float, *, fraction: bool = False) -> dict[str, Any]:
-    """``dist`` with every location/scale number multiplied by ``factor`` (clipped to [0, 1] if a fraction)."""
+def parameter_bounds(name: str) -> tuple[float | None, float | None]:
+    """The closed interval a lever may scale parameter ``name`` into (open bounds moved inside by a margin)."""
+    from models.supply import PARAMETERS
+
+    spec = PARAMETERS.get(name)
+    if spec is None:
+        return None, None
+    low = None if spec.low is None else spec.low + (OPEN_BOUND_MARGIN if spec.low_open else 0.0)
+    high = None if spec.high is None else spec.high - (OPEN_BOUND_MARGIN if spec.high_open else 0.0)
+    return low, high
+
+
+def scale_distribution(dist: Mapping[str, Any], factor: float, *,
+                       bounds: tuple[float | None, float | None] = (None, None)) -> dict[str, Any]:
+    """``dist`` with every location/scale number multiplied by ``factor``, locations clipped to ``bounds``.
+
+    ``bounds`` is the parameter's allowed range (:func:`parameter_bounds`), so a ×3 lever on a
+    fraction such as 0.6 gives 1.0, not 1.8, and the scaled scenario still validates.
+    """
+    low, high = bounds
     out = dict(dist)
     for key in _SCALED_FIELDS:
         value = out.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             scaled = float(value) * factor
-            if fraction and key != "sd":
-                scaled = min(max(scaled, 0.0), 1.0)
+            if key != "sd":
+                scaled = scaled if low is None else max(scaled, low)
+                scaled = scaled if high is None else min(scaled, high)
             out[key] = scaled
     if factor != 1.0:
         note = f"scaled ×{factor:g} in the dashboard editor"
@@ -132,11 +149,11 @@ def build_scenario_yaml(base: str, name: str, levers: Mapping[str, float] | None
             raise ScenarioInputError(f"lever {param}: multiplier {factor} outside [{LEVER_MIN}, {LEVER_MAX}]")
         if param not in data["parameters"]:
             raise ScenarioInputError(f"lever {param}: not a parameter of {base}")
-        frac = _is_fraction(param)
-        data["parameters"][param] = scale_distribution(data["parameters"][param], factor, fraction=frac)
+        bounds = parameter_bounds(param)
+        data["parameters"][param] = scale_distribution(data["parameters"][param], factor, bounds=bounds)
         for regime in data.get("regimes", []):
             if param in regime.get("parameters", {}):
-                regime["parameters"][param] = scale_distribution(regime["parameters"][param], factor, fraction=frac)
+                regime["parameters"][param] = scale_distribution(regime["parameters"][param], factor, bounds=bounds)
     data["name"] = name
     lever_text = ", ".join(f"{k} ×{v:g}" for k, v in sorted(applied.items())) or "none"
     data["description"] = f"{data.get('description', '')} [edited from {base}; levers: {lever_text}]".strip()
