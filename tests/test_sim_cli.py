@@ -108,3 +108,17 @@ def test_llm_defaults_to_the_models_native_precision(capsys) -> None:
     assert main(["sim", "llm", "--system", "hgx-h100-8", "--model", "llama-3-70b", "--phase", "decode",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["precision"] == "bf16"
+
+
+def test_closed_stdout_pipe_is_not_a_traceback(monkeypatch) -> None:
+    # `fabscope sim list --json | head -1`: the reader leaves early; exit 141 quietly
+    import io
+    import os
+
+    from app.cli import main
+
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)
+    stdout = io.TextIOWrapper(os.fdopen(write_fd, "wb", buffering=0), write_through=True)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert main(["sim", "list", "--json"]) == 141
