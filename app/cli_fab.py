@@ -8,8 +8,12 @@ from typing import Any
 
 from app.cli_common import CliError, emit_json
 from hardware_sim import etch, fab
-from hardware_sim.process_flows import get_flow, process_flow_ids
+from hardware_sim.process_flows import MAX_NAND_LAYERS, get_flow, process_flow_ids
 from hardware_sim.tool_throughput import tool_throughput
+
+#: Largest --wspm accepted, 300 mm wafer starts per month: about the whole world's installed capacity
+#: (SEMI World Fab Forecast: ~33.7M 200mm-equivalent wafers/month in 2025 ~= 15M 300 mm). Above it is a typo.
+MAX_WSPM = 15_000_000
 
 #: Chambers on a high-aspect-ratio etch tool (estimate: cluster platforms carry up to ~6 process modules).
 HAR_ETCH_CHAMBERS = 6
@@ -25,8 +29,8 @@ def _finite(name: str, value: float | None, minimum: float | None = None, strict
 
 
 def _etch(args: argparse.Namespace) -> int:
-    if args.layers is not None and args.layers <= 0:
-        raise CliError(f"--layers must be a positive integer, got {args.layers}")
+    if args.layers is not None and not 0 < args.layers <= MAX_NAND_LAYERS:
+        raise CliError(f"--layers must be an integer in 1..{MAX_NAND_LAYERS}, got {args.layers}")
     _finite("aspect-ratio", args.aspect_ratio, 0.0)
     _finite("hole-diameter-nm", args.hole_diameter_nm, 0.0)
     _finite("layer-pitch-nm", args.layer_pitch_nm, 0.0)
@@ -78,6 +82,9 @@ def _etch(args: argparse.Namespace) -> int:
 
 def _fab(args: argparse.Namespace) -> int:
     _finite("wspm", args.wspm, 0.0, strict=False)
+    if args.wspm > MAX_WSPM:
+        raise CliError(f"--wspm {args.wspm:,.0f} exceeds {MAX_WSPM:,} wafer starts per month, about the whole "
+                       "world's 300 mm capacity; check the number")
     for name in ("uptime", "utilisation"):
         value = getattr(args, name)
         _finite(name, value, 0.0)
@@ -85,11 +92,11 @@ def _fab(args: argparse.Namespace) -> int:
             raise CliError(f"--{name} must be a fraction in (0, 1], got {value:g}")
     try:
         get_flow(args.process)
-    except (KeyError, ValueError):
-        raise CliError(
+    except (KeyError, ValueError) as exc:
+        detail = str(exc).strip("'\"") if "layer count" in str(exc) else (
             f"unknown process id {args.process!r}; valid process ids: {', '.join(process_flow_ids())} "
-            "(or 3dnand-<layers>)"
-        ) from None
+            f"(or 3dnand-<layers>, 1..{MAX_NAND_LAYERS} layers)")
+        raise CliError(detail) from None
     out = fab.fab_summary(args.process, args.wspm, args.uptime, args.utilisation)
     if args.json:
         emit_json(out)

@@ -166,10 +166,15 @@ def _steps_from_passes(passes: dict[str, float], where: str, overrides: dict[str
     return steps
 
 
+#: Largest 3D NAND stack modelled, word-line layers. Shipping parts reach ~300-400 layers (2025) and
+#: vendor roadmaps talk of ~1,000 by 2030; beyond that the flow's per-layer pass counts mean nothing.
+MAX_NAND_LAYERS = 1000
+
+
 def nand_flow(layers: int) -> ProcessFlow:
     """The 3D NAND flow for a stack of ``layers`` word-line layers (id ``3dnand-<layers>``)."""
-    if layers <= 0:
-        raise ValueError(f"3D NAND layer count must be positive, got {layers}")
+    if not 0 < layers <= MAX_NAND_LAYERS:
+        raise ValueError(f"3D NAND layer count must be in 1..{MAX_NAND_LAYERS}, got {layers}")
     cfg = _raw()["nand"]
     where = "nand"
     pitch, diameter = float(cfg["layer_pitch_nm"]), float(cfg["hole_diameter_nm"])

@@ -56,6 +56,9 @@ def test_sim_fab_json(capsys) -> None:
         (["sim", "fab", "--process", "28nm-planar", "--wspm", "1", "--uptime", "1.5"], "--uptime"),
         (["sim", "etch", "--layers", "0"], "--layers"),
         (["sim", "etch", "--aspect-ratio", "-3"], "--aspect-ratio"),
+        (["sim", "fab", "--process", "7nm-euv", "--wspm", "1e12"], "world"),
+        (["sim", "fab", "--process", "3dnand-100000", "--wspm", "1000"], "1..1000"),
+        (["sim", "etch", "--layers", "5000"], "1..1000"),
     ],
 )
 def test_sim_fab_etch_errors(capsys, argv, needle) -> None:
