@@ -385,6 +385,19 @@ def serve(
     return out
 
 
+def _largest_batch_meeting(system: System, model: LLM, chip, tpot_ms: float, input_len: int, output_len: int,
+                           prec: str, lay: Layout) -> tuple[int, int]:
+    """(largest batch per chip with decode TPOT <= ``tpot_ms`` (0 if none), memory-limited batch) for ``lay``."""
+    limit = max_batch(model.id, system.id, input_len + output_len, prec, lay)
+    if limit < 1:
+        return 0, limit
+    hw, _ = hardware_arrays(chip, system, prec)
+    batches = np.arange(1, min(limit, 1 << 16) + 1, dtype=float)
+    r = evaluate_step(hw, model_arrays(model), batches, 1, input_len + output_len / 2.0, lay, precision_arrays(prec))
+    ok = np.nonzero(r["time_s"] * 1e3 <= tpot_ms)[0]
+    return (int(batches[ok[-1]]) if ok.size else 0), limit
+
+
 def search_batch_for_tpot(
     system_id: str,
     model_id: str,
@@ -399,20 +412,28 @@ def search_batch_for_tpot(
     Evaluates every batch from 1 to the memory limit in one vectorised pass (TPOT is non-decreasing in
     batch). Returns :func:`serve`'s dict at that batch, plus ``tpot_target_ms`` and ``meets_target``; when
     even batch 1 misses the target, the batch-1 result with ``meets_target: False``.
+
+    With the default layout of a dense model, a target the default TP cannot meet even at batch 1 widens
+    TP (doubling, within the scale-up domain and the attention heads) until it is met, as a deployment
+    would; ``layout_note`` says so. MoE defaults are production layouts and are kept; a caller's layout is
+    never changed.
     """
     if not tpot_ms > 0:
         raise ValueError(f"tpot_ms must be > 0, got {tpot_ms}")
     system, model, chip = _resolve(system_id, model_id, prec)
     lay, lay_note = _layout_arg(system, model, "decode", prec, layout)
-    ctx_max = input_len + output_len
-    limit = max_batch(model_id, system_id, ctx_max, prec, lay)
-    best = 0
-    if limit >= 1:
-        hw, _ = hardware_arrays(chip, system, prec)
-        batches = np.arange(1, min(limit, 1 << 16) + 1, dtype=float)
-        r = evaluate_step(hw, model_arrays(model), batches, 1, input_len + output_len / 2.0, lay, precision_arrays(prec))
-        ok = np.nonzero(r["time_s"] * 1e3 <= tpot_ms)[0]
-        best = int(batches[ok[-1]]) if ok.size else 0
+    best, limit = _largest_batch_meeting(system, model, chip, tpot_ms, input_len, output_len, prec, lay)
+    if best == 0 and layout is None and not model.is_moe:
+        tp = int(lay.tp) * 2
+        while tp <= min(system.scaleup_domain, model.n_heads):
+            wider = Layout(tp, 1, int(lay.pp))
+            b, lim = _largest_batch_meeting(system, model, chip, tpot_ms, input_len, output_len, prec, wider)
+            if b >= 1:
+                lay_note = (f"{wider.describe()}: the default {lay.describe()} misses {tpot_ms:g} ms even at "
+                            f"batch 1, so TP was widened to meet it (fabscope rule)")
+                lay, best, limit = wider, b, lim
+                break
+            tp *= 2
     out = serve(system_id, model_id, "decode", max(best, 1), input_len, output_len, prec, lay)
     out["layout_note"] = lay_note
     out["tpot_target_ms"] = float(tpot_ms)

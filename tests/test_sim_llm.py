@@ -127,3 +127,15 @@ def test_bad_inputs_raise():
         llm.serve("hgx-h100-8", "llama-3-70b", "decode", batch=0)
     with pytest.raises(KeyError):
         llm.serve("hgx-h100-8", "llama-3-70b", "decode", prec="fp4")
+
+
+def test_default_tpot_search_widens_tp_when_the_default_cannot_meet_the_target() -> None:
+    default = llm.search_batch_for_tpot("hgx-h100-8", "llama-3-70b", 1e3)
+    assert default["tp"] == 4  # the default dense layout
+    r = llm.search_batch_for_tpot("hgx-h100-8", "llama-3-70b", 15.0)
+    assert r["meets_target"] and r["tp"] == 8 and r["tpot_ms"] <= 15.0 and "widened" in r["layout_note"]
+    # an explicit layout is never changed, and an unreachable target keeps the default
+    fixed = llm.search_batch_for_tpot("hgx-h100-8", "llama-3-70b", 15.0, layout=TP4)
+    assert not fixed["meets_target"] and fixed["tp"] == 4
+    hopeless = llm.search_batch_for_tpot("hgx-h100-8", "llama-3-70b", 1.0)
+    assert not hopeless["meets_target"] and hopeless["tp"] == 4
