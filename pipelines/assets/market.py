@@ -121,11 +121,56 @@ def _quarantine_refused(con, result: FetchResult, run_id: str | None) -> int:
     for v in result.validations:
         n += write_quarantine(con, v.quarantine, source_file=v.source_file, asset="prices_daily", run_id=run_id)
     for path, why in result.refused_files.items():
-        row = pl.DataFrame({"row": [1], "field": ["(header)"], "value": [why.split("found columns ")[-1][:500]],
+        found = why.split("found columns ", 1)[1].split("]", 1)[0] + "]" if "found columns " in why else None
+        row = pl.DataFrame({"row": [1], "field": ["(header)"], "value": [found],
                             "reason": [why]}, schema={"row": pl.Int64, "field": pl.String, "value": pl.String,
                                                       "reason": pl.String})
         n += write_quarantine(con, row, source_file=path, asset="prices_daily", run_id=run_id)
     return n
+
+
+INCREMENTAL_PROVIDERS = ("yahoo", "akshare")
+RESCALE_TOLERANCE = 1e-3  # overlap ratios closer to 1 than this: same units, nothing to rescale
+RESCALE_AGREEMENT = 5e-3  # every overlapping day must give the same ratio within this (else: a data revision)
+SHARE_CHANGE = 0.08  # |ratio − 1| above this is a split/bonus issue (volumes rescale too), below it a dividend
+
+
+def rescale_history(con, frame: pl.DataFrame, provider: str) -> pl.DataFrame:
+    """Bring stored history into the units of a new incremental fetch; returns the ratios applied.
+
+    Live providers return prices adjusted as of the fetch day, and an incremental refresh refetches
+    only the last ``INCREMENTAL_OVERLAP_DAYS``: after a split, bonus issue or dividend that the split
+    table does not know, the overlap comes back in new units while older stored rows keep the old
+    ones (a fake −50 % day for a 2:1 split). The overlap measures the change: where every
+    overlapping day gives the same ratio new/stored ``r``, the other stored rows of that ticker get
+    prices, ``close_usd`` and ``adj_factor`` × ``r`` (volumes ÷ ``r`` when it is a share-count change).
+    """
+    empty = pl.DataFrame(schema={"ticker": pl.String, "ratio": pl.Float64})
+    if frame.height == 0:
+        return empty
+    firsts = frame.group_by("ticker").agg(pl.col("date").min().alias("first"))
+    stored = con.execute(
+        "SELECT ticker, date, close AS old FROM prices_daily WHERE provider = ? AND list_contains(?, ticker) "
+        "AND date >= ?", [provider, firsts["ticker"].to_list(), firsts["first"].min()]).fetchall()
+    stored = pl.DataFrame(stored, schema={"ticker": pl.String, "date": pl.Date, "old": pl.Float64}, orient="row")
+    if stored.height == 0:
+        return empty
+    ratios = (
+        frame.select("ticker", "date", "close").join(stored, on=["ticker", "date"])
+        .with_columns((pl.col("close") / pl.col("old")).alias("r"))
+        .group_by("ticker").agg(pl.col("r").median().alias("ratio"), pl.col("r").min().alias("lo"),
+                                pl.col("r").max().alias("hi"))
+        .filter(((pl.col("ratio") - 1).abs() > RESCALE_TOLERANCE)
+                & ((pl.col("hi") - pl.col("lo")) / pl.col("ratio") <= RESCALE_AGREEMENT))
+    )
+    for ticker, ratio in ratios.select("ticker", "ratio").iter_rows():
+        vol = 1.0 / ratio if abs(ratio - 1) > SHARE_CHANGE else 1.0
+        con.execute(
+            "UPDATE prices_daily SET open = open * $r, high = high * $r, low = low * $r, close = close * $r, "
+            "close_usd = close_usd * $r, adj_factor = adj_factor * $r, volume = volume * $v "
+            "WHERE provider = $p AND ticker = $t",  # the fetched days are replaced right after
+            {"r": ratio, "v": vol, "p": provider, "t": ticker})
+    return ratios.select("ticker", "ratio")
 
 
 def store_prices(con, frame: pl.DataFrame, provider: str, run_id: str | None, *, ranged: bool = False) -> int:
@@ -143,6 +188,8 @@ def store_prices(con, frame: pl.DataFrame, provider: str, run_id: str | None, *,
         if ranged:
             return replace_rows(con, "prices_daily", frame, key=("date", "ticker"), run_id=run_id)
         return replace_rows(con, "prices_daily", frame, where={"provider": "sample"}, run_id=run_id)
+    if provider in INCREMENTAL_PROVIDERS:
+        rescale_history(con, frame, provider)
     written = replace_rows(con, "prices_daily", frame, key=("date", "ticker"), run_id=run_id)
     fetched = frame["ticker"].unique().to_list()
     con.execute("DELETE FROM prices_daily WHERE provider = 'sample' AND list_contains(?, ticker)", [fetched])
@@ -186,6 +233,10 @@ def prices_daily(context: dg.AssetExecutionContext, config: PricesConfig,
             raise dg.Failure(description=f"no prices from {spec}:\n{result.summary()}", allow_retries=False)
         fx = con.sql("SELECT date, currency, units_per_usd FROM fx_daily").pl()
         frame = to_usd(result.frame, fx)
+        no_fx = sorted(frame.filter(pl.col("close_usd").is_null())["currency"].unique().to_list())
+        if no_fx:  # stored with close_usd NULL rather than a made-up rate; said out loud
+            context.log.warning(f"prices from {spec}: no FX rate to USD for {', '.join(no_fx)}; close_usd left "
+                                f"empty for those rows (fx_daily covers {', '.join(FX_CURRENCIES)})")
         written = store_prices(con, frame, spec.name, context.run_id, ranged=bool(config.start or config.end))
         splits = result.splits if result.splits is not None else known_splits()
         replace_rows(con, "price_adjustments", splits.with_columns(pl.lit("split").alias("kind")),
@@ -209,6 +260,7 @@ def prices_daily(context: dg.AssetExecutionContext, config: PricesConfig,
         "rows": written, "provider": spec.name, "tickers": len(result.tickers_ok),
         "failed_tickers": dg.MetadataValue.json(result.failures), "quarantined_rows": quarantined,
         "latest_date": str(latest), "summary": dg.MetadataValue.text(result.summary()),
+        "currencies_without_fx": ", ".join(no_fx),
     })
 
 
@@ -248,6 +300,11 @@ def event_study(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         stocks = universe.filter(~pl.col("is_benchmark").fill_null(False) & pl.col("benchmark").is_not_null())
         benchmark_of = dict(zip(stocks["ticker"].to_list(), stocks["benchmark"].to_list(), strict=True))
         results = run_event_study(prices, benchmark_of, list(events.iter_rows()))
+        have = set(prices["ticker"].unique().to_list())
+        no_bench = sorted({b for t, b in benchmark_of.items() if t in have and b not in have})
+        if no_bench:  # e.g. a CSV drop of stocks without their indices: say why the study is thin or empty
+            context.log.warning(f"event_study: no prices for benchmark(s) {', '.join(no_bench)}; stocks measured "
+                                "against them are left out (add the index series to the drop)")
         source = f"{EVENT_STUDY_SOURCE}; prices provider: {', '.join(providers) or 'none'}"
         rows = results.select("event_id", "ticker", "window", "car", "t_stat").with_columns(
             pl.lit(source).alias("source"))
@@ -259,6 +316,7 @@ def event_study(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     return dg.MaterializeResult(metadata={
         "rows": rows.height, "events": results["event_id"].n_unique() if results.height else 0,
         "tickers": results["ticker"].n_unique() if results.height else 0, "providers": ", ".join(providers),
+        "missing_benchmarks": ", ".join(no_bench),
     })
 
 

@@ -85,29 +85,41 @@ def _slug(text: str) -> str:
 
 
 def screening_list_events(entities: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
-    """One event per CSL Entity List notice (China/HK rows) not already covered by ``existing`` events."""
+    """One event per Federal Register notice cited by CSL Entity List rows (China/HK) and not already
+    covered by ``existing`` events.
+
+    A CSL ``federal_register_notice`` may cite several notices (``"84 FR 22963, 85 FR 29853"``): the
+    row's ``start_date`` is its first listing, so it dates only the first notice cited; later notices
+    are dated by rows citing them first (or alone), and a notice no row dates is not invented. Each
+    notice gives at most one event however many citation strings mention it.
+    """
     known: set[str] = set()
     for cite in existing["citation"].to_list():
         known |= fr.citation_keys(cite)
-    rows = []
-    notices = entities.filter(pl.col("citation").is_not_null()).group_by("citation").agg(
-        pl.col("added_date").min().alias("first"), pl.col("name").sort().alias("names"))
-    for cite, first, names in notices.sort("first", "citation").iter_rows():
-        if fr.citation_keys(cite) & known or not fr.citation_keys(cite):
+    dated: dict[str, tuple] = {}  # "VV FR PPPPP" → (first date, names)
+    for cite, added, name in entities.select("citation", "added_date", "name").iter_rows():
+        notices = [(vol, page) for vol, page in fr.FR_CITE.findall(cite or "")]
+        if not notices or added is None:
             continue
+        vol, page = notices[0]
+        if f"fr:{vol}FR{page}" in known:
+            continue
+        first, names = dated.get(f"{vol} FR {page}", (added, []))
+        dated[f"{vol} FR {page}"] = (min(first, added), [*names, name])
+    rows = []
+    for cite, (first, names) in sorted(dated.items(), key=lambda kv: (kv[1][0], kv[0])):
+        names = sorted(set(names))
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         rows.append({
             "event_id": f"{first}-csl-{_slug(cite)}", "announced_date": first, "effective_date": first,
             "agency": "BIS", "title": f"Entity List additions in China/Hong Kong: {shown}", "citation": cite,
             "category": "entity_list",
             "source": f"trade.gov Consolidated Screening List (Entity List rows citing {cite})",
-            "flag": "reported", "notes": "Dates are the CSL start_date of the listed rows.",
+            "flag": "reported", "notes": "Dates are the earliest CSL start_date of the rows listed by this notice.",
             "origin": "screening_list",
         })
     schema = {c: pl.String for c in fr.EVENT_COLUMNS if c != "document_number"}
     return pl.DataFrame(rows, schema=schema | {"announced_date": pl.Date, "effective_date": pl.Date})
-
-
 
 
 @dg.asset(group_name="policy", kinds={"duckdb", "csv"},

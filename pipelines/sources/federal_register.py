@@ -43,7 +43,7 @@ EVENT_COLUMNS = ("event_id", "announced_date", "effective_date", "agency", "titl
                  "source", "flag", "notes", "origin", "document_number")
 
 _FR_DOC = re.compile(r"\b(\d{4}-\d{5})\b")
-_FR_CITE = re.compile(r"\b(\d{2,3})\s*FR\s*(\d{3,6})\b")
+FR_CITE = re.compile(r"\b(\d{2,3})\s*FR\s*(\d{3,6})\b")
 
 
 def build_params(since: date, *, doc_types: Sequence[str] = ("RULE",), per_page: int = 100,
@@ -148,7 +148,7 @@ def citation_keys(text: str | None) -> set[str]:
     if not text:
         return set()
     keys = {f"doc:{m}" for m in _FR_DOC.findall(text)}
-    keys |= {f"fr:{vol}FR{page}" for vol, page in _FR_CITE.findall(text)}
+    keys |= {f"fr:{vol}FR{page}" for vol, page in FR_CITE.findall(text)}
     return keys
 
 

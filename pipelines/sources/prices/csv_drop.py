@@ -15,13 +15,20 @@ Recognised layouts (by header; anything else is refused, naming the file and the
 
 A-share codes get their Yahoo suffix from the code (``6…``/``9…`` → ``.SS``, ``0…``/``2…``/``3…`` → ``.SZ``,
 ``4…``/``8…`` → ``.BJ``). Every file is validated with ``pipelines.validation`` (dates, numbers,
-``close > 0``, duplicate ``(date, ticker)``); bad rows go to quarantine with file/row/field. All
-work is Polars expressions over whole columns: no per-row Python.
+``close > 0``, duplicate ``(date, ticker)``); bad rows go to quarantine with file/row/field. Files may
+be UTF-8 (BOM or not), UTF-16 (BOM) or GBK, separated by ``,`` ``;`` TAB or ``|``, in subfolders of the
+drop; blank lines are skipped, records with too many fields quarantined (field ``(record)``), empty and
+header-only files refused with the reason. All work is Polars expressions over whole columns: no per-row
+Python (except the error path that locates ragged records).
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import fnmatch
 import io
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +58,7 @@ PROVIDER = "csv"
 MIN_PRICE = 1e-9  # prices must be strictly positive; ColumnRule bounds are inclusive
 AKSHARE_LOT = 100.0  # akshare 成交量 is in lots (手) of 100 shares (akshare docs, stock_zh_a_hist)
 PATTERNS = ("*.csv", "*.CSV", "*.txt")
+CURRENCY_ALIASES = {"RMB": "CNY", "CNH": "CNY", "US$": "USD", "HK$": "HKD"}  # how exports spell them
 
 PRICE_RULES: tuple[ColumnRule, ...] = (
     ColumnRule("date", "date"),
@@ -103,6 +111,9 @@ LAYOUTS = {
 _A_SHARE = re.compile(r"^(?:(sh|sz|bj))?(\d{6})(?:\.(ss|sh|sz|bj))?$", re.IGNORECASE)
 
 
+_COPY_SUFFIX = re.compile(r"\s*\(\d+\)$")
+
+
 class UnknownLayout(ProviderError):
     """A dropped file whose header matches no known layout."""
 
@@ -122,6 +133,7 @@ def a_share_symbol(code: str) -> str:
 def ticker_from_name(path: Path, known: Sequence[str] = ()) -> str:
     """Ticker from a file name: ``NVDA.csv`` → ``NVDA``; ``SOX.csv`` → ``^SOX`` if known; ``688256.csv`` → ``688256.SS``."""
     stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    stem = _COPY_SUFFIX.sub("", stem)  # "NVDA (1).csv": a browser's second download of NVDA.csv
     upper = stem.strip().upper()
     known_set = set(known)
     if upper in known_set or stem in known_set:
@@ -133,37 +145,96 @@ def ticker_from_name(path: Path, known: Sequence[str] = ()) -> str:
     return upper
 
 
-def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_SEPARATORS = (",", ";", "\t", "|")
+
+
+def _encoding(head: bytes) -> str:
+    """``utf-8-sig`` (with or without BOM), ``utf-16`` (BOM: Excel "Unicode text") or ``gb18030`` (Chinese
+    brokers' exports are often GBK). ``head`` may end in the middle of a character."""
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            return enc
     try:
-        return raw.decode("utf-8-sig")
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
-        return raw.decode("gb18030", errors="replace")  # Chinese brokers' exports are often GBK
+        return "gb18030"
+    return "utf-8-sig"
 
 
-def _read_strings(path: Path) -> tuple[pl.DataFrame, int]:
-    """All columns as strings, header cleaned; returns (frame, first data line number)."""
+def _separator(header: str) -> str:
+    """The field separator of a header line: the most frequent of ``, ; TAB |`` (comma on a tie)."""
+    counts = {sep: header.count(sep) for sep in _SEPARATORS}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > counts[","] else ","
+
+
+def _ragged_lines(text: str, separator: str) -> list[tuple[int, int, str]]:
+    """(line number, fields, raw line) of records with more fields than the header. Only called on the
+    error path (a file Polars refused as ragged), so one Python pass over its lines is acceptable."""
+    lines = text.splitlines()
+    reader = csv.reader(lines, delimiter=separator)
+    width, out = None, []
+    for record in reader:
+        if width is None:
+            width = len(record)
+        elif len(record) > width:
+            out.append((reader.line_num, len(record), lines[reader.line_num - 1][:200]))
+    return out
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One dropped file read as strings: the frame, its first data line and the problems found reading it."""
+
+    frame: pl.DataFrame
+    first_row: int
+    ragged: list[tuple[int, int, str]]  # (line, fields found, raw line): held back, the rest of the file is read
+    header_width: int
+
+
+def _read_strings(path: Path) -> RawFile:
+    """All columns as strings, header cleaned, any encoding/separator analysts use; see ``RawFile``."""
     try:
-        head = path.open("rb").read(4096)
+        with path.open("rb") as fh:
+            head = fh.read(4096)
     except OSError as exc:
         raise ProviderError(f"{path}: cannot read ({exc.strerror})") from exc
+    if not head.strip() and path.stat().st_size <= len(head):
+        raise ProviderError(f"{path}: empty file (no header, no rows)")
+    enc = _encoding(head)
+    text: str | None = None  # the whole decoded file, only when Polars cannot read the bytes as they are
     source: Path | io.BytesIO = path
-    try:
-        head.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        source = io.BytesIO(_read_text(path).encode("utf-8"))
-    lines = head.decode("utf-8-sig", errors="replace").splitlines()
+    if enc != "utf-8-sig":
+        text = path.read_bytes().decode(enc, errors="replace").lstrip("\ufeff")
+        source = io.BytesIO(text.encode("utf-8"))
+    lines = (text[:4096] if text is not None else head.decode("utf-8-sig", errors="replace")).splitlines()
+    header = lines[0] if lines else ""
+    if "\ufffd" in header or any(ord(c) < 32 and c != "\t" for c in header):
+        raise ProviderError(f"{path}: not a readable text CSV (its header is not UTF-8, GBK or UTF-16 text)")
+    sep = _separator(header)
     multi = (len(lines) >= 3 and lines[0].split(",")[0].strip() == "Price"
              and lines[1].split(",")[0].strip() == "Ticker")
+    opts = {"infer_schema": False, "encoding": "utf8-lossy", "separator": sep}
+    ragged: list[tuple[int, int, str]] = []
     try:
-        if multi:
-            df = pl.read_csv(source, has_header=False, infer_schema=False, encoding="utf8-lossy")
-            return df, 4
-        df = pl.read_csv(source, infer_schema=False, encoding="utf8-lossy")
+        try:
+            df = pl.read_csv(source, has_header=not multi, **opts)
+        except pl.exceptions.ComputeError as exc:
+            if "more fields" not in str(exc):
+                raise
+            # a record with too many fields: hold those lines back, read the others
+            full = text if text is not None else path.read_bytes().decode("utf-8-sig", errors="replace")
+            ragged = _ragged_lines(full, sep)
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+            df = pl.read_csv(source, has_header=not multi, truncate_ragged_lines=True, **opts)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         raise ProviderError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
+    if multi:
+        return RawFile(df, 4, ragged, df.width)
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
-    return df, 2
+    return RawFile(df, 2, ragged, df.width)
 
 
 def detect_layout(columns: Sequence[str]) -> Layout | None:
@@ -280,11 +351,14 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
     Raises ``UnknownLayout`` (file + columns found) or ``ProviderError`` (unreadable).
     """
     known = known or {}
-    df, first_row = _read_strings(path)
+    raw = _read_strings(path)
+    df, first_row = raw.frame, raw.first_row
     if first_row == 4:
         layout = LAYOUTS["yf_multiheader"]
         df = _unpivot_multiheader(df)
     else:
+        if raw.frame.height == 0 or raw.frame.select(pl.all_horizontal(pl.all().is_null()).all()).item():
+            raise ProviderError(f"{path}: no data rows (a header only: {raw.frame.columns})")
         layout = detect_layout(df.columns)
         if layout is None:
             raise UnknownLayout(
@@ -313,7 +387,7 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
             max((p.rows_read for p in parts), default=0),
         )
     else:
-        result = validate_prices(df, source_file=str(path), first_row=first_row)
+        result = _validate_lines(df, raw, source_file=str(path))
     good = result.good
     splits = pl.DataFrame(schema=SPLITS_SCHEMA)
     if good.height and "stock_splits" in df.columns:
@@ -325,8 +399,9 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
     cur = pl.col("ticker").replace_strict(currencies, default=None, return_dtype=pl.String)
     div = (pl.col("adj_close") / pl.col("close")) if "adj_close" in df.columns else pl.lit(None, dtype=pl.Float64)
     units = (pl.col("date").max().over("ticker") if layout.adjusted else pl.lit(None, dtype=pl.Date))
+    given = pl.col("currency").str.strip_chars().str.to_uppercase().replace(CURRENCY_ALIASES)
     prices = good.with_columns(
-        pl.coalesce(pl.col("currency"), cur).alias("currency"),
+        pl.coalesce(given, cur).alias("currency"),
         (pl.col("volume") * layout.volume_multiplier).alias("volume"),
         div.alias("div_factor"),
         units.alias("units_as_of"),
@@ -335,14 +410,51 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
     return FileRead(path, layout, result, prices, splits)
 
 
+def _validate_lines(df: pl.DataFrame, raw: RawFile, *, source_file: str) -> ValidationResult:
+    """``validate_prices`` for a one-header file, minus blank lines (not data: never reported) and with
+    records that had too many fields held back (quarantined with their line number)."""
+    blank = df.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    if not raw.ragged and not blank.any():
+        return validate_prices(df, source_file=source_file, first_row=raw.first_row)
+    lines = pl.int_range(pl.len(), dtype=pl.Int64) + raw.first_row
+    ragged_at = [line for line, _, _ in raw.ragged]
+    result = validate_prices(df.with_columns(lines.alias("__line")), source_file=source_file,
+                             first_row=raw.first_row)
+    blank_at = (pl.Series(range(df.height), dtype=pl.Int64) + raw.first_row).filter(blank)
+    quarantine = result.quarantine.filter(~pl.col("row").is_in(blank_at.implode()))
+    if raw.ragged:
+        held = pl.DataFrame(
+            {"row": ragged_at, "field": ["(record)"] * len(raw.ragged), "value": [v for _, _, v in raw.ragged],
+             "reason": [f"{n} fields; the header has {raw.header_width}" for _, n, _ in raw.ragged]},
+            schema=QUARANTINE_SCHEMA)
+        quarantine = pl.concat([quarantine, held]).sort("row")
+    good = result.good.filter(~pl.col("__line").cast(pl.Int64).is_in(ragged_at)).drop("__line")
+    return ValidationResult(source_file, good, quarantine, df.height - int(blank.sum()))
+
+
 def parts_quarantine_empty() -> pl.DataFrame:
     """An empty quarantine frame."""
     return pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
 
 def drop_files(directory: Path) -> list[Path]:
-    """The price files of a drop folder (sorted, hidden files skipped)."""
-    files = {p for pat in PATTERNS for p in directory.glob(pat) if p.is_file() and not p.name.startswith(".")}
+    """The price files of a drop folder and its subfolders (sorted; hidden files and folders skipped).
+
+    Subfolders let two exports of the same ticker sit side by side (``2024/NVDA.csv`` pre-split,
+    ``2025/NVDA.csv`` post-split): yfinance exports carry the ticker only in the file name.
+    """
+    files: list[Path] = []
+    seen: set[str] = set()
+    for root, dirs, names in os.walk(directory, followlinks=True):  # linked folders too (loops cut)
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        files += [Path(root) / n for n in names
+                  if not n.startswith(".") and any(fnmatch.fnmatchcase(n, pat) for pat in PATTERNS)
+                  and (Path(root) / n).is_file()]
     return sorted(files)
 
 
