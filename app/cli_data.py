@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from app.cli_common import CliError, add_db_arg, emit_json
 from pipelines.warehouse import Warehouse, WarehouseError, resolve_db_path, scalar
 
@@ -15,8 +17,11 @@ GROUPS = ("market", "policy", "capacity", "hardware", "forecast")
 
 
 def dagster_home() -> Path:
-    """The shared Dagster instance folder: ``$DAGSTER_HOME``, else ``./data/dagster`` (set if unset)."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path("data/dagster").absolute())))
+    """The shared Dagster instance folder: ``$DAGSTER_HOME``, else ``./data/dagster``.
+
+    Sets ``$DAGSTER_HOME`` to the absolute path (Dagster refuses a relative one) and creates it."""
+    home = Path(os.environ.get("DAGSTER_HOME") or "data/dagster").expanduser().absolute()
+    os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     yaml = home / "dagster.yaml"
     if not yaml.exists():
@@ -48,6 +53,13 @@ def run_refresh(
     db: Path, prices: str | None = None, select: str | None = None, start: str = "", end: str = ""
 ) -> bool:
     """Materialise the refresh job (all assets or one group) through Dagster; True if all passed."""
+    return execute_refresh(db, prices, select, start, end)[0]
+
+
+def execute_refresh(
+    db: Path, prices: str | None = None, select: str | None = None, start: str = "", end: str = ""
+) -> tuple[bool, str]:
+    """``run_refresh`` that also returns the Dagster run id: ``(success, run_id)``."""
     import dagster as dg
 
     from pipelines.definitions import build_definitions
@@ -69,38 +81,45 @@ def run_refresh(
         result = job.execute_in_process(
             run_config=run_config, instance=instance, raise_on_error=False, asset_selection=selection,
         )
-    return result.success
+    return result.success, result.run_id
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     db = resolve_db_path(args.db)
     print(f"fabscope refresh → {db} (prices: {args.prices or 'sample'})", file=sys.stderr)
     try:
-        ok = run_refresh(db, args.prices, args.select, args.start or "", args.end or "")
+        ok, run_id = execute_refresh(db, args.prices, args.select, args.start or "", args.end or "")
     except WarehouseError as exc:
         raise CliError(str(exc)) from None
-    summary = quarantine_summary(db)
+    summary = quarantine_summary(db, run_id=run_id)
     if summary:
         print(summary, file=sys.stderr)
     if not ok:
-        print("refresh FAILED: the published warehouse was left as it was (see the lines above).", file=sys.stderr)
+        kept = ", except that this run's quarantine rows were recorded" if summary else ""
+        print(f"refresh FAILED (see the lines above): the published warehouse was left as it was{kept}.",
+              file=sys.stderr)
         return 1
     print("refresh ok: warehouse published.", file=sys.stderr)
     return 0
 
 
-def quarantine_summary(db: Path, limit: int = 10) -> str:
-    """One readable block listing the quarantined rows per source file (empty if none)."""
+def quarantine_summary(db: Path, limit: int = 10, run_id: str | None = None) -> str:
+    """One readable block listing the quarantined rows per source file (empty if none).
+
+    With ``run_id``, only the rows that run quarantined (not those left by earlier runs or by
+    files since fixed or moved)."""
     wh = Warehouse(db)
     if not wh.exists():
         return ""
+    where = "WHERE run_id = ? " if run_id else ""
     try:
         rows = wh.query(
             "SELECT source_file, count(DISTINCT row) AS n, first(row ORDER BY row) AS row, "
             "first(field ORDER BY row) AS field, first(value ORDER BY row) AS value, "
-            "first(reason ORDER BY row) AS reason FROM quarantine GROUP BY source_file ORDER BY source_file"
+            f"first(reason ORDER BY row) AS reason FROM quarantine {where}GROUP BY source_file ORDER BY source_file",
+            [run_id] if run_id else None,
         )
-    except Exception:  # noqa: BLE001 - an older warehouse without the table
+    except Exception:  # noqa: BLE001 - an older warehouse without the table, or an unreadable file
         return ""
     if rows.is_empty():
         return ""
@@ -118,10 +137,23 @@ def status(db: Path) -> dict[str, Any]:
     wh = Warehouse(db)
     if not wh.exists():
         raise CliError(f"no warehouse at {db}: run `fabscope refresh` first")
+    try:
+        return _status(wh)
+    except WarehouseError as exc:
+        raise CliError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise CliError(f"{db}: cannot read the warehouse ({str(exc).strip().splitlines()[0]})") from None
+
+
+def _status(wh: Warehouse) -> dict[str, Any]:
+    db = wh.path
     with wh.read() as con:
         names = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
         ).fetchall()]
+        if not {"schema_meta", "table_refreshes"} <= set(names):
+            raise CliError(f"{db} is a DuckDB file but not a fabscope warehouse (no schema_meta/table_refreshes); "
+                           "point --db at a warehouse written by `fabscope refresh`")
         refreshed = dict(con.execute("SELECT table_name, refreshed_at FROM table_refreshes").fetchall())
         tables = [
             {

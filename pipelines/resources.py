@@ -42,11 +42,24 @@ class WarehouseResource(dg.ConfigurableResource):
         wh = self.warehouse
         lock = wh.lock(self.lock_timeout_s)
         try:
-            lock.acquire()
-        except Timeout as exc:
-            raise WarehouseError(f"another refresh holds {wh.lock_path}") from exc
+            lock.acquire(timeout=0)
+        except Timeout:
+            if context.log is not None:
+                context.log.warning(f"another refresh or writer holds {wh.lock_path}; waiting up to "
+                                    f"{self.lock_timeout_s:.0f} s for it to finish")
+            try:
+                lock.acquire()
+            except Timeout:
+                raise WarehouseError(
+                    f"another refresh or writer still holds {wh.lock_path} after {self.lock_timeout_s:.0f} s; "
+                    "nothing was written"
+                ) from None
+        try:
+            self._staging = wh.begin_staging(context.run_id or None)
+        except BaseException:
+            lock.release()
+            raise
         self._lock = lock
-        self._staging = wh.begin_staging(context.run_id or None)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         wh = self.warehouse

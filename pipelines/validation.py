@@ -3,13 +3,26 @@
 Files are read with every column as a string, then cast column by column with Polars
 expressions (no per-row Python). A row with any problem is held back from the good
 frame and reported once per problem in a quarantine frame with the file, the 1-based
-line number (header = line 1), the field, the raw value and the reason.
+line number where the record starts (header = line 1; blank lines and multi-line quoted
+fields counted), the field, the raw value and the reason.
+
+CSV files are parsed with the standard ``csv`` module so that damage stays row-local: a
+UTF-8 byte-order mark, CRLF line ends, blank lines and empty trailing fields (spreadsheet
+exports) are accepted; a row with extra non-empty fields, or with bytes that are not
+UTF-8, is quarantined with its line number instead of failing the whole file. Only a file
+that cannot be read at all (missing, empty, no usable header, an unterminated quote)
+raises ``ValidationError``.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,8 +47,22 @@ class ColumnRule:
     dtype: DType = "str"
     required: bool = True
     min: Any = None
-    max: Any = None
+    max: Any = None  # for dates, ``"today"`` means the day the file is read
     allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class OrderRule:
+    """Row-level date order: ``later`` must not fall more than ``slack_days`` before ``earlier``.
+
+    E.g. an export control's ``effective_date`` may precede its ``announced_date`` by a few
+    days (an order signed before it was announced), never by months (two dates swapped).
+    The row is quarantined under the ``later`` field.
+    """
+
+    later: str
+    earlier: str
+    slack_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +110,10 @@ def _cast(col: pl.Expr, dtype: DType) -> pl.Expr:
     return col
 
 
+def _bound(value: Any) -> Any:
+    return date.today() if value == "today" else value
+
+
 def _problems(df: pl.DataFrame, rule: ColumnRule) -> tuple[pl.Expr, list[pl.DataFrame]]:
     """Typed expression for the column and frames of its problems."""
     raw = pl.col(rule.name).str.strip_chars()
@@ -93,9 +124,12 @@ def _problems(df: pl.DataFrame, rule: ColumnRule) -> tuple[pl.Expr, list[pl.Data
         checks.append((raw.is_null(), pl.lit("missing required value")))
     checks.append((raw.is_not_null() & typed.is_null(), pl.lit(f"not a valid {rule.dtype}")))
     if rule.min is not None:
-        checks.append((typed < rule.min, pl.lit(f"below minimum {rule.min}")))
+        low = _bound(rule.min)
+        checks.append((typed < low, pl.lit(f"below minimum {low}")))
     if rule.max is not None:
-        checks.append((typed > rule.max, pl.lit(f"above maximum {rule.max}")))
+        high = _bound(rule.max)
+        checks.append((typed > high, pl.lit(f"after {rule.max} ({high})" if rule.max == "today"
+                                            else f"above maximum {high}")))
     if rule.allowed is not None:
         checks.append((raw.is_not_null() & ~raw.is_in(list(rule.allowed)),
                        pl.lit(f"not one of {', '.join(rule.allowed)}")))
@@ -118,11 +152,16 @@ def validate_frame(
     source_file: str,
     key: Sequence[str] | None = None,
     first_row: int = 2,
+    order: Sequence[OrderRule] = (),
+    row_numbers: Sequence[int] | None = None,
+    structural: pl.DataFrame | None = None,
 ) -> ValidationResult:
     """Validate an all-string frame against ``rules``; see the module docstring.
 
     Missing required columns raise ``ValidationError``; columns without a rule are kept
     as strings. Rows sharing a key are all quarantined (no way to tell which is right).
+    ``row_numbers`` gives each row's line in the file (default: consecutive from
+    ``first_row``); ``structural`` holds problems found while parsing (quarantine schema).
     """
     missing = [r.name for r in rules if r.name not in df.columns and r.required]
     if missing:
@@ -132,14 +171,34 @@ def validate_frame(
     for r in rules:
         if r.name not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.String).alias(r.name))
-    df = df.with_columns(pl.col(c).cast(pl.String) for c in df.columns).with_row_index(_ROW, offset=first_row)
+    df = df.with_columns(pl.col(c).cast(pl.String) for c in df.columns)
+    if row_numbers is None:
+        df = df.with_row_index(_ROW, offset=first_row)
+    else:
+        df = df.with_columns(pl.Series(_ROW, list(row_numbers), dtype=pl.Int64))
     typed_exprs: list[pl.Expr] = []
     problem_frames: list[pl.DataFrame] = []
+    if structural is not None and structural.height:
+        problem_frames.append(structural.select(
+            pl.col("row").cast(pl.Int64), pl.col("field").cast(pl.String), pl.col("value").cast(pl.String),
+            pl.col("reason").cast(pl.String),
+        ))
     for rule in rules:
         expr, frames = _problems(df, rule)
         typed_exprs.append(expr)
         problem_frames.extend(frames)
     typed = df.with_columns(typed_exprs)
+    for o in order:
+        if o.later not in typed.columns or o.earlier not in typed.columns:
+            continue
+        limit = pl.col(o.earlier) - timedelta(days=o.slack_days)
+        slack = f" by more than {o.slack_days} days" if o.slack_days else ""
+        problem_frames.append(typed.filter((pl.col(o.later) < limit).fill_null(False)).select(
+            pl.col(_ROW).cast(pl.Int64).alias("row"),
+            pl.lit(o.later).alias("field"),
+            pl.col(o.later).cast(pl.String).alias("value"),
+            pl.format(f"before {o.earlier} ({{}}){slack}", pl.col(o.earlier).cast(pl.String)).alias("reason"),
+        ))
     if key:
         dup = typed.filter(pl.len().over(list(key)) > 1)
         if dup.height:
@@ -161,15 +220,96 @@ def validate_frame(
     return ValidationResult(source_file, good, quarantine, df.height)
 
 
-def read_csv_validated(
-    path: str | Path, rules: Sequence[ColumnRule], key: Sequence[str] | None = None
-) -> ValidationResult:
-    """Read a CSV with every column as a string and validate it (see ``validate_frame``)."""
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+@dataclass(frozen=True)
+class CsvRows:
+    """A CSV parsed into an all-string frame, each row's line number, and row-level parse problems."""
+
+    frame: pl.DataFrame
+    lines: list[int]
+    problems: pl.DataFrame
+
+
+def read_csv_rows(path: str | Path) -> CsvRows:
+    """Parse ``path`` as UTF-8 CSV with a header row; see the module docstring for what is tolerated."""
     path = Path(path)
     try:
-        df = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise ValidationError(f"{path}: file not found") from exc
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        raise ValidationError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
-    return validate_frame(df, rules, source_file=str(path), key=key)
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ValidationError(f"{path}: not a readable CSV (UTF-16 text; save it as UTF-8)")
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    text = raw.decode("utf-8", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    problems: list[tuple[int, str, str, str]] = []
+    end = 0  # last physical line consumed
+    try:
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue  # blank line, or only separators
+            if header is None:
+                header = _header(path, record, start)
+                continue
+            n = len(header)
+            if len(record) > n:
+                extra = record[n:]
+                if any(cell.strip() for cell in extra):
+                    problems.append((start, "(extra fields)", ",".join(extra),
+                                     f"row has {len(record)} fields, the header has {n}"))
+                record = record[:n]
+            cells: list[str | None] = [c if c != "" else None for c in record] + [None] * (n - len(record))
+            for i, cell in enumerate(cells):
+                if cell is not None and _NOT_UTF8.search(cell):
+                    # shown with U+FFFD; lone surrogates must never reach Polars or the warehouse
+                    cells[i] = cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                    problems.append((start, header[i], cells[i], "not valid UTF-8 text (save the file as UTF-8)"))
+            rows.append(cells)
+            lines.append(start)
+    except csv.Error as exc:
+        raise ValidationError(
+            f"{path}: not a readable CSV: the record starting at line {end + 1} is broken ({exc})"
+        ) from None
+    if header is None:
+        raise ValidationError(f"{path}: empty file (no header row)")
+    frame = pl.DataFrame(
+        {name: [r[i] for r in rows] for i, name in enumerate(header)},
+        schema={name: pl.String for name in header},
+    )
+    bad = pl.DataFrame(problems, schema=QUARANTINE_SCHEMA, orient="row")
+    return CsvRows(frame, lines, bad)
+
+
+def _header(path: Path, record: list[str], line: int) -> list[str]:
+    names = [c.strip() for c in record]
+    while names and names[-1] == "":
+        names.pop()  # trailing separators in the header row
+    if "" in names:
+        raise ValidationError(f"{path}: line {line}: column {names.index('') + 1} of the header has no name")
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise ValidationError(f"{path}: line {line}: duplicate column name(s) {dups} in the header")
+    if any(_NOT_UTF8.search(n) for n in names):
+        raise ValidationError(f"{path}: line {line}: the header is not valid UTF-8 (save the file as UTF-8)")
+    return names
+
+
+def read_csv_validated(
+    path: str | Path,
+    rules: Sequence[ColumnRule],
+    key: Sequence[str] | None = None,
+    order: Sequence[OrderRule] = (),
+) -> ValidationResult:
+    """Read a CSV with every column as a string and validate it (see ``validate_frame``)."""
+    parsed = read_csv_rows(path)
+    return validate_frame(parsed.frame, rules, source_file=str(path), key=key, order=order,
+                          row_numbers=parsed.lines, structural=parsed.problems)

@@ -51,8 +51,30 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | Non
     return rows[0][0] if rows else None
 
 
+def stored_schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version recorded in ``schema_meta`` (None for a new or pre-fabscope file)."""
+    try:
+        stored = scalar(con, "SELECT value FROM schema_meta WHERE key = 'schema_version'")
+    except duckdb.CatalogException:
+        return None
+    try:
+        return int(stored) if stored is not None else None
+    except ValueError:
+        raise WarehouseError(f"warehouse schema version {stored!r} is not a number") from None
+
+
+def check_schema_version(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse a warehouse written by a newer fabscope (its tables may mean something else)."""
+    stored = stored_schema_version(con)
+    if stored is not None and stored > SCHEMA_VERSION:
+        raise WarehouseError(
+            f"warehouse schema version {stored} is newer than this fabscope ({SCHEMA_VERSION}): upgrade fabscope"
+        )
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> None:
     """Bring a (staging) database to ``SCHEMA_VERSION``: add missing tables and columns."""
+    check_schema_version(con)  # before touching anything
     for table in TABLES.values():
         con.execute(table.ddl())
         existing = {r[0] for r in con.execute(
@@ -62,13 +84,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
         for col in table.columns:
             if col.name not in existing:
                 con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {col.sql_type}')
-    stored = scalar(con, "SELECT value FROM schema_meta WHERE key = 'schema_version'")
-    if stored is not None and int(stored) > SCHEMA_VERSION:
-        raise WarehouseError(
-            f"warehouse schema version {stored} is newer than this fabscope ({SCHEMA_VERSION}): upgrade fabscope"
-        )
     con.execute("DELETE FROM schema_meta WHERE key = 'schema_version'")
     con.execute("INSERT INTO schema_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _now() -> datetime:
@@ -147,12 +168,29 @@ def write_quarantine(
     con.register(view, frame.select(cols).to_arrow())
     try:
         con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM quarantine WHERE source_file = ?", [source_file])
-        con.execute(f"INSERT INTO quarantine ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {view}")
-        con.execute("COMMIT")
+        try:
+            con.execute("DELETE FROM quarantine WHERE source_file = ?", [source_file])
+            con.execute(f"INSERT INTO quarantine ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {view}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     finally:
         con.unregister(view)
     return rows.height
+
+
+# published files whose schema version was already checked, by (inode, size, mtime): a publish is a
+# rename, so a new file always has a new stamp and is checked again
+_VERSION_CHECKED: dict[Path, tuple[int, int, int]] = {}
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class Warehouse:
@@ -173,11 +211,30 @@ class Warehouse:
         """A short-lived read-only connection to the published file."""
         if not self.exists():
             raise WarehouseNotFound(f"no warehouse at {self.path}: run `fabscope refresh` first")
-        con = duckdb.connect(str(self.path), read_only=True)
+        con = self._open_read_only()
         try:
             yield con
         finally:
             con.close()
+
+    def _open_read_only(self) -> duckdb.DuckDBPyConnection:
+        """Connect read-only; an unreadable file or one from a newer fabscope is a ``WarehouseError``."""
+        stamp = _file_stamp(self.path)  # before connecting: a file swapped in meanwhile is checked next time
+        try:
+            con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.Error as exc:
+            if not self.exists():  # replaced by a directory or removed meanwhile
+                raise WarehouseNotFound(f"no warehouse at {self.path}: run `fabscope refresh` first") from None
+            raise WarehouseError(f"{self.path} is not a readable DuckDB warehouse ({_first_line(exc)})") from None
+        try:
+            if stamp is None or _VERSION_CHECKED.get(self.path) != stamp:
+                check_schema_version(con)
+                if stamp is not None:
+                    _VERSION_CHECKED[self.path] = stamp
+        except BaseException:
+            con.close()
+            raise
+        return con
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run a parameterised read-only query on the published file; returns a Polars frame."""
@@ -206,14 +263,25 @@ class Warehouse:
         for orphan in self.staging_dir.iterdir():
             orphan.unlink(missing_ok=True)
         staging = self.staging_dir / f"{tag or uuid.uuid4().hex}.duckdb"
-        if self.exists():
-            shutil.copyfile(self.path, staging)
-        con = duckdb.connect(str(staging))
         try:
-            migrate(con)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
+            if self.exists():
+                shutil.copyfile(self.path, staging)
+            try:
+                con = duckdb.connect(str(staging))
+            except duckdb.Error as exc:
+                reason = _first_line(exc).replace(str(staging), str(self.path))
+                raise WarehouseError(
+                    f"{self.path} is not a readable DuckDB warehouse ({reason}); move it aside and "
+                    "run `fabscope refresh` to rebuild it"
+                ) from None
+            try:
+                migrate(con)
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+        except BaseException:
+            self.discard(staging)
+            raise
         return staging
 
     def publish(self, staging: Path) -> None:

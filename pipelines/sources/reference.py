@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from pipelines.validation import ColumnRule as R
-from pipelines.validation import ValidationResult, read_csv_validated
+from pipelines.validation import OrderRule, ValidationResult, read_csv_validated
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 
@@ -15,10 +16,17 @@ REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 def reference_dir() -> Path:
     """The curated files: ``$FABSCOPE_REFERENCE_DIR`` if set (an analyst's edited copy), else the bundled ones."""
     return Path(os.environ.get("FABSCOPE_REFERENCE_DIR") or REFERENCE_DIR)
+
+
 FLAGS = ("reported", "estimate")
 _SOURCE = (R("source"), R("flag", allowed=FLAGS), R("notes", required=False))
 _SHARE = {"min": 0.0, "max": 1.0}
 _YEAR = {"min": 1990, "max": 2040}
+_DATE = {"min": date(1990, 1, 1), "max": date(2040, 12, 31)}  # catches mistyped years (2204, 0202)
+# An export control may take effect a few days before it is announced (an order signed on a Sunday,
+# a licence requirement a company was told of before its 8-K), never weeks before: that is two dates
+# swapped or mistyped.
+EFFECTIVE_BEFORE_ANNOUNCED_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class ReferenceFile:
     table: str
     rules: tuple[R, ...]
     key: tuple[str, ...]
+    order: tuple[OrderRule, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -37,7 +46,7 @@ class ReferenceFile:
 
     def load(self, path: Path | None = None) -> ValidationResult:
         """Read and validate the file (or ``path`` instead of the bundled one)."""
-        return read_csv_validated(path or self.path, self.rules, key=self.key)
+        return read_csv_validated(path or self.path, self.rules, key=self.key, order=self.order)
 
 
 REFERENCE_FILES: dict[str, ReferenceFile] = {
@@ -47,7 +56,8 @@ REFERENCE_FILES: dict[str, ReferenceFile] = {
             "export_controls",
             "export_controls",
             (
-                R("event_id"), R("announced_date", "date", min=None), R("effective_date", "date"),
+                R("event_id"), R("announced_date", "date", min=_DATE["min"], max="today"),
+                R("effective_date", "date", **_DATE),
                 R("agency"), R("title"), R("citation", required=False),
                 R("category", allowed=(
                     "entity_list", "fdp_rule", "chips_and_sme", "licence_requirement", "ai_diffusion",
@@ -56,11 +66,12 @@ REFERENCE_FILES: dict[str, ReferenceFile] = {
                 *_SOURCE,
             ),
             ("event_id",),
+            (OrderRule("effective_date", "announced_date", EFFECTIVE_BEFORE_ANNOUNCED_DAYS),),
         ),
         ReferenceFile(
             "entity_list",
             "entity_list",
-            (R("name"), R("country"), R("added_date", "date"), R("citation", required=False),
+            (R("name"), R("country"), R("added_date", "date", **_DATE), R("citation", required=False),
              R("event_id", required=False), *_SOURCE),
             ("name", "added_date"),
         ),
@@ -117,7 +128,7 @@ REFERENCE_FILES: dict[str, ReferenceFile] = {
             (
                 R("segment", allowed=("ai_accelerators", "wfe", "hbm")), R("year", "int", **_YEAR),
                 R("domestic_share", "float", **_SHARE), R("metric"), R("publisher"),
-                R("published", required=False), *_SOURCE,
+                R("published", "date", required=False, min=_DATE["min"], max="today"), *_SOURCE,
             ),
             ("segment", "year", "publisher", "metric"),
         ),
