@@ -47,7 +47,7 @@ serve: $(VENV)/.installed
 ## dagster: the Dagster UI on the same instance and warehouse as the CLI
 dagster: $(VENV)/.installed-dev
 	mkdir -p $(DAGSTER_HOME)
-	FABSCOPE_DB=$(abspath $(DB)) $(BIN)/dagster dev -m pipelines.definitions
+	DAGSTER_HOME=$(abspath $(DAGSTER_HOME)) FABSCOPE_DB=$(abspath $(DB)) $(BIN)/dagster dev -m pipelines.definitions
 
 clean:
 	rm -rf $(VENV) data/fabscope.duckdb* data/.fabscope.duckdb.staging

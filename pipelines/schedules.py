@@ -1,8 +1,17 @@
-"""Schedules: the daily refresh of every asset."""
+"""Schedules: the weekday refresh of every asset.
+
+The price provider of scheduled runs is ``$FABSCOPE_PRICES`` (``sample`` when unset; ``yahoo``,
+``akshare`` or ``csv:DIR`` as for ``fabscope refresh --prices``), read when the schedule is evaluated,
+so the Dagster daemon of a live deployment refreshes real prices without editing code.
+"""
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
+
+PRICES_ENV = "FABSCOPE_PRICES"
 
 refresh_job = dg.define_asset_job(
     "refresh",
@@ -10,14 +19,26 @@ refresh_job = dg.define_asset_job(
     description="Materialise every asset into a staging copy; publish it if all assets and blocking checks pass.",
 )
 
-daily_refresh = dg.ScheduleDefinition(
-    name="daily_refresh",
-    job=refresh_job,
-    cron_schedule="30 22 * * 1-5",  # after the US close (22:30 UTC), weekdays
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Weekday refresh after the US market close.",
-)
+
+def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason:
+    """The run a scheduled refresh launches for price provider ``provider`` (None or empty: sample)."""
+    from pipelines.assets.market import market_run_config
+
+    provider = (provider or "").strip() or "sample"
+    try:
+        config = market_run_config(provider)
+    except ValueError as exc:
+        return dg.SkipReason(f"${PRICES_ENV}={provider!r}: {exc}")
+    return dg.RunRequest(run_config=config, tags={"fabscope/prices": provider})
+
+
+@dg.schedule(name="daily_refresh", job=refresh_job, cron_schedule="30 22 * * 1-5",  # after the US close, weekdays
+             execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
+             description=f"Weekday refresh after the US market close (22:30 UTC); prices from ${PRICES_ENV} "
+                         "(default sample).")
+def daily_refresh(context: dg.ScheduleEvaluationContext):
+    return scheduled_run_request(os.environ.get(PRICES_ENV))
+
 
 JOBS = [refresh_job]
 SCHEDULES = [daily_refresh]

@@ -204,3 +204,20 @@ def test_unknown_provider_is_a_one_line_error(tmp_path: Path, capsys: pytest.Cap
     err = capsys.readouterr().err
     assert "does not exist" in err and "Traceback" not in err
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_schedule_takes_the_price_provider_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    import dagster as dg
+
+    from pipelines.schedules import PRICES_ENV, daily_refresh
+
+    monkeypatch.delenv(PRICES_ENV, raising=False)
+    req = daily_refresh(dg.build_schedule_context())
+    assert req.run_config["ops"]["prices_daily"]["config"]["provider"] == "sample"
+    monkeypatch.setenv(PRICES_ENV, f"csv:{tmp_path}")
+    req = daily_refresh(dg.build_schedule_context())
+    assert req.run_config["ops"]["prices_daily"]["config"]["provider"] == f"csv:{tmp_path}"
+    monkeypatch.setenv(PRICES_ENV, "bloomberg")
+    skip = daily_refresh(dg.build_schedule_context())
+    assert isinstance(skip, dg.SkipReason) and "bloomberg" in skip.skip_message
