@@ -50,3 +50,19 @@ def reference_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(REFERENCE_DIR, target)
     monkeypatch.setenv("FABSCOPE_REFERENCE_DIR", str(target))
     return target
+
+
+@pytest.fixture
+def history_db(tmp_path: Path) -> Path:
+    """A fresh warehouse holding only the bundled ``substitution_history`` rows (for forecast runs)."""
+    import polars as pl
+
+    from pipelines.warehouse import Warehouse, replace_rows
+
+    path = tmp_path / "w.duckdb"
+    history = pl.read_csv(REPO / "pipelines" / "reference" / "substitution_history.csv",
+                          infer_schema_length=0).with_columns(
+        pl.col("year").cast(pl.Int32), pl.col("domestic_share").cast(pl.Float64))
+    with Warehouse(path).write() as con:
+        replace_rows(con, "substitution_history", history)
+    return path

@@ -5,27 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from app.cli import main
 from models.scenarios import SCENARIO_DIR
-from pipelines.warehouse import Warehouse, replace_rows
+from pipelines.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
-HISTORY_CSV = REPO / "pipelines" / "reference" / "substitution_history.csv"
 BASELINE = str(SCENARIO_DIR / "baseline.yaml")
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "w.duckdb"
-    history = pl.read_csv(HISTORY_CSV, infer_schema_length=0).with_columns(
-        pl.col("year").cast(pl.Int32), pl.col("domestic_share").cast(pl.Float64)
-    )
-    with Warehouse(path).write() as con:
-        replace_rows(con, "substitution_history", history)
-    return path
+def db(history_db: Path) -> Path:
+    return history_db
 
 
 def _json(capsys, argv: list[str]) -> dict:

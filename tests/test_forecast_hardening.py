@@ -21,23 +21,16 @@ from models.ensemble import SubstitutionEnsemble
 from models.scenarios import SCENARIO_DIR, ScenarioError, load_scenario
 from models.substitution import Bass, FisherPry, Gompertz
 from pipelines.forecast_store import warehouse_version
-from pipelines.warehouse import Warehouse, replace_rows
+from pipelines.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
-HISTORY_CSV = REPO / "pipelines" / "reference" / "substitution_history.csv"
 BASELINE = SCENARIO_DIR / "baseline.yaml"
 ESTIMATOR_CLASSES = [FisherPry, Gompertz, Bass, SubstitutionEnsemble]
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "w.duckdb"
-    history = pl.read_csv(HISTORY_CSV, infer_schema_length=0).with_columns(
-        pl.col("year").cast(pl.Int32), pl.col("domestic_share").cast(pl.Float64)
-    )
-    with Warehouse(path).write() as con:
-        replace_rows(con, "substitution_history", history)
-    return path
+def db(history_db: Path) -> Path:
+    return history_db
 
 
 # ---- broken scenario files: one readable line naming file, field and expectation ---------------
