@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 from app.cli_common import CliError, emit_json
-from hardware_sim import etch, fab
-from hardware_sim.process_flows import MAX_NAND_LAYERS, get_flow, process_flow_ids
-from hardware_sim.tool_throughput import tool_throughput
+from hardware_sim.fab import etch, tool_counts
+from hardware_sim.fab.process_flows import MAX_NAND_LAYERS, get_flow, process_flow_ids
+from hardware_sim.fab.tool_throughput import tool_throughput
 
 #: Largest --wspm accepted, 300 mm wafer starts per month: about the whole world's installed capacity
 #: (SEMI World Fab Forecast: ~33.7M 200mm-equivalent wafers/month in 2025 ~= 15M 300 mm). Above it is a typo.
@@ -97,7 +97,7 @@ def _fab(args: argparse.Namespace) -> int:
             f"unknown process id {args.process!r}; valid process ids: {', '.join(process_flow_ids())} "
             f"(or 3dnand-<layers>, 1..{MAX_NAND_LAYERS} layers)")
         raise CliError(detail) from None
-    out = fab.fab_summary(args.process, args.wspm, args.uptime, args.utilisation)
+    out = tool_counts.fab_summary(args.process, args.wspm, args.uptime, args.utilisation)
     if args.json:
         emit_json(out)
     else:

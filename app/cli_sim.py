@@ -8,13 +8,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from app.cli_common import CliError, emit_json
-from hardware_sim import catalog, cost, equivalence, llm, power, validation
-from hardware_sim.roofline import PRECISIONS
+from hardware_sim.accelerators import catalog, cost, equivalence, llm, power, validation
+from hardware_sim.accelerators.roofline import PRECISIONS
 
 
 def _process_flow_ids() -> list[str]:
     try:
-        from hardware_sim.process_flows import process_flow_ids
+        from hardware_sim.fab.process_flows import process_flow_ids
     except ImportError:
         return []
     return list(process_flow_ids())

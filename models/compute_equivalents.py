@@ -16,10 +16,10 @@ Reference workload (assumption, flag ``estimate``; the choice moves the ratios):
 Llama-3-70B (dense, so every catalogued chip can run it without a system-specific MoE layout),
 BF16, tensor-parallel 4 inside an 8-chip scale-up domain, prompt 2048 + 512 output tokens, the
 largest batch whose TPOT <= 50 ms and whose KV cache fits the chip's HBM. Every chip is
-evaluated with ``hardware_sim.llm.evaluate_step`` on its own catalogue figures (FLOP/s, HBM
+evaluated with ``hardware_sim.accelerators.llm.evaluate_step`` on its own catalogue figures (FLOP/s, HBM
 size and bandwidth, link bandwidth), so chips without a catalogued system (Ascend 910B,
 Cambricon, Hygon) get a ratio on the same footing as those with one; for the H100, H20 and
-Ascend 910C it equals ``hardware_sim.llm.search_batch_for_tpot`` on their own 8-chip-domain
+Ascend 910C it equals ``hardware_sim.accelerators.llm.search_batch_for_tpot`` on their own 8-chip-domain
 layouts (tested).
 
 Ratios are computed once per process (``functools.cache``), not per Monte Carlo path.
@@ -32,16 +32,16 @@ from functools import cache
 
 import numpy as np
 
-from hardware_sim.catalog import chip_spec_record, get_chip, get_llm
-from hardware_sim.llm import evaluate_step, hardware_arrays
-from hardware_sim.operators import (
+from hardware_sim.accelerators.catalog import chip_spec_record, get_chip, get_llm
+from hardware_sim.accelerators.llm import evaluate_step, hardware_arrays
+from hardware_sim.accelerators.operators import (
     Layout,
     kv_bytes_per_chip,
     model_arrays,
     precision_arrays,
     weight_bytes_per_chip,
 )
-from hardware_sim.roofline import HBM_USABLE_FRACTION
+from hardware_sim.accelerators.roofline import HBM_USABLE_FRACTION
 
 REFERENCE_CHIP = "h100-sxm"
 # Reference workload (see module docstring): assumption, flag estimate.
@@ -148,7 +148,7 @@ def stream_ratios() -> dict[str, float]:
 
 def ratio_table(chip_ids: tuple[str, ...] | None = None) -> list[dict[str, float | str]]:
     """One row per chip: id, decode tokens/s per chip, ``h100e`` and ``bf16_ratio`` (for docs/CLI)."""
-    from hardware_sim.catalog import chip_ids as all_chip_ids
+    from hardware_sim.accelerators.catalog import chip_ids as all_chip_ids
 
     rows = []
     for cid in chip_ids or tuple(all_chip_ids()):

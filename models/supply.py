@@ -175,7 +175,7 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     ``hbm_class_domestic`` (accelerators/year from SMIC wafers + stockpiled dies),
     ``domestic_units``/``foreign_units`` (accelerators/year delivered) and ``unit_share``.
     """
-    from hardware_sim.wafers import good_accelerators_per_month  # the simulator's yield + HBM model
+    from hardware_sim.fab.wafers import good_accelerators_per_month  # the simulator's yield + HBM model
     from models.compute_equivalents import DOMESTIC_HBM_CLASS_CHIP, decode_gain, h100e, stream_ratios
 
     ratios = stream_ratios()

@@ -451,7 +451,7 @@ for _table in (
             _NOTES,
         ),
         ("scenario_id", "year", "tool_type"),
-        "domestic etch/deposition tool supply (hardware_sim.tool_supply) against new-tool demand",
+        "domestic etch/deposition tool supply (hardware_sim.fab.tool_supply) against new-tool demand",
     ),
 ):
     TABLES[_table.name] = _table

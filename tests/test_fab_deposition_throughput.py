@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hardware_sim import deposition as dep
-from hardware_sim.tool_throughput import tool_throughput, wafers_per_hour
+from hardware_sim.fab.tool_counts import deposition as dep
+from hardware_sim.fab.tool_throughput import tool_throughput, wafers_per_hour
 
 
 def test_arrhenius_reference_point_and_slope() -> None:

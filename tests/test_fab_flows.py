@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hardware_sim import fab
-from hardware_sim.process_flows import get_flow, process_flow_ids, tool_types
+from hardware_sim.fab import tool_counts
+from hardware_sim.fab.process_flows import get_flow, process_flow_ids, tool_types
 
 REPO = Path(__file__).resolve().parents[1]
 REQUIRED = ["28nm-planar", "7nm-duv-saqp", "7nm-euv", "5nm-duv-smic", "3dnand-128", "3dnand-232", "dram-1x", "hbm-tsv"]
@@ -47,7 +47,7 @@ def test_euv_flows_need_fewer_litho_passes(euv: str, duv: str) -> None:
 
 def test_tool_formula() -> None:
     flow = get_flow("28nm-planar")
-    counts = {c.type: c for c in fab.fab_tool_counts(flow, 10_000, uptime=0.9, utilisation=0.85)}
+    counts = {c.type: c for c in tool_counts.fab_tool_counts(flow, 10_000, uptime=0.9, utilisation=0.85)}
     c = counts["litho_duv"]
     assert c.count_exact == pytest.approx(10_000 * 45 * (1 / 250) / (720 * 0.9 * 0.85))
     assert c.count == math.ceil(c.count_exact)
@@ -56,9 +56,9 @@ def test_tool_formula() -> None:
 
 @pytest.mark.parametrize("fid", ["7nm-duv-saqp", "3dnand-232", "hbm-tsv"])
 def test_tool_counts_scale_linearly_with_wspm(fid: str) -> None:
-    base = {c.type: c for c in fab.fab_tool_counts(fid, 5_000)}
+    base = {c.type: c for c in tool_counts.fab_tool_counts(fid, 5_000)}
     for k in (2, 3, 10):
-        scaled = {c.type: c for c in fab.fab_tool_counts(fid, 5_000 * k)}
+        scaled = {c.type: c for c in tool_counts.fab_tool_counts(fid, 5_000 * k)}
         for t, c in base.items():
             assert scaled[t].count_exact == pytest.approx(k * c.count_exact)
             # installed (rounded-up) tools: linear up to rounding
@@ -66,12 +66,12 @@ def test_tool_counts_scale_linearly_with_wspm(fid: str) -> None:
 
 
 def test_zero_wspm_needs_no_tools() -> None:
-    assert all(c.count == 0 for c in fab.fab_tool_counts("28nm-planar", 0))
+    assert all(c.count == 0 for c in tool_counts.fab_tool_counts("28nm-planar", 0))
 
 
 def test_higher_uptime_needs_fewer_tools() -> None:
-    lo = sum(c.count_exact for c in fab.fab_tool_counts("28nm-planar", 20_000, uptime=0.8))
-    hi = sum(c.count_exact for c in fab.fab_tool_counts("28nm-planar", 20_000, uptime=0.95))
+    lo = sum(c.count_exact for c in tool_counts.fab_tool_counts("28nm-planar", 20_000, uptime=0.8))
+    hi = sum(c.count_exact for c in tool_counts.fab_tool_counts("28nm-planar", 20_000, uptime=0.95))
     assert hi < lo
 
 
@@ -85,15 +85,15 @@ def test_nand_flows_grow_with_layers_and_use_etch_model() -> None:
 
 def test_capex_plausible_against_capital_intensity() -> None:
     # Reference: > $3B per 10k WSPM at 5nm for the whole fab (IBS); tools are most of it.
-    s = fab.fab_summary("5nm-euv", 10_000)
+    s = tool_counts.fab_summary("5nm-euv", 10_000)
     assert 1.5 < s["capex_usd_b"] < 4.0
-    assert s["capex_usd_b"] > fab.fab_summary("28nm-planar", 10_000)["capex_usd_b"]
+    assert s["capex_usd_b"] > tool_counts.fab_summary("28nm-planar", 10_000)["capex_usd_b"]
 
 
 def test_tool_count_matrix_matches_scalar() -> None:
-    types, m = fab.tool_count_matrix(["7nm-euv", "28nm-planar"], np.array([1000.0, 45000.0]))
+    types, m = tool_counts.tool_count_matrix(["7nm-euv", "28nm-planar"], np.array([1000.0, 45000.0]))
     i = types.index("dry_etch")
-    scalar = {c.type: c.count_exact for c in fab.fab_tool_counts("28nm-planar", 45000.0)}
+    scalar = {c.type: c.count_exact for c in tool_counts.fab_tool_counts("28nm-planar", 45000.0)}
     assert m[1, i, 1] == pytest.approx(scalar["dry_etch"])
     assert m[1, types.index("litho_euv"), 0] == 0.0
 
@@ -107,9 +107,9 @@ def _row(**kw):
 
 
 def test_tool_demand_rows_shape_and_values() -> None:
-    rows = fab.tool_demand_rows([_row()], {"dry_etch": 0.6}, "base")
+    rows = tool_counts.tool_demand_rows([_row()], {"dry_etch": 0.6}, "base")
     by_type = {r["tool_type"]: r for r in rows}
-    expected = {c.type: c.count_exact for c in fab.fab_tool_counts("7nm-duv-saqp", 10_000)}
+    expected = {c.type: c.count_exact for c in tool_counts.fab_tool_counts("7nm-duv-saqp", 10_000)}
     assert set(by_type) == set(expected)
     for t, r in by_type.items():
         assert {"scenario_id", "year", "tool_type", "count", "domestic_share"} <= set(r)
@@ -121,11 +121,11 @@ def test_tool_demand_rows_shape_and_values() -> None:
 
 
 def test_tool_demand_mapping_china_vs_elsewhere() -> None:
-    assert fab.flow_for_capacity_row(_row()) == "7nm-duv-saqp"
-    assert fab.flow_for_capacity_row(_row(country="US")) == "7nm-euv"
-    assert fab.flow_for_capacity_row(_row(product="nand", node_class="232L")) == "3dnand-232"
-    assert fab.flow_for_capacity_row(_row(product="nand", node_class="nand-2xx-layer")) == "3dnand-232"
-    assert fab.flow_for_capacity_row(_row(product="logic", node_class="quantum")) is None
+    assert tool_counts.flow_for_capacity_row(_row()) == "7nm-duv-saqp"
+    assert tool_counts.flow_for_capacity_row(_row(country="US")) == "7nm-euv"
+    assert tool_counts.flow_for_capacity_row(_row(product="nand", node_class="232L")) == "3dnand-232"
+    assert tool_counts.flow_for_capacity_row(_row(product="nand", node_class="nand-2xx-layer")) == "3dnand-232"
+    assert tool_counts.flow_for_capacity_row(_row(product="logic", node_class="quantum")) is None
 
 
 def test_tool_demand_rules() -> None:
@@ -140,9 +140,9 @@ def test_tool_demand_rules() -> None:
         _row(fab="lines [B]", year=2024, capacity_wspm=99_000),  # competing estimate: not added
         _row(fab="lines [A]", year=2025, capacity_wspm=1_000),
     ]
-    d = fab.tool_demand(rows, {}, "s")
+    d = tool_counts.tool_demand(rows, {}, "s")
     etch = {r["year"]: r for r in d.rows if r["tool_type"] == "dry_etch"}
-    per_wafer = fab.fab_tool_counts("7nm-duv-saqp", 1.0)
+    per_wafer = tool_counts.fab_tool_counts("7nm-duv-saqp", 1.0)
     k = next(c.count_exact for c in per_wafer if c.type == "dry_etch")
     assert etch[2024]["count"] == pytest.approx(11_000 * k)
     assert etch[2025]["count"] == pytest.approx(21_000 * k)
@@ -156,7 +156,7 @@ def test_tool_demand_aggregate_counts_only_the_remainder() -> None:
         _row(fab="company total (all fabs)", node_class="mixed", capacity_wspm=50_000, year=2024),
         _row(fab="F1", node_class="7nm-class", capacity_wspm=10_000, year=2024),
     ]
-    d = fab.tool_demand(rows, {}, "s")
+    d = tool_counts.tool_demand(rows, {}, "s")
     wspm = sorted((u.flow_id, u.wspm) for u in d.used)
     assert wspm == [("55nm-planar", 40_000.0), ("7nm-duv-saqp", 10_000.0)]
 
@@ -165,8 +165,8 @@ def test_tool_demand_on_bundled_capacity() -> None:
     with (REPO / "pipelines" / "reference" / "fab_capacity.csv").open(encoding="utf-8") as fh:
         capacity = list(csv.DictReader(fh))
     with (REPO / "pipelines" / "reference" / "tool_domestic_share.csv").open(encoding="utf-8") as fh:
-        share = fab.latest_domestic_share(csv.DictReader(fh))
-    rows = fab.tool_demand_rows(capacity, share, "baseline")
+        share = tool_counts.latest_domestic_share(csv.DictReader(fh))
+    rows = tool_counts.tool_demand_rows(capacity, share, "baseline")
     assert rows
     keys = {(r["year"], r["tool_type"]) for r in rows}
     assert len(keys) == len(rows)  # one row per (year, tool type)
@@ -183,6 +183,6 @@ def test_domestic_share_reference_file() -> None:
         assert 0.0 <= float(r["domestic_share"]) <= 1.0
         assert r["flag"] in ("reported", "estimate") and r["source"]
         assert r["tool_type"] in tool_types()
-    latest = fab.latest_domestic_share(rows)
+    latest = tool_counts.latest_domestic_share(rows)
     assert latest["dry_etch"] == pytest.approx(0.60)
-    assert fab.latest_domestic_share(rows, year=2021)["litho_duv"] == pytest.approx(0.01)
+    assert tool_counts.latest_domestic_share(rows, year=2021)["litho_duv"] == pytest.approx(0.01)

@@ -1,4 +1,4 @@
-"""Domestic tool supply vs demand (hardware_sim.tool_supply) and the tool_supply asset."""
+"""Domestic tool supply vs demand (hardware_sim.fab.tool_supply) and the tool_supply asset."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hardware_sim.tool_supply import (
+from hardware_sim.fab.tool_supply import (
     REVENUE_SPLIT,
     cny_per_usd,
     projected_revenue,

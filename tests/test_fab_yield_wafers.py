@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from hardware_sim import wafers
-from hardware_sim import yield_ as y
+from hardware_sim.fab.tool_counts import wafers
+from hardware_sim.fab.tool_counts import yield_ as y
 
 
 def test_yield_models_agree_at_low_defect_density() -> None:

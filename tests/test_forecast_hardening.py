@@ -317,7 +317,7 @@ def test_backtest_mape_and_coverage_by_hand():
 # ---- the Monte Carlo is vectorised over paths and years ----------------------------------------
 
 def test_structural_monte_carlo_calls_the_simulator_once_per_stream_whatever_the_path_count(monkeypatch):
-    import hardware_sim.wafers as wafers
+    import hardware_sim.fab.wafers as wafers
     from models.montecarlo import structural_paths
 
     real = wafers.good_accelerators_per_month

@@ -131,7 +131,7 @@ def test_allocate_share_respects_caps_and_preferences():
     np.testing.assert_allclose(out["share"], [0.4, 1.0, 0.9, 0.0])
 
 
-# ---- Monte Carlo (structural model uses hardware_sim.wafers) -------------------------------
+# ---- Monte Carlo (structural model uses hardware_sim.fab.wafers) -------------------------------
 
 @pytest.fixture(scope="module")
 def runs():

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hardware_sim.llm import search_batch_for_tpot
+from hardware_sim.accelerators.llm import search_batch_for_tpot
 from models import compute_equivalents as ce
 from models.calibration import backcast, calibrate, calibration_loss, history_targets, with_scaled_base
 from models.scenarios import SCENARIO_DIR, load_scenario

@@ -2,8 +2,8 @@
 
 import pytest
 
-from hardware_sim import catalog
-from hardware_sim.operators import model_arrays, param_counts
+from hardware_sim.accelerators import catalog
+from hardware_sim.accelerators.operators import model_arrays, param_counts
 
 CHIP_KEYS = {"id", "vendor", "bf16_tflops", "int8_tops", "hbm_gb", "hbm_tbps", "scaleup_gbps", "tdp_w", "sources"}
 
@@ -76,7 +76,7 @@ def test_malformed_data_file_raises_the_loader_error_naming_the_file(tmp_path, t
 
 def test_missing_data_file_raises_the_loader_error(tmp_path):
     from hardware_sim.data_files import read_yaml_mapping
-    from hardware_sim.process_flows import FlowDataError
+    from hardware_sim.fab.process_flows import FlowDataError
 
     with pytest.raises(FlowDataError, match="absent.yaml: cannot read YAML"):
         read_yaml_mapping(tmp_path / "absent.yaml", FlowDataError, "a mapping")

@@ -1,4 +1,4 @@
-"""Chip-for-chip replacement (hardware_sim.equivalence) and `fabscope sim replace`."""
+"""Chip-for-chip replacement (hardware_sim.accelerators.equivalence) and `fabscope sim replace`."""
 
 import json
 import math
@@ -6,7 +6,7 @@ import math
 import pytest
 
 from app.cli import main
-from hardware_sim import equivalence
+from hardware_sim.accelerators import equivalence
 
 
 def test_same_system_replaces_one_for_one():

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from hardware_sim import catalog, llm
-from hardware_sim.catalog import get_chip, get_llm, get_system
-from hardware_sim.network import SCALEOUT_BW_EFF, SCALEUP_BW_EFF
-from hardware_sim.operators import Layout, model_arrays, precision_arrays
+from hardware_sim.accelerators import catalog, llm
+from hardware_sim.accelerators.catalog import get_chip, get_llm, get_system
+from hardware_sim.accelerators.network import SCALEOUT_BW_EFF, SCALEUP_BW_EFF
+from hardware_sim.accelerators.operators import Layout, model_arrays, precision_arrays
 
 
 @pytest.mark.parametrize("sid", catalog.system_ids())

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hardware_sim import llm
-from hardware_sim.catalog import get_chip, get_llm, get_system
-from hardware_sim.operators import Layout, model_arrays, precision_arrays
+from hardware_sim.accelerators import llm
+from hardware_sim.accelerators.catalog import get_chip, get_llm, get_system
+from hardware_sim.accelerators.operators import Layout, model_arrays, precision_arrays
 
 TP4 = {"tp": 4, "dp": 1, "pp": 1}
 

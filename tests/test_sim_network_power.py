@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from hardware_sim import network
-from hardware_sim.cost import cost_per_million_tokens
-from hardware_sim.power import PUE, power_breakdown_kw, system_record
+from hardware_sim.accelerators import network
+from hardware_sim.accelerators.cost import cost_per_million_tokens
+from hardware_sim.accelerators.power import PUE, power_breakdown_kw, system_record
 
 UP, OUT = 450e9, 50e9
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from hardware_sim.catalog import get_llm
-from hardware_sim.operators import (
+from hardware_sim.accelerators.catalog import get_llm
+from hardware_sim.accelerators.operators import (
     Layout,
     kv_bytes_per_chip,
     model_arrays,

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from hardware_sim.sweep import Grid, sweep_grid, sweep_loop
-from hardware_sim.validation import CASES, validate
+from hardware_sim.accelerators.sweep import Grid, sweep_grid, sweep_loop
+from hardware_sim.accelerators.validation import CASES, validate
 
 
 def test_sweep_matches_loop():

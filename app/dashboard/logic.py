@@ -718,7 +718,7 @@ def overlay_view(fc: q.QueryResult, baseline_id: str | None, run_id: str | None,
 
 
 # =========================================================================================
-# Hardware: LLM serving calculator (hardware_sim.llm)
+# Hardware: LLM serving calculator (hardware_sim.accelerators.llm)
 # =========================================================================================
 PRECISIONS = ("bf16", "fp8", "int8")
 PHASES = ("prefill", "decode")
@@ -740,12 +740,12 @@ def _bounded_int(value: Any, name: str, lo: int, hi: int) -> int:
 
 def llm_serving(system: str | None, model: str | None, phase: str, precision: str, batch: Any, tpot_ms: Any,
                 input_len: Any, output_len: Any) -> dict[str, Any]:
-    """One LLM serving estimate from ``hardware_sim.llm`` (``serve``, or the TPOT batch search).
+    """One LLM serving estimate from ``hardware_sim.accelerators.llm`` (``serve``, or the TPOT batch search).
 
     Returns the simulator's dict (tokens/s per chip, TTFT or TPOT in ms, bound, layout...) or
     ``{"error": message}`` for bad input — never raises for user input.
     """
-    from hardware_sim import llm
+    from hardware_sim.accelerators import llm
 
     try:
         if not system or not model:
@@ -796,7 +796,7 @@ def llm_sweep(system: str, model: str, phase: str, precision: str, input_len: in
     """Tokens/s per chip and step time across batch sizes 1…``max_batch`` (log-spaced)."""
     import numpy as np
 
-    from hardware_sim import llm
+    from hardware_sim.accelerators import llm
 
     top = max(1, min(int(max_batch), MAX_CALC_BATCH))
     batches = sorted({int(b) for b in np.unique(np.round(np.geomspace(1, top, num=min(points, top))))})
@@ -833,12 +833,12 @@ def llm_view(res: dict[str, Any], *, height: int = 340) -> View:
            yaxis_title="tokens/s per chip")
     frame = sweep.with_columns(pl.lit(res["system"]).alias("system"), pl.lit(res["model"]).alias("model"),
                                pl.lit(res["phase"]).alias("phase"), pl.lit(res["precision"]).alias("precision"))
-    return View(fig, frame, ("hardware_sim.llm (roofline model; derates and sources in hardware_sim)",),
+    return View(fig, frame, ("hardware_sim.accelerators.llm (roofline model; derates and sources in hardware_sim)",),
                 note="marker colour: blue compute-, amber memory-, red network-bound")
 
 
 # =========================================================================================
-# Capacity: etch and fab calculators (hardware_sim.etch / hardware_sim.fab)
+# Capacity: etch and fab calculators (hardware_sim.fab.etch / hardware_sim.fab.tool_counts)
 # =========================================================================================
 MAX_LAYERS = 1000
 MAX_ASPECT_RATIO = 200.0
@@ -853,9 +853,9 @@ def etch_calculator(mode: str, layers: Any, aspect_ratio: Any, chemistry: str = 
     Returns the CONTRACT ``sim etch`` keys, or ``{"error": message}`` for bad input.
     """
     try:
-        from hardware_sim import etch
+        from hardware_sim.fab.tool_counts import etch
     except ImportError as exc:
-        return {"error": f"hardware_sim.etch is not available in this build ({exc})"}
+        return {"error": f"hardware_sim.fab.etch is not available in this build ({exc})"}
     try:
         if mode == "layers":
             n = _bounded_int(layers, "layers", 1, MAX_LAYERS)
@@ -878,7 +878,7 @@ def etch_record(res: Any, chambers: Any = None) -> dict[str, Any]:
     """CONTRACT ``sim etch`` keys from a ``ChannelHoleEtch`` (+ tool throughput at ``chambers``)."""
     from dataclasses import asdict
 
-    from hardware_sim.tool_throughput import tool_throughput
+    from hardware_sim.fab.tool_throughput import tool_throughput
 
     rec = {k: v for k, v in asdict(res).items() if not (isinstance(v, float) and v != v)}
     n_ch = _bounded_int(chambers, "chambers", 1, 12) if chambers not in (None, "") else 1
@@ -894,7 +894,7 @@ def etch_view(res: dict[str, Any], *, height: int = 320) -> View:
         return empty_view(res["error"], height=height)
     import numpy as np
 
-    from hardware_sim import etch
+    from hardware_sim.fab.tool_counts import etch
 
     chem = etch.get_chemistry(res["chemistry"])
     top = max(10.0, res["aspect_ratio"] * 2)
@@ -906,14 +906,14 @@ def etch_view(res: dict[str, Any], *, height: int = 320) -> View:
     fig.add_trace(go.Scatter(x=[res["aspect_ratio"]], y=[res["etch_rate_nm_min"]], mode="markers",
                              name="your hole", marker={"size": 13, "symbol": "star", "color": DOMESTIC}))
     styled(fig, height=height, xaxis_title="aspect ratio (depth / diameter)", yaxis_title="etch rate, nm/min")
-    return View(fig, frame, ("hardware_sim.etch (Clausing transmission + Coburn & Winters ARDE; "
+    return View(fig, frame, ("hardware_sim.fab.etch (Clausing transmission + Coburn & Winters ARDE; "
                              "see docs/methodology-fab.md)", f"{chem.name}: {chem.source} ({chem.flag})"))
 
 
 def process_flow_ids() -> list[str]:
     """Process-flow ids the fab calculator offers (empty if the simulator lacks them)."""
     try:
-        from hardware_sim.process_flows import process_flow_ids as ids
+        from hardware_sim.fab.process_flows import process_flow_ids as ids
     except ImportError:
         return []
     return list(ids())
@@ -922,9 +922,9 @@ def process_flow_ids() -> list[str]:
 def fab_calculator(process: str | None, wspm: Any) -> dict[str, Any]:
     """Tools needed for ``wspm`` wafer starts/month of ``process`` (CONTRACT ``sim fab`` keys) or ``{"error"}``."""
     try:
-        from hardware_sim import fab
+        from hardware_sim.fab.tool_counts import tool_counts as fab
     except ImportError as exc:
-        return {"error": f"hardware_sim.fab is not available in this build ({exc})"}
+        return {"error": f"hardware_sim.fab.tool_counts is not available in this build ({exc})"}
     try:
         if not process:
             raise ValueError("pick a process flow")
@@ -950,4 +950,4 @@ def fab_view(res: dict[str, Any], *, height: int = 360) -> View:
     styled(fig, height=height, yaxis_title="tools needed")
     srcs = _merge_sources([str(res["source"])] if res.get("source") else [],
                           tools["source"].drop_nulls().to_list() if "source" in tools.columns else [])
-    return View(fig, tools, srcs or ("hardware_sim.fab process flows",))
+    return View(fig, tools, srcs or ("hardware_sim.fab.tool_counts process flows",))

@@ -30,17 +30,17 @@ CHECKS = [
 
 
 @dg.asset(group_name="capacity", deps=[fab_capacity, tool_domestic_share], kinds={"duckdb", "python"},
-          description="Tools needed per year and tool type for the bundled fab capacity (hardware_sim.fab), "
+          description="Tools needed per year and tool type for the bundled fab capacity (hardware_sim.fab.tool_counts), "
                       "with the domestic-supplier share of each tool type.")
 def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    from hardware_sim.fab import latest_domestic_share, tool_demand_rows
+    from hardware_sim.fab.tool_counts import latest_domestic_share, tool_demand_rows
 
     with warehouse.connection() as con:
         capacity = con.sql("SELECT * FROM fab_capacity WHERE capacity_wspm IS NOT NULL").pl().to_dicts()
         shares = latest_domestic_share(con.sql("SELECT * FROM tool_domestic_share").pl().to_dicts())
         rows = tool_demand_rows(capacity, shares, scenario_id=REFERENCE_SCENARIO)
         frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-            pl.lit("hardware_sim.fab tool counts from fab_capacity; domestic shares from tool_domestic_share")
+            pl.lit("hardware_sim.fab.tool_counts tool counts from fab_capacity; domestic shares from tool_domestic_share")
             .alias("source")
         )
         frame = frame.select([c for c in TABLES["tool_demand"].column_names if c in frame.columns])
@@ -55,10 +55,10 @@ CHECKS.append(table_check("tool_demand", min_rows=10, conditions=(
 
 @dg.asset(group_name="capacity", deps=[tool_demand, equipment_vendors], kinds={"duckdb", "python"},
           description="Domestic (AMEC, Naura) etch and deposition tools supplyable per year from vendor revenue, "
-                      "against new tools demanded (hardware_sim.tool_supply).")
+                      "against new tools demanded (hardware_sim.fab.tool_supply).")
 def tool_supply(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    from hardware_sim.process_flows import tool_types
-    from hardware_sim.tool_supply import supply_vs_demand
+    from hardware_sim.fab.process_flows import tool_types
+    from hardware_sim.fab.tool_supply import supply_vs_demand
 
     asp = {name: t.capex_usd_m for name, t in tool_types().items()}
     with warehouse.connection() as con:

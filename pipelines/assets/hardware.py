@@ -15,7 +15,7 @@ _SOURCE = "hardware_sim catalog (see hardware_sim/data/*.yaml for per-figure sou
 
 def chip_spec_frame() -> pl.DataFrame:
     """One row per catalog chip with the CONTRACT ``sim chip`` keys; ``sources`` joined with '; '."""
-    from hardware_sim.catalog import chip_ids, chip_spec_record
+    from hardware_sim.accelerators.catalog import chip_ids, chip_spec_record
 
     rows = []
     for cid in chip_ids():
@@ -31,8 +31,8 @@ def chip_spec_frame() -> pl.DataFrame:
 
 def system_perf_frame() -> pl.DataFrame:
     """One row per catalog system with totals and the component power breakdown (JSON, kW)."""
-    from hardware_sim.catalog import system_ids
-    from hardware_sim.power import system_record
+    from hardware_sim.accelerators.catalog import system_ids
+    from hardware_sim.accelerators.power import system_record
 
     rows = []
     for sid in system_ids():

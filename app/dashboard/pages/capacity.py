@@ -112,7 +112,7 @@ def layout(**_: object) -> html.Div:
         html.Div(className="grid grid-2", children=[
             ui.chart_card(
                 "cap-etch", "Etch calculator (high-aspect-ratio holes)",
-                subtitle="hardware_sim.etch: Knudsen transport (Clausing) + ion shadowing; 3D NAND stacks "
+                subtitle="hardware_sim.fab.etch: Knudsen transport (Clausing) + ion shadowing; 3D NAND stacks "
                          "over 128 layers are etched in decks",
                 controls=[
                     ui.control("Input", dcc.RadioItems(id="etch-mode", inline=True, value="layers",

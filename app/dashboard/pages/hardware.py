@@ -53,8 +53,8 @@ def layout(**_: object) -> html.Div:
     chip_ids = chips.frame["id"].to_list() if chips.ok else []
     system_ids = systems.frame["id"].to_list() if systems.ok else []
     try:
-        from hardware_sim.catalog import llm_ids
-        from hardware_sim.catalog import system_ids as sim_systems
+        from hardware_sim.accelerators.catalog import llm_ids
+        from hardware_sim.accelerators.catalog import system_ids as sim_systems
 
         models, calc_systems = llm_ids(), sim_systems()
     except ImportError:
@@ -115,7 +115,7 @@ def layout(**_: object) -> html.Div:
                                                       debounce=True, style={"width": "130px"})),
             ],
             footer=ui.answer_slot("llm-answer-wrap"),
-        ) if models else ui.empty_state("hardware_sim.llm is not available in this build", title="LLM calculator"),
+        ) if models else ui.empty_state("hardware_sim.accelerators.llm is not available in this build", title="LLM calculator"),
     ])
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hardware_sim import llm
-from hardware_sim.power import system_record
+from hardware_sim.accelerators import llm
+from hardware_sim.accelerators.power import system_record
 
 # Electricity price, USD/kWh: US industrial average ~0.08 (EIA, 2024); China industrial tariffs ~0.6-0.7 CNY
 # (~0.09 USD). Assumption.

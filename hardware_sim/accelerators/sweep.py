@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from hardware_sim.catalog import get_chip, get_llm, get_system
-from hardware_sim.llm import BOUNDS, HardwareArrays, evaluate_step, hardware_arrays
-from hardware_sim.operators import (
+from hardware_sim.accelerators.catalog import get_chip, get_llm, get_system
+from hardware_sim.accelerators.llm import BOUNDS, HardwareArrays, evaluate_step, hardware_arrays
+from hardware_sim.accelerators.operators import (
     Layout,
     PrecisionArrays,
     kv_bytes_per_chip,
@@ -25,7 +25,7 @@ from hardware_sim.operators import (
     precision_arrays,
     weight_bytes_per_chip,
 )
-from hardware_sim.roofline import HBM_USABLE_FRACTION
+from hardware_sim.accelerators.roofline import HBM_USABLE_FRACTION
 
 
 @dataclass(frozen=True)

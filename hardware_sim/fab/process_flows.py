@@ -3,8 +3,8 @@
 The figures live in ``hardware_sim/data/process_flows.yaml`` (each with ``source`` and ``flag``). A flow
 is a list of :class:`FlowStep` (tool type, passes per wafer, hours per pass on one tool while it is up).
 3D NAND flows are generated for any layer count (``3dnand-<layers>``): their channel-hole etch time comes
-from :mod:`hardware_sim.etch` and their oxide/nitride stack deposition time from
-:mod:`hardware_sim.deposition`.
+from :mod:`hardware_sim.fab.etch` and their oxide/nitride stack deposition time from
+:mod:`hardware_sim.fab.deposition`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from functools import lru_cache
 from typing import Any
 
 from hardware_sim.data_files import DATA_DIR, read_yaml_mapping
-from hardware_sim.deposition import cvd_time_min
-from hardware_sim.etch import channel_hole_etch, nand_decks
-from hardware_sim.tool_throughput import wafers_per_hour
+from hardware_sim.fab.deposition import cvd_time_min
+from hardware_sim.fab.etch import channel_hole_etch, nand_decks
+from hardware_sim.fab.tool_throughput import wafers_per_hour
 
 FLOWS_PATH = DATA_DIR / "process_flows.yaml"
 TOOL_TYPES = (

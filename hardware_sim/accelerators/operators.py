@@ -1,7 +1,7 @@
 """Operator list of one transformer forward step, per chip, with FLOP and byte counts.
 
 Everything is vectorised: model dimensions, batch, sequence lengths, precision and layout may all be
-NumPy arrays that broadcast together (this is what ``hardware_sim.sweep`` relies on).
+NumPy arrays that broadcast together (this is what ``hardware_sim.accelerators.sweep`` relies on).
 
 Conventions (per chip, per step = one forward pass over the chip's share of the batch):
   * ``batch`` B = concurrent sequences per chip; ``q`` = new tokens per sequence in the step
@@ -24,8 +24,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from hardware_sim.catalog import LLM
-from hardware_sim.roofline import ATTENTION_COMPUTE_EFF, MLA_DECODE_COMPUTE_EFF, precision
+from hardware_sim.accelerators.catalog import LLM
+from hardware_sim.accelerators.roofline import ATTENTION_COMPUTE_EFF, MLA_DECODE_COMPUTE_EFF, precision
 
 _MODEL_FIELDS = (
     "n_layers",
@@ -412,7 +412,7 @@ def step_communication(m: ModelArrays, batch, q, layout: Layout, prec: Precision
         CommCost("ep_combine", "moe_all_to_all", t * h * prec.act_bytes * ones,
                  np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones, ep * ones, m.top_k),
         # group = chips the pipeline spans (tp*dp*pp): the send crosses the scale-out network only when the
-        # replica does not fit in one scale-up domain (hardware_sim.llm compares it with the domain size)
+        # replica does not fit in one scale-up domain (hardware_sim.accelerators.llm compares it with the domain size)
         CommCost("pp_send", "p2p", t * h * prec.act_bytes * ones, np.where(pp > 1, pp - 1.0, 0.0) * ones,
                  layout.n_chips.astype(float) * ones),
     ]

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hardware_sim import catalog, llm, power
-from hardware_sim.roofline import PRECISIONS, precision
+from hardware_sim.accelerators import catalog, llm, power
+from hardware_sim.accelerators.roofline import PRECISIONS, precision
 
 # Ratios within this relative tolerance of a whole number are not rounded up (float noise in N x 1.0).
 _CEIL_RTOL = 1e-9

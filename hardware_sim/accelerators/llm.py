@@ -1,8 +1,8 @@
 """LLM serving (prefill / decode) and training step model on a catalogued system.
 
-Pipeline (GenZ-LLM-Analyzer style): system spec -> operator list (``hardware_sim.operators``) ->
-roofline per operator with named derates (``hardware_sim.roofline``) -> plus exposed communication
-(``hardware_sim.network``). Step time of one chip::
+Pipeline (GenZ-LLM-Analyzer style): system spec -> operator list (``hardware_sim.accelerators.operators``) ->
+roofline per operator with named derates (``hardware_sim.accelerators.roofline``) -> plus exposed communication
+(``hardware_sim.accelerators.network``). Step time of one chip::
 
     t_step = sum_ops max(F_op / (peak * eff_c), M_op / (bw * eff_m)) + exposed communication
 
@@ -12,7 +12,7 @@ Decode:  TPOT = t_step with q = 1 at the mean context input_len + output_len / 2
 Training: t_step(forward) x 3 (backward = 2 x forward), plus exposed gradient all-reduce and the
 pipeline bubble; MFU = model FLOP / (t_step * chips * peak).
 ``batch`` always counts concurrent sequences per chip. All functions accept NumPy arrays (the
-vectorised core :func:`evaluate_step` is what ``hardware_sim.sweep`` calls).
+vectorised core :func:`evaluate_step` is what ``hardware_sim.accelerators.sweep`` calls).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from hardware_sim import network
-from hardware_sim.catalog import LLM, Chip, System, get_chip, get_llm, get_system
-from hardware_sim.operators import (
+from hardware_sim.accelerators import network
+from hardware_sim.accelerators.catalog import LLM, Chip, System, get_chip, get_llm, get_system
+from hardware_sim.accelerators.operators import (
     Layout,
     ModelArrays,
     PrecisionArrays,
@@ -36,7 +36,7 @@ from hardware_sim.operators import (
     step_operators,
     weight_bytes_per_chip,
 )
-from hardware_sim.roofline import HBM_USABLE_FRACTION, PRECISIONS, op_time_s, peak_tflops
+from hardware_sim.accelerators.roofline import HBM_USABLE_FRACTION, PRECISIONS, op_time_s, peak_tflops
 
 # Share of TP all-reduce time hidden behind compute: 0 -- vLLM/SGLang run TP all-reduces on the critical
 # path (no overlap by default).

@@ -3,14 +3,14 @@ node overhead, power-supply loss, cooling via PUE).
 
 Power is built up from the composition in systems.yaml and the per-component constants below, never
 typed in per system. All constants are `estimate`s with the basis stated; docs/methodology-accelerators.md
-compares the results with the published totals (hardware_sim.validation).
+compares the results with the published totals (hardware_sim.accelerators.validation).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hardware_sim.catalog import get_chip, get_system
+from hardware_sim.accelerators.catalog import get_chip, get_system
 
 # HBM interface + DRAM energy, pJ/bit at full bandwidth: O'Connor et al., "Fine-Grained DRAM", MICRO 2017,
 # put HBM2 at ~3.9 pJ/bit. Used to split the chip TDP into logic and memory (the TDP includes the HBM).

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from hardware_sim.fab import finite_or_none
+from hardware_sim.fab.tool_counts import finite_or_none
 
 #: CNY per USD, annual averages. Source: recalled from published PBoC central-parity / Fed H.10 annual means;
 #: flag ``estimate`` (verify). Years after the last entry use the last entry.
@@ -56,7 +56,7 @@ REVENUE_GROWTH = 0.25
 #: Tool types reported together as one group (rows with ``tool_type`` = the group name).
 TOOL_GROUPS: dict[str, tuple[str, ...]] = {"deposition": ("cvd", "ald", "pvd", "epi")}
 
-SOURCE = ("hardware_sim.tool_supply: vendor revenue (equipment_vendors) × revenue split ÷ ASP per tool type, "
+SOURCE = ("hardware_sim.fab.tool_supply: vendor revenue (equipment_vendors) × revenue split ÷ ASP per tool type, "
           "against tool_demand new tools × domestic share (estimate)")
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hardware_sim import llm
-from hardware_sim.power import system_record
+from hardware_sim.accelerators import llm
+from hardware_sim.accelerators.power import system_record
 
 SRC_DEEPSEEK = ("DeepSeek, 'Day 6: DeepSeek-V3/R1 Inference System Overview', "
                 "github.com/deepseek-ai/open-infra-index (Mar 2025)")
@@ -142,7 +142,7 @@ def validate() -> dict[str, Any]:
         "cases": rows,
         "mean_abs_error_pct": sum(errs) / len(errs),
         "notes": [
-            "no derate was fitted to these measurements; derates come from kernel benchmarks (hardware_sim.roofline)",
+            "no derate was fitted to these measurements; derates come from kernel benchmarks (hardware_sim.accelerators.roofline)",
             "positive error = model optimistic; production serving loses time to scheduling, imbalance and "
             "load variation the roofline does not see, while MTP (not modelled) gains up to ~1.8x decode",
         ],

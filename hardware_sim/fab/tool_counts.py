@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from hardware_sim.process_flows import (
+from hardware_sim.fab.process_flows import (
     ProcessFlow,
     default_uptime,
     default_utilisation,
@@ -343,7 +343,7 @@ def tool_demand(
             "domestic_share": share, "domestic_count": None if share is None else n * share,
             "tools_installed": installed[(y, t)], "tools_new": max(0.0, n - previous.get(t, 0.0)),
             "capex_usd_b": installed[(y, t)] * prices[t].capex_usd_m / 1000.0, "wspm": wspm_behind[(y, t)],
-            "source": "hardware_sim.fab tool model on fab_capacity + process flows (estimate)",
+            "source": "hardware_sim.fab.tool_counts tool model on fab_capacity + process flows (estimate)",
         })
         previous[t] = n
     return ToolDemand(rows, used, skipped)

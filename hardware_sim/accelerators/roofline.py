@@ -2,7 +2,7 @@
 
 An operator that does ``F`` FLOP and moves ``M`` bytes on one chip takes
 ``t = max(F / (peak * eff_compute), M / (bw * eff_memory))`` seconds (GenZ-LLM-Analyzer's form,
-arXiv 2406.01698); communication is added separately (``hardware_sim.network``).
+arXiv 2406.01698); communication is added separately (``hardware_sim.accelerators.network``).
 All functions accept NumPy arrays and broadcast.
 
 Each derate below is a fraction of the datasheet peak that well-tuned kernels reach; the comment says
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hardware_sim.catalog import Chip
+from hardware_sim.accelerators.catalog import Chip
 
 # --- compute derates (fraction of dense tensor peak) -------------------------------------------------
 # Large GEMMs: DeepGEMM reports up to ~1,350 FP8 TFLOP/s on H800 (~68% of 1,979) and cuBLAS BF16 GEMMs

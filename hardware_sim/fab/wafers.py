@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hardware_sim.yield_ import die_yield, dies_per_wafer
+from hardware_sim.fab.yield_ import die_yield, dies_per_wafer
 
 
 def good_accelerators_per_month(

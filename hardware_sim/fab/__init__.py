@@ -1,0 +1,1 @@
+"""Fab physics and economics: etch, deposition, tool throughput, process flows, tool counts, tool supply, yield, wafers."""
