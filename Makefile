@@ -6,7 +6,7 @@ DB     ?= data/fabscope.duckdb
 BIN    := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 
-.PHONY: demo test bench lint refresh serve dagster clean
+.PHONY: demo test check bench lint refresh serve dagster clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,14 @@ demo: $(VENV)/.installed
 ## test: set up with the dev extras and run the whole pytest suite (browser tests in headless Chromium)
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
-	$(BIN)/pytest --headless
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest --headless -n 2 --dist loadgroup
+
+## check: the fast loop: ruff and every test not marked slow or browser, in parallel
+check: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not slow and not browser"
 
 ## bench: run every benchmark in bench/ and print ratios against same-run baselines
 bench: $(VENV)/.installed-dev
@@ -37,6 +44,7 @@ bench: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 refresh: $(VENV)/.installed
 	$(BIN)/fabscope refresh --db $(DB)

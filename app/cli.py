@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fabscope", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _register(_TOP_LEVEL, sub)
-    sim = sub.add_parser("sim", help="hardware and fab simulator").add_subparsers(dest="sim_command", required=True)
+    sim = sub.add_parser("sim", help="hardware and fab simulator").add_subparsers(
+        dest="sim_command", required=True
+    )
     _register(_SIM, sim)
     forecast = sub.add_parser("forecast", help="substitution forecasts").add_subparsers(
         dest="forecast_command", required=True

@@ -43,4 +43,6 @@ def emit_json(obj: Any) -> None:
 
 def add_db_arg(parser: Any) -> None:
     """Add the contract's ``--db PATH`` option (else $FABSCOPE_DB, else ./data/fabscope.duckdb)."""
-    parser.add_argument("--db", default=None, help="warehouse file (default: $FABSCOPE_DB or ./data/fabscope.duckdb)")
+    parser.add_argument(
+        "--db", default=None, help="warehouse file (default: $FABSCOPE_DB or ./data/fabscope.duckdb)"
+    )

@@ -79,7 +79,10 @@ def execute_refresh(
     run_config = _merge({"loggers": {"progress": {}}}, _prices_config(prices, start, end))
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False, asset_selection=selection,
+            run_config=run_config,
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=selection,
         )
     return result.success, result.run_id
 
@@ -96,8 +99,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         print(summary, file=sys.stderr)
     if not ok:
         kept = ", except that this run's quarantine rows were recorded" if summary else ""
-        print(f"refresh FAILED (see the lines above): the published warehouse was left as it was{kept}.",
-              file=sys.stderr)
+        print(
+            f"refresh FAILED (see the lines above): the published warehouse was left as it was{kept}.",
+            file=sys.stderr,
+        )
         return 1
     print("refresh ok: warehouse published.", file=sys.stderr)
     return 0
@@ -148,12 +153,17 @@ def status(db: Path) -> dict[str, Any]:
 def _status(wh: Warehouse) -> dict[str, Any]:
     db = wh.path
     with wh.read() as con:
-        names = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
-        ).fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+            ).fetchall()
+        ]
         if not {"schema_meta", "table_refreshes"} <= set(names):
-            raise CliError(f"{db} is a DuckDB file but not a fabscope warehouse (no schema_meta/table_refreshes); "
-                           "point --db at a warehouse written by `fabscope refresh`")
+            raise CliError(
+                f"{db} is a DuckDB file but not a fabscope warehouse (no schema_meta/table_refreshes); "
+                "point --db at a warehouse written by `fabscope refresh`"
+            )
         refreshed = dict(con.execute("SELECT table_name, refreshed_at FROM table_refreshes").fetchall())
         tables = [
             {
@@ -168,8 +178,12 @@ def _status(wh: Warehouse) -> dict[str, Any]:
             scalar(con, "SELECT count(*) FROM prices_daily WHERE provider = 'sample'")
         )
         version = scalar(con, "SELECT value FROM schema_meta WHERE key = 'schema_version'")
-    return {"db": str(db), "schema_version": int(version) if version else None, "tables": tables,
-            "sample_data": sample}
+    return {
+        "db": str(db),
+        "schema_version": int(version) if version else None,
+        "tables": tables,
+        "sample_data": sample,
+    }
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -186,8 +200,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     db = resolve_db_path(args.db)
     if not Warehouse(db).exists():
-        print(f"fabscope: no warehouse at {db} yet; pages will say how to fill it (`fabscope refresh`).",
-              file=sys.stderr)
+        print(
+            f"fabscope: no warehouse at {db} yet; pages will say how to fill it (`fabscope refresh`).",
+            file=sys.stderr,
+        )
     from app.dashboard.app import serve
 
     serve(str(db), host=args.host, port=args.port)
@@ -200,7 +216,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_arg(p)
     p.add_argument("--prices", default=None, help="sample (default) | yahoo | akshare | csv:DIR")
     p.add_argument("--select", default=None, choices=GROUPS, help="refresh one asset group only")
-    p.add_argument("--start", default=None, help="backfill prices from this date (YYYY-MM-DD); default: incremental")
+    p.add_argument(
+        "--start", default=None, help="backfill prices from this date (YYYY-MM-DD); default: incremental"
+    )
     p.add_argument("--end", default=None, help="last price date to fetch (YYYY-MM-DD); default: today")
     p.set_defaults(func=cmd_refresh)
 

@@ -73,8 +73,16 @@ def _etch(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(out)
     else:
-        for k in ("aspect_ratio", "etch_rate_nm_min", "mean_etch_rate_nm_min", "etch_time_min", "wafers_per_hour",
-                  "decks", "stack_height_nm", "chemistry"):
+        for k in (
+            "aspect_ratio",
+            "etch_rate_nm_min",
+            "mean_etch_rate_nm_min",
+            "etch_time_min",
+            "wafers_per_hour",
+            "decks",
+            "stack_height_nm",
+            "chemistry",
+        ):
             v = out[k]
             print(f"{k:24s} {v:,.3f}" if isinstance(v, float) else f"{k:24s} {v}")
     return 0
@@ -83,8 +91,10 @@ def _etch(args: argparse.Namespace) -> int:
 def _fab(args: argparse.Namespace) -> int:
     _finite("wspm", args.wspm, 0.0, strict=False)
     if args.wspm > MAX_WSPM:
-        raise CliError(f"--wspm {args.wspm:,.0f} exceeds {MAX_WSPM:,} wafer starts per month, about the whole "
-                       "world's 300 mm capacity; check the number")
+        raise CliError(
+            f"--wspm {args.wspm:,.0f} exceeds {MAX_WSPM:,} wafer starts per month, about the whole "
+            "world's 300 mm capacity; check the number"
+        )
     for name in ("uptime", "utilisation"):
         value = getattr(args, name)
         _finite(name, value, 0.0)
@@ -93,9 +103,14 @@ def _fab(args: argparse.Namespace) -> int:
     try:
         get_flow(args.process)
     except (KeyError, ValueError) as exc:
-        detail = str(exc).strip("'\"") if "layer count" in str(exc) else (
-            f"unknown process id {args.process!r}; valid process ids: {', '.join(process_flow_ids())} "
-            f"(or 3dnand-<layers>, 1..{MAX_NAND_LAYERS} layers)")
+        detail = (
+            str(exc).strip("'\"")
+            if "layer count" in str(exc)
+            else (
+                f"unknown process id {args.process!r}; valid process ids: {', '.join(process_flow_ids())} "
+                f"(or 3dnand-<layers>, 1..{MAX_NAND_LAYERS} layers)"
+            )
+        )
         raise CliError(detail) from None
     out = tool_counts.fab_summary(args.process, args.wspm, args.uptime, args.utilisation)
     if args.json:
@@ -116,10 +131,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("--layers", type=int, help="3D NAND word-line layers")
     which.add_argument("--aspect-ratio", type=float, help="hole depth / diameter")
     p.add_argument("--chemistry", choices=sorted(etch.CHEMISTRIES), default="conventional")
-    p.add_argument("--hole-diameter-nm", type=float, default=None,
-                   help=f"hole diameter, nm (default {etch.DEFAULT_HOLE_DIAMETER_NM:g})")
-    p.add_argument("--layer-pitch-nm", type=float, default=None,
-                   help=f"oxide/nitride pair thickness, nm (default {etch.DEFAULT_LAYER_PITCH_NM:g})")
+    p.add_argument(
+        "--hole-diameter-nm",
+        type=float,
+        default=None,
+        help=f"hole diameter, nm (default {etch.DEFAULT_HOLE_DIAMETER_NM:g})",
+    )
+    p.add_argument(
+        "--layer-pitch-nm",
+        type=float,
+        default=None,
+        help=f"oxide/nitride pair thickness, nm (default {etch.DEFAULT_LAYER_PITCH_NM:g})",
+    )
     p.add_argument("--decks", type=int, default=None, help="channel-hole decks (default: by layer count)")
     p.add_argument("--chambers", type=int, default=HAR_ETCH_CHAMBERS, help="etch chambers per tool")
     p.add_argument("--json", action="store_true", help="print one JSON document")

@@ -32,8 +32,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ScenarioError, WarehouseError) as exc:
         raise CliError(str(exc)) from None
     if "fisher_pry" not in doc["models"]:
-        print("fabscope: no substitution_history in the warehouse: statistical curves skipped "
-              "(run `fabscope refresh` first)", file=sys.stderr)
+        print(
+            "fabscope: no substitution_history in the warehouse: statistical curves skipped "
+            "(run `fabscope refresh` first)",
+            file=sys.stderr,
+        )
     if args.json:
         emit_json(doc)
     else:
@@ -52,15 +55,20 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     except WarehouseError as exc:
         raise CliError(str(exc)) from None
     if not results:
-        print("fabscope: no substitution_history in the warehouse (run `fabscope refresh` first)", file=sys.stderr)
+        print(
+            "fabscope: no substitution_history in the warehouse (run `fabscope refresh` first)",
+            file=sys.stderr,
+        )
     if args.json:
         emit_json({"models": results})
     else:
         for r in results:
             mape = "  n/a" if r["mape"] is None else f"{r['mape']:.3f}"
             cov = "n/a" if r["coverage_p10_p90"] is None else f"{r['coverage_p10_p90']:.2f}"
-            print(f"{r['segment']:16s} {r['name']:11s} MAPE {mape}  MAE {r['mae']:.3f}  "
-                  f"coverage {cov}  origins {r['n_origins']}  h {r['horizon_years']}")
+            print(
+                f"{r['segment']:16s} {r['name']:11s} MAPE {mape}  MAE {r['mae']:.3f}  "
+                f"coverage {cov}  origins {r['n_origins']}  h {r['horizon_years']}"
+            )
     return 0
 
 
@@ -78,7 +86,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         emit_json({"runs": runs})
     else:
         for r in runs:
-            print(f"{r['scenario_id']:32s} {r['name']:16s} seed {r['seed']:<10d} {r['created_at']}  {r['file']}")
+            print(
+                f"{r['scenario_id']:32s} {r['name']:16s} seed {r['seed']:<10d} {r['created_at']}  {r['file']}"
+            )
     return 0
 
 
@@ -86,7 +96,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     try:
         doc = _read(args, forecast_store.compare_runs, args.id1, args.id2, args.model)
     except KeyError as exc:
-        raise CliError(f"no stored run with scenario_id {exc.args[0]!r} (see `fabscope forecast list`)") from None
+        raise CliError(
+            f"no stored run with scenario_id {exc.args[0]!r} (see `fabscope forecast list`)"
+        ) from None
     except ValueError as exc:
         raise CliError(str(exc)) from None
     if args.json:
@@ -96,7 +108,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for segment, rows in doc["segments"].items():
             print(f"{segment}:")
             for r in rows:
-                print(f"  {r['year']}  p50 a {r['a']['p50']:.3f}  b {r['b']['p50']:.3f}  diff {r['p50_diff']:+.3f}")
+                print(
+                    f"  {r['year']}  p50 a {r['a']['p50']:.3f}  b {r['b']['p50']:.3f}  diff {r['p50_diff']:+.3f}"
+                )
     return 0
 
 

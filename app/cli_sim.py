@@ -116,11 +116,20 @@ def _llm(args: argparse.Namespace) -> int:
         if args.tpot_ms is not None:
             if args.phase != "decode":
                 raise CliError("--tpot-ms applies to --phase decode only")
-            res = llm.search_batch_for_tpot(args.system, args.model, args.tpot_ms, args.input_len, args.output_len,
-                                            args.precision, layout)
+            res = llm.search_batch_for_tpot(
+                args.system, args.model, args.tpot_ms, args.input_len, args.output_len, args.precision, layout
+            )
         else:
-            res = llm.serve(args.system, args.model, args.phase, args.batch, args.input_len, args.output_len,
-                            args.precision, layout)
+            res = llm.serve(
+                args.system,
+                args.model,
+                args.phase,
+                args.batch,
+                args.input_len,
+                args.output_len,
+                args.precision,
+                layout,
+            )
     c = cost.serving_cost(res)
     res["cost_per_mtok_usd"] = None if c is None else c["usd_per_mtok"]
     res["cost"] = c
@@ -155,8 +164,16 @@ def _replace(args: argparse.Namespace) -> int:
     _positive("input-len", args.input_len)
     _positive("output-len", args.output_len)
     with _model_errors():
-        res = equivalence.replacement(args.model, args.from_system, args.to_system, args.chips, args.tpot_ms,
-                                      args.input_len, args.output_len, args.precision)
+        res = equivalence.replacement(
+            args.model,
+            args.from_system,
+            args.to_system,
+            args.chips,
+            args.tpot_ms,
+            args.input_len,
+            args.output_len,
+            args.precision,
+        )
     _emit(args, res)
     return 0
 
@@ -168,7 +185,9 @@ def _validate(args: argparse.Namespace) -> int:
         return 0
     print(f"{'case':24s} {'measured':>10s} {'predicted':>10s} {'error':>8s}  unit")
     for r in res["cases"]:
-        print(f"{r['id']:24s} {r['measured']:10,.0f} {r['predicted']:10,.0f} {r['error_pct']:+7.1f}%  {r['unit']}")
+        print(
+            f"{r['id']:24s} {r['measured']:10,.0f} {r['predicted']:10,.0f} {r['error_pct']:+7.1f}%  {r['unit']}"
+        )
     print(f"mean |error| {res['mean_abs_error_pct']:.1f}%")
     for n in res["notes"]:
         print(f"note: {n}")
@@ -198,8 +217,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=1, help="concurrent sequences per accelerator (default 1)")
     p.add_argument("--input-len", type=int, default=2048, help="prompt tokens (default 2048)")
     p.add_argument("--output-len", type=int, default=512, help="generated tokens (default 512)")
-    p.add_argument("--precision", choices=PRECISIONS, default=None,
-                   help="bf16 | fp8 | int8 (default: the precision the model's weights are released in)")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="bf16 | fp8 | int8 (default: the precision the model's weights are released in)",
+    )
     p.add_argument("--tpot-ms", type=float, default=None, help="search the largest batch meeting this TPOT")
     p.add_argument("--tp", type=int, default=None, help="override tensor parallelism")
     p.add_argument("--dp", type=int, default=None, help="override attention data parallelism")
@@ -217,17 +240,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_train)
 
-    p = subparsers.add_parser("replace", help="chips of one system needed to match N chips of another (decode)")
+    p = subparsers.add_parser(
+        "replace", help="chips of one system needed to match N chips of another (decode)"
+    )
     p.add_argument("--model", required=True, help="LLM id")
     p.add_argument("--from", dest="from_system", required=True, help="system id being replaced")
     p.add_argument("--to", dest="to_system", required=True, help="replacement system id")
     p.add_argument("--chips", type=int, required=True, help="accelerators of --from to match")
-    p.add_argument("--tpot-ms", type=float, default=50.0, help="decode TPOT target on both sides (default 50)")
+    p.add_argument(
+        "--tpot-ms", type=float, default=50.0, help="decode TPOT target on both sides (default 50)"
+    )
     p.add_argument("--input-len", type=int, default=2048, help="prompt tokens (default 2048)")
     p.add_argument("--output-len", type=int, default=512, help="generated tokens (default 512)")
-    p.add_argument("--precision", choices=PRECISIONS, default=None,
-                   help="force one precision on both sides (default: native if the chip supports it, "
-                        "else the chip's narrowest supported precision)")
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="force one precision on both sides (default: native if the chip supports it, "
+        "else the chip's narrowest supported precision)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_replace)
 

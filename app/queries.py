@@ -61,8 +61,15 @@ def _sources_of(frame: pl.DataFrame) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _run(db: DbPath, table: str, sql: str, params: Sequence[object] | None = None,
-         *, what: str | None = None, probe: bool = True) -> QueryResult:
+def _run(
+    db: DbPath,
+    table: str,
+    sql: str,
+    params: Sequence[object] | None = None,
+    *,
+    what: str | None = None,
+    probe: bool = True,
+) -> QueryResult:
     """Run one parameterised read-only query; turn every "not there yet" into a reason.
 
     When a query with a filter (any non-null parameter) comes back empty, one more cheap probe
@@ -77,10 +84,14 @@ def _run(db: DbPath, table: str, sql: str, params: Sequence[object] | None = Non
     except WarehouseNotFound:
         return QueryResult(pl.DataFrame(), f"no warehouse at {wh.path} yet — {REFRESH_HINT}")
     except duckdb.CatalogException:
-        return QueryResult(pl.DataFrame(), f"no {label} data yet (table `{table}` is missing) — {REFRESH_HINT}")
+        return QueryResult(
+            pl.DataFrame(), f"no {label} data yet (table `{table}` is missing) — {REFRESH_HINT}"
+        )
     except duckdb.BinderException as exc:
         first = str(exc).splitlines()[0]
-        return QueryResult(pl.DataFrame(), f"table `{table}` has an unexpected shape ({first}) — {REFRESH_HINT}")
+        return QueryResult(
+            pl.DataFrame(), f"table `{table}` has an unexpected shape ({first}) — {REFRESH_HINT}"
+        )
     except (duckdb.IOException, WarehouseError) as exc:
         return QueryResult(pl.DataFrame(), f"warehouse unreadable: {str(exc).splitlines()[0]}")
     if frame.height == 0:
@@ -112,9 +123,12 @@ def _no_selection(what: str) -> QueryResult:
 # ---- warehouse-wide ----------------------------------------------------------------------
 def table_freshness(db: DbPath) -> QueryResult:
     """Per table: rows and when it was last written (``table_refreshes``), newest first."""
-    return _run(db, "table_refreshes",
-                "SELECT table_name, rows, refreshed_at, run_id FROM table_refreshes ORDER BY refreshed_at DESC",
-                what="refresh-log")
+    return _run(
+        db,
+        "table_refreshes",
+        "SELECT table_name, rows, refreshed_at, run_id FROM table_refreshes ORDER BY refreshed_at DESC",
+        what="refresh-log",
+    )
 
 
 def sample_price_tickers(db: DbPath, tickers: Sequence[str] | None = None) -> list[str]:
@@ -132,50 +146,64 @@ def sample_price_tickers(db: DbPath, tickers: Sequence[str] | None = None) -> li
 # ---- market -------------------------------------------------------------------------------
 def tickers(db: DbPath) -> QueryResult:
     """Ticker universe with name, country, segment, domestic-China flag and benchmark."""
-    return _run(db, "tickers",
-                "SELECT ticker, name, country, exchange, currency, segment, domestic_china, benchmark, "
-                "is_benchmark, source, flag FROM tickers ORDER BY is_benchmark, domestic_china DESC, ticker",
-                what="ticker")
+    return _run(
+        db,
+        "tickers",
+        "SELECT ticker, name, country, exchange, currency, segment, domestic_china, benchmark, "
+        "is_benchmark, source, flag FROM tickers ORDER BY is_benchmark, domestic_china DESC, ticker",
+        what="ticker",
+    )
 
 
 def price_range(db: DbPath) -> QueryResult:
     """First and last price date stored (one row: ``first``, ``last``)."""
-    res = _run(db, "prices_daily", "SELECT min(date) AS first, max(date) AS last, count(*) AS n FROM prices_daily",
-               what="price")
+    res = _run(
+        db,
+        "prices_daily",
+        "SELECT min(date) AS first, max(date) AS last, count(*) AS n FROM prices_daily",
+        what="price",
+    )
     if res.ok and res.frame.item(0, "n") == 0:
         return QueryResult(pl.DataFrame(), f"no price data yet — {REFRESH_HINT}")
     return res
 
 
-def prices(db: DbPath, tickers: Sequence[str], start: date | None = None, end: date | None = None) -> QueryResult:
+def prices(
+    db: DbPath, tickers: Sequence[str], start: date | None = None, end: date | None = None
+) -> QueryResult:
     """Daily closes (listing currency and USD) for ``tickers`` between ``start`` and ``end`` inclusive."""
     if not tickers:
         return _no_selection("ticker")
     return _run(
-        db, "prices_daily",
+        db,
+        "prices_daily",
         "SELECT date, ticker, close, currency, close_usd, provider, source FROM prices_daily "
         "WHERE list_contains(?, ticker) AND (?::DATE IS NULL OR date >= ?::DATE) "
         "AND (?::DATE IS NULL OR date <= ?::DATE) ORDER BY ticker, date",
-        [list(tickers), start, start, end, end], what="price",
+        [list(tickers), start, start, end, end],
+        what="price",
     )
 
 
 def event_study(db: DbPath, event_id: str | None = None) -> QueryResult:
     """Event-study rows (CAR, t-stat per ticker and window), with each ticker's domestic flag."""
     return _run(
-        db, "event_study",
-        "SELECT e.event_id, e.ticker, e.\"window\", e.car, e.t_stat, t.name, "
+        db,
+        "event_study",
+        'SELECT e.event_id, e.ticker, e."window", e.car, e.t_stat, t.name, '
         "coalesce(t.domestic_china, false) AS domestic_china, e.source "
         "FROM event_study e LEFT JOIN tickers t USING (ticker) "
-        "WHERE (?::VARCHAR IS NULL OR e.event_id = ?::VARCHAR) ORDER BY e.event_id, e.\"window\", e.ticker",
-        [event_id, event_id], what="event-study",
+        'WHERE (?::VARCHAR IS NULL OR e.event_id = ?::VARCHAR) ORDER BY e.event_id, e."window", e.ticker',
+        [event_id, event_id],
+        what="event-study",
     )
 
 
 def event_study_events(db: DbPath) -> QueryResult:
     """Events that have event-study rows, with their title and date (newest first)."""
     return _run(
-        db, "event_study",
+        db,
+        "event_study",
         "SELECT DISTINCT e.event_id, x.announced_date, x.title FROM event_study e "
         "LEFT JOIN export_controls x USING (event_id) ORDER BY x.announced_date DESC NULLS LAST, e.event_id",
         what="event-study",
@@ -183,34 +211,46 @@ def event_study_events(db: DbPath) -> QueryResult:
 
 
 # ---- policy -------------------------------------------------------------------------------
-def export_controls(db: DbPath, categories: Sequence[str] | None = None,
-                    start: date | None = None, end: date | None = None) -> QueryResult:
+def export_controls(
+    db: DbPath, categories: Sequence[str] | None = None, start: date | None = None, end: date | None = None
+) -> QueryResult:
     """Export-control actions (optionally of some categories / in a date range), oldest first."""
     if categories is not None and not categories:
         return _no_selection("category")
     return _run(
-        db, "export_controls",
+        db,
+        "export_controls",
         "SELECT event_id, announced_date, effective_date, agency, title, citation, category, source, flag, "
         "notes FROM export_controls WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], category)) "
         "AND (?::DATE IS NULL OR announced_date >= ?::DATE) AND (?::DATE IS NULL OR announced_date <= ?::DATE) "
         "ORDER BY announced_date, event_id",
-        [_opt_list(categories), _opt_list(categories), start, start, end, end], what="export-control",
+        [_opt_list(categories), _opt_list(categories), start, start, end, end],
+        what="export-control",
     )
 
 
 def export_control_categories(db: DbPath) -> list[str]:
     """Categories present in ``export_controls``."""
-    res = _run(db, "export_controls", "SELECT DISTINCT category FROM export_controls WHERE category IS NOT NULL "
-               "ORDER BY 1", what="export-control")
+    res = _run(
+        db,
+        "export_controls",
+        "SELECT DISTINCT category FROM export_controls WHERE category IS NOT NULL ORDER BY 1",
+        what="export-control",
+    )
     return _values(res, "category")
 
 
 def entity_list(db: DbPath, start: date | None = None, end: date | None = None) -> QueryResult:
     """Entity List additions (Chinese chip-related firms), optionally added in a date range, oldest first."""
-    return _run(db, "entity_list",
-                "SELECT name, country, added_date, citation, event_id, source, flag, notes FROM entity_list "
-                "WHERE (?::DATE IS NULL OR added_date >= ?::DATE) AND (?::DATE IS NULL OR added_date <= ?::DATE) "
-                "ORDER BY added_date, name", [start, start, end, end], what="Entity List")
+    return _run(
+        db,
+        "entity_list",
+        "SELECT name, country, added_date, citation, event_id, source, flag, notes FROM entity_list "
+        "WHERE (?::DATE IS NULL OR added_date >= ?::DATE) AND (?::DATE IS NULL OR added_date <= ?::DATE) "
+        "ORDER BY added_date, name",
+        [start, start, end, end],
+        what="Entity List",
+    )
 
 
 def policy_date_range(db: DbPath) -> QueryResult:
@@ -218,12 +258,20 @@ def policy_date_range(db: DbPath) -> QueryResult:
 
     Falls back to ``export_controls`` alone when ``entity_list`` is not there yet.
     """
-    res = _run(db, "entity_list",
-               "SELECT min(d) AS first, max(d) AS last FROM (SELECT announced_date AS d FROM export_controls "
-               "UNION ALL SELECT added_date FROM entity_list) WHERE d IS NOT NULL", what="policy")
+    res = _run(
+        db,
+        "entity_list",
+        "SELECT min(d) AS first, max(d) AS last FROM (SELECT announced_date AS d FROM export_controls "
+        "UNION ALL SELECT added_date FROM entity_list) WHERE d IS NOT NULL",
+        what="policy",
+    )
     if res.empty or res.frame.item(0, "first") is None:
-        res = _run(db, "export_controls", "SELECT min(announced_date) AS first, max(announced_date) AS last "
-                   "FROM export_controls", what="export-control")
+        res = _run(
+            db,
+            "export_controls",
+            "SELECT min(announced_date) AS first, max(announced_date) AS last FROM export_controls",
+            what="export-control",
+        )
     if res.ok and res.frame.item(0, "first") is None:
         return QueryResult(pl.DataFrame(), f"no export-control data yet — {REFRESH_HINT}")
     return res
@@ -232,27 +280,39 @@ def policy_date_range(db: DbPath) -> QueryResult:
 # ---- capacity & tooling -------------------------------------------------------------------
 def fab_capacity(db: DbPath) -> QueryResult:
     """Fab capacity rows (wafer starts/month in the fab's wafer size) by company, fab, node, year."""
-    return _run(db, "fab_capacity",
-                "SELECT company, fab, country, product, node_class, wafer_size_mm, capacity_wspm, year, status, "
-                "source, flag FROM fab_capacity ORDER BY year, company, fab", what="fab-capacity")
+    return _run(
+        db,
+        "fab_capacity",
+        "SELECT company, fab, country, product, node_class, wafer_size_mm, capacity_wspm, year, status, "
+        "source, flag FROM fab_capacity ORDER BY year, company, fab",
+        what="fab-capacity",
+    )
 
 
 def tool_demand(db: DbPath, scenario_id: str | None = None) -> QueryResult:
     """Tools needed per year and tool type, with the domestic share (one scenario or all)."""
-    return _run(db, "tool_demand",
-                "SELECT scenario_id, year, tool_type, count, domestic_share, source FROM tool_demand "
-                "WHERE (?::VARCHAR IS NULL OR scenario_id = ?::VARCHAR) ORDER BY scenario_id, year, tool_type",
-                [scenario_id, scenario_id], what="tool-demand")
+    return _run(
+        db,
+        "tool_demand",
+        "SELECT scenario_id, year, tool_type, count, domestic_share, source FROM tool_demand "
+        "WHERE (?::VARCHAR IS NULL OR scenario_id = ?::VARCHAR) ORDER BY scenario_id, year, tool_type",
+        [scenario_id, scenario_id],
+        what="tool-demand",
+    )
 
 
 def tool_supply(db: DbPath, scenario_id: str | None = None) -> QueryResult:
     """New domestic tools demanded vs domestic vendors' supply (tools/year) per year and tool type
     (incl. groups such as ``deposition``), with coverage (fraction) and gap (tools); one scenario or all."""
-    return _run(db, "tool_supply",
-                "SELECT scenario_id, year, tool_type, tools_new, domestic_share, domestic_tools_new, domestic_supply, "
-                "coverage, gap, source, flag, notes FROM tool_supply "
-                "WHERE (?::VARCHAR IS NULL OR scenario_id = ?::VARCHAR) ORDER BY scenario_id, year, tool_type",
-                [scenario_id, scenario_id], what="tool-supply")
+    return _run(
+        db,
+        "tool_supply",
+        "SELECT scenario_id, year, tool_type, tools_new, domestic_share, domestic_tools_new, domestic_supply, "
+        "coverage, gap, source, flag, notes FROM tool_supply "
+        "WHERE (?::VARCHAR IS NULL OR scenario_id = ?::VARCHAR) ORDER BY scenario_id, year, tool_type",
+        [scenario_id, scenario_id],
+        what="tool-supply",
+    )
 
 
 def tool_domestic_share(db: DbPath) -> QueryResult:
@@ -263,66 +323,101 @@ def tool_domestic_share(db: DbPath) -> QueryResult:
 # ---- hardware -----------------------------------------------------------------------------
 def chip_specs(db: DbPath) -> QueryResult:
     """Accelerator specs (TFLOP/s, GB, TB/s, GB/s, W) per chip id."""
-    return _run(db, "chip_specs",
-                "SELECT id, vendor, bf16_tflops, int8_tops, hbm_gb, hbm_tbps, scaleup_gbps, tdp_w, sources, flag, "
-                "source FROM chip_specs ORDER BY vendor, id", what="chip")
+    return _run(
+        db,
+        "chip_specs",
+        "SELECT id, vendor, bf16_tflops, int8_tops, hbm_gb, hbm_tbps, scaleup_gbps, tdp_w, sources, flag, "
+        "source FROM chip_specs ORDER BY vendor, id",
+        what="chip",
+    )
 
 
 def system_perf(db: DbPath) -> QueryResult:
     """System totals (PFLOP/s, TB, TB/s, kW) and the component power breakdown (JSON, kW)."""
-    return _run(db, "system_perf",
-                "SELECT id, chips, bf16_pflops, hbm_tb, hbm_tbps, scaleup_tbps, power_kw, pflops_per_kw, "
-                "power_breakdown_kw, source FROM system_perf ORDER BY id", what="system")
+    return _run(
+        db,
+        "system_perf",
+        "SELECT id, chips, bf16_pflops, hbm_tb, hbm_tbps, scaleup_tbps, power_kw, pflops_per_kw, "
+        "power_breakdown_kw, source FROM system_perf ORDER BY id",
+        what="system",
+    )
 
 
 # ---- forecasts ----------------------------------------------------------------------------
 def substitution_history(db: DbPath, segment: str | None = None) -> QueryResult:
     """Observed domestic shares (fractions) per segment/year; disagreeing sources are separate rows."""
-    return _run(db, "substitution_history",
-                "SELECT segment, year, domestic_share, metric, source, flag FROM substitution_history "
-                "WHERE (?::VARCHAR IS NULL OR segment = ?::VARCHAR) ORDER BY segment, year, source",
-                [segment, segment], what="substitution-history")
+    return _run(
+        db,
+        "substitution_history",
+        "SELECT segment, year, domestic_share, metric, source, flag FROM substitution_history "
+        "WHERE (?::VARCHAR IS NULL OR segment = ?::VARCHAR) ORDER BY segment, year, source",
+        [segment, segment],
+        what="substitution-history",
+    )
 
 
 def substitution_outlooks(db: DbPath, segment: str | None = None) -> QueryResult:
     """Third-party forecasts of domestic share (fractions), shown beside ours."""
-    return _run(db, "substitution_outlooks",
-                "SELECT segment, year, domestic_share, metric, publisher, published, source, flag "
-                "FROM substitution_outlooks WHERE (?::VARCHAR IS NULL OR segment = ?::VARCHAR) "
-                "ORDER BY segment, publisher, year", [segment, segment], what="third-party outlook")
+    return _run(
+        db,
+        "substitution_outlooks",
+        "SELECT segment, year, domestic_share, metric, publisher, published, source, flag "
+        "FROM substitution_outlooks WHERE (?::VARCHAR IS NULL OR segment = ?::VARCHAR) "
+        "ORDER BY segment, publisher, year",
+        [segment, segment],
+        what="third-party outlook",
+    )
 
 
 def forecast_scenarios(db: DbPath) -> list[str]:
     """Scenario ids that have forecast rows."""
-    res = _run(db, "substitution_forecast", "SELECT DISTINCT scenario_id FROM substitution_forecast ORDER BY 1",
-               what="forecast")
+    res = _run(
+        db,
+        "substitution_forecast",
+        "SELECT DISTINCT scenario_id FROM substitution_forecast ORDER BY 1",
+        what="forecast",
+    )
     return _values(res, "scenario_id")
 
 
-def substitution_forecast(db: DbPath, scenario_ids: Sequence[str] | None = None,
-                          segment: str | None = None) -> QueryResult:
+def substitution_forecast(
+    db: DbPath, scenario_ids: Sequence[str] | None = None, segment: str | None = None
+) -> QueryResult:
     """Forecast quantiles (p10/p50/p90 domestic share) per scenario, segment, year and model."""
     if scenario_ids is not None and not scenario_ids:
         return _no_selection("scenario")
     ids = _opt_list(scenario_ids)
-    return _run(db, "substitution_forecast",
-                "SELECT scenario_id, segment, year, model, p10, p50, p90, source FROM substitution_forecast "
-                "WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], scenario_id)) "
-                "AND (?::VARCHAR IS NULL OR segment = ?::VARCHAR) ORDER BY scenario_id, segment, model, year",
-                [ids, ids, segment, segment], what="forecast")
+    return _run(
+        db,
+        "substitution_forecast",
+        "SELECT scenario_id, segment, year, model, p10, p50, p90, source FROM substitution_forecast "
+        "WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], scenario_id)) "
+        "AND (?::VARCHAR IS NULL OR segment = ?::VARCHAR) ORDER BY scenario_id, segment, model, year",
+        [ids, ids, segment, segment],
+        what="forecast",
+    )
 
 
 def scenario_runs(db: DbPath) -> QueryResult:
     """Stored scenario runs (id, name, file, seed, paths, years, warehouse version), newest first."""
-    return _run(db, "scenario_runs",
-                "SELECT scenario_id, name, file, seed, n_paths, start_year, end_year, warehouse_version, created_at "
-                "FROM scenario_runs ORDER BY created_at DESC NULLS LAST, scenario_id", what="scenario-run")
+    return _run(
+        db,
+        "scenario_runs",
+        "SELECT scenario_id, name, file, seed, n_paths, start_year, end_year, warehouse_version, created_at "
+        "FROM scenario_runs ORDER BY created_at DESC NULLS LAST, scenario_id",
+        what="scenario-run",
+    )
 
 
 def scenario_run_yaml(db: DbPath, scenario_id: str) -> QueryResult:
     """The YAML text a stored run was made from."""
-    return _run(db, "scenario_runs", "SELECT scenario_id, name, yaml FROM scenario_runs WHERE scenario_id = ?",
-                [scenario_id], what="scenario-run")
+    return _run(
+        db,
+        "scenario_runs",
+        "SELECT scenario_id, name, yaml FROM scenario_runs WHERE scenario_id = ?",
+        [scenario_id],
+        what="scenario-run",
+    )
 
 
 def _opt_list(values: Sequence[str] | None) -> list[str] | None:

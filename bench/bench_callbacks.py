@@ -81,8 +81,10 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
     from app.dashboard.app import create_app
 
     create_app(str(db))
-    pages = {n: sys.modules[f"pages.{n}"] for n in ("overview", "market", "policy", "capacity", "hardware",
-                                                     "forecasts")}
+    pages = {
+        n: sys.modules[f"pages.{n}"]
+        for n in ("overview", "market", "policy", "capacity", "hardware", "forecasts")
+    }
     events = q.event_study_events(db)
     event_id = events.frame["event_id"][0] if events.ok else None
     flows = logic.process_flow_ids()
@@ -93,7 +95,9 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
     lever_ids = [{"type": "lever", "param": p} for p in se.EDITOR_LEVERS]
 
     rng = q.price_range(db)
-    start, end = logic.default_range(rng.frame.item(0, "first"), rng.frame.item(0, "last")) if rng.ok else (None, None)
+    start, end = (
+        logic.default_range(rng.frame.item(0, "first"), rng.frame.item(0, "last")) if rng.ok else (None, None)
+    )
 
     def market_perf() -> Any:
         view, banner = pages["market"].performance(tickers, start, end, ["events"])
@@ -109,7 +113,8 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
         "market: event study": market_es,
         "policy: timeline + table": lambda: pages["policy"].timeline(q.export_control_categories(db), True),
         "policy: timeline, 2023 date range": lambda: pages["policy"].timeline(
-            q.export_control_categories(db), True, "2023-01-01", "2023-12-31"),
+            q.export_control_categories(db), True, "2023-01-01", "2023-12-31"
+        ),
         "policy: event details": lambda: pages["policy"].detail(event_id),
         "capacity: fab capacity chart": lambda: pages["capacity"].capacity("company", [], []).card_outputs,
         "capacity: tool demand": lambda: pages["capacity"].tool_demand(None).card_outputs,
@@ -118,26 +123,40 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
         "capacity: fab calculator": lambda: pages["capacity"].fab(flows[0] if flows else None, 50000),
         "hardware: chips + spec table": lambda: (
             logic.chip_compare_view(q.chip_specs(db), None, "bf16_tflops").card_outputs,
-            pages["hardware"].spec_table(None)),
+            pages["hardware"].spec_table(None),
+        ),
         "hardware: power + perf/W": lambda: (
             logic.power_view(q.system_perf(db), None, per_chip=True).card_outputs,
-            logic.perf_per_watt_view(q.system_perf(db), None).card_outputs),
+            logic.perf_per_watt_view(q.system_perf(db), None).card_outputs,
+        ),
         "hardware: LLM calculator + sweep": lambda: pages["hardware"].calculator(
-            "cloudmatrix-384", "deepseek-r1", "decode", "fp8", 32, None, 2048, 512),
-        "forecasts: fan chart": lambda: pages["forecasts"].fan("ai_accelerators", run_ids[:3], "structural")
-        .card_outputs,
-        "forecasts: compare two runs": lambda: logic.compare_runs_view(
-            q.substitution_forecast(db, [i for i in (a, b) if i]), a, b, "wfe").card_outputs,
-        "forecasts: compare, no runs picked": lambda: pages["forecasts"].compare(None, None, "wfe").card_outputs,
-        "forecasts: editor compose + validate": lambda: pages["forecasts"].check(pages["forecasts"].compose(
-            "baseline.yaml", "bench", [1.0] * len(lever_ids), lever_ids, None, None, "editor-name")[0]),
+            "cloudmatrix-384", "deepseek-r1", "decode", "fp8", 32, None, 2048, 512
+        ),
+        "forecasts: fan chart": lambda: (
+            pages["forecasts"].fan("ai_accelerators", run_ids[:3], "structural").card_outputs
+        ),
+        "forecasts: compare two runs": lambda: (
+            logic.compare_runs_view(
+                q.substitution_forecast(db, [i for i in (a, b) if i]), a, b, "wfe"
+            ).card_outputs
+        ),
+        "forecasts: compare, no runs picked": lambda: (
+            pages["forecasts"].compare(None, None, "wfe").card_outputs
+        ),
+        "forecasts: editor compose + validate": lambda: pages["forecasts"].check(
+            pages["forecasts"].compose(
+                "baseline.yaml", "bench", [1.0] * len(lever_ids), lever_ids, None, None, "editor-name"
+            )[0]
+        ),
         "forecasts: run list": lambda: pages["forecasts"].run_list()[:2],
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default=None, help="use an existing refreshed warehouse instead of building one")
+    parser.add_argument(
+        "--db", default=None, help="use an existing refreshed warehouse instead of building one"
+    )
     parser.add_argument("--repeat", type=int, default=25)
     args = parser.parse_args(argv)
 
@@ -148,14 +167,18 @@ def main(argv: list[str] | None = None) -> int:
         wh = Warehouse(db)
         base50, base95 = _time(lambda: wh.query("SELECT 1 AS x").to_dicts(), args.repeat * 2)
         print(f"baseline: bare read-only SELECT 1 round trip  p50 {base50:6.2f} ms  p95 {base95:6.2f} ms")
-        print(f"{'callback':44s} {'p50 ms':>8s} {'p95 ms':>8s} {'p95/base':>9s}  target p95 < {TARGET_P95_MS:.0f} ms")
+        print(
+            f"{'callback':44s} {'p50 ms':>8s} {'p95 ms':>8s} {'p95/base':>9s}  target p95 < {TARGET_P95_MS:.0f} ms"
+        )
         worst = 0.0
         for name, fn in callbacks(db).items():
             p50, p95 = _time(fn, args.repeat)
             worst = max(worst, p95)
             flag = "ok" if p95 < TARGET_P95_MS else "SLOW"
             print(f"{name:44s} {p50:8.1f} {p95:8.1f} {p95 / base95:8.1f}x  {flag}")
-        print(f"worst p95 {worst:.1f} ms ({'meets' if worst < TARGET_P95_MS else 'MISSES'} the 200 ms target)")
+        print(
+            f"worst p95 {worst:.1f} ms ({'meets' if worst < TARGET_P95_MS else 'MISSES'} the 200 ms target)"
+        )
     return 0
 
 

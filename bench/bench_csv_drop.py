@@ -37,12 +37,17 @@ def make_drop(folder: Path) -> Path:
     rng = np.random.default_rng(7)
     n = N_TICKERS * N_DAYS
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (N_TICKERS, N_DAYS)), axis=1)).ravel()
-    frame = pl.DataFrame({
-        "date": pl.concat([days] * N_TICKERS),
-        "ticker": np.repeat(tickers, N_DAYS),
-        "close": close.round(4), "open": (close * 1.001).round(4), "high": (close * 1.01).round(4),
-        "low": (close * 0.99).round(4), "volume": rng.integers(1_000, 10_000_000, n),
-    })
+    frame = pl.DataFrame(
+        {
+            "date": pl.concat([days] * N_TICKERS),
+            "ticker": np.repeat(tickers, N_DAYS),
+            "close": close.round(4),
+            "open": (close * 1.001).round(4),
+            "high": (close * 1.01).round(4),
+            "low": (close * 0.99).round(4),
+            "volume": rng.integers(1_000, 10_000_000, n),
+        }
+    )
     path = folder / "prices.csv"
     frame.write_csv(path)
     return path
@@ -87,13 +92,18 @@ def main() -> None:
         db = tmp_path / "w.duckdb"
 
         def refresh() -> None:
-            result = dg.materialize([tickers, fx_daily, prices_daily],
-                                    resources={"warehouse": WarehouseResource(db_path=str(db))},
-                                    run_config=market_run_config(f"csv:{drop}"), raise_on_error=False)
+            result = dg.materialize(
+                [tickers, fx_daily, prices_daily],
+                resources={"warehouse": WarehouseResource(db_path=str(db))},
+                run_config=market_run_config(f"csv:{drop}"),
+                raise_on_error=False,
+            )
             assert result.success
 
         refresh_s = timed(refresh)
-        rows = Warehouse(db).query("SELECT count(*) AS n FROM prices_daily WHERE provider = 'csv'")["n"].item()
+        rows = (
+            Warehouse(db).query("SELECT count(*) AS n FROM prices_daily WHERE provider = 'csv'")["n"].item()
+        )
         assert rows == N_TICKERS * N_DAYS, rows
 
     print(f"csv drop: {N_TICKERS * N_DAYS:,} rows, {size_mb:.0f} MB, {os.cpu_count()} cores")

@@ -55,8 +55,10 @@ def bench_accelerators() -> float:
     loop = [_loop_point(*p) for p in pts]
     t_loop = (time.perf_counter() - t0) / LOOP_POINTS
     assert np.allclose(loop, out.ravel()[idx]), "loop and vectorised results differ"
-    print(f"accelerators: {n:,} points vectorised {t_vec * 1e9:,.0f} ns/pt; loop {t_loop * 1e9:,.0f} ns/pt; "
-          f"ratio {t_loop / t_vec:,.0f}x")
+    print(
+        f"accelerators: {n:,} points vectorised {t_vec * 1e9:,.0f} ns/pt; loop {t_loop * 1e9:,.0f} ns/pt; "
+        f"ratio {t_loop / t_vec:,.0f}x"
+    )
     return t_loop / t_vec
 
 
@@ -72,8 +74,10 @@ def bench_etch() -> float:
     loop = [float(etch.etch_rate_nm_min(float(a), chem)) for a in sub]
     t_loop = (time.perf_counter() - t0) / sub.size
     assert np.allclose(loop, vec[:: ar.size // 2_000])
-    print(f"etch rate:    {ar.size:,} points vectorised {t_vec * 1e9:,.0f} ns/pt; per-point calls "
-          f"{t_loop * 1e9:,.0f} ns/pt; ratio {t_loop / t_vec:,.0f}x")
+    print(
+        f"etch rate:    {ar.size:,} points vectorised {t_vec * 1e9:,.0f} ns/pt; per-point calls "
+        f"{t_loop * 1e9:,.0f} ns/pt; ratio {t_loop / t_vec:,.0f}x"
+    )
     return t_loop / t_vec
 
 

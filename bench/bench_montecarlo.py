@@ -70,14 +70,18 @@ def main() -> None:
 
     import polars as pl
 
-    history = pl.read_csv(Path(__file__).resolve().parents[1] / "pipelines/reference/substitution_history.csv")
+    history = pl.read_csv(
+        Path(__file__).resolve().parents[1] / "pipelines/reference/substitution_history.csv"
+    )
     t_full = _best(lambda: run_scenario(scenario, history=history, n_paths=N_PATHS), repeats=3)
 
     years = len(scenario.horizon.years)
     print(f"paths {N_PATHS} x years {years} x segments {len(SEGMENTS)}")
     print(f"parameter draws ({len(params)} parameters, regimes)  {t_draw * 1e3:8.1f} ms")
     print(f"structural model + quantiles, vectorised  {t_vec * 1e3:8.1f} ms")
-    print(f"same, plain-Python loop (x{N_PATHS // LOOP_PATHS} from {LOOP_PATHS} paths) {t_loop * 1e3:8.0f} ms")
+    print(
+        f"same, plain-Python loop (x{N_PATHS // LOOP_PATHS} from {LOOP_PATHS} paths) {t_loop * 1e3:8.0f} ms"
+    )
     print(f"ratio loop / vectorised                   {t_loop / t_vec:8.0f}x")
     print(f"full run_scenario incl. 12 curve fits     {t_full * 1e3:8.1f} ms")
 

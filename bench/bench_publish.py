@@ -25,14 +25,18 @@ KEY = ("date", "ticker")
 def _prices(n: int, ticker_prefix: str) -> pl.DataFrame:
     rng = np.random.default_rng(0)
     days = n // 100
-    return pl.DataFrame({
-        "date": pl.Series([date(2000, 1, 3) + timedelta(days=i) for i in range(days)]).repeat_by(100).explode(),
-        "ticker": [f"{ticker_prefix}{i}" for i in range(100)] * days,
-        "close": rng.uniform(1, 500, days * 100),
-        "currency": ["USD"] * (days * 100),
-        "provider": ["bench"] * (days * 100),
-        "source": ["bench"] * (days * 100),
-    })
+    return pl.DataFrame(
+        {
+            "date": pl.Series([date(2000, 1, 3) + timedelta(days=i) for i in range(days)])
+            .repeat_by(100)
+            .explode(),
+            "ticker": [f"{ticker_prefix}{i}" for i in range(100)] * days,
+            "close": rng.uniform(1, 500, days * 100),
+            "currency": ["USD"] * (days * 100),
+            "provider": ["bench"] * (days * 100),
+            "source": ["bench"] * (days * 100),
+        }
+    )
 
 
 def _best(fn, repeat: int = 3) -> float:

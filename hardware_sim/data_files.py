@@ -15,7 +15,9 @@ import yaml
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
-def read_yaml_mapping(path: Path, error: type[Exception], expected: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+def read_yaml_mapping(
+    path: Path, error: type[Exception], expected: str, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The top-level mapping of the YAML file ``path``.
 
     Raises ``error`` naming the file when it cannot be read or parsed, and ``error(f"{path}: expected

@@ -65,7 +65,9 @@ def backtest_segment(
         model = clone(estimator).fit(years[train, None], y[train], sample_weight=weights[train])
         X_test = years[test, None]
         point = model.predict(X_test)
-        band = model.predict_quantiles(X_test, quantiles=(0.1, 0.9), n_paths=BACKTEST_PATHS, random_state=seed)
+        band = model.predict_quantiles(
+            X_test, quantiles=(0.1, 0.9), n_paths=BACKTEST_PATHS, random_state=seed
+        )
         obs = y[test]
         n_origins += 1
         abs_err.extend(np.abs(point - obs).tolist())

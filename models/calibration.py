@@ -46,7 +46,9 @@ def scaled(dist, factor: float, cap: float | None = None):
     if isinstance(dist, Triangular):
         return dist.model_copy(update={"low": f(dist.low), "mode": f(dist.mode), "high": f(dist.high)})
     if isinstance(dist, Normal):
-        return dist.model_copy(update={"mean": f(dist.mean), "sd": dist.sd * factor, "low": f(dist.low), "high": f(dist.high)})
+        return dist.model_copy(
+            update={"mean": f(dist.mean), "sd": dist.sd * factor, "low": f(dist.low), "high": f(dist.high)}
+        )
     raise TypeError(f"cannot scale {type(dist).__name__}")
 
 
@@ -102,7 +104,11 @@ class CalibrationResult:
 
 
 def calibrate(
-    scenario: Scenario, history, grid: dict[str, tuple[float, ...]], n_paths: int = 2000, seed: int | None = None
+    scenario: Scenario,
+    history,
+    grid: dict[str, tuple[float, ...]],
+    n_paths: int = 2000,
+    seed: int | None = None,
 ) -> CalibrationResult:
     """Grid search over scale factors of base distributions; minimise ``calibration_loss`` (in-sample)."""
     names = list(grid)

@@ -122,12 +122,16 @@ def decode_gain(compute_factor, chip_id: str = DOMESTIC_HBM_CLASS_CHIP) -> np.nd
     memory-bound at the reference workload, the gain is well below the compute factor (e.g. 1.5x
     FLOP/s gives ~1.17x tokens/s): extra compute without faster HBM buys little serving throughput.
     """
-    return np.interp(np.asarray(compute_factor, dtype=float), COMPUTE_FACTOR_GRID, _decode_gain_table(chip_id))
+    return np.interp(
+        np.asarray(compute_factor, dtype=float), COMPUTE_FACTOR_GRID, _decode_gain_table(chip_id)
+    )
 
 
 def bf16_ratio(chip_id: str) -> float:
     """Dense BF16 TFLOP/s relative to the H100 SXM (for comparison with ``h100e``)."""
-    return float(chip_spec_record(chip_id)["bf16_tflops"]) / float(chip_spec_record(REFERENCE_CHIP)["bf16_tflops"])
+    return float(chip_spec_record(chip_id)["bf16_tflops"]) / float(
+        chip_spec_record(REFERENCE_CHIP)["bf16_tflops"]
+    )
 
 
 @cache
@@ -153,6 +157,11 @@ def ratio_table(chip_ids: tuple[str, ...] | None = None) -> list[dict[str, float
     rows = []
     for cid in chip_ids or tuple(all_chip_ids()):
         rows.append(
-            {"chip": cid, "decode_tokens_per_s": decode_tokens_per_s(cid), "h100e": h100e(cid), "bf16_ratio": bf16_ratio(cid)}
+            {
+                "chip": cid,
+                "decode_tokens_per_s": decode_tokens_per_s(cid),
+                "h100e": h100e(cid),
+                "bf16_ratio": bf16_ratio(cid),
+            }
         )
     return rows

@@ -45,7 +45,9 @@ class SubstitutionEnsemble(RegressorMixin, BaseEstimator):
         # curves that all fit to within the precision the shares are reported at (e.g. HBM, 0 so
         # far) tie; without the floor, residuals of 1e-7 vs 1e-8 would decide the weights.
         floor = max(self.resolution**2 / 12.0, 1e-12)
-        aic = np.array([n * np.log(max(est.weighted_sse_ / n, floor)) + 2 * est.n_params for _, est in fitted])
+        aic = np.array(
+            [n * np.log(max(est.weighted_sse_ / n, floor)) + 2 * est.n_params for _, est in fitted]
+        )
         rel = np.exp(-(aic - aic.min()) / (2.0 * self.temperature))
         weights = rel / rel.sum()
         self.estimators_ = fitted
@@ -62,7 +64,9 @@ class SubstitutionEnsemble(RegressorMixin, BaseEstimator):
         w = np.array([self.weights_[name] for name, _ in self.estimators_])
         return np.clip(w @ preds, 0.0, 1.0)
 
-    def sample_paths(self, X, n_paths: int = 2000, random_state=None, include_noise: bool = True) -> np.ndarray:
+    def sample_paths(
+        self, X, n_paths: int = 2000, random_state=None, include_noise: bool = True
+    ) -> np.ndarray:
         """Mixture of the members' sampled curves, shape (n_paths, n_years)."""
         check_is_fitted(self, "estimators_")
         rng = np.random.default_rng(random_state)
@@ -78,4 +82,6 @@ class SubstitutionEnsemble(RegressorMixin, BaseEstimator):
 
     def predict_quantiles(self, X, quantiles=(0.1, 0.5, 0.9), n_paths: int = 2000, random_state=None):
         """Quantiles of the mixture paths: shape (len(quantiles), n_years)."""
-        return np.quantile(self.sample_paths(X, n_paths=n_paths, random_state=random_state), quantiles, axis=0)
+        return np.quantile(
+            self.sample_paths(X, n_paths=n_paths, random_state=random_state), quantiles, axis=0
+        )

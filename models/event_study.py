@@ -32,9 +32,18 @@ MAX_RETURN_GAP_DAYS = 14  # a "daily" return spanning more calendar days than th
 # e.g. two exports joined with months between them) is not a daily return: it is left out (NaN).
 # 14 covers the longest exchange holidays (Chinese New Year, Golden Week: about 10 days).
 
-RESULT_SCHEMA = {"event_id": pl.String, "ticker": pl.String, "window": pl.String, "car": pl.Float64,
-                 "car_var": pl.Float64, "t_stat": pl.Float64, "alpha": pl.Float64, "beta": pl.Float64,
-                 "n_estimation": pl.Int64, "event_day": pl.Date}
+RESULT_SCHEMA = {
+    "event_id": pl.String,
+    "ticker": pl.String,
+    "window": pl.String,
+    "car": pl.Float64,
+    "car_var": pl.Float64,
+    "t_stat": pl.Float64,
+    "alpha": pl.Float64,
+    "beta": pl.Float64,
+    "n_estimation": pl.Int64,
+    "event_day": pl.Date,
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,9 @@ def fit_market_model(stock: np.ndarray, market: np.ndarray) -> MarketModel:
     return MarketModel(alpha, beta, float((resid**2).sum() / (n - 2)), n, mm, sxx)
 
 
-def car_for_window(model: MarketModel, stock: np.ndarray, market: np.ndarray, window: tuple[int, int]) -> WindowResult:
+def car_for_window(
+    model: MarketModel, stock: np.ndarray, market: np.ndarray, window: tuple[int, int]
+) -> WindowResult:
     """CAR and its MacKinlay variance over the window's returns ``stock``/``market`` (length L2)."""
     ar = stock - model.alpha - model.beta * market
     l2 = len(ar)
@@ -163,30 +174,53 @@ def event_study(
             idx = int(np.searchsorted(days, np.datetime64(when, "D"), side="left"))
             if idx >= len(days):
                 continue
-            fitted = event_cars(r_s, r_m, idx, estimation=estimation, windows=windows,
-                                min_estimation_days=min_estimation_days)
+            fitted = event_cars(
+                r_s, r_m, idx, estimation=estimation, windows=windows, min_estimation_days=min_estimation_days
+            )
             if fitted is None:
                 continue
             model, results = fitted
             for res in results:
-                rows.append({"event_id": event_id, "ticker": ticker, "window": window_label(res.window),
-                             "car": res.car, "car_var": res.car_var, "t_stat": res.t_stat, "alpha": model.alpha,
-                             "beta": model.beta, "n_estimation": model.n, "event_day": days[idx].item()})
+                rows.append(
+                    {
+                        "event_id": event_id,
+                        "ticker": ticker,
+                        "window": window_label(res.window),
+                        "car": res.car,
+                        "car_var": res.car_var,
+                        "t_stat": res.t_stat,
+                        "alpha": model.alpha,
+                        "beta": model.beta,
+                        "n_estimation": model.n,
+                        "event_day": days[idx].item(),
+                    }
+                )
     return pl.DataFrame(rows, schema=RESULT_SCHEMA)
 
 
 def cross_section(results: pl.DataFrame, group_of: Mapping[str, str]) -> pl.DataFrame:
     """Mean CAR per (event, window, group) with MacKinlay's J1 t-statistic; ``group_of``: ticker → group."""
     if results.height == 0:
-        return pl.DataFrame(schema={"event_id": pl.String, "window": pl.String, "group": pl.String, "n": pl.Int64,
-                                    "mean_car": pl.Float64, "t_stat": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "event_id": pl.String,
+                "window": pl.String,
+                "group": pl.String,
+                "n": pl.Int64,
+                "mean_car": pl.Float64,
+                "t_stat": pl.Float64,
+            }
+        )
     tagged = results.with_columns(
         pl.col("ticker").replace_strict(dict(group_of), default=None, return_dtype=pl.String).alias("group")
     ).filter(pl.col("group").is_not_null())
     return (
         tagged.group_by("event_id", "window", "group")
-        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col("car").mean().alias("mean_car"),
-             (pl.col("car_var").sum().sqrt() / pl.len()).alias("_se"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("n"),
+            pl.col("car").mean().alias("mean_car"),
+            (pl.col("car_var").sum().sqrt() / pl.len()).alias("_se"),
+        )
         .with_columns((pl.col("mean_car") / pl.col("_se")).alias("t_stat"))
         .drop("_se")
         .sort("event_id", "window", "group")

@@ -82,7 +82,9 @@ def quantiles(paths: np.ndarray, qs: tuple[float, ...] = QUANTILES) -> np.ndarra
     return np.quantile(paths, qs, axis=0)
 
 
-def structural_paths(scenario: Scenario, seed: int | None = None, n_paths: int | None = None) -> dict[str, np.ndarray]:
+def structural_paths(
+    scenario: Scenario, seed: int | None = None, n_paths: int | None = None
+) -> dict[str, np.ndarray]:
     """Domestic share paths of the structural model: ``{segment: (n_paths, n_years)}``."""
     params = draw_parameters(scenario, seed=seed, n_paths=n_paths)
     out = simulate_supply(params, scenario.horizon.years)

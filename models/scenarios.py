@@ -196,10 +196,14 @@ class Scenario(_Strict):
         problems: list[str] = []
         unknown = sorted(set(self.parameters) - known)
         if unknown:
-            problems.append(f"parameters: unknown parameter(s) {unknown}; expected names from {sorted(known)}")
+            problems.append(
+                f"parameters: unknown parameter(s) {unknown}; expected names from {sorted(known)}"
+            )
         missing = sorted(known - set(self.parameters))
         if missing:
-            problems.append(f"parameters: missing parameter(s) {missing}: every model parameter needs a base value")
+            problems.append(
+                f"parameters: missing parameter(s) {missing}: every model parameter needs a base value"
+            )
         groups = [("parameters", self.parameters)]
         for i, regime in enumerate(self.regimes):
             bad = sorted(set(regime.parameters) - known)
@@ -234,6 +238,7 @@ class Scenario(_Strict):
 
 
 # ---- loading -------------------------------------------------------------------------------
+
 
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
@@ -317,7 +322,9 @@ def _read_text(path: Path, label: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{label}: not a UTF-8 text file (byte {exc.start}): expected YAML text") from None
+        raise ScenarioError(
+            f"{label}: not a UTF-8 text file (byte {exc.start}): expected YAML text"
+        ) from None
     except OSError as exc:
         raise ScenarioError(f"{label}: cannot read the scenario file: {exc.strerror or exc}") from None
 
@@ -375,7 +382,11 @@ def scenario_id(scenario: Scenario, seed: int, warehouse_version: str) -> tuple[
     changed input gives a new one.
     """
     payload = json.dumps(
-        {"scenario": json.loads(scenario.canonical_json()), "seed": int(seed), "warehouse_version": warehouse_version},
+        {
+            "scenario": json.loads(scenario.canonical_json()),
+            "seed": int(seed),
+            "warehouse_version": warehouse_version,
+        },
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -384,6 +395,7 @@ def scenario_id(scenario: Scenario, seed: int, warehouse_version: str) -> tuple[
 
 
 # ---- sampling ------------------------------------------------------------------------------
+
 
 def _rng(seed: int, *labels: str) -> np.random.Generator:
     """A generator keyed by (seed, labels): adding a parameter does not shift the others'
@@ -409,7 +421,9 @@ def year_fractions(starts: list[date], years: np.ndarray) -> np.ndarray:
     return frac
 
 
-def draw_parameters(scenario: Scenario, seed: int | None = None, n_paths: int | None = None) -> dict[str, np.ndarray]:
+def draw_parameters(
+    scenario: Scenario, seed: int | None = None, n_paths: int | None = None
+) -> dict[str, np.ndarray]:
     """Per-path, per-year parameter values: name -> array (n_paths, n_years).
 
     Each distribution is drawn once per path (a path is one coherent world); regime

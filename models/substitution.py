@@ -195,7 +195,9 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
         prob /= prob.sum()
         return proposals[rng.choice(m, size=n, replace=True, p=prob)]
 
-    def sample_paths(self, X, n_paths: int = 2000, random_state=None, include_noise: bool = True) -> np.ndarray:
+    def sample_paths(
+        self, X, n_paths: int = 2000, random_state=None, include_noise: bool = True
+    ) -> np.ndarray:
         """``n_paths`` sampled share curves at years ``X``: shape (n_paths, n_years), in [0, 1].
 
         Parameters come from ``sample_parameters``; with ``include_noise`` an independent
@@ -278,7 +280,9 @@ class _RateTimingCurve(_SubstitutionCurve):
 
     def _prior(self):
         rate_prior = self._DEFAULT_RATE_PRIOR if self.rate_prior is None else self.rate_prior
-        return np.array([np.log(rate_prior[0]), self.t0_prior[0]]), np.array([rate_prior[1], self.t0_prior[1]])
+        return np.array([np.log(rate_prior[0]), self.t0_prior[0]]), np.array(
+            [rate_prior[1], self.t0_prior[1]]
+        )
 
     def _starts(self, t, y):
         return _timing_starts(t, (0.1, 0.3, 0.8))

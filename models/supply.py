@@ -87,11 +87,17 @@ def _decline(doc: str) -> ParamSpec:
 
 PARAMETERS: dict[str, ParamSpec] = {
     # AI accelerators: demand
-    "accelerator_demand_base": ParamSpec("H100e/year", "China's accelerator demand in 2025, in H100-equivalents"),
+    "accelerator_demand_base": ParamSpec(
+        "H100e/year", "China's accelerator demand in 2025, in H100-equivalents"
+    ),
     "demand_growth": _growth("growth of compute demand (hyperscaler build-out)"),
     # enters as (1 - e) ** tau, also for years before BASE_YEAR: below 100%/year.
     "efficiency_gain": ParamSpec(
-        "1/year", "yearly cut in accelerators needed per unit of AI service (cheaper models)", 0.0, 1.0, high_open=True
+        "1/year",
+        "yearly cut in accelerators needed per unit of AI service (cheaper models)",
+        0.0,
+        1.0,
+        high_open=True,
     ),
     # AI accelerators: domestic logic supply
     "smic_advanced_wspm_base": ParamSpec("wafers/month", "SMIC <=7nm-class capacity in 2025"),
@@ -102,7 +108,9 @@ PARAMETERS: dict[str, ParamSpec] = {
     "defect_density_per_cm2": ParamSpec("defects/cm^2", "defect density of the node in 2025"),
     "defect_learning": _decline("yearly relative fall in defect density"),
     "dies_per_accelerator": ParamSpec("dies", "logic dies per accelerator package", 0.0, None, low_open=True),
-    "stacks_per_accelerator": ParamSpec("stacks", "HBM stacks per accelerator package", 0.0, None, low_open=True),
+    "stacks_per_accelerator": ParamSpec(
+        "stacks", "HBM stacks per accelerator package", 0.0, None, low_open=True
+    ),
     "packaging_yield": _fraction("advanced-packaging yield"),
     # [1, 3]: the range of the simulator's decode-gain table (compute_equivalents.COMPUTE_FACTOR_GRID).
     "domestic_compute_uplift": ParamSpec(
@@ -110,17 +118,23 @@ PARAMETERS: dict[str, ParamSpec] = {
     ),
     "stockpiled_dies": ParamSpec("dies", "foreign-made logic dies stockpiled before the bans"),
     "stockpile_years": ParamSpec("years", "years over which the die stockpile is used, from 2025"),
-    "other_domestic_accelerators_base": ParamSpec("accelerators/year", "domestic non-HBM-limited cards in 2025"),
+    "other_domestic_accelerators_base": ParamSpec(
+        "accelerators/year", "domestic non-HBM-limited cards in 2025"
+    ),
     "other_domestic_growth": _growth("growth of the other domestic cards"),
     # AI accelerators: foreign
     "foreign_accelerators": ParamSpec("accelerators/year", "foreign accelerators the export regime lets in"),
-    "foreign_high_end_fraction": _fraction("share of foreign units that are H100-class (H800/H200), not H20-class"),
+    "foreign_high_end_fraction": _fraction(
+        "share of foreign units that are H100-class (H800/H200), not H20-class"
+    ),
     "foreign_preference": _fraction("share of demand buyers place with foreign vendors when allowed"),
     # HBM
     "domestic_hbm_stacks_base": ParamSpec("stacks/month", "domestic (CXMT-class) HBM output in 2025"),
     "domestic_hbm_growth": _growth("growth of domestic HBM output"),
     "domestic_hbm_stacks_cap": ParamSpec("stacks/month", "ceiling on domestic HBM output"),
-    "foreign_hbm_stacks_base": ParamSpec("stacks/month", "foreign HBM available in 2025 (licensed or stockpiled)"),
+    "foreign_hbm_stacks_base": ParamSpec(
+        "stacks/month", "foreign HBM available in 2025 (licensed or stockpiled)"
+    ),
     "foreign_hbm_decline": _decline("yearly fall of the foreign HBM flow (stockpile run-down)"),
     "hbm_foreign_preference": _fraction("share of HBM demand placed with foreign suppliers when allowed"),
     # WFE
@@ -152,7 +166,12 @@ def allocate_share(
     foreign_fill = np.minimum(foreign_available - foreign_first, demand - foreign_first - domestic)
     foreign = foreign_first + foreign_fill
     delivered = domestic + foreign
-    return {"foreign": foreign, "domestic": domestic, "unmet": demand - delivered, "share": _ratio(domestic, delivered)}
+    return {
+        "foreign": foreign,
+        "domestic": domestic,
+        "unmet": demand - delivered,
+        "share": _ratio(domestic, delivered),
+    }
 
 
 def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
@@ -184,13 +203,19 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     tau_pos = np.maximum(tau, 0.0)
 
     # --- accelerators: demand
-    demand_acc = p["accelerator_demand_base"] * ((1.0 + p["demand_growth"]) * (1.0 - p["efficiency_gain"])) ** tau
+    demand_acc = (
+        p["accelerator_demand_base"] * ((1.0 + p["demand_growth"]) * (1.0 - p["efficiency_gain"])) ** tau
+    )
 
     # --- domestic logic wafers and HBM
-    smic = np.minimum(_grow(p["smic_advanced_wspm_base"], p["smic_advanced_growth"], tau), p["smic_advanced_wspm_cap"])
+    smic = np.minimum(
+        _grow(p["smic_advanced_wspm_base"], p["smic_advanced_growth"], tau), p["smic_advanced_wspm_cap"]
+    )
     logic_wspm = smic * p["ai_logic_fraction"]
     defects = p["defect_density_per_cm2"] * (1.0 - p["defect_learning"]) ** tau_pos
-    hbm_dom = np.minimum(_grow(p["domestic_hbm_stacks_base"], p["domestic_hbm_growth"], tau), p["domestic_hbm_stacks_cap"])
+    hbm_dom = np.minimum(
+        _grow(p["domestic_hbm_stacks_base"], p["domestic_hbm_growth"], tau), p["domestic_hbm_stacks_cap"]
+    )
     hbm_for = p["foreign_hbm_stacks_base"] * (1.0 - p["foreign_hbm_decline"]) ** tau_pos
     hbm_total = hbm_dom + hbm_for
 
@@ -207,12 +232,16 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
 
     # Stockpiled (already tested) dies enter as the equivalent wafers at this year's good-dies-per-wafer.
     in_stockpile_window = np.clip(p["stockpile_years"] - tau, 0.0, 1.0) * (tau >= 0)
-    stock_dies_month = in_stockpile_window * p["stockpiled_dies"] / (12.0 * np.maximum(p["stockpile_years"], 1e-9))
+    stock_dies_month = (
+        in_stockpile_window * p["stockpiled_dies"] / (12.0 * np.maximum(p["stockpile_years"], 1e-9))
+    )
     own = accelerators(logic_wspm)
     good_per_wafer = np.divide(
         own["good_dies_per_month"], logic_wspm, out=np.zeros_like(logic_wspm), where=logic_wspm > 0
     )
-    equiv_wspm = np.divide(stock_dies_month, good_per_wafer, out=np.zeros_like(logic_wspm), where=good_per_wafer > 0)
+    equiv_wspm = np.divide(
+        stock_dies_month, good_per_wafer, out=np.zeros_like(logic_wspm), where=good_per_wafer > 0
+    )
     fab = accelerators(logic_wspm + equiv_wspm)
     hbm_class = 12.0 * np.asarray(fab["accelerators_per_month"], dtype=float)
     other = _grow(p["other_domestic_accelerators_base"], p["other_domestic_growth"], tau)
@@ -225,7 +254,9 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
         ratios["foreign_high_end"] - ratios["foreign_low_end"]
     )
     domestic_h100e = hbm_class * r_hbm_class + other * ratios["other_domestic"]
-    acc = allocate_share(demand_acc, domestic_h100e, p["foreign_accelerators"] * r_foreign, p["foreign_preference"])
+    acc = allocate_share(
+        demand_acc, domestic_h100e, p["foreign_accelerators"] * r_foreign, p["foreign_preference"]
+    )
     # Units delivered: domestic H100e at the capacity-weighted domestic ratio; foreign at its ratio.
     domestic_units = acc["domestic"] * np.divide(
         hbm_class + other, domestic_h100e, out=np.zeros_like(domestic_h100e), where=domestic_h100e > 0
@@ -249,7 +280,9 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     # --- WFE
     wfe_demand = _grow(p["wfe_demand_base"], p["wfe_demand_growth"], tau)
     wfe_domestic = _grow(p["domestic_wfe_base"], p["domestic_wfe_growth"], tau)
-    wfe = allocate_share(wfe_demand, wfe_domestic, p["foreign_wfe_access"] * wfe_demand, p["wfe_foreign_preference"])
+    wfe = allocate_share(
+        wfe_demand, wfe_domestic, p["foreign_wfe_access"] * wfe_demand, p["wfe_foreign_preference"]
+    )
     wfe["demand"] = wfe_demand
 
     return {"ai_accelerators": acc, "wfe": wfe, "hbm": hbm}

@@ -34,7 +34,8 @@ def _now() -> datetime:
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [table]
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?",
+        [table],
     ).fetchall()
     return bool(rows[0][0])
 
@@ -157,9 +158,16 @@ def run_and_store_backtest(
     frame = pl.DataFrame(
         [{**r, "warehouse_version": version, "computed_at": computed} for r in results],
         schema={
-            "name": pl.String, "segment": pl.String, "mape": pl.Float64, "mae": pl.Float64,
-            "coverage_p10_p90": pl.Float64, "n_origins": pl.Int64, "n_points": pl.Int64,
-            "horizon_years": pl.Int64, "warehouse_version": pl.String, "computed_at": pl.Datetime,
+            "name": pl.String,
+            "segment": pl.String,
+            "mape": pl.Float64,
+            "mae": pl.Float64,
+            "coverage_p10_p90": pl.Float64,
+            "n_origins": pl.Int64,
+            "n_points": pl.Int64,
+            "horizon_years": pl.Int64,
+            "warehouse_version": pl.String,
+            "computed_at": pl.Datetime,
         },
     )
     replace_rows(con, "forecast_backtest", frame)
@@ -177,7 +185,9 @@ def list_runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return frame.to_dicts()
 
 
-def stored_segments(con: duckdb.DuckDBPyConnection, sid: str, model: str = STRUCTURAL) -> dict[str, list[dict]]:
+def stored_segments(
+    con: duckdb.DuckDBPyConnection, sid: str, model: str = STRUCTURAL
+) -> dict[str, list[dict]]:
     """``{segment: [{"year","p10","p50","p90"}...]}`` of a stored run (empty if unknown)."""
     if not _has_table(con, "substitution_forecast"):
         return {}
@@ -192,7 +202,9 @@ def stored_segments(con: duckdb.DuckDBPyConnection, sid: str, model: str = STRUC
     return out
 
 
-def compare_runs(con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str, model: str = STRUCTURAL) -> dict[str, Any]:
+def compare_runs(
+    con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str, model: str = STRUCTURAL
+) -> dict[str, Any]:
     """Side-by-side p10/p50/p90 of two stored runs and the p50 difference (b - a) per segment/year.
 
     Raises ``KeyError`` naming the scenario id that is not stored, ``ValueError`` when a run has

@@ -44,7 +44,8 @@ def lost_keys(con: duckdb.DuckDBPyConnection, table: str, good: pl.DataFrame, ke
     try:
         match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM i."{k}"' for k in keys)
         return scalar(
-            con, f'SELECT count(*) FROM "{table}" t WHERE NOT EXISTS (SELECT 1 FROM _incoming_keys i WHERE {match})'
+            con,
+            f'SELECT count(*) FROM "{table}" t WHERE NOT EXISTS (SELECT 1 FROM _incoming_keys i WHERE {match})',
         )
     finally:
         con.unregister("_incoming_keys")

@@ -18,7 +18,9 @@ _EVENTS = {
     "RUN_FAILURE": "FAILED",
 }
 # "Dependencies for step X failed: ['a']. Not executing." / "... were not executed: ['b']. Not executing."
-_UPSTREAM = re.compile(r"^Dependencies for step \S+(?: failed: (\[[^\]]*\]))?(?: were not executed: (\[[^\]]*\]))?")
+_UPSTREAM = re.compile(
+    r"^Dependencies for step \S+(?: failed: (\[[^\]]*\]))?(?: were not executed: (\[[^\]]*\]))?"
+)
 
 
 class ProgressHandler(logging.Handler):
@@ -61,7 +63,9 @@ class ProgressHandler(logging.Handler):
         if kind == "ASSET_MATERIALIZATION":
             mat = event.event_specific_data.materialization
             rows = mat.metadata.get("rows")
-            detail = f"{mat.asset_key.to_user_string()}" + (f" ({rows.value} rows)" if rows is not None else "")
+            detail = f"{mat.asset_key.to_user_string()}" + (
+                f" ({rows.value} rows)" if rows is not None else ""
+            )
         elif kind == "ASSET_CHECK_EVALUATION":
             ev = event.event_specific_data
             detail = f"{ev.check_name}: {'passed' if ev.passed else 'FAILED'}"

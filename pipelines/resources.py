@@ -45,8 +45,10 @@ class WarehouseResource(dg.ConfigurableResource):
             lock.acquire(timeout=0)
         except Timeout:
             if context.log is not None:
-                context.log.warning(f"another refresh or writer holds {wh.lock_path}; waiting up to "
-                                    f"{self.lock_timeout_s:.0f} s for it to finish")
+                context.log.warning(
+                    f"another refresh or writer holds {wh.lock_path}; waiting up to "
+                    f"{self.lock_timeout_s:.0f} s for it to finish"
+                )
             try:
                 lock.acquire()
             except Timeout:
@@ -100,7 +102,9 @@ class WarehouseResource(dg.ConfigurableResource):
         con = duckdb.connect(str(staging))
         try:
             con.register("_kept", rows.to_arrow())
-            con.execute("DELETE FROM quarantine WHERE source_file IN (SELECT DISTINCT source_file FROM _kept)")
+            con.execute(
+                "DELETE FROM quarantine WHERE source_file IN (SELECT DISTINCT source_file FROM _kept)"
+            )
             con.execute("INSERT INTO quarantine SELECT * FROM _kept")
         finally:
             con.close()

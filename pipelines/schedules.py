@@ -32,10 +32,15 @@ def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason
     return dg.RunRequest(run_config=config, tags={"fabscope/prices": provider})
 
 
-@dg.schedule(name="daily_refresh", job=refresh_job, cron_schedule="30 22 * * 1-5",  # after the US close, weekdays
-             execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
-             description=f"Weekday refresh after the US market close (22:30 UTC); prices from ${PRICES_ENV} "
-                         "(default sample).")
+@dg.schedule(
+    name="daily_refresh",
+    job=refresh_job,
+    cron_schedule="30 22 * * 1-5",  # after the US close, weekdays
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description=f"Weekday refresh after the US market close (22:30 UTC); prices from ${PRICES_ENV} "
+    "(default sample).",
+)
 def daily_refresh(context: dg.ScheduleEvaluationContext):
     return scheduled_run_request(os.environ.get(PRICES_ENV))
 

@@ -336,7 +336,11 @@ for _table in (
     Table(
         "scenario_runs",
         (
-            _c("scenario_id", nullable=False, doc="<name>-<sha256 prefix> of (resolved scenario, seed, warehouse version)"),
+            _c(
+                "scenario_id",
+                nullable=False,
+                doc="<name>-<sha256 prefix> of (resolved scenario, seed, warehouse version)",
+            ),
             _c("name", nullable=False),
             _c("file", doc="scenario file path, or <scenario text> for YAML passed inline"),
             _c("seed", "BIGINT", False),
@@ -344,7 +348,9 @@ for _table in (
             _c("start_year", "INTEGER"),
             _c("end_year", "INTEGER"),
             _c("warehouse_version", doc="schema version + hash of the substitution_history rows used"),
-            _c("content_sha256", nullable=False, doc="sha256 of (resolved scenario, seed, warehouse version)"),
+            _c(
+                "content_sha256", nullable=False, doc="sha256 of (resolved scenario, seed, warehouse version)"
+            ),
             _c("created_at", "TIMESTAMP"),
             _c("yaml", doc="the scenario file's text as run"),
             _c("resolved_json", doc="the validated scenario after `extends`, canonical JSON"),
@@ -438,11 +444,23 @@ for _table in (
             _c("scenario_id", nullable=False),
             _c("year", "INTEGER", False),
             _c("tool_type", nullable=False, doc="process-flow tool type, or a group such as deposition"),
-            _c("tools_new", "DOUBLE", doc="new tools demanded that year (increase of tool_demand.count), tools"),
+            _c(
+                "tools_new",
+                "DOUBLE",
+                doc="new tools demanded that year (increase of tool_demand.count), tools",
+            ),
             _c("domestic_share", "DOUBLE", doc="share of those tools Chinese vendors supply, fraction"),
             _c("domestic_tools_new", "DOUBLE", doc="tools_new x domestic_share, tools"),
-            _c("domestic_supply", "DOUBLE", doc="tools/year the domestic vendors can ship (revenue x split / ASP)"),
-            _c("coverage", "DOUBLE", doc="domestic_supply / domestic_tools_new (NULL when demand is 0/unknown)"),
+            _c(
+                "domestic_supply",
+                "DOUBLE",
+                doc="tools/year the domestic vendors can ship (revenue x split / ASP)",
+            ),
+            _c(
+                "coverage",
+                "DOUBLE",
+                doc="domestic_supply / domestic_tools_new (NULL when demand is 0/unknown)",
+            ),
             _c("gap", "DOUBLE", doc="domestic_tools_new - domestic_supply, tools (negative = surplus)"),
             _c("supply_basis", doc="reported | projected (vendor revenue grown past its last reported year)"),
             _c("vendors", doc="tools per vendor, e.g. AMEC 157.6; Naura 124.5"),

@@ -46,14 +46,20 @@ def evaluate_drop(directory: Path, cursor: str | None) -> tuple[dg.RunRequest | 
     if current == cursor:
         return dg.SkipReason("no new or changed files"), cursor
     run_key = hashlib.sha256(f"{directory}|{current}".encode()).hexdigest()[:32]
-    return dg.RunRequest(run_key=run_key, run_config=market_run_config(f"csv:{directory}"),
-                         tags={"fabscope/prices": f"csv:{directory}"}), current
+    return dg.RunRequest(
+        run_key=run_key,
+        run_config=market_run_config(f"csv:{directory}"),
+        tags={"fabscope/prices": f"csv:{directory}"},
+    ), current
 
 
-@dg.sensor(job_name="market_refresh", minimum_interval_seconds=SENSOR_INTERVAL_S,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Launches a market refresh from the CSV drop folder ($FABSCOPE_DROP_DIR, default "
-                       "./data/drop) when files appear or change.")
+@dg.sensor(
+    job_name="market_refresh",
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Launches a market refresh from the CSV drop folder ($FABSCOPE_DROP_DIR, default "
+    "./data/drop) when files appear or change.",
+)
 def csv_drop_sensor(context: dg.SensorEvaluationContext):
     result, cursor = evaluate_drop(drop_dir(), context.cursor)
     if cursor is not None and cursor != context.cursor:

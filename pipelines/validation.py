@@ -101,7 +101,9 @@ def _cast(col: pl.Expr, dtype: DType) -> pl.Expr:
             lambda f: pl.when(f == f.round(0)).then(f.cast(pl.Int64, strict=False)).otherwise(None)
         )
     if dtype == "float":
-        return col.cast(pl.Float64, strict=False).pipe(lambda f: pl.when(f.is_finite()).then(f).otherwise(None))
+        return col.cast(pl.Float64, strict=False).pipe(
+            lambda f: pl.when(f.is_finite()).then(f).otherwise(None)
+        )
     if dtype == "date":
         return col.str.to_date("%Y-%m-%d", strict=False)
     if dtype == "bool":
@@ -128,11 +130,19 @@ def _problems(df: pl.DataFrame, rule: ColumnRule) -> tuple[pl.Expr, list[pl.Data
         checks.append((typed < low, pl.lit(f"below minimum {low}")))
     if rule.max is not None:
         high = _bound(rule.max)
-        checks.append((typed > high, pl.lit(f"after {rule.max} ({high})" if rule.max == "today"
-                                            else f"above maximum {high}")))
+        checks.append(
+            (
+                typed > high,
+                pl.lit(f"after {rule.max} ({high})" if rule.max == "today" else f"above maximum {high}"),
+            )
+        )
     if rule.allowed is not None:
-        checks.append((raw.is_not_null() & ~raw.is_in(list(rule.allowed)),
-                       pl.lit(f"not one of {', '.join(rule.allowed)}")))
+        checks.append(
+            (
+                raw.is_not_null() & ~raw.is_in(list(rule.allowed)),
+                pl.lit(f"not one of {', '.join(rule.allowed)}"),
+            )
+        )
     frames = [
         df.filter(cond.fill_null(False)).select(
             pl.col(_ROW).cast(pl.Int64).alias("row"),
@@ -165,9 +175,7 @@ def validate_frame(
     """
     missing = [r.name for r in rules if r.name not in df.columns and r.required]
     if missing:
-        raise ValidationError(
-            f"{source_file}: missing column(s) {missing}; found {df.columns}"
-        )
+        raise ValidationError(f"{source_file}: missing column(s) {missing}; found {df.columns}")
     for r in rules:
         if r.name not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.String).alias(r.name))
@@ -179,10 +187,14 @@ def validate_frame(
     typed_exprs: list[pl.Expr] = []
     problem_frames: list[pl.DataFrame] = []
     if structural is not None and structural.height:
-        problem_frames.append(structural.select(
-            pl.col("row").cast(pl.Int64), pl.col("field").cast(pl.String), pl.col("value").cast(pl.String),
-            pl.col("reason").cast(pl.String),
-        ))
+        problem_frames.append(
+            structural.select(
+                pl.col("row").cast(pl.Int64),
+                pl.col("field").cast(pl.String),
+                pl.col("value").cast(pl.String),
+                pl.col("reason").cast(pl.String),
+            )
+        )
     for rule in rules:
         expr, frames = _problems(df, rule)
         typed_exprs.append(expr)
@@ -193,23 +205,31 @@ def validate_frame(
             continue
         limit = pl.col(o.earlier) - timedelta(days=o.slack_days)
         slack = f" by more than {o.slack_days} days" if o.slack_days else ""
-        problem_frames.append(typed.filter((pl.col(o.later) < limit).fill_null(False)).select(
-            pl.col(_ROW).cast(pl.Int64).alias("row"),
-            pl.lit(o.later).alias("field"),
-            pl.col(o.later).cast(pl.String).alias("value"),
-            pl.format(f"before {o.earlier} ({{}}){slack}", pl.col(o.earlier).cast(pl.String)).alias("reason"),
-        ))
+        problem_frames.append(
+            typed.filter((pl.col(o.later) < limit).fill_null(False)).select(
+                pl.col(_ROW).cast(pl.Int64).alias("row"),
+                pl.lit(o.later).alias("field"),
+                pl.col(o.later).cast(pl.String).alias("value"),
+                pl.format(f"before {o.earlier} ({{}}){slack}", pl.col(o.earlier).cast(pl.String)).alias(
+                    "reason"
+                ),
+            )
+        )
     if key:
         dup = typed.filter(pl.len().over(list(key)) > 1)
         if dup.height:
             first_rows = dup.group_by(list(key)).agg(pl.col(_ROW).min().alias("__first"))
             dup = dup.join(first_rows, on=list(key), how="left", nulls_equal=True)
-            problem_frames.append(dup.select(
-                pl.col(_ROW).cast(pl.Int64).alias("row"),
-                pl.lit(",".join(key)).alias("field"),
-                pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in key], separator="|").alias("value"),
-                pl.format("duplicate key (first at row {})", pl.col("__first")).alias("reason"),
-            ))
+            problem_frames.append(
+                dup.select(
+                    pl.col(_ROW).cast(pl.Int64).alias("row"),
+                    pl.lit(",".join(key)).alias("field"),
+                    pl.concat_str(
+                        [pl.col(k).cast(pl.String).fill_null("") for k in key], separator="|"
+                    ).alias("value"),
+                    pl.format("duplicate key (first at row {})", pl.col("__first")).alias("reason"),
+                )
+            )
     quarantine = (
         pl.concat(problem_frames, how="vertical_relaxed").sort("row")
         if problem_frames
@@ -244,7 +264,7 @@ def read_csv_rows(path: str | Path) -> CsvRows:
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ValidationError(f"{path}: not a readable CSV (UTF-16 text; save it as UTF-8)")
     if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
+        raw = raw[len(codecs.BOM_UTF8) :]
     text = raw.decode("utf-8", errors="surrogateescape")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None
@@ -264,15 +284,23 @@ def read_csv_rows(path: str | Path) -> CsvRows:
             if len(record) > n:
                 extra = record[n:]
                 if any(cell.strip() for cell in extra):
-                    problems.append((start, "(extra fields)", ",".join(extra),
-                                     f"row has {len(record)} fields, the header has {n}"))
+                    problems.append(
+                        (
+                            start,
+                            "(extra fields)",
+                            ",".join(extra),
+                            f"row has {len(record)} fields, the header has {n}",
+                        )
+                    )
                 record = record[:n]
             cells: list[str | None] = [c if c != "" else None for c in record] + [None] * (n - len(record))
             for i, cell in enumerate(cells):
                 if cell is not None and _NOT_UTF8.search(cell):
                     # shown with U+FFFD; lone surrogates must never reach Polars or the warehouse
                     cells[i] = cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                    problems.append((start, header[i], cells[i], "not valid UTF-8 text (save the file as UTF-8)"))
+                    problems.append(
+                        (start, header[i], cells[i], "not valid UTF-8 text (save the file as UTF-8)")
+                    )
             rows.append(cells)
             lines.append(start)
     except csv.Error as exc:
@@ -311,5 +339,12 @@ def read_csv_validated(
 ) -> ValidationResult:
     """Read a CSV with every column as a string and validate it (see ``validate_frame``)."""
     parsed = read_csv_rows(path)
-    return validate_frame(parsed.frame, rules, source_file=str(path), key=key, order=order,
-                          row_numbers=parsed.lines, structural=parsed.problems)
+    return validate_frame(
+        parsed.frame,
+        rules,
+        source_file=str(path),
+        key=key,
+        order=order,
+        row_numbers=parsed.lines,
+        structural=parsed.problems,
+    )

@@ -77,10 +77,13 @@ def migrate(con: duckdb.DuckDBPyConnection) -> None:
     check_schema_version(con)  # before touching anything
     for table in TABLES.values():
         con.execute(table.ddl())
-        existing = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'",
-            [table.name],
-        ).fetchall()}
+        existing = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'",
+                [table.name],
+            ).fetchall()
+        }
         for col in table.columns:
             if col.name not in existing:
                 con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {col.sql_type}')
@@ -136,9 +139,7 @@ def replace_rows(
             con.execute(f'INSERT INTO "{table}" ({col_sql}) SELECT {col_sql} FROM {view}')
             total = scalar(con, f'SELECT count(*) FROM "{table}"')
             con.execute("DELETE FROM table_refreshes WHERE table_name = ?", [table])
-            con.execute(
-                "INSERT INTO table_refreshes VALUES (?, ?, ?, ?)", [table, total, _now(), run_id]
-            )
+            con.execute("INSERT INTO table_refreshes VALUES (?, ?, ?, ?)", [table, total, _now(), run_id])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -224,8 +225,12 @@ class Warehouse:
             con = duckdb.connect(str(self.path), read_only=True)
         except duckdb.Error as exc:
             if not self.exists():  # replaced by a directory or removed meanwhile
-                raise WarehouseNotFound(f"no warehouse at {self.path}: run `fabscope refresh` first") from None
-            raise WarehouseError(f"{self.path} is not a readable DuckDB warehouse ({_first_line(exc)})") from None
+                raise WarehouseNotFound(
+                    f"no warehouse at {self.path}: run `fabscope refresh` first"
+                ) from None
+            raise WarehouseError(
+                f"{self.path} is not a readable DuckDB warehouse ({_first_line(exc)})"
+            ) from None
         try:
             if stamp is None or _VERSION_CHECKED.get(self.path) != stamp:
                 check_schema_version(con)
@@ -244,9 +249,12 @@ class Warehouse:
     def table_names(self) -> list[str]:
         """Tables present in the published file."""
         with self.read() as con:
-            return [r[0] for r in con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-            ).fetchall()]
+            return [
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+                ).fetchall()
+            ]
 
     # ---- writers -------------------------------------------------------------------
     def lock(self, timeout: float = WRITER_LOCK_TIMEOUT_S) -> FileLock:

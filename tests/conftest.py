@@ -60,9 +60,9 @@ def history_db(tmp_path: Path) -> Path:
     from pipelines.warehouse import Warehouse, replace_rows
 
     path = tmp_path / "w.duckdb"
-    history = pl.read_csv(REPO / "pipelines" / "reference" / "substitution_history.csv",
-                          infer_schema_length=0).with_columns(
-        pl.col("year").cast(pl.Int32), pl.col("domestic_share").cast(pl.Float64))
+    history = pl.read_csv(
+        REPO / "pipelines" / "reference" / "substitution_history.csv", infer_schema_length=0
+    ).with_columns(pl.col("year").cast(pl.Int32), pl.col("domestic_share").cast(pl.Float64))
     with Warehouse(path).write() as con:
         replace_rows(con, "substitution_history", history)
     return path

@@ -47,16 +47,28 @@ def _background_manager(db: str) -> dash.DiskcacheManager:
 
 
 def _navbar() -> html.Header:
-    pages = sorted(dash.page_registry.values(), key=lambda p: (
-        NAV_ORDER.index(p["path"]) if p["path"] in NAV_ORDER else len(NAV_ORDER), p["path"]))
-    links = [dcc.Link(p["name"], href=p["relative_path"], className="nav-link", id=f"nav-{p['module'].split('.')[-1]}")
-             for p in pages]
-    return html.Header(className="navbar", children=[
-        dcc.Link(className="brand", href="/", children=[html.Span("fab", className="brand-a"),
-                                                          html.Span("scope", className="brand-b")]),
-        html.Nav(links, className="nav-links"),
-        html.Div("US–China semiconductor race · analyst view", className="nav-tagline"),
-    ])
+    pages = sorted(
+        dash.page_registry.values(),
+        key=lambda p: (NAV_ORDER.index(p["path"]) if p["path"] in NAV_ORDER else len(NAV_ORDER), p["path"]),
+    )
+    links = [
+        dcc.Link(
+            p["name"], href=p["relative_path"], className="nav-link", id=f"nav-{p['module'].split('.')[-1]}"
+        )
+        for p in pages
+    ]
+    return html.Header(
+        className="navbar",
+        children=[
+            dcc.Link(
+                className="brand",
+                href="/",
+                children=[html.Span("fab", className="brand-a"), html.Span("scope", className="brand-b")],
+            ),
+            html.Nav(links, className="nav-links"),
+            html.Div("US–China semiconductor race · analyst view", className="nav-tagline"),
+        ],
+    )
 
 
 def create_app(db_path: str | None = None) -> dash.Dash:
@@ -74,14 +86,21 @@ def create_app(db_path: str | None = None) -> dash.Dash:
     )
     app.server.config["FABSCOPE_DB"] = db
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
-    app.layout = html.Div(className="shell", children=[
-        _navbar(),
-        html.Main(dash.page_container, className="content"),
-        html.Footer(className="footer", children=[
-            html.Span("warehouse: "), html.Code(db, id="footer-db"),
-            html.Span(" · read-only, short-lived connections · every chart: Download CSV + Sources"),
-        ]),
-    ])
+    app.layout = html.Div(
+        className="shell",
+        children=[
+            _navbar(),
+            html.Main(dash.page_container, className="content"),
+            html.Footer(
+                className="footer",
+                children=[
+                    html.Span("warehouse: "),
+                    html.Code(db, id="footer-db"),
+                    html.Span(" · read-only, short-lived connections · every chart: Download CSV + Sources"),
+                ],
+            ),
+        ],
+    )
     ui.register_shared_callbacks(app)
     return app
 

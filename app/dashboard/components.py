@@ -26,8 +26,18 @@ DOMESTIC = "#c8102e"
 """Colour of China-domestic series (companies, vendors, shares)."""
 FOREIGN = "#1f5fa8"
 """Colour of foreign series."""
-COLORWAY = ["#1f5fa8", "#c8102e", "#2a9d8f", "#e9a23b", "#6d597a", "#8d99ae", "#264653", "#b5838d",
-            "#588157", "#d62828"]
+COLORWAY = [
+    "#1f5fa8",
+    "#c8102e",
+    "#2a9d8f",
+    "#e9a23b",
+    "#6d597a",
+    "#8d99ae",
+    "#264653",
+    "#b5838d",
+    "#588157",
+    "#d62828",
+]
 FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 TEMPLATE = go.layout.Template(
@@ -44,8 +54,7 @@ TEMPLATE = go.layout.Template(
     )
 )
 
-GRAPH_CONFIG = {"displaylogo": False,
-                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
 
 # ---- warehouse path shared by the page callbacks -------------------------------------------
@@ -74,8 +83,15 @@ def styled(fig: go.Figure, *, height: int = 360, **layout: Any) -> go.Figure:
 def empty_figure(reason: str, *, height: int = 300) -> go.Figure:
     """A figure that says why there is nothing to plot (never a blank chart)."""
     fig = go.Figure()
-    fig.add_annotation(text=reason, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font={"size": 14, "color": "#52606d"})
+    fig.add_annotation(
+        text=reason,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font={"size": 14, "color": "#52606d"},
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return styled(fig, height=height)
@@ -99,8 +115,11 @@ def sources_list(sources: Iterable[str]) -> list[Any]:
         return [html.Li("no sources on screen", className="muted")]
     out = []
     for s in items:
-        out.append(html.Li(html.A(s, href=s, target="_blank", rel="noopener")) if re.match(r"https?://", s)
-                   else html.Li(s))
+        out.append(
+            html.Li(html.A(s, href=s, target="_blank", rel="noopener"))
+            if re.match(r"https?://", s)
+            else html.Li(s)
+        )
     return out
 
 
@@ -109,9 +128,19 @@ def csv_filename(card: str) -> str:
     return f"fabscope-{re.sub(r'[^a-z0-9-]+', '-', card.lower())}.csv"
 
 
-def chart_card(card: str, title: str, figure: go.Figure | None = None, *, subtitle: str | None = None,
-               frame: pl.DataFrame | None = None, sources: Sequence[str] = (), controls: Any = None,
-               graph_id: str | None = None, footer: Any = None, height: int | None = None) -> html.Div:
+def chart_card(
+    card: str,
+    title: str,
+    figure: go.Figure | None = None,
+    *,
+    subtitle: str | None = None,
+    frame: pl.DataFrame | None = None,
+    sources: Sequence[str] = (),
+    controls: Any = None,
+    graph_id: str | None = None,
+    footer: Any = None,
+    height: int | None = None,
+) -> html.Div:
     """A titled chart panel with **Download CSV** and **Sources**.
 
     ``figure``/``frame``/``sources`` are the initial contents; page callbacks replace them
@@ -124,22 +153,40 @@ def chart_card(card: str, title: str, figure: go.Figure | None = None, *, subtit
         className="card",
         id=f"{card}-card",
         children=[
-            html.Div(className="card-head", children=[
-                html.Div([html.H3(title, className="card-title"),
-                          html.Div(subtitle, className="card-subtitle") if subtitle else None]),
-                html.Div(className="card-actions", children=[
-                    html.Button("Download CSV", id={"type": "csv-button", "card": card}, className="btn btn-small",
-                                n_clicks=0, title="download the rows behind this chart"),
-                    dcc.Download(id={"type": "csv-download", "card": card}),
-                ]),
-            ]),
+            html.Div(
+                className="card-head",
+                children=[
+                    html.Div(
+                        [
+                            html.H3(title, className="card-title"),
+                            html.Div(subtitle, className="card-subtitle") if subtitle else None,
+                        ]
+                    ),
+                    html.Div(
+                        className="card-actions",
+                        children=[
+                            html.Button(
+                                "Download CSV",
+                                id={"type": "csv-button", "card": card},
+                                className="btn btn-small",
+                                n_clicks=0,
+                                title="download the rows behind this chart",
+                            ),
+                            dcc.Download(id={"type": "csv-download", "card": card}),
+                        ],
+                    ),
+                ],
+            ),
             html.Div(controls, className="card-controls") if controls is not None else None,
             dcc.Graph(id=graph_id or f"{card}-graph", figure=fig, config=GRAPH_CONFIG, style=graph_style),
             dcc.Store(id=csv_store_id(card), data=frame_csv(frame)),
-            html.Details(className="sources", children=[
-                html.Summary("Sources"),
-                html.Ul(sources_list(sources), id=sources_id(card)),
-            ]),
+            html.Details(
+                className="sources",
+                children=[
+                    html.Summary("Sources"),
+                    html.Ul(sources_list(sources), id=sources_id(card)),
+                ],
+            ),
             footer,
         ],
     )
@@ -157,8 +204,11 @@ def sources_id(card: str) -> dict[str, str]:
 
 def card_outputs(card: str) -> list[Output]:
     """The three outputs a page callback sets to refresh a card: figure, CSV data, sources."""
-    return [Output(f"{card}-graph", "figure"), Output(csv_store_id(card), "data"),
-            Output(sources_id(card), "children")]
+    return [
+        Output(f"{card}-graph", "figure"),
+        Output(csv_store_id(card), "data"),
+        Output(sources_id(card), "children"),
+    ]
 
 
 NO_ROWS_CSV = "note\nno rows on screen\n"
@@ -177,7 +227,12 @@ def download_payload(n_clicks: int | None, data: str | None, card: str) -> dict[
     """What the **Download CSV** callback hands to ``dcc.Download`` (Python twin of the browser code)."""
     if not n_clicks:
         return None
-    return {"content": data or NO_ROWS_CSV, "filename": csv_filename(card), "type": "text/csv", "base64": False}
+    return {
+        "content": data or NO_ROWS_CSV,
+        "filename": csv_filename(card),
+        "type": "text/csv",
+        "base64": False,
+    }
 
 
 def register_shared_callbacks(app: Any) -> None:
@@ -205,12 +260,17 @@ def sample_banner(tickers: Sequence[str]) -> html.Div | None:
     if not tickers:
         return None
     shown = ", ".join(list(tickers)[:8]) + (" …" if len(tickers) > 8 else "")
-    return html.Div(className="banner banner-sample", role="alert", children=[
-        html.Strong("Sample prices on screen. "),
-        "These series come from fabscope's deterministic offline sample provider — synthetic, "
-        f"not market data ({shown}). Load real prices with ",
-        html.Code("fabscope refresh --prices yahoo"), ".",
-    ])
+    return html.Div(
+        className="banner banner-sample",
+        role="alert",
+        children=[
+            html.Strong("Sample prices on screen. "),
+            "These series come from fabscope's deterministic offline sample provider — synthetic, "
+            f"not market data ({shown}). Load real prices with ",
+            html.Code("fabscope refresh --prices yahoo"),
+            ".",
+        ],
+    )
 
 
 def empty_state(reason: str | None, *, title: str = "No data yet") -> html.Div:
@@ -232,18 +292,29 @@ def page_header(title: str, lede: str) -> html.Div:
     return html.Div(className="page-header", children=[html.H1(title), html.P(lede, className="lede")])
 
 
-def stat(label: str, value: str, *, sub: str | None = None, href: str | None = None,
-         ident: str | None = None) -> html.Div:
+def stat(
+    label: str, value: str, *, sub: str | None = None, href: str | None = None, ident: str | None = None
+) -> html.Div:
     """A headline figure (label, big value, small print), optionally linking to its page."""
-    body = [html.Div(label, className="stat-label"), html.Div(value, className="stat-value"),
-            html.Div(sub, className="stat-sub") if sub else None]
+    body = [
+        html.Div(label, className="stat-label"),
+        html.Div(value, className="stat-value"),
+        html.Div(sub, className="stat-sub") if sub else None,
+    ]
     if href:
         body.append(dcc.Link("details →", href=href, className="stat-link"))
     return html.Div(body, className="stat", id=ident) if ident else html.Div(body, className="stat")
 
 
-def data_table(frame: pl.DataFrame, *, table_id: str, columns: Sequence[str] | None = None,
-               formats: dict[str, str] | None = None, page_size: int = 12, filterable: bool | None = None) -> Any:
+def data_table(
+    frame: pl.DataFrame,
+    *,
+    table_id: str,
+    columns: Sequence[str] | None = None,
+    formats: dict[str, str] | None = None,
+    page_size: int = 12,
+    filterable: bool | None = None,
+) -> Any:
     """A sortable, filterable DataTable of ``frame`` (``formats``: column → d3 format, e.g. '.1%')."""
     from dash import dash_table
 
@@ -259,20 +330,35 @@ def data_table(frame: pl.DataFrame, *, table_id: str, columns: Sequence[str] | N
         pl.col(c).cast(pl.String) for c, t in view.schema.items() if t.is_temporal()
     ).to_dicts()
     return dash_table.DataTable(
-        id=table_id, columns=specs, data=records, page_size=page_size, sort_action="native",
-        filter_action="native" if (filterable if filterable is not None else view.height > page_size) else "none",
+        id=table_id,
+        columns=specs,
+        data=records,
+        page_size=page_size,
+        sort_action="native",
+        filter_action="native"
+        if (filterable if filterable is not None else view.height > page_size)
+        else "none",
         style_as_list_view=True,
         style_table={"overflowX": "auto"},
         style_header={"fontWeight": "600", "backgroundColor": "#f5f7fa", "borderBottom": "1px solid #d9dee4"},
-        style_cell={"fontFamily": FONT, "fontSize": "12px", "padding": "6px 8px", "textAlign": "left",
-                    "whiteSpace": "normal", "height": "auto", "maxWidth": "420px"},
+        style_cell={
+            "fontFamily": FONT,
+            "fontSize": "12px",
+            "padding": "6px 8px",
+            "textAlign": "left",
+            "whiteSpace": "normal",
+            "height": "auto",
+            "maxWidth": "420px",
+        },
     )
 
 
 # ---- controls and calculator answers ---------------------------------------------------------
 def control(label: str, widget: Any, *, wide: bool = False) -> html.Div:
     """A labelled input in a controls row (``wide`` for multi-select dropdowns and long inputs)."""
-    return html.Div(className="control control-wide" if wide else "control", children=[html.Label(label), widget])
+    return html.Div(
+        className="control control-wide" if wide else "control", children=[html.Label(label), widget]
+    )
 
 
 def id_options(ids: Iterable[str]) -> list[dict[str, str]]:

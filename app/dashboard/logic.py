@@ -95,20 +95,33 @@ def normalise_usd(prices: pl.DataFrame) -> pl.DataFrame:
     Rows without a USD close are dropped (no FX rate that day).
     """
     if prices.is_empty():
-        return pl.DataFrame(schema={"date": pl.Date, "ticker": pl.String, "close_usd": pl.Float64,
-                                    "index": pl.Float64, "provider": pl.String})
-    clean = prices.filter(pl.col("close_usd").is_not_null() & (pl.col("close_usd") > 0)).sort("ticker", "date")
+        return pl.DataFrame(
+            schema={
+                "date": pl.Date,
+                "ticker": pl.String,
+                "close_usd": pl.Float64,
+                "index": pl.Float64,
+                "provider": pl.String,
+            }
+        )
+    clean = prices.filter(pl.col("close_usd").is_not_null() & (pl.col("close_usd") > 0)).sort(
+        "ticker", "date"
+    )
     return clean.with_columns(
         (100.0 * pl.col("close_usd") / pl.col("close_usd").first().over("ticker")).alias("index")
-    ).select("date", "ticker", "close_usd", "index", "provider", *(["source"] if "source" in clean.columns else []))
+    ).select(
+        "date", "ticker", "close_usd", "index", "provider", *(["source"] if "source" in clean.columns else [])
+    )
 
 
 def ticker_labels(tickers_frame: pl.DataFrame) -> dict[str, str]:
     """``ticker -> "TICKER · Name"`` for pickers and legends."""
     if tickers_frame.is_empty():
         return {}
-    return {r["ticker"]: f"{r['ticker']} · {r['name']}" if r.get("name") else r["ticker"]
-            for r in tickers_frame.iter_rows(named=True)}
+    return {
+        r["ticker"]: f"{r['ticker']} · {r['name']}" if r.get("name") else r["ticker"]
+        for r in tickers_frame.iter_rows(named=True)
+    }
 
 
 def domestic_set(tickers_frame: pl.DataFrame) -> set[str]:
@@ -118,27 +131,36 @@ def domestic_set(tickers_frame: pl.DataFrame) -> set[str]:
     return set(tickers_frame.filter(pl.col("domestic_china").fill_null(False))["ticker"].to_list())
 
 
-def performance_view(prices: q.QueryResult, tickers_frame: pl.DataFrame, events: pl.DataFrame | None,
-                     *, height: int = 420) -> View:
+def performance_view(
+    prices: q.QueryResult, tickers_frame: pl.DataFrame, events: pl.DataFrame | None, *, height: int = 420
+) -> View:
     """Normalised USD performance (100 = first day in range) with export-control event markers."""
     if prices.empty:
         return empty_view(prices.reason, height=height)
     perf = normalise_usd(prices.frame)
     if perf.is_empty():
-        return empty_view("no USD prices for this selection (FX rates missing?) — run `fabscope refresh`",
-                          height=height)
+        return empty_view(
+            "no USD prices for this selection (FX rates missing?) — run `fabscope refresh`", height=height
+        )
     labels = ticker_labels(tickers_frame)
     domestic = domestic_set(tickers_frame)
     fig = go.Figure()
     for i, ticker in enumerate(perf["ticker"].unique(maintain_order=True).to_list()):
         part = perf.filter(pl.col("ticker") == ticker)
-        fig.add_trace(go.Scatter(
-            x=part["date"].to_numpy(), y=part["index"].to_numpy(), mode="lines",
-            name=labels.get(ticker, ticker), line={"width": 2 if ticker in domestic else 1.6,
-                                                   "color": COLORWAY[i % len(COLORWAY)],
-                                                   "dash": "solid" if ticker in domestic else "dot"},
-            hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}<extra>" + ticker + "</extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"].to_numpy(),
+                y=part["index"].to_numpy(),
+                mode="lines",
+                name=labels.get(ticker, ticker),
+                line={
+                    "width": 2 if ticker in domestic else 1.6,
+                    "color": COLORWAY[i % len(COLORWAY)],
+                    "dash": "solid" if ticker in domestic else "dot",
+                },
+                hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}<extra>" + ticker + "</extra>",
+            )
+        )
     shown_events = pl.DataFrame()
     if events is not None and not events.is_empty():
         lo, hi = perf["date"].min(), perf["date"].max()
@@ -146,20 +168,32 @@ def performance_view(prices: q.QueryResult, tickers_frame: pl.DataFrame, events:
         if not shown_events.is_empty():
             top = float(perf["index"].max()) * 1.04
             line = {"color": "rgba(200,16,46,0.35)", "width": 1, "dash": "dot"}
-            fig.update_layout(shapes=[{"type": "line", "x0": d, "x1": d, "y0": 0, "y1": 1, "yref": "paper",
-                                       "line": line} for d in shown_events["announced_date"].to_list()])
-            fig.add_trace(go.Scatter(
-                x=shown_events["announced_date"].to_list(), y=[top] * shown_events.height, mode="markers",
-                name="export-control action", marker={"symbol": "triangle-down", "size": 9, "color": DOMESTIC},
-                text=[f"{r['title']}<br>{r['agency']} · {r['citation'] or ''}"
-                      for r in shown_events.iter_rows(named=True)],
-                customdata=shown_events["event_id"].to_list(),
-                hovertemplate="%{x|%Y-%m-%d}<br>%{text}<extra>event</extra>",
-            ))
+            fig.update_layout(
+                shapes=[
+                    {"type": "line", "x0": d, "x1": d, "y0": 0, "y1": 1, "yref": "paper", "line": line}
+                    for d in shown_events["announced_date"].to_list()
+                ]
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=shown_events["announced_date"].to_list(),
+                    y=[top] * shown_events.height,
+                    mode="markers",
+                    name="export-control action",
+                    marker={"symbol": "triangle-down", "size": 9, "color": DOMESTIC},
+                    text=[
+                        f"{r['title']}<br>{r['agency']} · {r['citation'] or ''}"
+                        for r in shown_events.iter_rows(named=True)
+                    ],
+                    customdata=shown_events["event_id"].to_list(),
+                    hovertemplate="%{x|%Y-%m-%d}<br>%{text}<extra>event</extra>",
+                )
+            )
     styled(fig, height=height, yaxis_title="index, USD (100 = first day shown)", hovermode="closest")
     sample = tuple(sorted(set(perf.filter(pl.col("provider") == q.SAMPLE_PROVIDER)["ticker"].to_list())))
-    sources = _merge_sources(prices.sources, tuple(shown_events["source"].to_list())
-                             if "source" in shown_events.columns else ())
+    sources = _merge_sources(
+        prices.sources, tuple(shown_events["source"].to_list()) if "source" in shown_events.columns else ()
+    )
     return View(fig, perf, sources, sample_tickers=sample)
 
 
@@ -180,11 +214,18 @@ def event_study_summary(es: pl.DataFrame) -> pl.DataFrame:
     if es.is_empty():
         return pl.DataFrame()
     return (
-        es.with_columns(pl.when(pl.col("domestic_china")).then(pl.lit("domestic (China)"))
-                        .otherwise(pl.lit("foreign")).alias("group"))
+        es.with_columns(
+            pl.when(pl.col("domestic_china"))
+            .then(pl.lit("domestic (China)"))
+            .otherwise(pl.lit("foreign"))
+            .alias("group")
+        )
         .group_by("window", "group")
-        .agg(pl.col("car").mean().alias("mean_car"), pl.col("t_stat").mean().alias("mean_t"),
-             pl.col("ticker").n_unique().alias("tickers"))
+        .agg(
+            pl.col("car").mean().alias("mean_car"),
+            pl.col("t_stat").mean().alias("mean_t"),
+            pl.col("ticker").n_unique().alias("tickers"),
+        )
         .sort("window", "group")
     )
 
@@ -198,22 +239,38 @@ def car_view(es: q.QueryResult, window: str | None = None, *, height: int = 380)
     win = window if window in windows else windows[0]
     part = frame.filter(pl.col("window") == win).sort("car", descending=True)
     fig = go.Figure()
-    for flag, colour, name, where in ((True, DOMESTIC, "domestic (China)", "top left"),
-                                      (False, FOREIGN, "foreign", "bottom right")):
+    for flag, colour, name, where in (
+        (True, DOMESTIC, "domestic (China)", "top left"),
+        (False, FOREIGN, "foreign", "bottom right"),
+    ):
         g = part.filter(pl.col("domestic_china") == flag)
         if g.is_empty():
             continue
-        fig.add_trace(go.Bar(
-            x=g["ticker"].to_list(), y=(g["car"] * 100).to_list(), name=name, marker_color=colour,
-            customdata=list(zip(g["t_stat"].to_list(), g["name"].to_list(), strict=True)),
-            hovertemplate="%{x} %{customdata[1]}<br>CAR %{y:.2f}%<br>t = %{customdata[0]:.2f}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Bar(
+                x=g["ticker"].to_list(),
+                y=(g["car"] * 100).to_list(),
+                name=name,
+                marker_color=colour,
+                customdata=list(zip(g["t_stat"].to_list(), g["name"].to_list(), strict=True)),
+                hovertemplate="%{x} %{customdata[1]}<br>CAR %{y:.2f}%<br>t = %{customdata[0]:.2f}<extra></extra>",
+            )
+        )
         mean = float(g["car"].mean()) * 100
-        fig.add_hline(y=mean, line={"color": colour, "dash": "dash", "width": 1},
-                      annotation_text=f"mean {name}: {mean:+.2f}%", annotation_position=where,
-                      annotation_font_color=colour)
-    styled(fig, height=height, yaxis_title=f"CAR over {win} (%)", barmode="group",
-           xaxis={"categoryorder": "array", "categoryarray": part["ticker"].to_list()})
+        fig.add_hline(
+            y=mean,
+            line={"color": colour, "dash": "dash", "width": 1},
+            annotation_text=f"mean {name}: {mean:+.2f}%",
+            annotation_position=where,
+            annotation_font_color=colour,
+        )
+    styled(
+        fig,
+        height=height,
+        yaxis_title=f"CAR over {win} (%)",
+        barmode="group",
+        xaxis={"categoryorder": "array", "categoryarray": part["ticker"].to_list()},
+    )
     return View(fig, frame, es.sources, note=win)
 
 
@@ -239,8 +296,9 @@ def window_options(es: q.QueryResult) -> list[str]:
 ENTITY_LANE = "Entity List additions"
 
 
-def policy_timeline_view(events: q.QueryResult, entities: q.QueryResult, *, include_entities: bool = True,
-                         height: int = 420) -> View:
+def policy_timeline_view(
+    events: q.QueryResult, entities: q.QueryResult, *, include_entities: bool = True, height: int = 420
+) -> View:
     """Timeline: one lane per category (announced date), plus Entity List additions by date."""
     if events.empty and (entities.empty or not include_entities):
         return empty_view(events.reason or entities.reason, height=height)
@@ -250,33 +308,82 @@ def policy_timeline_view(events: q.QueryResult, entities: q.QueryResult, *, incl
         ev = events.frame
         for i, cat in enumerate(sorted(ev["category"].drop_nulls().unique().to_list())):
             g = ev.filter(pl.col("category") == cat)
-            fig.add_trace(go.Scatter(
-                x=g["announced_date"].to_list(), y=[cat] * g.height, mode="markers", name=cat,
-                marker={"size": 12, "color": COLORWAY[i % len(COLORWAY)], "line": {"width": 1, "color": "white"},
-                        "symbol": ["circle" if f == "reported" else "circle-open" for f in g["flag"].to_list()]},
-                text=g["title"].to_list(), customdata=g["event_id"].to_list(),
-                hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>" + cat + "</extra>",
-            ))
-        frames.append(ev.select("event_id", pl.col("announced_date").alias("date"), "category", "title",
-                                "agency", "citation", "source", "flag"))
+            fig.add_trace(
+                go.Scatter(
+                    x=g["announced_date"].to_list(),
+                    y=[cat] * g.height,
+                    mode="markers",
+                    name=cat,
+                    marker={
+                        "size": 12,
+                        "color": COLORWAY[i % len(COLORWAY)],
+                        "line": {"width": 1, "color": "white"},
+                        "symbol": [
+                            "circle" if f == "reported" else "circle-open" for f in g["flag"].to_list()
+                        ],
+                    },
+                    text=g["title"].to_list(),
+                    customdata=g["event_id"].to_list(),
+                    hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>" + cat + "</extra>",
+                )
+            )
+        frames.append(
+            ev.select(
+                "event_id",
+                pl.col("announced_date").alias("date"),
+                "category",
+                "title",
+                "agency",
+                "citation",
+                "source",
+                "flag",
+            )
+        )
     if include_entities and not entities.empty:
-        counts = (entities.frame.group_by("added_date", "event_id")
-                  .agg(pl.col("name").count().alias("n"), pl.col("name").str.join("; ").alias("names"))
-                  .sort("added_date"))
-        fig.add_trace(go.Scatter(
-            x=counts["added_date"].to_list(), y=[ENTITY_LANE] * counts.height, mode="markers", name=ENTITY_LANE,
-            marker={"size": [8 + 3 * min(n, 8) for n in counts["n"].to_list()], "color": "#52606d",
-                    "symbol": "diamond"},
-            text=[f"{n} part{'y' if n == 1 else 'ies'}: {names[:160]}"
-                  for n, names in zip(counts["n"].to_list(), counts["names"].to_list(), strict=True)],
-            customdata=counts["event_id"].to_list(),
-            hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>Entity List</extra>",
-        ))
-        frames.append(entities.frame.select(
-            "event_id", pl.col("added_date").alias("date"), pl.lit("entity_list_addition").alias("category"),
-            pl.col("name").alias("title"), pl.lit("BIS").alias("agency"), "citation", "source", "flag"))
-    styled(fig, height=height, showlegend=False, hovermode="closest", margin={"l": 170, "r": 16, "t": 16, "b": 40},
-           yaxis={"title": None, "categoryorder": "category descending"})
+        counts = (
+            entities.frame.group_by("added_date", "event_id")
+            .agg(pl.col("name").count().alias("n"), pl.col("name").str.join("; ").alias("names"))
+            .sort("added_date")
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=counts["added_date"].to_list(),
+                y=[ENTITY_LANE] * counts.height,
+                mode="markers",
+                name=ENTITY_LANE,
+                marker={
+                    "size": [8 + 3 * min(n, 8) for n in counts["n"].to_list()],
+                    "color": "#52606d",
+                    "symbol": "diamond",
+                },
+                text=[
+                    f"{n} part{'y' if n == 1 else 'ies'}: {names[:160]}"
+                    for n, names in zip(counts["n"].to_list(), counts["names"].to_list(), strict=True)
+                ],
+                customdata=counts["event_id"].to_list(),
+                hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>Entity List</extra>",
+            )
+        )
+        frames.append(
+            entities.frame.select(
+                "event_id",
+                pl.col("added_date").alias("date"),
+                pl.lit("entity_list_addition").alias("category"),
+                pl.col("name").alias("title"),
+                pl.lit("BIS").alias("agency"),
+                "citation",
+                "source",
+                "flag",
+            )
+        )
+    styled(
+        fig,
+        height=height,
+        showlegend=False,
+        hovermode="closest",
+        margin={"l": 170, "r": 16, "t": 16, "b": 40},
+        yaxis={"title": None, "categoryorder": "category descending"},
+    )
     frame = pl.concat(frames, how="vertical_relaxed").sort("date") if frames else pl.DataFrame()
     return View(fig, frame, _merge_sources(events.sources, entities.sources if include_entities else ()))
 
@@ -304,19 +411,32 @@ def latest_event(events: pl.DataFrame) -> dict[str, Any] | None:
 # =========================================================================================
 # Capacity & tooling
 # =========================================================================================
-CAPACITY_DIMENSIONS = {"company": "company", "country": "country", "node_class": "node class", "product": "product"}
+CAPACITY_DIMENSIONS = {
+    "company": "company",
+    "country": "country",
+    "node_class": "node class",
+    "product": "product",
+}
 
 
 def capacity_300eq(frame: pl.DataFrame) -> pl.DataFrame:
     """Add ``wspm_300eq`` = capacity_wspm × (wafer_size_mm / 300)² (300 mm-equivalent wafers/month)."""
     return frame.with_columns(
-        (pl.col("capacity_wspm") * (pl.col("wafer_size_mm").fill_null(REFERENCE_WAFER_MM) / REFERENCE_WAFER_MM) ** 2)
-        .alias("wspm_300eq")
+        (
+            pl.col("capacity_wspm")
+            * (pl.col("wafer_size_mm").fill_null(REFERENCE_WAFER_MM) / REFERENCE_WAFER_MM) ** 2
+        ).alias("wspm_300eq")
     )
 
 
-def capacity_view(cap: q.QueryResult, dimension: str = "company", products: Sequence[str] | None = None,
-                  countries: Sequence[str] | None = None, *, height: int = 440) -> View:
+def capacity_view(
+    cap: q.QueryResult,
+    dimension: str = "company",
+    products: Sequence[str] | None = None,
+    countries: Sequence[str] | None = None,
+    *,
+    height: int = 440,
+) -> View:
     """Capacity over time: one line per fab series (company · fab), coloured by ``dimension``.
 
     Series are never summed: the bundled rows mix company totals, single fabs and competing
@@ -338,25 +458,65 @@ def capacity_view(cap: q.QueryResult, dimension: str = "company", products: Sequ
     colour = {g: COLORWAY[i % len(COLORWAY)] for i, g in enumerate(groups)}
     fig = go.Figure()
     seen_groups: set[str] = set()
-    for (company, fab, grp), part in frame.group_by("company", "fab", pl.col(dim).fill_null("?").alias("_g"),
-                                                     maintain_order=True):
-        fig.add_trace(go.Scatter(
-            x=part["year"].to_list(), y=part["wspm_300eq"].to_list(), mode="lines+markers",
-            name=str(grp), legendgroup=str(grp), showlegend=grp not in seen_groups,
-            line={"color": colour[grp], "width": 1.5},
-            marker={"size": 8, "color": colour[grp],
-                    "symbol": ["circle" if f == "reported" else "circle-open" for f in part["flag"].to_list()]},
-            text=[f"{company} · {fab}<br>{n} · {s} · {f}" for n, s, f in zip(
-                part["node_class"].to_list(), part["status"].to_list(), part["flag"].to_list(), strict=True)],
-            hovertemplate="%{x}: %{y:,.0f} wspm (300mm-eq)<br>%{text}<extra>" + str(grp) + "</extra>",
-        ))
+    for (company, fab, grp), part in frame.group_by(
+        "company", "fab", pl.col(dim).fill_null("?").alias("_g"), maintain_order=True
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=part["year"].to_list(),
+                y=part["wspm_300eq"].to_list(),
+                mode="lines+markers",
+                name=str(grp),
+                legendgroup=str(grp),
+                showlegend=grp not in seen_groups,
+                line={"color": colour[grp], "width": 1.5},
+                marker={
+                    "size": 8,
+                    "color": colour[grp],
+                    "symbol": [
+                        "circle" if f == "reported" else "circle-open" for f in part["flag"].to_list()
+                    ],
+                },
+                text=[
+                    f"{company} · {fab}<br>{n} · {s} · {f}"
+                    for n, s, f in zip(
+                        part["node_class"].to_list(),
+                        part["status"].to_list(),
+                        part["flag"].to_list(),
+                        strict=True,
+                    )
+                ],
+                hovertemplate="%{x}: %{y:,.0f} wspm (300mm-eq)<br>%{text}<extra>" + str(grp) + "</extra>",
+            )
+        )
         seen_groups.add(grp)
-    styled(fig, height=height, yaxis_title="wafer starts / month (300 mm-eq)", xaxis_title="year",
-           legend_title_text=CAPACITY_DIMENSIONS[dim])
-    cols = ["company", "fab", "country", "product", "node_class", "year", "status", "wafer_size_mm",
-            "capacity_wspm", "wspm_300eq", "source", "flag"]
-    return View(fig, frame.select(cols), cap.sources,
-                note="lines are fab series (never summed); hollow markers = estimate")
+    styled(
+        fig,
+        height=height,
+        yaxis_title="wafer starts / month (300 mm-eq)",
+        xaxis_title="year",
+        legend_title_text=CAPACITY_DIMENSIONS[dim],
+    )
+    cols = [
+        "company",
+        "fab",
+        "country",
+        "product",
+        "node_class",
+        "year",
+        "status",
+        "wafer_size_mm",
+        "capacity_wspm",
+        "wspm_300eq",
+        "source",
+        "flag",
+    ]
+    return View(
+        fig,
+        frame.select(cols),
+        cap.sources,
+        note="lines are fab series (never summed); hollow markers = estimate",
+    )
 
 
 def tool_demand_view(td: q.QueryResult, shares: q.QueryResult | None = None, *, height: int = 400) -> View:
@@ -370,16 +530,46 @@ def tool_demand_view(td: q.QueryResult, shares: q.QueryResult | None = None, *, 
     for i, (tool,) in enumerate(frame.select("tool_type").unique(maintain_order=True).iter_rows()):
         part = frame.filter(pl.col("tool_type") == tool).sort("year")
         c = COLORWAY[i % len(COLORWAY)]
-        fig.add_trace(go.Bar(x=part["year"].to_list(), y=part["count"].to_list(), name=tool, marker_color=c,
-                             legendgroup=tool, hovertemplate="%{x}: %{y:,.0f} tools<extra>" + tool + "</extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=part["year"].to_list(),
+                y=part["count"].to_list(),
+                name=tool,
+                marker_color=c,
+                legendgroup=tool,
+                hovertemplate="%{x}: %{y:,.0f} tools<extra>" + tool + "</extra>",
+            )
+        )
         if part["domestic_share"].is_not_null().any():
-            fig.add_trace(go.Scatter(
-                x=part["year"].to_list(), y=part["domestic_share"].to_list(), yaxis="y2", mode="lines+markers",
-                name=f"{tool} domestic share", legendgroup=tool, showlegend=False, line={"color": c, "dash": "dot"},
-                hovertemplate="%{x}: %{y:.0%} domestic<extra>" + tool + "</extra>"))
-    styled(fig, height=height, barmode="stack", yaxis_title="tools", xaxis_title="year", margin={"r": 70},
-           yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "range": [0, 1], "showgrid": False,
-                   "title": "domestic share (dotted)"})
+            fig.add_trace(
+                go.Scatter(
+                    x=part["year"].to_list(),
+                    y=part["domestic_share"].to_list(),
+                    yaxis="y2",
+                    mode="lines+markers",
+                    name=f"{tool} domestic share",
+                    legendgroup=tool,
+                    showlegend=False,
+                    line={"color": c, "dash": "dot"},
+                    hovertemplate="%{x}: %{y:.0%} domestic<extra>" + tool + "</extra>",
+                )
+            )
+    styled(
+        fig,
+        height=height,
+        barmode="stack",
+        yaxis_title="tools",
+        xaxis_title="year",
+        margin={"r": 70},
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "tickformat": ".0%",
+            "range": [0, 1],
+            "showgrid": False,
+            "title": "domestic share (dotted)",
+        },
+    )
     return View(fig, frame, td.sources)
 
 
@@ -413,18 +603,37 @@ def tool_supply_view(ts: q.QueryResult, *, height: int = 400) -> View:
         part = frame.filter(pl.col("tool_type") == tool).sort("year")
         c = COLORWAY[i % len(COLORWAY)]
         visible: bool | str = True if tool in TOOL_SUPPLY_SHOWN else "legendonly"
-        text = [_coverage_text(d, s, cov) for d, s, cov in zip(
-            part["domestic_tools_new"].to_list(), part["domestic_supply"].to_list(), part["coverage"].to_list(),
-            strict=True)]
+        text = [
+            _coverage_text(d, s, cov)
+            for d, s, cov in zip(
+                part["domestic_tools_new"].to_list(),
+                part["domestic_supply"].to_list(),
+                part["coverage"].to_list(),
+                strict=True,
+            )
+        ]
         for kind, col, pattern in (("demand", "domestic_tools_new", ""), ("supply", "domestic_supply", "/")):
-            fig.add_trace(go.Bar(
-                x=part["year"].to_list(), y=part[col].to_list(), name=f"{tool} {kind}", legendgroup=tool,
-                offsetgroup=f"{tool}-{kind}", visible=visible, text=text, textposition="none",
-                marker={"color": c, "pattern": {"shape": pattern}},
-                hovertemplate="%{x}: %{y:,.0f} tools " + kind + "<br>%{text}<extra>" + tool + "</extra>"))
+            fig.add_trace(
+                go.Bar(
+                    x=part["year"].to_list(),
+                    y=part[col].to_list(),
+                    name=f"{tool} {kind}",
+                    legendgroup=tool,
+                    offsetgroup=f"{tool}-{kind}",
+                    visible=visible,
+                    text=text,
+                    textposition="none",
+                    marker={"color": c, "pattern": {"shape": pattern}},
+                    hovertemplate="%{x}: %{y:,.0f} tools " + kind + "<br>%{text}<extra>" + tool + "</extra>",
+                )
+            )
     styled(fig, height=height, barmode="group", yaxis_title="domestic tools / year", xaxis_title="year")
-    return View(fig, frame, ts.sources,
-                note="estimates: supply = upper bound from vendor revenue; demand = floor from capacity additions")
+    return View(
+        fig,
+        frame,
+        ts.sources,
+        note="estimates: supply = upper bound from vendor revenue; demand = floor from capacity additions",
+    )
 
 
 def tool_share_view(shares: q.QueryResult, *, height: int = 360) -> View:
@@ -435,11 +644,22 @@ def tool_share_view(shares: q.QueryResult, *, height: int = 360) -> View:
     label = "tool_type" if "tool_type" in frame.columns else frame.columns[0]
     part = frame.sort("domestic_share")
     hover = [f"{r.get('year', '')} · {r.get('flag', '')}" for r in part.iter_rows(named=True)]
-    fig = go.Figure(go.Bar(x=part["domestic_share"].to_list(), y=part[label].cast(pl.String).to_list(),
-                           orientation="h", marker_color=DOMESTIC, text=hover,
-                           hovertemplate="%{y}: %{x:.0%} domestic<br>%{text}<extra></extra>"))
-    styled(fig, height=height, xaxis={"tickformat": ".0%", "range": [0, 1], "title": "domestic share"},
-           margin={"l": 140, "r": 16, "t": 16, "b": 40})
+    fig = go.Figure(
+        go.Bar(
+            x=part["domestic_share"].to_list(),
+            y=part[label].cast(pl.String).to_list(),
+            orientation="h",
+            marker_color=DOMESTIC,
+            text=hover,
+            hovertemplate="%{y}: %{x:.0%} domestic<br>%{text}<extra></extra>",
+        )
+    )
+    styled(
+        fig,
+        height=height,
+        xaxis={"tickformat": ".0%", "range": [0, 1], "title": "domestic share"},
+        margin={"l": 140, "r": 16, "t": 16, "b": 40},
+    )
     return View(fig, frame, shares.sources)
 
 
@@ -460,11 +680,13 @@ def chip_table(chips: pl.DataFrame, ids: Sequence[str] | None = None) -> pl.Data
     """Chip specs side by side, with BF16 TFLOP/s per W (chip TDP only; null if TDP unpublished)."""
     frame = chips if ids is None else chips.filter(pl.col("id").is_in(list(ids)))
     return frame.with_columns(
-        pl.when(pl.col("tdp_w") > 0).then(pl.col("bf16_tflops") / pl.col("tdp_w")).alias("tflops_per_w"))
+        pl.when(pl.col("tdp_w") > 0).then(pl.col("bf16_tflops") / pl.col("tdp_w")).alias("tflops_per_w")
+    )
 
 
-def chip_compare_view(chips: q.QueryResult, ids: Sequence[str] | None, metric: str = "bf16_tflops",
-                      *, height: int = 360) -> View:
+def chip_compare_view(
+    chips: q.QueryResult, ids: Sequence[str] | None, metric: str = "bf16_tflops", *, height: int = 360
+) -> View:
     """One metric across the chosen chips (bars; domestic vendors in red)."""
     if chips.empty:
         return empty_view(chips.reason, height=height)
@@ -473,11 +695,26 @@ def chip_compare_view(chips: q.QueryResult, ids: Sequence[str] | None, metric: s
     if table.is_empty():
         return empty_view("pick at least one chip", height=height)
     table = table.sort(metric, descending=True, nulls_last=True)
-    domestic_vendors = {"huawei", "cambricon", "hygon", "biren", "moore threads", "metax", "enflame", "iluvatar"}
+    domestic_vendors = {
+        "huawei",
+        "cambricon",
+        "hygon",
+        "biren",
+        "moore threads",
+        "metax",
+        "enflame",
+        "iluvatar",
+    }
     colours = [DOMESTIC if str(v).lower() in domestic_vendors else FOREIGN for v in table["vendor"].to_list()]
-    fig = go.Figure(go.Bar(x=table["id"].to_list(), y=table[metric].to_list(), marker_color=colours,
-                           text=table["vendor"].to_list(),
-                           hovertemplate="%{x} (%{text}): %{y:,.3~f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=table["id"].to_list(),
+            y=table[metric].to_list(),
+            marker_color=colours,
+            text=table["vendor"].to_list(),
+            hovertemplate="%{x} (%{text}): %{y:,.3~f}<extra></extra>",
+        )
+    )
     styled(fig, height=height, yaxis_title=CHIP_METRICS[metric])
     srcs = tuple(s for v in table["sources"].drop_nulls().to_list() for s in str(v).split("; "))
     return View(fig, table, _merge_sources(srcs, chips.sources), note="red = Chinese vendor")
@@ -498,19 +735,25 @@ def power_breakdown(systems: pl.DataFrame, ids: Sequence[str] | None = None) -> 
     return pl.DataFrame(rows, schema={"id": pl.String, "component": pl.String, "kw": pl.Float64})
 
 
-def power_view(systems: q.QueryResult, ids: Sequence[str] | None, *, per_chip: bool = False,
-               height: int = 380) -> View:
+def power_view(
+    systems: q.QueryResult, ids: Sequence[str] | None, *, per_chip: bool = False, height: int = 380
+) -> View:
     """Stacked power breakdown per system (kW at the wall, or W per accelerator)."""
     if systems.empty:
         return empty_view(systems.reason, height=height)
     long = power_breakdown(systems.frame, ids)
     if long.is_empty():
-        return empty_view("pick at least one system" if ids is not None and not ids
-                          else "no power breakdown stored for these systems", height=height)
+        return empty_view(
+            "pick at least one system"
+            if ids is not None and not ids
+            else "no power breakdown stored for these systems",
+            height=height,
+        )
     chips = dict(zip(systems.frame["id"].to_list(), systems.frame["chips"].to_list(), strict=True))
     if per_chip:
-        long = long.with_columns((pl.col("kw") * 1000 / pl.col("id").replace_strict(chips, default=None))
-                                 .alias("value"))
+        long = long.with_columns(
+            (pl.col("kw") * 1000 / pl.col("id").replace_strict(chips, default=None)).alias("value")
+        )
         unit = "W per accelerator"
     else:
         long = long.with_columns(pl.col("kw").alias("value"))
@@ -518,9 +761,15 @@ def power_view(systems: q.QueryResult, ids: Sequence[str] | None, *, per_chip: b
     fig = go.Figure()
     for i, comp in enumerate(long["component"].unique(maintain_order=True).to_list()):
         part = long.filter(pl.col("component") == comp)
-        fig.add_trace(go.Bar(x=part["id"].to_list(), y=part["value"].to_list(), name=comp,
-                             marker_color=COLORWAY[i % len(COLORWAY)],
-                             hovertemplate="%{x}: %{y:,.1f} " + unit + "<extra>" + comp + "</extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=part["id"].to_list(),
+                y=part["value"].to_list(),
+                name=comp,
+                marker_color=COLORWAY[i % len(COLORWAY)],
+                hovertemplate="%{x}: %{y:,.1f} " + unit + "<extra>" + comp + "</extra>",
+            )
+        )
     styled(fig, height=height, barmode="stack", yaxis_title=unit)
     return View(fig, long, systems.sources)
 
@@ -533,11 +782,16 @@ def perf_per_watt_view(systems: q.QueryResult, ids: Sequence[str] | None, *, hei
     if frame.is_empty():
         return empty_view("pick at least one system", height=height)
     frame = frame.sort("pflops_per_kw", descending=True)
-    fig = go.Figure(go.Bar(
-        x=frame["id"].to_list(), y=frame["pflops_per_kw"].to_list(), marker_color=FOREIGN,
-        customdata=list(zip(frame["bf16_pflops"].to_list(), frame["power_kw"].to_list(), strict=True)),
-        hovertemplate="%{x}: %{y:.3f} PFLOP/s per kW<br>%{customdata[0]:,.0f} PFLOP/s · %{customdata[1]:,.0f} kW"
-                      "<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=frame["id"].to_list(),
+            y=frame["pflops_per_kw"].to_list(),
+            marker_color=FOREIGN,
+            customdata=list(zip(frame["bf16_pflops"].to_list(), frame["power_kw"].to_list(), strict=True)),
+            hovertemplate="%{x}: %{y:.3f} PFLOP/s per kW<br>%{customdata[0]:,.0f} PFLOP/s · %{customdata[1]:,.0f} kW"
+            "<extra></extra>",
+        )
+    )
     styled(fig, height=height, yaxis_title="BF16 PFLOP/s per kW")
     return View(fig, frame.drop("power_breakdown_kw"), systems.sources)
 
@@ -565,9 +819,16 @@ def pick_model(fc: pl.DataFrame) -> str | None:
     return models[0]
 
 
-def fan_view(fc: q.QueryResult, segment: str, scenario_ids: Sequence[str] | None = None,
-             history: q.QueryResult | None = None, outlooks: q.QueryResult | None = None,
-             model: str | None = None, *, height: int = 440) -> View:
+def fan_view(
+    fc: q.QueryResult,
+    segment: str,
+    scenario_ids: Sequence[str] | None = None,
+    history: q.QueryResult | None = None,
+    outlooks: q.QueryResult | None = None,
+    model: str | None = None,
+    *,
+    height: int = 440,
+) -> View:
     """Fan chart: p10–p90 band and p50 line per scenario for one segment, observed shares as points."""
     if fc.empty:
         return empty_view(fc.reason, height=height)
@@ -585,48 +846,95 @@ def fan_view(fc: q.QueryResult, segment: str, scenario_ids: Sequence[str] | None
         part = frame.filter(pl.col("scenario_id") == sid)
         c = COLORWAY[i % len(COLORWAY)]
         years = part["year"].to_list()
-        fig.add_trace(go.Scatter(x=years + years[::-1], y=part["p90"].to_list() + part["p10"].to_list()[::-1],
-                                 fill="toself", fillcolor=_rgba(c, 0.16), line={"width": 0}, name=f"{sid} p10–p90",
-                                 legendgroup=sid, hoverinfo="skip", showlegend=False))
-        fig.add_trace(go.Scatter(
-            x=years, y=part["p50"].to_list(), mode="lines+markers", name=sid, legendgroup=sid,
-            line={"color": c, "width": 2},
-            customdata=list(zip(part["p10"].to_list(), part["p90"].to_list(), strict=True)),
-            hovertemplate="%{x}: p50 %{y:.0%} (p10 %{customdata[0]:.0%} – p90 %{customdata[1]:.0%})<extra>"
-                          + sid + "</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=years + years[::-1],
+                y=part["p90"].to_list() + part["p10"].to_list()[::-1],
+                fill="toself",
+                fillcolor=_rgba(c, 0.16),
+                line={"width": 0},
+                name=f"{sid} p10–p90",
+                legendgroup=sid,
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=years,
+                y=part["p50"].to_list(),
+                mode="lines+markers",
+                name=sid,
+                legendgroup=sid,
+                line={"color": c, "width": 2},
+                customdata=list(zip(part["p10"].to_list(), part["p90"].to_list(), strict=True)),
+                hovertemplate="%{x}: p50 %{y:.0%} (p10 %{customdata[0]:.0%} – p90 %{customdata[1]:.0%})<extra>"
+                + sid
+                + "</extra>",
+            )
+        )
     extra: list[str] = []
     shown = [frame.with_columns(pl.lit("forecast").alias("series"))]
     if history is not None and history.ok:
         h = history.frame.filter(pl.col("segment") == segment)
         if not h.is_empty():
             shown.append(h.with_columns(pl.lit("observed").alias("series")))
-            fig.add_trace(go.Scatter(
-                x=h["year"].to_list(), y=h["domestic_share"].to_list(), mode="markers", name="observed",
-                marker={"color": "#1f2933", "size": 8, "symbol": ["circle" if f == "reported" else "circle-open"
-                                                                    for f in h["flag"].to_list()]},
-                text=[f"{m} · {s}" for m, s in zip(h["metric"].to_list(), h["source"].to_list(), strict=True)],
-                hovertemplate="%{x}: %{y:.0%} observed<br>%{text}<extra></extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=h["year"].to_list(),
+                    y=h["domestic_share"].to_list(),
+                    mode="markers",
+                    name="observed",
+                    marker={
+                        "color": "#1f2933",
+                        "size": 8,
+                        "symbol": [
+                            "circle" if f == "reported" else "circle-open" for f in h["flag"].to_list()
+                        ],
+                    },
+                    text=[
+                        f"{m} · {s}"
+                        for m, s in zip(h["metric"].to_list(), h["source"].to_list(), strict=True)
+                    ],
+                    hovertemplate="%{x}: %{y:.0%} observed<br>%{text}<extra></extra>",
+                )
+            )
             extra += h["source"].to_list()
     if outlooks is not None and outlooks.ok:
         o = outlooks.frame.filter(pl.col("segment") == segment)
         if not o.is_empty():
             shown.append(o.with_columns(pl.lit("third-party outlook").alias("series")))
-            fig.add_trace(go.Scatter(
-                x=o["year"].to_list(), y=o["domestic_share"].to_list(), mode="markers", name="third-party outlook",
-                marker={"color": "#e9a23b", "size": 10, "symbol": "x"},
-                text=[f"{p} ({m})" for p, m in zip(o["publisher"].to_list(), o["metric"].to_list(), strict=True)],
-                hovertemplate="%{x}: %{y:.0%}<br>%{text}<extra>outlook</extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=o["year"].to_list(),
+                    y=o["domestic_share"].to_list(),
+                    mode="markers",
+                    name="third-party outlook",
+                    marker={"color": "#e9a23b", "size": 10, "symbol": "x"},
+                    text=[
+                        f"{p} ({m})"
+                        for p, m in zip(o["publisher"].to_list(), o["metric"].to_list(), strict=True)
+                    ],
+                    hovertemplate="%{x}: %{y:.0%}<br>%{text}<extra>outlook</extra>",
+                )
+            )
             extra += o["source"].to_list()
-    styled(fig, height=height, yaxis={"tickformat": ".0%", "range": [0, 1], "title": "domestic share"},
-           xaxis_title="year", hovermode="closest")
+    styled(
+        fig,
+        height=height,
+        yaxis={"tickformat": ".0%", "range": [0, 1], "title": "domestic share"},
+        xaxis_title="year",
+        hovermode="closest",
+    )
     # the CSV holds every point drawn: forecast quantiles, observed shares and third-party outlooks
     rows = pl.concat(shown, how="diagonal_relaxed")
     rows = rows.select("series", *[c for c in rows.columns if c != "series"])
     return View(fig, rows, _merge_sources(fc.sources, extra), note=f"model: {model}")
 
 
-def compare_runs_view(fc: q.QueryResult, run_a: str | None, run_b: str | None, segment: str,
-                      *, height: int = 400) -> View:
+def compare_runs_view(
+    fc: q.QueryResult, run_a: str | None, run_b: str | None, segment: str, *, height: int = 400
+) -> View:
     """Two scenario runs on one fan chart plus the p50 difference (B − A) in the CSV."""
     if fc.empty and fc.reason and not fc.reason.startswith("pick"):
         return empty_view(fc.reason, height=height)
@@ -638,10 +946,17 @@ def compare_runs_view(fc: q.QueryResult, run_a: str | None, run_b: str | None, s
     view.frame = view.frame.filter(pl.col("series") == "forecast")
     a = view.frame.filter(pl.col("scenario_id") == run_a).select("year", pl.col("p50").alias("p50_a"))
     b = view.frame.filter(pl.col("scenario_id") == run_b).select("year", pl.col("p50").alias("p50_b"))
-    diff = a.join(b, on="year", how="full", coalesce=True).sort("year").with_columns(
-        (pl.col("p50_b") - pl.col("p50_a")).alias("p50_b_minus_a"))
-    return View(view.figure, diff.with_columns(pl.lit(run_a).alias("run_a"), pl.lit(run_b).alias("run_b")),
-                view.sources, note=view.note)
+    diff = (
+        a.join(b, on="year", how="full", coalesce=True)
+        .sort("year")
+        .with_columns((pl.col("p50_b") - pl.col("p50_a")).alias("p50_b_minus_a"))
+    )
+    return View(
+        view.figure,
+        diff.with_columns(pl.lit(run_a).alias("run_a"), pl.lit(run_b).alias("run_b")),
+        view.sources,
+        note=view.note,
+    )
 
 
 def latest_shares(history: pl.DataFrame) -> pl.DataFrame:
@@ -649,11 +964,16 @@ def latest_shares(history: pl.DataFrame) -> pl.DataFrame:
     if history.is_empty():
         return pl.DataFrame()
     latest = history.group_by("segment").agg(pl.col("year").max().alias("year"))
-    return (history.join(latest, on=["segment", "year"])
-            .group_by("segment", "year")
-            .agg(pl.col("domestic_share").min().alias("low"), pl.col("domestic_share").max().alias("high"),
-                 pl.col("source").n_unique().alias("sources"))
-            .sort("segment"))
+    return (
+        history.join(latest, on=["segment", "year"])
+        .group_by("segment", "year")
+        .agg(
+            pl.col("domestic_share").min().alias("low"),
+            pl.col("domestic_share").max().alias("high"),
+            pl.col("source").n_unique().alias("sources"),
+        )
+        .sort("segment")
+    )
 
 
 def share_range_text(low: float, high: float) -> str:
@@ -702,14 +1022,16 @@ def latest_per_name(runs: q.QueryResult, limit: int = 4) -> list[str]:
     """Newest run id of each scenario name (baseline first), at most ``limit``."""
     if runs.empty:
         return []
-    newest = runs.frame.sort("created_at", descending=True, nulls_last=True).unique("name", keep="first",
-                                                                                   maintain_order=True)
+    newest = runs.frame.sort("created_at", descending=True, nulls_last=True).unique(
+        "name", keep="first", maintain_order=True
+    )
     ids = newest.sort(pl.col("name") != "baseline", "name")["scenario_id"].to_list()
     return ids[:limit]
 
 
-def overlay_view(fc: q.QueryResult, baseline_id: str | None, run_id: str | None, segment: str,
-                 *, height: int = 400) -> View:
+def overlay_view(
+    fc: q.QueryResult, baseline_id: str | None, run_id: str | None, segment: str, *, height: int = 400
+) -> View:
     """The rerun's fan against the baseline's, for one segment."""
     if not run_id:
         return empty_view("run a scenario from the editor to overlay it against the baseline", height=220)
@@ -738,8 +1060,16 @@ def _bounded_int(value: Any, name: str, lo: int, hi: int) -> int:
     return n
 
 
-def llm_serving(system: str | None, model: str | None, phase: str, precision: str, batch: Any, tpot_ms: Any,
-                input_len: Any, output_len: Any) -> dict[str, Any]:
+def llm_serving(
+    system: str | None,
+    model: str | None,
+    phase: str,
+    precision: str,
+    batch: Any,
+    tpot_ms: Any,
+    input_len: Any,
+    output_len: Any,
+) -> dict[str, Any]:
     """One LLM serving estimate from ``hardware_sim.accelerators.llm`` (``serve``, or the TPOT batch search).
 
     Returns the simulator's dict (tokens/s per chip, TTFT or TPOT in ms, bound, layout...) or
@@ -772,18 +1102,28 @@ def llm_result_rows(res: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) pairs to show for a serving estimate."""
     if "error" in res:
         return [("error", res["error"])]
-    rows = [("tokens/s per chip", f"{res['tokens_per_s_per_chip']:,.0f}"),
-            ("bound", res["bound"]), ("batch per chip", f"{res['batch']:,}")]
+    rows = [
+        ("tokens/s per chip", f"{res['tokens_per_s_per_chip']:,.0f}"),
+        ("bound", res["bound"]),
+        ("batch per chip", f"{res['batch']:,}"),
+    ]
     if "ttft_ms" in res:
         rows.append(("TTFT", f"{res['ttft_ms']:,.1f} ms"))
     if "tpot_ms" in res:
         rows.append(("TPOT", f"{res['tpot_ms']:,.2f} ms"))
     if "tpot_target_ms" in res:
-        rows.append(("TPOT target", f"{res['tpot_target_ms']:g} ms — {'met' if res['meets_target'] else 'NOT met'}"))
-    rows += [("layout", res.get("layout", "—")),
-             ("memory per chip", f"{res['weights_gb_per_chip']:.1f} GB weights + {res['kv_gb_per_chip']:.1f} GB KV"
-                                 f" of {res['usable_gb_per_chip']:.0f} GB usable"),
-             ("max batch (memory)", f"{res['max_batch']:,}")]
+        rows.append(
+            ("TPOT target", f"{res['tpot_target_ms']:g} ms — {'met' if res['meets_target'] else 'NOT met'}")
+        )
+    rows += [
+        ("layout", res.get("layout", "—")),
+        (
+            "memory per chip",
+            f"{res['weights_gb_per_chip']:.1f} GB weights + {res['kv_gb_per_chip']:.1f} GB KV"
+            f" of {res['usable_gb_per_chip']:.0f} GB usable",
+        ),
+        ("max batch (memory)", f"{res['max_batch']:,}"),
+    ]
     for note in res.get("notes", []):
         rows.append(("note", note))
     if res.get("layout_note"):
@@ -791,8 +1131,16 @@ def llm_result_rows(res: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def llm_sweep(system: str, model: str, phase: str, precision: str, input_len: int, output_len: int,
-              max_batch: int, points: int = 14) -> pl.DataFrame:
+def llm_sweep(
+    system: str,
+    model: str,
+    phase: str,
+    precision: str,
+    input_len: int,
+    output_len: int,
+    max_batch: int,
+    points: int = 14,
+) -> pl.DataFrame:
     """Tokens/s per chip and step time across batch sizes 1…``max_batch`` (log-spaced)."""
     import numpy as np
 
@@ -803,9 +1151,15 @@ def llm_sweep(system: str, model: str, phase: str, precision: str, input_len: in
     rows = []
     for b in batches:
         r = llm.serve(system, model, phase, b, input_len, output_len, precision, with_ops=False)
-        rows.append({"batch": b, "tokens_per_s_per_chip": r["tokens_per_s_per_chip"],
-                     "step_ms": r.get("ttft_ms", r.get("tpot_ms")), "bound": r["bound"],
-                     "fits_memory": r["fits_memory"]})
+        rows.append(
+            {
+                "batch": b,
+                "tokens_per_s_per_chip": r["tokens_per_s_per_chip"],
+                "step_ms": r.get("ttft_ms", r.get("tpot_ms")),
+                "bound": r["bound"],
+                "fits_memory": r["fits_memory"],
+            }
+        )
     return pl.DataFrame(rows)
 
 
@@ -816,25 +1170,57 @@ def llm_view(res: dict[str, Any], *, height: int = 340) -> View:
     """Batch sweep of the chosen configuration, the answer highlighted; colour = bound."""
     if "error" in res:
         return empty_view(res["error"], height=height)
-    sweep = llm_sweep(res["system"], res["model"], res["phase"], res["precision"], res["input_len"],
-                      res["output_len"], max(res["max_batch"], res["batch"]))
+    sweep = llm_sweep(
+        res["system"],
+        res["model"],
+        res["phase"],
+        res["precision"],
+        res["input_len"],
+        res["output_len"],
+        max(res["max_batch"], res["batch"]),
+    )
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=sweep["batch"].to_list(), y=sweep["tokens_per_s_per_chip"].to_list(), mode="lines+markers",
-        name="sweep", line={"color": "#8d99ae"},
-        marker={"size": 8, "color": [BOUND_COLOURS.get(b, "#888") for b in sweep["bound"].to_list()]},
-        customdata=list(zip(sweep["step_ms"].to_list(), sweep["bound"].to_list(), strict=True)),
-        hovertemplate="batch %{x}: %{y:,.0f} tok/s/chip<br>step %{customdata[0]:.1f} ms · %{customdata[1]}-bound"
-                      "<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[res["batch"]], y=[res["tokens_per_s_per_chip"]], mode="markers", name="your answer",
-                             marker={"size": 14, "symbol": "star", "color": "#1f2933"},
-                             hovertemplate="batch %{x}: %{y:,.0f} tok/s/chip<extra>answer</extra>"))
-    styled(fig, height=height, xaxis={"type": "log", "title": "batch per chip (concurrent sequences)"},
-           yaxis_title="tokens/s per chip")
-    frame = sweep.with_columns(pl.lit(res["system"]).alias("system"), pl.lit(res["model"]).alias("model"),
-                               pl.lit(res["phase"]).alias("phase"), pl.lit(res["precision"]).alias("precision"))
-    return View(fig, frame, ("hardware_sim.accelerators.llm (roofline model; derates and sources in hardware_sim)",),
-                note="marker colour: blue compute-, amber memory-, red network-bound")
+    fig.add_trace(
+        go.Scatter(
+            x=sweep["batch"].to_list(),
+            y=sweep["tokens_per_s_per_chip"].to_list(),
+            mode="lines+markers",
+            name="sweep",
+            line={"color": "#8d99ae"},
+            marker={"size": 8, "color": [BOUND_COLOURS.get(b, "#888") for b in sweep["bound"].to_list()]},
+            customdata=list(zip(sweep["step_ms"].to_list(), sweep["bound"].to_list(), strict=True)),
+            hovertemplate="batch %{x}: %{y:,.0f} tok/s/chip<br>step %{customdata[0]:.1f} ms · %{customdata[1]}-bound"
+            "<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[res["batch"]],
+            y=[res["tokens_per_s_per_chip"]],
+            mode="markers",
+            name="your answer",
+            marker={"size": 14, "symbol": "star", "color": "#1f2933"},
+            hovertemplate="batch %{x}: %{y:,.0f} tok/s/chip<extra>answer</extra>",
+        )
+    )
+    styled(
+        fig,
+        height=height,
+        xaxis={"type": "log", "title": "batch per chip (concurrent sequences)"},
+        yaxis_title="tokens/s per chip",
+    )
+    frame = sweep.with_columns(
+        pl.lit(res["system"]).alias("system"),
+        pl.lit(res["model"]).alias("model"),
+        pl.lit(res["phase"]).alias("phase"),
+        pl.lit(res["precision"]).alias("precision"),
+    )
+    return View(
+        fig,
+        frame,
+        ("hardware_sim.accelerators.llm (roofline model; derates and sources in hardware_sim)",),
+        note="marker colour: blue compute-, amber memory-, red network-bound",
+    )
 
 
 # =========================================================================================
@@ -845,15 +1231,16 @@ MAX_ASPECT_RATIO = 200.0
 MAX_WSPM = 1_000_000
 
 
-def etch_calculator(mode: str, layers: Any, aspect_ratio: Any, chemistry: str = "conventional",
-                    chambers: Any = None) -> dict[str, Any]:
+def etch_calculator(
+    mode: str, layers: Any, aspect_ratio: Any, chemistry: str = "conventional", chambers: Any = None
+) -> dict[str, Any]:
     """High-aspect-ratio hole etch: aspect ratio, etch rate (nm/min), time (min), wafers/hour.
 
     ``mode`` is ``layers`` (3D NAND channel hole of that many layers) or ``aspect_ratio``.
     Returns the CONTRACT ``sim etch`` keys, or ``{"error": message}`` for bad input.
     """
     try:
-        from hardware_sim.fab.tool_counts import etch
+        from hardware_sim.fab import etch
     except ImportError as exc:
         return {"error": f"hardware_sim.fab.etch is not available in this build ({exc})"}
     try:
@@ -866,7 +1253,9 @@ def etch_calculator(mode: str, layers: Any, aspect_ratio: Any, chemistry: str = 
             except (TypeError, ValueError):
                 ar = float("nan")
             if not 0 < ar <= MAX_ASPECT_RATIO:
-                raise ValueError(f"aspect ratio: expected a number in (0, {MAX_ASPECT_RATIO:g}], got {aspect_ratio!r}")
+                raise ValueError(
+                    f"aspect ratio: expected a number in (0, {MAX_ASPECT_RATIO:g}], got {aspect_ratio!r}"
+                )
             res = etch.hole_etch_for_aspect_ratio(ar, chemistry)
         out = etch_record(res, chambers)
     except (KeyError, ValueError, TypeError) as exc:
@@ -883,8 +1272,12 @@ def etch_record(res: Any, chambers: Any = None) -> dict[str, Any]:
     rec = {k: v for k, v in asdict(res).items() if not (isinstance(v, float) and v != v)}
     n_ch = _bounded_int(chambers, "chambers", 1, 12) if chambers not in (None, "") else 1
     tp = tool_throughput(res.etch_time_min, chambers=n_ch)
-    rec.update(chambers=n_ch, wafers_per_hour=tp.wafers_per_hour,
-               effective_wafers_per_hour=tp.effective_wafers_per_hour, limited_by=tp.limited_by)
+    rec.update(
+        chambers=n_ch,
+        wafers_per_hour=tp.wafers_per_hour,
+        effective_wafers_per_hour=tp.effective_wafers_per_hour,
+        limited_by=tp.limited_by,
+    )
     return rec
 
 
@@ -894,20 +1287,42 @@ def etch_view(res: dict[str, Any], *, height: int = 320) -> View:
         return empty_view(res["error"], height=height)
     import numpy as np
 
-    from hardware_sim.fab.tool_counts import etch
+    from hardware_sim.fab import etch
 
     chem = etch.get_chemistry(res["chemistry"])
     top = max(10.0, res["aspect_ratio"] * 2)
     ars = np.linspace(1.0, top, 60)
     rates = np.asarray(etch.etch_rate_nm_min(ars, chem), dtype=float)
     frame = pl.DataFrame({"aspect_ratio": ars, "etch_rate_nm_min": rates, "chemistry": res["chemistry"]})
-    fig = go.Figure(go.Scatter(x=ars, y=rates, mode="lines", name="bottom etch rate", line={"color": FOREIGN},
-                               hovertemplate="AR %{x:.0f}: %{y:.0f} nm/min<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[res["aspect_ratio"]], y=[res["etch_rate_nm_min"]], mode="markers",
-                             name="your hole", marker={"size": 13, "symbol": "star", "color": DOMESTIC}))
+    fig = go.Figure(
+        go.Scatter(
+            x=ars,
+            y=rates,
+            mode="lines",
+            name="bottom etch rate",
+            line={"color": FOREIGN},
+            hovertemplate="AR %{x:.0f}: %{y:.0f} nm/min<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[res["aspect_ratio"]],
+            y=[res["etch_rate_nm_min"]],
+            mode="markers",
+            name="your hole",
+            marker={"size": 13, "symbol": "star", "color": DOMESTIC},
+        )
+    )
     styled(fig, height=height, xaxis_title="aspect ratio (depth / diameter)", yaxis_title="etch rate, nm/min")
-    return View(fig, frame, ("hardware_sim.fab.etch (Clausing transmission + Coburn & Winters ARDE; "
-                             "see docs/methodology-fab.md)", f"{chem.name}: {chem.source} ({chem.flag})"))
+    return View(
+        fig,
+        frame,
+        (
+            "hardware_sim.fab.etch (Clausing transmission + Coburn & Winters ARDE; "
+            "see docs/methodology-fab.md)",
+            f"{chem.name}: {chem.source} ({chem.flag})",
+        ),
+    )
 
 
 def process_flow_ids() -> list[str]:
@@ -922,7 +1337,7 @@ def process_flow_ids() -> list[str]:
 def fab_calculator(process: str | None, wspm: Any) -> dict[str, Any]:
     """Tools needed for ``wspm`` wafer starts/month of ``process`` (CONTRACT ``sim fab`` keys) or ``{"error"}``."""
     try:
-        from hardware_sim.fab.tool_counts import tool_counts as fab
+        from hardware_sim.fab import tool_counts as fab
     except ImportError as exc:
         return {"error": f"hardware_sim.fab.tool_counts is not available in this build ({exc})"}
     try:
@@ -942,12 +1357,21 @@ def fab_view(res: dict[str, Any], *, height: int = 360) -> View:
     if tools.is_empty():
         return empty_view("the process flow lists no tools", height=height)
     tools = tools.sort("count", descending=True)
-    fig = go.Figure(go.Bar(
-        x=tools["type"].to_list(), y=tools["count"].to_list(), marker_color=FOREIGN,
-        customdata=list(zip(tools["passes_per_wafer"].to_list(), tools["wafers_per_hour"].to_list(), strict=True)),
-        hovertemplate="%{x}: %{y:,.0f} tools<br>%{customdata[0]:g} passes/wafer · %{customdata[1]:.1f} wafers/h"
-                      "<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=tools["type"].to_list(),
+            y=tools["count"].to_list(),
+            marker_color=FOREIGN,
+            customdata=list(
+                zip(tools["passes_per_wafer"].to_list(), tools["wafers_per_hour"].to_list(), strict=True)
+            ),
+            hovertemplate="%{x}: %{y:,.0f} tools<br>%{customdata[0]:g} passes/wafer · %{customdata[1]:.1f} wafers/h"
+            "<extra></extra>",
+        )
+    )
     styled(fig, height=height, yaxis_title="tools needed")
-    srcs = _merge_sources([str(res["source"])] if res.get("source") else [],
-                          tools["source"].drop_nulls().to_list() if "source" in tools.columns else [])
+    srcs = _merge_sources(
+        [str(res["source"])] if res.get("source") else [],
+        tools["source"].drop_nulls().to_list() if "source" in tools.columns else [],
+    )
     return View(fig, tools, srcs or ("hardware_sim.fab.tool_counts process flows",))

@@ -99,8 +99,9 @@ def parameter_bounds(name: str) -> tuple[float | None, float | None]:
     return low, high
 
 
-def scale_distribution(dist: Mapping[str, Any], factor: float, *,
-                       bounds: tuple[float | None, float | None] = (None, None)) -> dict[str, Any]:
+def scale_distribution(
+    dist: Mapping[str, Any], factor: float, *, bounds: tuple[float | None, float | None] = (None, None)
+) -> dict[str, Any]:
     """``dist`` with every location/scale number multiplied by ``factor``, locations clipped to ``bounds``.
 
     ``bounds`` is the parameter's allowed range (:func:`parameter_bounds`), so a ×3 lever on a
@@ -141,7 +142,8 @@ def build_scenario_yaml(base: str, name: str, levers: Mapping[str, float] | None
     name = (name or "").strip()
     if not _NAME_RE.match(name):
         raise ScenarioInputError(
-            f"run name {name!r}: use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit")
+            f"run name {name!r}: use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
     data = resolved_scenario(base)
     applied = {k: float(v) for k, v in (levers or {}).items() if v is not None and float(v) != 1.0}
     for param, factor in applied.items():
@@ -153,7 +155,9 @@ def build_scenario_yaml(base: str, name: str, levers: Mapping[str, float] | None
         data["parameters"][param] = scale_distribution(data["parameters"][param], factor, bounds=bounds)
         for regime in data.get("regimes", []):
             if param in regime.get("parameters", {}):
-                regime["parameters"][param] = scale_distribution(regime["parameters"][param], factor, bounds=bounds)
+                regime["parameters"][param] = scale_distribution(
+                    regime["parameters"][param], factor, bounds=bounds
+                )
     data["name"] = name
     lever_text = ", ".join(f"{k} ×{v:g}" for k, v in sorted(applied.items())) or "none"
     data["description"] = f"{data.get('description', '')} [edited from {base}; levers: {lever_text}]".strip()
@@ -168,7 +172,9 @@ def validate_scenario_text(text: str, *, label: str = "<scenario text>") -> Any:
     if not text or not text.strip():
         raise ScenarioInputError(f"{label}: empty scenario")
     if len(text.encode("utf-8")) > MAX_UPLOAD_BYTES:
-        raise ScenarioInputError(f"{label}: {len(text.encode('utf-8')):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
+        raise ScenarioInputError(
+            f"{label}: {len(text.encode('utf-8')):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}"
+        )
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -177,7 +183,8 @@ def validate_scenario_text(text: str, *, label: str = "<scenario text>") -> Any:
         parent = data["extends"]
         if not isinstance(parent, str) or parent not in shipped():
             raise ScenarioInputError(
-                f"{label}: extends: may only name a shipped scenario ({', '.join(sorted(shipped()))}), got {parent!r}")
+                f"{label}: extends: may only name a shipped scenario ({', '.join(sorted(shipped()))}), got {parent!r}"
+            )
     try:
         return load_scenario(text if "\n" in text else text + "\n", label=label)
     except ScenarioError as exc:
@@ -223,8 +230,13 @@ ProgressFn = Callable[[int, int, str], None]
 RERUN_STEPS = 4
 
 
-def rerun(db: str, text: str, seed: int | None = None, n_paths: int | None = None,
-          progress: ProgressFn | None = None) -> dict[str, Any]:
+def rerun(
+    db: str,
+    text: str,
+    seed: int | None = None,
+    n_paths: int | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Any]:
     """Validate ``text``, run it through the single writer and store it; returns the run document.
 
     ``progress(step, total, message)`` is called at each stage (validate, wait for the writer
@@ -244,8 +256,9 @@ def rerun(db: str, text: str, seed: int | None = None, n_paths: int | None = Non
     say(1, "waiting for the warehouse writer lock…")
     with wh.write() as con:
         say(2, f"running {clamp_paths(n_paths):,} Monte Carlo paths and storing the run…")
-        doc = run_and_store_scenario(con, text if "\n" in text else text + "\n", seed=seed,
-                                     n_paths=clamp_paths(n_paths))
+        doc = run_and_store_scenario(
+            con, text if "\n" in text else text + "\n", seed=seed, n_paths=clamp_paths(n_paths)
+        )
         say(3, "publishing the warehouse…")
     say(4, f"stored run {doc['scenario_id']}")
     return doc
@@ -255,8 +268,14 @@ RERUN_TIMEOUT_S = 900.0
 """Longest a dashboard rerun may take (writer-lock wait included) before it is abandoned."""
 
 
-def rerun_in_subprocess(db: str, text: str, seed: int | None = None, n_paths: int | None = None,
-                        progress: ProgressFn | None = None, timeout: float = RERUN_TIMEOUT_S) -> dict[str, Any]:
+def rerun_in_subprocess(
+    db: str,
+    text: str,
+    seed: int | None = None,
+    n_paths: int | None = None,
+    progress: ProgressFn | None = None,
+    timeout: float = RERUN_TIMEOUT_S,
+) -> dict[str, Any]:
     """:func:`rerun` in a fresh ``python -m app.dashboard.scenario_edit`` process (fork-safe).
 
     Returns ``{"scenario_id", "name", "seed", "n_paths", "warehouse_version"}``. Raises
@@ -269,12 +288,26 @@ def rerun_in_subprocess(db: str, text: str, seed: int | None = None, n_paths: in
     with tempfile.TemporaryDirectory(prefix="fabscope-rerun-") as tmp:
         scenario = Path(tmp) / "scenario.yaml"
         scenario.write_text(text, encoding="utf-8")
-        cmd = [sys.executable, "-m", "app.dashboard.scenario_edit", "--db", str(db), "--file", str(scenario),
-               "--paths", str(clamp_paths(n_paths))]
+        cmd = [
+            sys.executable,
+            "-m",
+            "app.dashboard.scenario_edit",
+            "--db",
+            str(db),
+            "--file",
+            str(scenario),
+            "--paths",
+            str(clamp_paths(n_paths)),
+        ]
         if seed is not None:
             cmd += ["--seed", str(int(seed))]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=str(Path(__file__).resolve().parents[2]))
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=str(Path(__file__).resolve().parents[2]),
+        )
         outcome: dict[str, Any] = {}
         try:
             assert proc.stdout is not None
@@ -318,8 +351,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         text = Path(args.file).read_text(encoding="utf-8")
-        doc = rerun(args.db, text, seed=args.seed, n_paths=args.paths,
-                    progress=lambda s, t, m: emit({"step": s, "total": t, "message": m}))
+        doc = rerun(
+            args.db,
+            text,
+            seed=args.seed,
+            n_paths=args.paths,
+            progress=lambda s, t, m: emit({"step": s, "total": t, "message": m}),
+        )
     except Exception as exc:  # noqa: BLE001 - reported to the dashboard as a message
         emit({"error": str(exc) or type(exc).__name__})
         return 1

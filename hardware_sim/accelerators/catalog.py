@@ -180,8 +180,9 @@ class LLM:
 
 
 def _load_yaml(name: str) -> dict[str, Any]:
-    return read_yaml_mapping(DATA_DIR / name, CatalogError, "a mapping with 'sources' and a list of entries",
-                             required=("sources",))
+    return read_yaml_mapping(
+        DATA_DIR / name, CatalogError, "a mapping with 'sources' and a list of entries", required=("sources",)
+    )
 
 
 def _figure(path: str, entry: str, name: str, raw: Any, sources: dict[str, str], nullable: bool) -> Figure:
@@ -240,8 +241,12 @@ def _systems() -> dict[str, System]:
             if req not in figs:
                 raise CatalogError(f"systems.yaml: entry '{sid}' lacks required field '{req}'")
         if figs["chip"].value not in _chips():
-            raise CatalogError(f"systems.yaml: entry '{sid}', field 'chip': unknown chip {figs['chip'].value!r}")
-        out[sid] = System(sid, raw["name"], raw["vendor"], figs, raw.get("default_layouts", {}), _cited(figs, sources))
+            raise CatalogError(
+                f"systems.yaml: entry '{sid}', field 'chip': unknown chip {figs['chip'].value!r}"
+            )
+        out[sid] = System(
+            sid, raw["name"], raw["vendor"], figs, raw.get("default_layouts", {}), _cited(figs, sources)
+        )
     return out
 
 
@@ -261,7 +266,9 @@ def _llms() -> dict[str, LLM]:
         except TypeError as exc:
             raise CatalogError(f"llms.yaml: entry '{mid}': {exc}") from exc
         if model.source not in doc["sources"]:
-            raise CatalogError(f"llms.yaml: entry '{mid}', field 'source': unknown source key {model.source!r}")
+            raise CatalogError(
+                f"llms.yaml: entry '{mid}', field 'source': unknown source key {model.source!r}"
+            )
         out[mid] = model
     return out
 

@@ -65,10 +65,14 @@ def serving_cost(result: dict[str, Any], **overrides: float) -> dict[str, Any] |
     tps_system = result["tokens_per_s_per_chip"] * rec["chips"]
     out = cost_per_million_tokens(tps_system, capex, rec["power_kw"], **overrides)
     out["capex_usd"] = capex
-    out["assumptions"] = "capex from the catalog (estimate); power price, amortisation and utilisation are defaults"
+    out["assumptions"] = (
+        "capex from the catalog (estimate); power price, amortisation and utilisation are defaults"
+    )
     return out
 
 
-def system_cost_per_mtok(system_id: str, model_id: str, phase: str = "decode", **kwargs: Any) -> dict[str, Any] | None:
+def system_cost_per_mtok(
+    system_id: str, model_id: str, phase: str = "decode", **kwargs: Any
+) -> dict[str, Any] | None:
     """Convenience: :func:`hardware_sim.llm.serve` then :func:`serving_cost` (kwargs go to ``serve``)."""
     return serving_cost(llm.serve(system_id, model_id, phase, with_ops=False, **kwargs))

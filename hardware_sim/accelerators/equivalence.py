@@ -45,8 +45,10 @@ def serving_precision(system_id: str, model_id: str) -> tuple[str, str]:
     floor = precision(native).weight_bytes
     options = [p for p in PRECISIONS if has_path(p) and precision(p).weight_bytes >= floor]
     best = min(options, key=lambda p: (precision(p).weight_bytes, PRECISIONS.index(p)))
-    return best, (f"chip {chip.id} has no {native} tensor path (model's native precision): "
-                  f"its narrowest supported precision {best} instead")
+    return best, (
+        f"chip {chip.id} has no {native} tensor path (model's native precision): "
+        f"its narrowest supported precision {best} instead"
+    )
 
 
 def _ceil(x: float) -> int:
@@ -54,8 +56,9 @@ def _ceil(x: float) -> int:
     return int(r) if abs(x - r) <= _CEIL_RTOL * max(1.0, abs(x)) else math.ceil(x)
 
 
-def _side(system_id: str, model_id: str, tpot_ms: float, input_len: int, output_len: int,
-          prec: str | None) -> dict[str, Any]:
+def _side(
+    system_id: str, model_id: str, tpot_ms: float, input_len: int, output_len: int, prec: str | None
+) -> dict[str, Any]:
     if prec is None:
         used, rule = serving_precision(system_id, model_id)
     else:
@@ -151,7 +154,7 @@ def replacement(
         "to_systems_needed": b["systems"],
         "power_ratio_to_over_from": b["power_kw"] / a["power_kw"],
         "power_basis": "pro-rata per chip: system_record(id).power_kw / chips x chips (facility kW incl. PUE); "
-                       "power_kw_whole_systems counts every chip of the rounded-up systems",
+        "power_kw_whole_systems counts every chip of the rounded-up systems",
         "notes": [
             "decode tokens/s only, largest batch per chip meeting the TPOT target, default layout per system",
             "roofline over-predicts large-scale DeepSeek serving by ~1.5-2.5x (fabscope sim validate): "

@@ -184,7 +184,9 @@ def default_layout(system: System, model: LLM, phase: str, prec: str = "bf16") -
     """
     chip = get_chip(system.chip_id)
     if model.is_moe:
-        cfg = (system.default_layouts.get("moe") or {}).get(phase if phase in ("prefill", "decode") else "decode")
+        cfg = (system.default_layouts.get("moe") or {}).get(
+            phase if phase in ("prefill", "decode") else "decode"
+        )
         if cfg:
             lay = Layout(int(cfg["tp"]), int(cfg["dp"]), int(cfg.get("pp", 1)))
             return lay, f"{lay.describe()}: {system.default_layouts.get('note', 'system default')}"
@@ -204,7 +206,10 @@ def default_layout(system: System, model: LLM, phase: str, prec: str = "bf16") -
         lay = Layout(1, tp, pp)
         return lay, f"{lay.describe()}: DP attention + EP over the smallest group that fits (fabscope rule)"
     lay = Layout(tp, 1, pp)
-    return lay, f"{lay.describe()}: smallest TP (then PP) leaving half the usable HBM for KV cache (fabscope rule)"
+    return (
+        lay,
+        f"{lay.describe()}: smallest TP (then PP) leaving half the usable HBM for KV cache (fabscope rule)",
+    )
 
 
 def check_layout(model: LLM, layout: Layout) -> None:
@@ -242,7 +247,9 @@ def _resolve(system_id: str, model_id: str, prec: str):
     return system, model, chip
 
 
-def memory_per_chip(model_id: str, system_id: str, batch, context_len, prec: str, layout: Layout) -> dict[str, Any]:
+def memory_per_chip(
+    model_id: str, system_id: str, batch, context_len, prec: str, layout: Layout
+) -> dict[str, Any]:
     """Weights and KV cache per chip (GB) and whether they fit in the usable device memory."""
     system, model, chip = _resolve(system_id, model_id, prec)
     m, p = model_arrays(model), precision_arrays(prec)
@@ -385,15 +392,18 @@ def serve(
     return out
 
 
-def _largest_batch_meeting(system: System, model: LLM, chip, tpot_ms: float, input_len: int, output_len: int,
-                           prec: str, lay: Layout) -> tuple[int, int]:
+def _largest_batch_meeting(
+    system: System, model: LLM, chip, tpot_ms: float, input_len: int, output_len: int, prec: str, lay: Layout
+) -> tuple[int, int]:
     """(largest batch per chip with decode TPOT <= ``tpot_ms`` (0 if none), memory-limited batch) for ``lay``."""
     limit = max_batch(model.id, system.id, input_len + output_len, prec, lay)
     if limit < 1:
         return 0, limit
     hw, _ = hardware_arrays(chip, system, prec)
     batches = np.arange(1, min(limit, 1 << 16) + 1, dtype=float)
-    r = evaluate_step(hw, model_arrays(model), batches, 1, input_len + output_len / 2.0, lay, precision_arrays(prec))
+    r = evaluate_step(
+        hw, model_arrays(model), batches, 1, input_len + output_len / 2.0, lay, precision_arrays(prec)
+    )
     ok = np.nonzero(r["time_s"] * 1e3 <= tpot_ms)[0]
     return (int(batches[ok[-1]]) if ok.size else 0), limit
 
@@ -429,8 +439,10 @@ def search_batch_for_tpot(
             wider = Layout(tp, 1, int(lay.pp))
             b, lim = _largest_batch_meeting(system, model, chip, tpot_ms, input_len, output_len, prec, wider)
             if b >= 1:
-                lay_note = (f"{wider.describe()}: the default {lay.describe()} misses {tpot_ms:g} ms even at "
-                            f"batch 1, so TP was widened to meet it (fabscope rule)")
+                lay_note = (
+                    f"{wider.describe()}: the default {lay.describe()} misses {tpot_ms:g} ms even at "
+                    f"batch 1, so TP was widened to meet it (fabscope rule)"
+                )
                 lay, best, limit = wider, b, lim
                 break
             tp *= 2
@@ -489,7 +501,11 @@ def train_step(
     modelled (assumes activation checkpointing fits); ``fits_memory`` covers weights + optimizer state.
     """
     system, model, chip = _resolve(system_id, model_id, prec)
-    lay = default_train_layout(system, model, prec) if layout is None else _layout_arg(system, model, "train", prec, layout)[0]
+    lay = (
+        default_train_layout(system, model, prec)
+        if layout is None
+        else _layout_arg(system, model, "train", prec, layout)[0]
+    )
     n = int(lay.n_chips)
     hw, prec_note = hardware_arrays(chip, system, prec)
     m, p = model_arrays(model), precision_arrays(prec)

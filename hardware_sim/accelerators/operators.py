@@ -108,7 +108,8 @@ def precision_arrays(names: str | Sequence[str]) -> PrecisionArrays:
     single = isinstance(names, str)
     ps = [precision(names)] if single else [precision(n) for n in names]
     cols = {
-        k: np.array([getattr(p, k) for p in ps]) for k in ("weight_bytes", "kv_bytes", "act_bytes", "dispatch_bytes")
+        k: np.array([getattr(p, k) for p in ps])
+        for k in ("weight_bytes", "kv_bytes", "act_bytes", "dispatch_bytes")
     }
     if single:
         cols = {k: v[0] for k, v in cols.items()}
@@ -222,7 +223,9 @@ def weight_bytes_per_chip(m: ModelArrays, layout: Layout, prec: PrecisionArrays)
     pc = param_counts(m)
     tp, pp = np.asarray(layout.tp, dtype=float), np.asarray(layout.pp, dtype=float)
     ep = layout.ep.astype(float)
-    replicated = pc["attention"] + pc["dense_ffn"] + pc["moe_shared"] + pc["router"] + pc["embedding"] + pc["lm_head"]
+    replicated = (
+        pc["attention"] + pc["dense_ffn"] + pc["moe_shared"] + pc["router"] + pc["embedding"] + pc["lm_head"]
+    )
     return (replicated / (tp * pp) + pc["moe_routed"] / (ep * pp)) * prec.weight_bytes
 
 
@@ -230,7 +233,9 @@ def kv_bytes_per_chip(m: ModelArrays, batch, tokens, layout: Layout, prec: Preci
     """KV-cache bytes on one chip for ``batch`` sequences per chip of ``tokens`` cached tokens each."""
     tp = np.asarray(layout.tp, dtype=float)
     per_token = kv_elements_per_token_per_layer(m) * m.n_layers * prec.kv_bytes
-    return np.asarray(batch, dtype=float) * tp * np.asarray(tokens, dtype=float) * per_token / _kv_split(m, tp)
+    return (
+        np.asarray(batch, dtype=float) * tp * np.asarray(tokens, dtype=float) * per_token / _kv_split(m, tp)
+    )
 
 
 # ----------------------------------------------------------------------------------------- operator list
@@ -245,9 +250,7 @@ def _gemm(name: str, tokens, k, n, layers, tp, wb, ab) -> OpCost:
     return OpCost(name, "gemm", flops, weights + zero, acts + zero, zero)
 
 
-def step_operators(
-    m: ModelArrays, batch, q, ctx, layout: Layout, prec: PrecisionArrays
-) -> list[OpCost]:
+def step_operators(m: ModelArrays, batch, q, ctx, layout: Layout, prec: PrecisionArrays) -> list[OpCost]:
     """Operators of one forward step on one chip (see the module docstring for conventions).
 
     ``batch`` sequences per chip, ``q`` new tokens per sequence, ``ctx`` tokens already cached.
@@ -279,7 +282,9 @@ def step_operators(
             "attn_qkv_proj",
             "gemm",
             np.where(mla, mla_q_a.flops + mla_q_b.flops + mla_kv_a.flops, gqa_qkv.flops),
-            np.where(mla, mla_q_a.weight_bytes + mla_q_b.weight_bytes + mla_kv_a.weight_bytes, gqa_qkv.weight_bytes),
+            np.where(
+                mla, mla_q_a.weight_bytes + mla_q_b.weight_bytes + mla_kv_a.weight_bytes, gqa_qkv.weight_bytes
+            ),
             np.where(mla, mla_q_a.act_bytes + mla_q_b.act_bytes + mla_kv_a.act_bytes, gqa_qkv.act_bytes),
             np.zeros_like(gqa_qkv.flops),
         )
@@ -327,7 +332,8 @@ def step_operators(
             core_acts + np.zeros_like(core_flops),
             kv_read + kv_write + np.zeros_like(core_flops),
             # the absorbed MLA decode kernel has its own measured efficiency (FlashMLA)
-            np.where(mla & absorbed, MLA_DECODE_COMPUTE_EFF, ATTENTION_COMPUTE_EFF) + np.zeros_like(core_flops),
+            np.where(mla & absorbed, MLA_DECODE_COMPUTE_EFF, ATTENTION_COMPUTE_EFF)
+            + np.zeros_like(core_flops),
         )
     )
 
@@ -336,8 +342,14 @@ def step_operators(
     up = _gemm("ffn_dense_up", t, h, 2.0 * m.ffn, nd, tp, wb, ab)
     down = _gemm("ffn_dense_down", t, m.ffn, h, nd, tp, wb, ab)
     ops.append(
-        OpCost("ffn_dense", "gemm", up.flops + down.flops, up.weight_bytes + down.weight_bytes,
-               up.act_bytes + down.act_bytes, up.kv_bytes)
+        OpCost(
+            "ffn_dense",
+            "gemm",
+            up.flops + down.flops,
+            up.weight_bytes + down.weight_bytes,
+            up.act_bytes + down.act_bytes,
+            up.kv_bytes,
+        )
     )
 
     # --- MoE layers ----------------------------------------------------------------------------------
@@ -347,8 +359,14 @@ def step_operators(
     s_up = _gemm("moe_shared_up", t, h, 2.0 * m.n_shared_experts * fe, nm, tp, wb, ab)
     s_down = _gemm("moe_shared_down", t, m.n_shared_experts * fe, h, nm, tp, wb, ab)
     ops.append(
-        OpCost("moe_shared_expert", "gemm", s_up.flops + s_down.flops, s_up.weight_bytes + s_down.weight_bytes,
-               s_up.act_bytes + s_down.act_bytes, s_up.kv_bytes)
+        OpCost(
+            "moe_shared_expert",
+            "gemm",
+            s_up.flops + s_down.flops,
+            s_up.weight_bytes + s_down.weight_bytes,
+            s_up.act_bytes + s_down.act_bytes,
+            s_up.kv_bytes,
+        )
     )
     # Routed experts: tokens arriving at this chip = t*k (uniform routing over ep chips), experts held
     # = E/ep; distinct experts touched per micro-batch of b*q*ep tokens in the EP group.
@@ -362,8 +380,14 @@ def step_operators(
     routed_weights = experts_touched * 3.0 * h * fe * wb * nm
     routed_acts = t_in * (2.0 * h + 3.0 * fe) * ab * nm
     ops.append(
-        OpCost("moe_routed_experts", "gemm", routed_flops, routed_weights + 0.0 * pp, routed_acts + 0.0 * pp,
-               np.zeros_like(routed_flops))
+        OpCost(
+            "moe_routed_experts",
+            "gemm",
+            routed_flops,
+            routed_weights + 0.0 * pp,
+            routed_acts + 0.0 * pp,
+            np.zeros_like(routed_flops),
+        )
     )
 
     # --- norms, activations, rotary, residual adds (elementwise, vector units) ---------------------------
@@ -373,14 +397,28 @@ def step_operators(
     resid_acts = 2.0 * 3.0 * t * h * L * ab  # two residual adds: read 2, write 1
     elem_flops = (2.0 * 5.0 * h + 5.0 * ffn_width / tp + 2.0 * h) * t * L
     ops.append(
-        OpCost("norms_activations", "elementwise", elem_flops, np.zeros_like(elem_flops),
-               norm_acts + swiglu_acts + resid_acts + 0.0 * elem_flops, np.zeros_like(elem_flops))
+        OpCost(
+            "norms_activations",
+            "elementwise",
+            elem_flops,
+            np.zeros_like(elem_flops),
+            norm_acts + swiglu_acts + resid_acts + 0.0 * elem_flops,
+            np.zeros_like(elem_flops),
+        )
     )
 
     # --- embedding lookup and LM head (logits for the last token of each sequence only) -----------------
     emb_bytes = 2.0 * t * h * ab  # gather rows + write
-    ops.append(OpCost("embedding", "elementwise", np.zeros_like(emb_bytes), np.zeros_like(emb_bytes),
-                      emb_bytes, np.zeros_like(emb_bytes)))
+    ops.append(
+        OpCost(
+            "embedding",
+            "elementwise",
+            np.zeros_like(emb_bytes),
+            np.zeros_like(emb_bytes),
+            emb_bytes,
+            np.zeros_like(emb_bytes),
+        )
+    )
     ops.append(_gemm("lm_head", b, h, m.vocab, 1.0, tp, wb, ab))
     return ops
 
@@ -405,14 +443,36 @@ def step_communication(m: ModelArrays, batch, q, layout: Layout, prec: Precision
     ones = np.ones_like(t * h)
     moe = m.n_routed_experts > 0
     return [
-        CommCost("tp_all_reduce", "all_reduce", t * tp * h * prec.act_bytes * ones,
-                 np.where(tp > 1, 2.0 * m.n_layers, 0.0) * ones, tp * ones),
-        CommCost("ep_dispatch", "moe_all_to_all", t * h * prec.dispatch_bytes * ones,
-                 np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones, ep * ones, m.top_k),
-        CommCost("ep_combine", "moe_all_to_all", t * h * prec.act_bytes * ones,
-                 np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones, ep * ones, m.top_k),
+        CommCost(
+            "tp_all_reduce",
+            "all_reduce",
+            t * tp * h * prec.act_bytes * ones,
+            np.where(tp > 1, 2.0 * m.n_layers, 0.0) * ones,
+            tp * ones,
+        ),
+        CommCost(
+            "ep_dispatch",
+            "moe_all_to_all",
+            t * h * prec.dispatch_bytes * ones,
+            np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones,
+            ep * ones,
+            m.top_k,
+        ),
+        CommCost(
+            "ep_combine",
+            "moe_all_to_all",
+            t * h * prec.act_bytes * ones,
+            np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones,
+            ep * ones,
+            m.top_k,
+        ),
         # group = chips the pipeline spans (tp*dp*pp): the send crosses the scale-out network only when the
         # replica does not fit in one scale-up domain (hardware_sim.accelerators.llm compares it with the domain size)
-        CommCost("pp_send", "p2p", t * h * prec.act_bytes * ones, np.where(pp > 1, pp - 1.0, 0.0) * ones,
-                 layout.n_chips.astype(float) * ones),
+        CommCost(
+            "pp_send",
+            "p2p",
+            t * h * prec.act_bytes * ones,
+            np.where(pp > 1, pp - 1.0, 0.0) * ones,
+            layout.n_chips.astype(float) * ones,
+        ),
     ]

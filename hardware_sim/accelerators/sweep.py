@@ -44,17 +44,25 @@ class Grid:
     @property
     def size(self) -> int:
         return (
-            len(self.systems) * len(self.models) * len(self.batches) * len(self.seq_lens)
-            * len(self.precisions) * len(self.layouts)
+            len(self.systems)
+            * len(self.models)
+            * len(self.batches)
+            * len(self.seq_lens)
+            * len(self.precisions)
+            * len(self.layouts)
         )
 
 
 def _hardware_table(grid: Grid) -> HardwareArrays:
     """Hardware parameters of shape (n_systems, n_precisions)."""
-    rows = [[hardware_arrays(get_chip(get_system(s).chip_id), get_system(s), p)[0] for p in grid.precisions]
-            for s in grid.systems]
+    rows = [
+        [hardware_arrays(get_chip(get_system(s).chip_id), get_system(s), p)[0] for p in grid.precisions]
+        for s in grid.systems
+    ]
     fields = HardwareArrays.__dataclass_fields__
-    return HardwareArrays(**{f: np.array([[float(getattr(h, f)) for h in row] for row in rows]) for f in fields})
+    return HardwareArrays(
+        **{f: np.array([[float(getattr(h, f)) for h in row] for row in rows]) for f in fields}
+    )
 
 
 def sweep_grid(grid: Grid) -> dict[str, Any]:
@@ -66,8 +74,14 @@ def sweep_grid(grid: Grid) -> dict[str, Any]:
     """
     if grid.phase not in ("prefill", "decode"):
         raise ValueError(f"phase must be prefill or decode, got {grid.phase!r}")
-    shape = (len(grid.systems), len(grid.models), len(grid.batches), len(grid.seq_lens),
-             len(grid.precisions), len(grid.layouts))
+    shape = (
+        len(grid.systems),
+        len(grid.models),
+        len(grid.batches),
+        len(grid.seq_lens),
+        len(grid.precisions),
+        len(grid.layouts),
+    )
     si, mi, bi, li, pi, yi = (a.ravel() for a in np.indices(shape))
     hw_tab = _hardware_table(grid)
     hw = HardwareArrays(**{f: getattr(hw_tab, f)[si, pi] for f in HardwareArrays.__dataclass_fields__})
@@ -85,7 +99,9 @@ def sweep_grid(grid: Grid) -> dict[str, Any]:
     r = evaluate_step(hw, models, batch, q, ctx, layout, prec)
     t = r["time_s"]
     tps = batch * q / t
-    mem = weight_bytes_per_chip(models, layout, prec) + kv_bytes_per_chip(models, batch, ctx_max, layout, prec)
+    mem = weight_bytes_per_chip(models, layout, prec) + kv_bytes_per_chip(
+        models, batch, ctx_max, layout, prec
+    )
     fits = mem <= HBM_USABLE_FRACTION * hw.mem_bytes
     return {
         "time_s": t,
@@ -104,8 +120,9 @@ def sweep_grid(grid: Grid) -> dict[str, Any]:
 def sweep_loop(grid: Grid) -> dict[str, Any]:
     """Same grid as :func:`sweep_grid`, evaluated one point at a time in a plain Python loop (baseline)."""
     times, tps = [], []
-    for s, m, b, seq, p, (tp, dp, pp) in product(grid.systems, grid.models, grid.batches, grid.seq_lens,
-                                                 grid.precisions, grid.layouts):
+    for s, m, b, seq, p, (tp, dp, pp) in product(
+        grid.systems, grid.models, grid.batches, grid.seq_lens, grid.precisions, grid.layouts
+    ):
         system = get_system(s)
         hw, _ = hardware_arrays(get_chip(system.chip_id), system, p)
         q, ctx = (seq, 0.0) if grid.phase == "prefill" else (1.0, seq)

@@ -15,11 +15,17 @@ from typing import Any
 from hardware_sim.accelerators import llm
 from hardware_sim.accelerators.power import system_record
 
-SRC_DEEPSEEK = ("DeepSeek, 'Day 6: DeepSeek-V3/R1 Inference System Overview', "
-                "github.com/deepseek-ai/open-infra-index (Mar 2025)")
-SRC_SGLANG_H100 = ("LMSYS blog 'Deploying DeepSeek with PD Disaggregation and Large-scale Expert Parallelism "
-                   "on 96 H100 GPUs' (May 2025)")
-SRC_SGLANG_H20 = "LMSYS blog 'Together with SGLang: Best Practices for Serving DeepSeek-R1 on H20-96G' (Sep 2025)"
+SRC_DEEPSEEK = (
+    "DeepSeek, 'Day 6: DeepSeek-V3/R1 Inference System Overview', "
+    "github.com/deepseek-ai/open-infra-index (Mar 2025)"
+)
+SRC_SGLANG_H100 = (
+    "LMSYS blog 'Deploying DeepSeek with PD Disaggregation and Large-scale Expert Parallelism "
+    "on 96 H100 GPUs' (May 2025)"
+)
+SRC_SGLANG_H20 = (
+    "LMSYS blog 'Together with SGLang: Best Practices for Serving DeepSeek-R1 on H20-96G' (Sep 2025)"
+)
 SRC_CM384 = "Zuo et al., 'Serving Large Language Models on Huawei CloudMatrix384', arXiv 2506.12708 (2025)"
 SRC_SEMI = "SemiAnalysis, 'Huawei AI CloudMatrix 384 - China's Answer to Nvidia GB200 NVL72' (Apr 2025)"
 SRC_DGX = "NVIDIA DGX H100 datasheet (system power 10.2 kW max)"
@@ -50,68 +56,131 @@ def _tpot_tps(*args: Any, **kwargs: Any) -> Callable[[], float]:
 
 CASES: tuple[Case, ...] = (
     Case(
-        "deepseek-h800-decode", "decode output tokens/s per GPU", "tokens/s", 14_800 / 8, SRC_DEEPSEEK, "estimate",
+        "deepseek-h800-decode",
+        "decode output tokens/s per GPU",
+        "tokens/s",
+        14_800 / 8,
+        SRC_DEEPSEEK,
+        "estimate",
         "DeepSeek-V3/R1 production, H800, EP144 decode, FP8 GEMMs; 14.8k output tokens/s per 8-GPU node (daily average)",
         "batch 88 per GPU from Little's law (1,850 tokens/s / ~21 tokens/s per user); context 4096 + 1024 output assumed; "
         "production uses MTP (not modelled) and the figure is a daily average under varying load",
-        _serve_tps("hgx-h800-8", "deepseek-r1", "decode", 88, 4096, 1024, "fp8", {"tp": 1, "dp": 144, "pp": 1}),
+        _serve_tps(
+            "hgx-h800-8", "deepseek-r1", "decode", 88, 4096, 1024, "fp8", {"tp": 1, "dp": 144, "pp": 1}
+        ),
     ),
     Case(
-        "deepseek-h800-prefill", "prefill computed tokens/s per GPU", "tokens/s", 73_700 * (1 - 0.563) / 8, SRC_DEEPSEEK,
+        "deepseek-h800-prefill",
+        "prefill computed tokens/s per GPU",
+        "tokens/s",
+        73_700 * (1 - 0.563) / 8,
+        SRC_DEEPSEEK,
         "estimate",
         "73.7k input tokens/s per node including 56.3% on-disk KV-cache hits; EP32 prefill",
         "we remove the cache hits (x 0.437) to compare computed tokens; 4096-token prompts, 4 per GPU assumed",
         _serve_tps("hgx-h800-8", "deepseek-r1", "prefill", 4, 4096, 1, "fp8", {"tp": 1, "dp": 32, "pp": 1}),
     ),
     Case(
-        "sglang-h100-prefill", "prefill input tokens/s per GPU", "tokens/s", 52_300 / 8, SRC_SGLANG_H100, "reported",
+        "sglang-h100-prefill",
+        "prefill input tokens/s per GPU",
+        "tokens/s",
+        52_300 / 8,
+        SRC_SGLANG_H100,
+        "reported",
         "SGLang PD disaggregation, 2000-token inputs, prefill on 4 nodes (EP32), FP8",
         "8 sequences (16k tokens) per GPU per forward assumed",
         _serve_tps("hgx-h100-8", "deepseek-r1", "prefill", 8, 2000, 1, "fp8", {"tp": 1, "dp": 32, "pp": 1}),
     ),
     Case(
-        "sglang-h100-decode", "decode output tokens/s per GPU", "tokens/s", 22_300 / 8, SRC_SGLANG_H100, "estimate",
+        "sglang-h100-decode",
+        "decode output tokens/s per GPU",
+        "tokens/s",
+        22_300 / 8,
+        SRC_SGLANG_H100,
+        "estimate",
         "SGLang decode on 9 nodes (EP72), 2000-token inputs, FP8",
         "batch 279 per GPU from Little's law with the ~100 ms inter-token latency the blog reports; 100 output tokens",
-        _serve_tps("hgx-h100-8", "deepseek-r1", "decode", 279, 2000, 100, "fp8", {"tp": 1, "dp": 72, "pp": 1}),
+        _serve_tps(
+            "hgx-h100-8", "deepseek-r1", "decode", 279, 2000, 100, "fp8", {"tp": 1, "dp": 72, "pp": 1}
+        ),
     ),
     Case(
-        "sglang-h20-prefill", "prefill input tokens/s per GPU", "tokens/s", 16_500 / 8, SRC_SGLANG_H20, "reported",
+        "sglang-h20-prefill",
+        "prefill input tokens/s per GPU",
+        "tokens/s",
+        16_500 / 8,
+        SRC_SGLANG_H20,
+        "reported",
         "Ant Group / SGLang on H20-96G, 4096-token inputs, prefill TP8 on one node, FP8",
         "one 4096-token sequence per GPU-share per forward (chunked prefill 16k tokens per TP8 group ~ 0.5 seq/GPU)",
         _serve_tps("hgx-h20-8", "deepseek-r1", "prefill", 1, 4096, 1, "fp8", {"tp": 8, "dp": 1, "pp": 1}),
     ),
     Case(
-        "cm384-prefill", "prefill tokens/s per NPU", "tokens/s", 6688.0, SRC_CM384, "reported",
+        "cm384-prefill",
+        "prefill tokens/s per NPU",
+        "tokens/s",
+        6688.0,
+        SRC_CM384,
+        "reported",
         "CloudMatrix-Infer, DeepSeek-R1, INT8, prefill EP32 on 16 Ascend 910C",
         "4096-token prompts, 4 per NPU assumed",
-        _serve_tps("cloudmatrix-384", "deepseek-r1", "prefill", 4, 4096, 1, "int8", {"tp": 1, "dp": 16, "pp": 1}),
+        _serve_tps(
+            "cloudmatrix-384", "deepseek-r1", "prefill", 4, 4096, 1, "int8", {"tp": 1, "dp": 16, "pp": 1}
+        ),
     ),
     Case(
-        "cm384-decode-50ms", "decode tokens/s per NPU at TPOT <= 50 ms", "tokens/s", 1943.0, SRC_CM384, "reported",
+        "cm384-decode-50ms",
+        "decode tokens/s per NPU at TPOT <= 50 ms",
+        "tokens/s",
+        1943.0,
+        SRC_CM384,
+        "reported",
         "CloudMatrix-Infer, DeepSeek-R1, INT8, decode EP320 on 160 Ascend 910C, TPOT < 50 ms (MTP on)",
         "context ~4096 tokens assumed; batch searched by the model for TPOT <= 50 ms; MTP not modelled",
         _tpot_tps("cloudmatrix-384", "deepseek-r1", 50.0, 4096, 1, "int8", {"tp": 1, "dp": 160, "pp": 1}),
     ),
     Case(
-        "cm384-decode-15ms", "decode tokens/s per NPU at TPOT <= 15 ms", "tokens/s", 538.0, SRC_CM384, "reported",
+        "cm384-decode-15ms",
+        "decode tokens/s per NPU at TPOT <= 15 ms",
+        "tokens/s",
+        538.0,
+        SRC_CM384,
+        "reported",
         "as cm384-decode-50ms with a 15 ms TPOT target",
         "context ~4096 tokens assumed; batch searched by the model",
         _tpot_tps("cloudmatrix-384", "deepseek-r1", 15.0, 4096, 1, "int8", {"tp": 1, "dp": 160, "pp": 1}),
     ),
     Case(
-        "cm384-it-power", "system IT power", "kW", 559.378, SRC_SEMI, "estimate",
-        "SemiAnalysis all-in CloudMatrix 384 power estimate (secondary)", "modelled IT power (before PUE)",
+        "cm384-it-power",
+        "system IT power",
+        "kW",
+        559.378,
+        SRC_SEMI,
+        "estimate",
+        "SemiAnalysis all-in CloudMatrix 384 power estimate (secondary)",
+        "modelled IT power (before PUE)",
         lambda: float(system_record("cloudmatrix-384")["it_power_kw"]),
     ),
     Case(
-        "nvl72-it-power", "system IT power", "kW", 145.0, SRC_SEMI, "estimate",
-        "SemiAnalysis GB200 NVL72 all-in power used for the comparison (secondary)", "modelled IT power (before PUE)",
+        "nvl72-it-power",
+        "system IT power",
+        "kW",
+        145.0,
+        SRC_SEMI,
+        "estimate",
+        "SemiAnalysis GB200 NVL72 all-in power used for the comparison (secondary)",
+        "modelled IT power (before PUE)",
         lambda: float(system_record("gb200-nvl72")["it_power_kw"]),
     ),
     Case(
-        "dgx-h100-power", "server max power", "kW", 10.2, SRC_DGX, "reported",
-        "DGX H100 maximum system power", "modelled IT power of hgx-h100-8 (a DGX H100 is an HGX H100 server)",
+        "dgx-h100-power",
+        "server max power",
+        "kW",
+        10.2,
+        SRC_DGX,
+        "reported",
+        "DGX H100 maximum system power",
+        "modelled IT power of hgx-h100-8 (a DGX H100 is an HGX H100 server)",
         lambda: float(system_record("hgx-h100-8")["it_power_kw"]),
     ),
 )

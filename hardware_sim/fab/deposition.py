@@ -25,14 +25,19 @@ KELVIN_OFFSET = 273.15
 
 
 def arrhenius_rate(
-    temperature_c: np.ndarray | float, rate_ref: float, temperature_ref_c: float, activation_ev: np.ndarray | float
+    temperature_c: np.ndarray | float,
+    rate_ref: float,
+    temperature_ref_c: float,
+    activation_ev: np.ndarray | float,
 ) -> np.ndarray:
     """``rate_ref · exp(−Ea/k · (1/T − 1/T_ref))`` (same units as ``rate_ref``), vectorised."""
     t = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET
     if np.any(t <= 0):
         raise ValueError("temperature must be above absolute zero")
     t_ref = temperature_ref_c + KELVIN_OFFSET
-    return rate_ref * np.exp(-np.asarray(activation_ev, dtype=float) / BOLTZMANN_EV_PER_K * (1.0 / t - 1.0 / t_ref))
+    return rate_ref * np.exp(
+        -np.asarray(activation_ev, dtype=float) / BOLTZMANN_EV_PER_K * (1.0 / t - 1.0 / t_ref)
+    )
 
 
 def series_limited_rate(kinetic_rate: np.ndarray, transport_rate: float) -> np.ndarray:
@@ -94,7 +99,9 @@ def sige_growth_rate_nm_min(temperature_c: np.ndarray | float, ge_fraction: np.n
 
 
 def sige_epi_time_min(
-    thickness_nm: np.ndarray | float, temperature_c: np.ndarray | float, ge_fraction: np.ndarray | float,
+    thickness_nm: np.ndarray | float,
+    temperature_c: np.ndarray | float,
+    ge_fraction: np.ndarray | float,
     overhead_min: float = SIGE_OVERHEAD_MIN,
 ) -> np.ndarray:
     """Minutes per wafer (one chamber) to grow ``thickness_nm`` of SiGe, including per-wafer overhead."""
@@ -108,29 +115,54 @@ def sige_epi_time_min(
 CVD_PROCESSES: dict[str, ThermalGrowth] = {
     # PECVD: plasma-driven, weak temperature dependence (Ea = 0 here).
     "pecvd_teos_oxide": ThermalGrowth(
-        "pecvd_teos_oxide", 300.0, 400.0, 0.0, math.inf, 1.0,
-        "order-of-magnitude PECVD TEOS oxide rate (hundreds of nm/min); fabscope estimate", "estimate",
+        "pecvd_teos_oxide",
+        300.0,
+        400.0,
+        0.0,
+        math.inf,
+        1.0,
+        "order-of-magnitude PECVD TEOS oxide rate (hundreds of nm/min); fabscope estimate",
+        "estimate",
     ),
     "pecvd_nitride": ThermalGrowth(
-        "pecvd_nitride", 100.0, 400.0, 0.0, math.inf, 1.0,
-        "order-of-magnitude PECVD SiN rate; fabscope estimate", "estimate",
+        "pecvd_nitride",
+        100.0,
+        400.0,
+        0.0,
+        math.inf,
+        1.0,
+        "order-of-magnitude PECVD SiN rate; fabscope estimate",
+        "estimate",
     ),
     # 3D NAND oxide/nitride stack: alternating PECVD layers in one chamber run (rate incl. gas switching).
     "pecvd_on_stack": ThermalGrowth(
-        "pecvd_on_stack", 150.0, 450.0, 0.0, math.inf, 3.0,
+        "pecvd_on_stack",
+        150.0,
+        450.0,
+        0.0,
+        math.inf,
+        3.0,
         "fabscope estimate (effective rate of an alternating oxide/nitride PECVD stack incl. switching)",
         "estimate",
     ),
     # LPCVD nitride (SiH2Cl2/NH3), surface-reaction limited: Ea ≈ 1.8 eV and a few nm/min at ~780 °C.
     "lpcvd_nitride": ThermalGrowth(
-        "lpcvd_nitride", 3.0, 780.0, 1.8, 50.0, 0.0,
-        "textbook-range LPCVD Si3N4 kinetics; fabscope estimate", "estimate",
+        "lpcvd_nitride",
+        3.0,
+        780.0,
+        1.8,
+        50.0,
+        0.0,
+        "textbook-range LPCVD Si3N4 kinetics; fabscope estimate",
+        "estimate",
     ),
 }
 
 
 def cvd_time_min(
-    thickness_nm: np.ndarray | float, process: ThermalGrowth | str, temperature_c: np.ndarray | float | None = None
+    thickness_nm: np.ndarray | float,
+    process: ThermalGrowth | str,
+    temperature_c: np.ndarray | float | None = None,
 ) -> np.ndarray:
     """Minutes per wafer (one chamber) for a CVD film of ``thickness_nm`` (vectorised)."""
     proc = CVD_PROCESSES[process] if isinstance(process, str) else process
@@ -159,7 +191,10 @@ class AldProcess:
 ALD_PROCESSES: dict[str, AldProcess] = {
     # TMA/H2O Al2O3: GPC ≈ 0.1 nm/cycle (≈ 1 Å; Puurunen, J. Appl. Phys. 97, 121301 (2005), review).
     "al2o3_tma_h2o": AldProcess(
-        "al2o3_tma_h2o", 0.1, 4.0, 2.0,
+        "al2o3_tma_h2o",
+        0.1,
+        4.0,
+        2.0,
         "GPC: Puurunen, J. Appl. Phys. 97, 121301 (2005); cycle time and overhead: fabscope estimates",
         "estimate",
     ),

@@ -67,8 +67,10 @@ def _clausing_galerkin(length: float, edges: np.ndarray) -> float:
     width = b - a
     pot = _wall_kernel_potential
     coupling = (
-        pot(b[:, None] - a[None, :]) - pot(b[:, None] - b[None, :])
-        - pot(a[:, None] - a[None, :]) + pot(a[:, None] - b[None, :])
+        pot(b[:, None] - a[None, :])
+        - pot(b[:, None] - b[None, :])
+        - pot(a[:, None] - a[None, :])
+        + pot(a[:, None] - b[None, :])
     )
     first_hits = _disk_view_factor(a) - _disk_view_factor(b)  # entrance -> wall cell, per entering molecule
     hits = np.linalg.solve(np.eye(a.size) - coupling / width[None, :], first_hits)
@@ -76,7 +78,9 @@ def _clausing_galerkin(length: float, edges: np.ndarray) -> float:
     return float(_disk_view_factor(length) + np.sum(hits / width * to_exit))
 
 
-def clausing_transmission_exact(l_over_r: float, h_min: float = 0.02, growth: float = 0.2, h_max: float = 0.6) -> float:
+def clausing_transmission_exact(
+    l_over_r: float, h_min: float = 0.02, growth: float = 0.2, h_max: float = 0.6
+) -> float:
     """Clausing transmission probability of a cylinder, length/radius ``l_over_r`` (dimensionless).
 
     Solves Clausing's integral equation on a graded mesh and its uniform refinement, then Richardson-
@@ -208,13 +212,23 @@ _ION_SPECULAR = 0.8  # estimate: grazing-incidence ions mostly reflected down th
 
 CHEMISTRIES: dict[str, EtchChemistry] = {
     "conventional": EtchChemistry(
-        "conventional", 310.0, _ARDE_S, _ARDE_PHI, _ION_SPREAD_DEG, _ION_SPECULAR,
+        "conventional",
+        310.0,
+        _ARDE_S,
+        _ARDE_PHI,
+        _ION_SPREAD_DEG,
+        _ION_SPECULAR,
         "open-field rate: Lam/CU Boulder/PPPL, J. Vac. Sci. Technol. A (310 nm/min, ON stack); "
         "ARDE parameters: fabscope estimates",
         "estimate",
     ),
     "cryo": EtchChemistry(
-        "cryo", 640.0, _ARDE_S, _ARDE_PHI, _ION_SPREAD_DEG, _ION_SPECULAR,
+        "cryo",
+        640.0,
+        _ARDE_S,
+        _ARDE_PHI,
+        _ION_SPREAD_DEG,
+        _ION_SPECULAR,
         "open-field rate: Lam/CU Boulder/PPPL, J. Vac. Sci. Technol. A (640 nm/min, cryogenic HF plasma); "
         "ARDE parameters: fabscope estimates",
         "estimate",
@@ -244,7 +258,9 @@ def etch_rate_nm_min(aspect_ratio: np.ndarray | float, chemistry: EtchChemistry)
 
 
 def etch_time_min(
-    depth_nm: np.ndarray | float, hole_diameter_nm: np.ndarray | float, chemistry: EtchChemistry,
+    depth_nm: np.ndarray | float,
+    hole_diameter_nm: np.ndarray | float,
+    chemistry: EtchChemistry,
     steps: int = 400,
 ) -> np.ndarray:
     """Minutes to etch a hole of constant diameter to ``depth_nm``: ∫ dz / rate(z/d) (vectorised).
@@ -318,17 +334,24 @@ def channel_hole_etch(
     deck_time = float(etch_time_min(deck_depth, hole_diameter_nm, chem))
     ar = deck_depth / hole_diameter_nm
     return ChannelHoleEtch(
-        layers=layers, decks=n_decks, layer_pitch_nm=layer_pitch_nm, hole_diameter_nm=hole_diameter_nm,
-        stack_height_nm=stack, deck_depth_nm=deck_depth, aspect_ratio=ar,
+        layers=layers,
+        decks=n_decks,
+        layer_pitch_nm=layer_pitch_nm,
+        hole_diameter_nm=hole_diameter_nm,
+        stack_height_nm=stack,
+        deck_depth_nm=deck_depth,
+        aspect_ratio=ar,
         open_field_rate_nm_min=chem.open_field_rate_nm_min,
         etch_rate_nm_min=float(etch_rate_nm_min(ar, chem)),
         mean_etch_rate_nm_min=deck_depth / deck_time,
-        etch_time_min=deck_time * n_decks, chemistry=chem.name,
+        etch_time_min=deck_time * n_decks,
+        chemistry=chem.name,
     )
 
 
 def hole_etch_for_aspect_ratio(
-    aspect_ratio: float, chemistry: EtchChemistry | str = "conventional",
+    aspect_ratio: float,
+    chemistry: EtchChemistry | str = "conventional",
     hole_diameter_nm: float = DEFAULT_HOLE_DIAMETER_NM,
 ) -> ChannelHoleEtch:
     """A single-deck hole of given aspect ratio (depth = AR × diameter), reported like a channel hole."""
@@ -338,11 +361,18 @@ def hole_etch_for_aspect_ratio(
     depth = aspect_ratio * hole_diameter_nm
     t = float(etch_time_min(depth, hole_diameter_nm, chem))
     return ChannelHoleEtch(
-        layers=0, decks=1, layer_pitch_nm=float("nan"), hole_diameter_nm=hole_diameter_nm,
-        stack_height_nm=depth, deck_depth_nm=depth, aspect_ratio=aspect_ratio,
+        layers=0,
+        decks=1,
+        layer_pitch_nm=float("nan"),
+        hole_diameter_nm=hole_diameter_nm,
+        stack_height_nm=depth,
+        deck_depth_nm=depth,
+        aspect_ratio=aspect_ratio,
         open_field_rate_nm_min=chem.open_field_rate_nm_min,
-        etch_rate_nm_min=float(etch_rate_nm_min(aspect_ratio, chem)), mean_etch_rate_nm_min=depth / t,
-        etch_time_min=t, chemistry=chem.name,
+        etch_rate_nm_min=float(etch_rate_nm_min(aspect_ratio, chem)),
+        mean_etch_rate_nm_min=depth / t,
+        etch_time_min=t,
+        chemistry=chem.name,
     )
 
 

@@ -21,7 +21,17 @@ from hardware_sim.fab.tool_throughput import wafers_per_hour
 
 FLOWS_PATH = DATA_DIR / "process_flows.yaml"
 TOOL_TYPES = (
-    "litho_duv", "litho_euv", "dry_etch", "cvd", "ald", "epi", "pvd", "cmp", "implant", "clean", "metrology",
+    "litho_duv",
+    "litho_euv",
+    "dry_etch",
+    "cvd",
+    "ald",
+    "epi",
+    "pvd",
+    "cmp",
+    "implant",
+    "clean",
+    "metrology",
 )
 _NAND_ID = re.compile(r"^3dnand-(\d+)$")
 _THROUGHPUT_KEYS = ("transfer_s", "pump_down_min", "clean_min", "wafers_per_clean")
@@ -143,13 +153,18 @@ def tool_types() -> dict[str, ToolType]:
     for name, entry in _raw()["tool_types"].items():
         where = f"tool_types.{name}"
         out[name] = ToolType(
-            name, _rate_from_entry(entry, where), float(_require(entry, "capex_usd_m", where)),
-            str(_require(entry, "source", where)), str(_require(entry, "flag", where)),
+            name,
+            _rate_from_entry(entry, where),
+            float(_require(entry, "capex_usd_m", where)),
+            str(_require(entry, "source", where)),
+            str(_require(entry, "flag", where)),
         )
     return out
 
 
-def _steps_from_passes(passes: dict[str, float], where: str, overrides: dict[str, Any] | None = None) -> list[FlowStep]:
+def _steps_from_passes(
+    passes: dict[str, float], where: str, overrides: dict[str, Any] | None = None
+) -> list[FlowStep]:
     types = tool_types()
     steps = []
     for tool_type, n in passes.items():
@@ -159,7 +174,10 @@ def _steps_from_passes(passes: dict[str, float], where: str, overrides: dict[str
             raise FlowDataError(f"{FLOWS_PATH.name}: {where}.{tool_type} has negative passes")
         override = (overrides or {}).get(tool_type)
         if override:
-            rate, note = _rate_from_entry(override, f"{where}.overrides.{tool_type}"), str(override.get("note", ""))
+            rate, note = (
+                _rate_from_entry(override, f"{where}.overrides.{tool_type}"),
+                str(override.get("note", "")),
+            )
         else:
             rate, note = types[tool_type].wafers_per_hour, ""
         steps.append(FlowStep(tool_type, float(n), 1.0 / rate, note))
@@ -180,24 +198,50 @@ def nand_flow(layers: int) -> ProcessFlow:
     pitch, diameter = float(cfg["layer_pitch_nm"]), float(cfg["hole_diameter_nm"])
     decks = nand_decks(layers)
     steps = _steps_from_passes(cfg["base_passes"], f"{where}.base_passes")
-    steps += _steps_from_passes({k: v * decks for k, v in cfg["per_deck_passes"].items()}, f"{where}.per_deck_passes")
-    steps += _steps_from_passes({k: v * layers for k, v in cfg["per_layer_passes"].items()}, f"{where}.per_layer_passes")
+    steps += _steps_from_passes(
+        {k: v * decks for k, v in cfg["per_deck_passes"].items()}, f"{where}.per_deck_passes"
+    )
+    steps += _steps_from_passes(
+        {k: v * layers for k, v in cfg["per_layer_passes"].items()}, f"{where}.per_layer_passes"
+    )
     hole_cfg = cfg["channel_hole_etch"]
     hole = channel_hole_etch(layers, str(hole_cfg["chemistry"]), pitch, diameter, decks)
     hole_rate = float(wafers_per_hour(hole.etch_time_min / decks, float(hole_cfg["chambers"])))
-    steps.append(FlowStep(str(hole_cfg["tool_type"]), float(decks), 1.0 / hole_rate,
-                          f"channel-hole etch, AR {hole.aspect_ratio:.0f} per deck, {hole.etch_time_min / decks:.1f} min"))
+    steps.append(
+        FlowStep(
+            str(hole_cfg["tool_type"]),
+            float(decks),
+            1.0 / hole_rate,
+            f"channel-hole etch, AR {hole.aspect_ratio:.0f} per deck, {hole.etch_time_min / decks:.1f} min",
+        )
+    )
     dep_cfg = cfg["stack_deposition"]
     dep_min = float(cvd_time_min(layers / decks * pitch, str(dep_cfg["process"])))
     dep_rate = float(wafers_per_hour(dep_min, float(dep_cfg["chambers"])))
-    steps.append(FlowStep(str(dep_cfg["tool_type"]), float(decks), 1.0 / dep_rate,
-                          f"oxide/nitride stack deposition, {dep_min:.1f} min per deck"))
+    steps.append(
+        FlowStep(
+            str(dep_cfg["tool_type"]),
+            float(decks),
+            1.0 / dep_rate,
+            f"oxide/nitride stack deposition, {dep_min:.1f} min per deck",
+        )
+    )
     return ProcessFlow(
-        id=f"3dnand-{layers}", name=f"3D NAND, {layers} layers in {decks} deck(s)", product="nand",
-        node_class="nand-2xx-layer" if layers >= 200 else "nand-1xx-layer", steps=tuple(steps),
-        source=str(cfg["source"]), flag=str(cfg["flag"]),
-        params={"layers": layers, "decks": decks, "layer_pitch_nm": pitch, "hole_diameter_nm": diameter,
-                "channel_hole_etch_min": hole.etch_time_min, "channel_hole_aspect_ratio": hole.aspect_ratio},
+        id=f"3dnand-{layers}",
+        name=f"3D NAND, {layers} layers in {decks} deck(s)",
+        product="nand",
+        node_class="nand-2xx-layer" if layers >= 200 else "nand-1xx-layer",
+        steps=tuple(steps),
+        source=str(cfg["source"]),
+        flag=str(cfg["flag"]),
+        params={
+            "layers": layers,
+            "decks": decks,
+            "layer_pitch_nm": pitch,
+            "hole_diameter_nm": diameter,
+            "channel_hole_etch_min": hole.etch_time_min,
+            "channel_hole_aspect_ratio": hole.aspect_ratio,
+        },
     )
 
 
@@ -222,8 +266,12 @@ def get_flow(flow_id: str) -> ProcessFlow:
     where = f"flows.{flow_id}"
     steps = _steps_from_passes(_require(entry, "passes", where), f"{where}.passes", entry.get("overrides"))
     return ProcessFlow(
-        id=flow_id, name=str(entry.get("name", flow_id)), product=str(_require(entry, "product", where)),
-        node_class=str(_require(entry, "node_class", where)), steps=tuple(steps),
-        source=str(_require(entry, "source", where)), flag=str(_require(entry, "flag", where)),
+        id=flow_id,
+        name=str(entry.get("name", flow_id)),
+        product=str(_require(entry, "product", where)),
+        node_class=str(_require(entry, "node_class", where)),
+        steps=tuple(steps),
+        source=str(_require(entry, "source", where)),
+        flag=str(_require(entry, "flag", where)),
         notes=str(entry.get("notes", "")),
     )

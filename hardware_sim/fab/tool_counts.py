@@ -52,8 +52,10 @@ def _check_factors(uptime: float, utilisation: float) -> None:
 
 
 def tools_needed(
-    wspm: np.ndarray | float, tool_hours_per_wafer: np.ndarray | float,
-    uptime: float | None = None, utilisation: float | None = None,
+    wspm: np.ndarray | float,
+    tool_hours_per_wafer: np.ndarray | float,
+    uptime: float | None = None,
+    utilisation: float | None = None,
 ) -> np.ndarray:
     """Fractional tools: WSPM × tool-hours per wafer ÷ (720 × uptime × utilisation) (vectorised)."""
     up = default_uptime() if uptime is None else uptime
@@ -75,7 +77,11 @@ def fab_tool_counts(
     for t in f.tool_types():
         exact = float(tools_needed(wspm, f.tool_hours_per_wafer(t), uptime, utilisation))
         installed = math.ceil(exact - 1e-9)
-        out.append(ToolCount(t, installed, exact, f.passes(t), f.wafers_per_hour(t), installed * prices[t].capex_usd_m))
+        out.append(
+            ToolCount(
+                t, installed, exact, f.passes(t), f.wafers_per_hour(t), installed * prices[t].capex_usd_m
+            )
+        )
     return out
 
 
@@ -93,9 +99,14 @@ def fab_summary(
         "wspm": wspm,
         "tools": [
             {
-                "type": c.type, "count": c.count, "count_exact": round(c.count_exact, 3),
-                "passes_per_wafer": c.passes_per_wafer, "wafers_per_hour": round(c.wafers_per_hour, 3),
-                "capex_usd_m": c.capex_usd_m, "source": types[c.type].source, "flag": types[c.type].flag,
+                "type": c.type,
+                "count": c.count,
+                "count_exact": round(c.count_exact, 3),
+                "passes_per_wafer": c.passes_per_wafer,
+                "wafers_per_hour": round(c.wafers_per_hour, 3),
+                "capex_usd_m": c.capex_usd_m,
+                "source": types[c.type].source,
+                "flag": types[c.type].flag,
             }
             for c in counts
         ],
@@ -247,7 +258,11 @@ def _capacity_by_year(
     for key, rs in series.items():
         rs = sorted(rs, key=lambda r: int(r["year"]))
         for y in years:
-            past = [r for r in rs if int(r["year"]) <= y] if carry_forward else [r for r in rs if int(r["year"]) == y]
+            past = (
+                [r for r in rs if int(r["year"]) <= y]
+                if carry_forward
+                else [r for r in rs if int(r["year"]) == y]
+            )
             if past:
                 out[y][key] = past[-1]
     return out
@@ -322,7 +337,9 @@ def tool_demand(
                 note += f"; aggregate less {covered:,.0f} WSPM itemised"
                 wspm = max(0.0, wspm - covered)
             if wspm > 0:
-                used.append(CapacityUse(y, r["company"], r["fab"], flow_for_capacity_row(r) or "", wspm, note))
+                used.append(
+                    CapacityUse(y, r["company"], r["fab"], flow_for_capacity_row(r) or "", wspm, note)
+                )
 
     prices = tool_types()
     count: dict[tuple[int, str], float] = defaultdict(float)
@@ -338,13 +355,21 @@ def tool_demand(
     for y, t in sorted(count):
         share = domestic_share.get(t)
         n = count[(y, t)]
-        rows.append({
-            "scenario_id": scenario_id, "year": y, "tool_type": t, "count": n,
-            "domestic_share": share, "domestic_count": None if share is None else n * share,
-            "tools_installed": installed[(y, t)], "tools_new": max(0.0, n - previous.get(t, 0.0)),
-            "capex_usd_b": installed[(y, t)] * prices[t].capex_usd_m / 1000.0, "wspm": wspm_behind[(y, t)],
-            "source": "hardware_sim.fab.tool_counts tool model on fab_capacity + process flows (estimate)",
-        })
+        rows.append(
+            {
+                "scenario_id": scenario_id,
+                "year": y,
+                "tool_type": t,
+                "count": n,
+                "domestic_share": share,
+                "domestic_count": None if share is None else n * share,
+                "tools_installed": installed[(y, t)],
+                "tools_new": max(0.0, n - previous.get(t, 0.0)),
+                "capex_usd_b": installed[(y, t)] * prices[t].capex_usd_m / 1000.0,
+                "wspm": wspm_behind[(y, t)],
+                "source": "hardware_sim.fab.tool_counts tool model on fab_capacity + process flows (estimate)",
+            }
+        )
         previous[t] = n
     return ToolDemand(rows, used, skipped)
 

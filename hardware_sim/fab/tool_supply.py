@@ -45,7 +45,7 @@ REVENUE_SPLIT: dict[str, dict[str, float]] = {
 REVENUE_SPLIT_SOURCE: dict[str, str] = {
     "AMEC": "AMEC ~75% of revenue from etch (fabscope reference hardware.md, AMEC 2023 annual report); estimate",
     "Naura": "Naura semi equipment ~60% of sales (TechInsights via Asia Times, 2023); split within it: "
-             "fabscope assumption (etch 30%, CVD 15%, PVD 15%, ALD 5%, epi 5%); estimate",
+    "fabscope assumption (etch 30%, CVD 15%, PVD 15%, ALD 5%, epi 5%); estimate",
 }
 
 #: Revenue growth per year after a vendor's last reported year (fraction). fabscope assumption, ``estimate``:
@@ -56,8 +56,10 @@ REVENUE_GROWTH = 0.25
 #: Tool types reported together as one group (rows with ``tool_type`` = the group name).
 TOOL_GROUPS: dict[str, tuple[str, ...]] = {"deposition": ("cvd", "ald", "pvd", "epi")}
 
-SOURCE = ("hardware_sim.fab.tool_supply: vendor revenue (equipment_vendors) × revenue split ÷ ASP per tool type, "
-          "against tool_demand new tools × domestic share (estimate)")
+SOURCE = (
+    "hardware_sim.fab.tool_supply: vendor revenue (equipment_vendors) × revenue split ÷ ASP per tool type, "
+    "against tool_demand new tools × domestic share (estimate)"
+)
 
 
 def cny_per_usd(year: int) -> float:
@@ -105,7 +107,9 @@ def projected_revenue(
     return reported[last] * (1.0 + growth) ** (year - last), "projected"
 
 
-def shipments(revenue_usd_b: np.ndarray | float, split: np.ndarray | float, asp_usd_m: np.ndarray | float) -> np.ndarray:
+def shipments(
+    revenue_usd_b: np.ndarray | float, split: np.ndarray | float, asp_usd_m: np.ndarray | float
+) -> np.ndarray:
     """Tools per year = revenue (USD billion) × 1000 × split ÷ ASP (USD million per tool); vectorised."""
     asp = np.asarray(asp_usd_m, dtype=float)
     if np.any(asp <= 0):
@@ -130,7 +134,9 @@ def vendor_shipments(
     out = []
     for vendor, split in splits.items():
         if vendor not in revenue:
-            raise ValueError(f"equipment_vendors: no total_revenue row for vendor '{vendor}' (needed by the split)")
+            raise ValueError(
+                f"equipment_vendors: no total_revenue row for vendor '{vendor}' (needed by the split)"
+            )
         if sum(split.values()) > 1 + 1e-9:
             raise ValueError(f"revenue split of '{vendor}' sums to {sum(split.values())} > 1")
         for year in sorted(set(years)):
@@ -141,14 +147,24 @@ def vendor_shipments(
                 if tool_type not in asp_usd_m_by_tool:
                     raise ValueError(f"no ASP for tool type '{tool_type}' (split of '{vendor}')")
                 asp = float(asp_usd_m_by_tool[tool_type])
-                out.append({
-                    "vendor": vendor, "year": year, "tool_type": tool_type, "revenue_usd_b": rev[0],
-                    "split": share, "asp_usd_m": asp, "tools": float(shipments(rev[0], share, asp)), "basis": rev[1],
-                })
+                out.append(
+                    {
+                        "vendor": vendor,
+                        "year": year,
+                        "tool_type": tool_type,
+                        "revenue_usd_b": rev[0],
+                        "split": share,
+                        "asp_usd_m": asp,
+                        "tools": float(shipments(rev[0], share, asp)),
+                        "basis": rev[1],
+                    }
+                )
     return out
 
 
-def new_tools_by_year(demand_rows: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], tuple[float, float | None]]:
+def new_tools_by_year(
+    demand_rows: Iterable[Mapping[str, Any]],
+) -> dict[tuple[int, str], tuple[float, float | None]]:
     """(year, tool_type) → (new tools, domestic share). New tools = ``tools_new`` if the row has it, else the
     increase of ``count`` over the tool type's previous year (floored at 0; the first year counts in full)."""
     by_type: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
@@ -160,20 +176,38 @@ def new_tools_by_year(demand_rows: Iterable[Mapping[str, Any]]) -> dict[tuple[in
         for r in sorted(rs, key=lambda r: int(r["year"])):
             count = finite_or_none(r.get("count")) or 0.0
             new = finite_or_none(r.get("tools_new"))
-            out[(int(r["year"]), t)] = (max(0.0, count - previous) if new is None else new, finite_or_none(r.get("domestic_share")))
+            out[(int(r["year"]), t)] = (
+                max(0.0, count - previous) if new is None else new,
+                finite_or_none(r.get("domestic_share")),
+            )
             previous = count
     return out
 
 
-def _row(year: int, tool_type: str, new: float, domestic: float | None, supply: float, vendors: str,
-         basis: str, notes: str = "") -> dict[str, Any]:
+def _row(
+    year: int,
+    tool_type: str,
+    new: float,
+    domestic: float | None,
+    supply: float,
+    vendors: str,
+    basis: str,
+    notes: str = "",
+) -> dict[str, Any]:
     return {
-        "year": year, "tool_type": tool_type, "tools_new": new,
+        "year": year,
+        "tool_type": tool_type,
+        "tools_new": new,
         "domestic_share": None if domestic is None or new <= 0 else domestic / new,
-        "domestic_tools_new": domestic, "domestic_supply": supply,
+        "domestic_tools_new": domestic,
+        "domestic_supply": supply,
         "coverage": None if not domestic else supply / domestic,
         "gap": None if domestic is None else domestic - supply,
-        "supply_basis": basis, "vendors": vendors, "source": SOURCE, "flag": "estimate", "notes": notes,
+        "supply_basis": basis,
+        "vendors": vendors,
+        "source": SOURCE,
+        "flag": "estimate",
+        "notes": notes,
     }
 
 
@@ -227,11 +261,17 @@ def supply_vs_demand(
             rows = [r for r in rows if r["domestic_tools_new"] is not None]
             if not rows:
                 continue
-            out.append(_row(
-                y, name, sum(r["tools_new"] for r in rows), sum(r["domestic_tools_new"] for r in rows),
-                sum(r["domestic_supply"] for r in rows), "; ".join(f"{r['tool_type']}: {r['vendors']}" for r in rows),
-                "projected" if any(r["supply_basis"] == "projected" for r in rows) else "reported",
-                f"sum of {'+'.join(r['tool_type'] for r in rows)}"
-                + (f"; left out (no domestic share): {', '.join(unknown)}" if unknown else ""),
-            ))
+            out.append(
+                _row(
+                    y,
+                    name,
+                    sum(r["tools_new"] for r in rows),
+                    sum(r["domestic_tools_new"] for r in rows),
+                    sum(r["domestic_supply"] for r in rows),
+                    "; ".join(f"{r['tool_type']}: {r['vendors']}" for r in rows),
+                    "projected" if any(r["supply_basis"] == "projected" for r in rows) else "reported",
+                    f"sum of {'+'.join(r['tool_type'] for r in rows)}"
+                    + (f"; left out (no domestic share): {', '.join(unknown)}" if unknown else ""),
+                )
+            )
     return out

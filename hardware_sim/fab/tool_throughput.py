@@ -48,7 +48,11 @@ def wafers_per_hour(
     process = np.asarray(process_min, dtype=float)
     if np.any(process < 0) or np.any(np.asarray(chambers) <= 0) or np.any(np.asarray(wafers_per_clean) <= 0):
         raise ValueError("process time must be >= 0; chambers and wafers_per_clean must be > 0")
-    cycle_min = process + np.asarray(pump_down_min, dtype=float) + np.asarray(clean_min, dtype=float) / wafers_per_clean
+    cycle_min = (
+        process
+        + np.asarray(pump_down_min, dtype=float)
+        + np.asarray(clean_min, dtype=float) / wafers_per_clean
+    )
     chamber_rate = np.asarray(chambers, dtype=float) * 60.0 / cycle_min
     transfer = np.asarray(transfer_s, dtype=float)
     transfer_rate = np.where(transfer > 0, 3600.0 / np.where(transfer > 0, transfer, 1.0), np.inf)
@@ -67,11 +71,15 @@ def tool_throughput(
     """Throughput breakdown for one tool; ``uptime`` is the fraction of time the tool is available."""
     if not 0 < uptime <= 1:
         raise ValueError(f"uptime must be in (0, 1], got {uptime}")
-    chamber_rate = float(wafers_per_hour(process_min, chambers, 0.0, pump_down_min, clean_min, wafers_per_clean))
+    chamber_rate = float(
+        wafers_per_hour(process_min, chambers, 0.0, pump_down_min, clean_min, wafers_per_clean)
+    )
     transfer_rate = 3600.0 / transfer_s if transfer_s > 0 else float("inf")
     rate = min(chamber_rate, transfer_rate)
     return ToolThroughput(
-        chamber_wph=chamber_rate, transfer_wph=transfer_rate, wafers_per_hour=rate,
+        chamber_wph=chamber_rate,
+        transfer_wph=transfer_rate,
+        wafers_per_hour=rate,
         effective_wafers_per_hour=rate * uptime,
         limited_by="chambers" if chamber_rate <= transfer_rate else "transfer",
     )

@@ -17,9 +17,16 @@ from hardware_sim.fab.yield_ import die_yield, dies_per_wafer
 
 
 def good_accelerators_per_month(
-    logic_wspm, die_area_mm2, defect_density_per_cm2, hbm_stacks_per_month,
-    stacks_per_accelerator=8, dies_per_accelerator=1, packaging_yield=0.9,
-    wafer_diameter_mm=300.0, edge_exclusion_mm=3.0, yield_model="murphy",
+    logic_wspm,
+    die_area_mm2,
+    defect_density_per_cm2,
+    hbm_stacks_per_month,
+    stacks_per_accelerator=8,
+    dies_per_accelerator=1,
+    packaging_yield=0.9,
+    wafer_diameter_mm=300.0,
+    edge_exclusion_mm=3.0,
+    yield_model="murphy",
 ) -> dict[str, np.ndarray]:
     """Good accelerators per month from logic wafer starts and HBM stack supply (broadcast arrays).
 

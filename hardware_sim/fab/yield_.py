@@ -31,7 +31,9 @@ MM2_PER_CM2 = 100.0
 YIELD_MODELS = ("poisson", "murphy", "negative_binomial")
 
 
-def _defects_per_die(die_area_mm2: np.ndarray | float, defect_density_per_cm2: np.ndarray | float) -> np.ndarray:
+def _defects_per_die(
+    die_area_mm2: np.ndarray | float, defect_density_per_cm2: np.ndarray | float
+) -> np.ndarray:
     area = np.asarray(die_area_mm2, dtype=float)
     d0 = np.asarray(defect_density_per_cm2, dtype=float)
     if np.any(area < 0) or np.any(d0 < 0):
@@ -52,7 +54,8 @@ def murphy_yield(die_area_mm2: np.ndarray | float, defect_density_per_cm2: np.nd
 
 
 def negative_binomial_yield(
-    die_area_mm2: np.ndarray | float, defect_density_per_cm2: np.ndarray | float,
+    die_area_mm2: np.ndarray | float,
+    defect_density_per_cm2: np.ndarray | float,
     alpha: np.ndarray | float = DEFAULT_NEGBIN_ALPHA,
 ) -> np.ndarray:
     """Negative-binomial (clustered) die yield (1 + A·D/α)^(−α) (fraction)."""
@@ -63,7 +66,9 @@ def negative_binomial_yield(
 
 
 def die_yield(
-    die_area_mm2: np.ndarray | float, defect_density_per_cm2: np.ndarray | float, model: str = "murphy",
+    die_area_mm2: np.ndarray | float,
+    defect_density_per_cm2: np.ndarray | float,
+    model: str = "murphy",
     alpha: np.ndarray | float = DEFAULT_NEGBIN_ALPHA,
 ) -> np.ndarray:
     """Die yield with ``model`` in ``poisson``, ``murphy``, ``negative_binomial`` (alias ``negbin``)."""
@@ -103,8 +108,12 @@ def dies_per_wafer(
 
 
 def dies_per_wafer_grid(
-    die_width_mm: float, die_height_mm: float, wafer_diameter_mm: float = 300.0, edge_exclusion_mm: float = 3.0,
-    scribe_mm: float = DEFAULT_SCRIBE_MM, offsets: int = 8,
+    die_width_mm: float,
+    die_height_mm: float,
+    wafer_diameter_mm: float = 300.0,
+    edge_exclusion_mm: float = 3.0,
+    scribe_mm: float = DEFAULT_SCRIBE_MM,
+    offsets: int = 8,
 ) -> int:
     """Exact count of whole die sites inside the usable disk, best over ``offsets``² grid shifts."""
     px, py = die_width_mm + scribe_mm, die_height_mm + scribe_mm

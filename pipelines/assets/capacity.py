@@ -11,27 +11,41 @@ from pipelines.warehouse import replace_rows
 
 REFERENCE_SCENARIO = "reference"  # tool demand for the bundled capacity figures as they stand
 
-fab_capacity = reference_asset("fab_capacity", "capacity", "Fab capacity (wafer starts/month) by fab, node, year.")
+fab_capacity = reference_asset(
+    "fab_capacity", "capacity", "Fab capacity (wafer starts/month) by fab, node, year."
+)
 hbm_suppliers = reference_asset("hbm_suppliers", "capacity", "HBM suppliers: shares and status by year.")
 equipment_vendors = reference_asset(
     "equipment_vendors", "capacity", "Fab-equipment vendors: dated revenue and share figures."
 )
 tool_domestic_share = reference_asset(
-    "tool_domestic_share", "capacity", "Share of tools bought in China that Chinese vendors supply, per tool type."
+    "tool_domestic_share",
+    "capacity",
+    "Share of tools bought in China that Chinese vendors supply, per tool type.",
 )
 
 ASSETS = [fab_capacity, hbm_suppliers, equipment_vendors, tool_domestic_share]
 CHECKS = [
-    table_check("fab_capacity", min_rows=25, conditions=("capacity_wspm IS NULL OR capacity_wspm >= 0", "flag IN ('reported', 'estimate')")),
-    table_check("hbm_suppliers", min_rows=3, conditions=("market_share IS NULL OR market_share BETWEEN 0 AND 1",)),
+    table_check(
+        "fab_capacity",
+        min_rows=25,
+        conditions=("capacity_wspm IS NULL OR capacity_wspm >= 0", "flag IN ('reported', 'estimate')"),
+    ),
+    table_check(
+        "hbm_suppliers", min_rows=3, conditions=("market_share IS NULL OR market_share BETWEEN 0 AND 1",)
+    ),
     table_check("equipment_vendors", min_rows=5),
     table_check("tool_domestic_share", min_rows=3, conditions=("domestic_share BETWEEN 0 AND 1",)),
 ]
 
 
-@dg.asset(group_name="capacity", deps=[fab_capacity, tool_domestic_share], kinds={"duckdb", "python"},
-          description="Tools needed per year and tool type for the bundled fab capacity (hardware_sim.fab.tool_counts), "
-                      "with the domestic-supplier share of each tool type.")
+@dg.asset(
+    group_name="capacity",
+    deps=[fab_capacity, tool_domestic_share],
+    kinds={"duckdb", "python"},
+    description="Tools needed per year and tool type for the bundled fab capacity (hardware_sim.fab.tool_counts), "
+    "with the domestic-supplier share of each tool type.",
+)
 def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from hardware_sim.fab.tool_counts import latest_domestic_share, tool_demand_rows
 
@@ -40,22 +54,34 @@ def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         shares = latest_domestic_share(con.sql("SELECT * FROM tool_domestic_share").pl().to_dicts())
         rows = tool_demand_rows(capacity, shares, scenario_id=REFERENCE_SCENARIO)
         frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-            pl.lit("hardware_sim.fab.tool_counts tool counts from fab_capacity; domestic shares from tool_domestic_share")
-            .alias("source")
+            pl.lit(
+                "hardware_sim.fab.tool_counts tool counts from fab_capacity; domestic shares from tool_domestic_share"
+            ).alias("source")
         )
         frame = frame.select([c for c in TABLES["tool_demand"].column_names if c in frame.columns])
-        replace_rows(con, "tool_demand", frame, where={"scenario_id": REFERENCE_SCENARIO}, run_id=context.run_id)
+        replace_rows(
+            con, "tool_demand", frame, where={"scenario_id": REFERENCE_SCENARIO}, run_id=context.run_id
+        )
     return dg.MaterializeResult(metadata={"rows": frame.height, "tool_types": frame["tool_type"].n_unique()})
 
 
 ASSETS.append(tool_demand)
-CHECKS.append(table_check("tool_demand", min_rows=10, conditions=(
-    "count >= 0", "domestic_share IS NULL OR domestic_share BETWEEN 0 AND 1")))
+CHECKS.append(
+    table_check(
+        "tool_demand",
+        min_rows=10,
+        conditions=("count >= 0", "domestic_share IS NULL OR domestic_share BETWEEN 0 AND 1"),
+    )
+)
 
 
-@dg.asset(group_name="capacity", deps=[tool_demand, equipment_vendors], kinds={"duckdb", "python"},
-          description="Domestic (AMEC, Naura) etch and deposition tools supplyable per year from vendor revenue, "
-                      "against new tools demanded (hardware_sim.fab.tool_supply).")
+@dg.asset(
+    group_name="capacity",
+    deps=[tool_demand, equipment_vendors],
+    kinds={"duckdb", "python"},
+    description="Domestic (AMEC, Naura) etch and deposition tools supplyable per year from vendor revenue, "
+    "against new tools demanded (hardware_sim.fab.tool_supply).",
+)
 def tool_supply(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from hardware_sim.fab.process_flows import tool_types
     from hardware_sim.fab.tool_supply import supply_vs_demand
@@ -66,12 +92,25 @@ def tool_supply(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         vendors = con.sql("SELECT * FROM equipment_vendors").pl()
         rows = supply_vs_demand(demand.to_dicts(), vendors.to_dicts(), asp)
         frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-            pl.lit(REFERENCE_SCENARIO).alias("scenario_id"))
+            pl.lit(REFERENCE_SCENARIO).alias("scenario_id")
+        )
         frame = frame.select([c for c in TABLES["tool_supply"].column_names if c in frame.columns])
-        replace_rows(con, "tool_supply", frame, where={"scenario_id": REFERENCE_SCENARIO}, run_id=context.run_id)
+        replace_rows(
+            con, "tool_supply", frame, where={"scenario_id": REFERENCE_SCENARIO}, run_id=context.run_id
+        )
     return dg.MaterializeResult(metadata={"rows": frame.height, "years": frame["year"].n_unique()})
 
 
 ASSETS.append(tool_supply)
-CHECKS.append(table_check("tool_supply", min_rows=6, conditions=(
-    "domestic_supply >= 0", "tools_new >= 0", "coverage IS NULL OR coverage >= 0", "flag = 'estimate'")))
+CHECKS.append(
+    table_check(
+        "tool_supply",
+        min_rows=6,
+        conditions=(
+            "domestic_supply >= 0",
+            "tools_new >= 0",
+            "coverage IS NULL OR coverage >= 0",
+            "flag = 'estimate'",
+        ),
+    )
+)

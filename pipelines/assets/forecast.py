@@ -22,7 +22,9 @@ GROUP = "forecast"
     description="p10/p50/p90 domestic share per segment, year and model for every shipped scenario "
     "(models/scenarios/*.yaml); one row per run in scenario_runs.",
 )
-def substitution_forecast(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def substitution_forecast(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     runs = []
     with warehouse.connection() as con:
         for path in shipped_scenarios():
@@ -39,7 +41,9 @@ def substitution_forecast(context: dg.AssetExecutionContext, warehouse: Warehous
     kinds={"duckdb", "python"},
     description="Rolling-origin backtests (MAPE, MAE, p10-p90 coverage) of every estimator and segment.",
 )
-def forecast_backtest(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def forecast_backtest(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     with warehouse.connection() as con:
         results = run_and_store_backtest(con)
     return dg.MaterializeResult(metadata={"rows": len(results), "backtests": dg.MetadataValue.json(results)})
@@ -54,7 +58,9 @@ class ScenarioRerunConfig(dg.Config):
 
 
 @dg.op(description="Run one scenario file and store it (substitution_forecast, scenario_runs).")
-def rerun_scenario(context: dg.OpExecutionContext, config: ScenarioRerunConfig, warehouse: WarehouseResource) -> str:
+def rerun_scenario(
+    context: dg.OpExecutionContext, config: ScenarioRerunConfig, warehouse: WarehouseResource
+) -> str:
     try:
         with warehouse.connection() as con:
             out = run_and_store_scenario(con, config.scenario_file, seed=config.seed, n_paths=config.n_paths)
@@ -64,7 +70,9 @@ def rerun_scenario(context: dg.OpExecutionContext, config: ScenarioRerunConfig, 
     return out["scenario_id"]
 
 
-@dg.job(name="scenario_rerun", description="Rerun one scenario file given as run config; stores its forecast.")
+@dg.job(
+    name="scenario_rerun", description="Rerun one scenario file given as run config; stores its forecast."
+)
 def scenario_rerun() -> None:
     rerun_scenario()
 
@@ -79,7 +87,10 @@ CHECKS = [
     table_check(
         "forecast_backtest",
         min_rows=0,
-        conditions=("mape IS NULL OR mape >= 0", "coverage_p10_p90 IS NULL OR coverage_p10_p90 BETWEEN 0 AND 1"),
+        conditions=(
+            "mape IS NULL OR mape >= 0",
+            "coverage_p10_p90 IS NULL OR coverage_p10_p90 BETWEEN 0 AND 1",
+        ),
     ),
 ]
 JOBS = [scenario_rerun]

@@ -1,11 +1,11 @@
 """Forecast group, inputs: observed domestic shares and third-party outlooks."""
 
-
 from pipelines.assets.reference_assets import reference_asset
 from pipelines.checks import table_check
 
 substitution_history = reference_asset(
-    "substitution_history", "forecast",
+    "substitution_history",
+    "forecast",
     "Observed domestic shares per segment and year; disagreeing sources kept as separate rows.",
 )
 substitution_outlooks = reference_asset(

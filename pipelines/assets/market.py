@@ -27,7 +27,9 @@ INCREMENTAL_OVERLAP_DAYS = 7  # live refetch overlap: late corrections and holid
 FRESHNESS_DAYS = 7  # latest stored date may lag the provider's end date by a week (weekends, holidays)
 EVENT_STUDY_SOURCE = "market model event study (MacKinlay 1997), estimation window [-250,-30] trading days"
 
-tickers = reference_asset("tickers", "market", "Ticker universe (Yahoo symbols) with each stock's benchmark index.")
+tickers = reference_asset(
+    "tickers", "market", "Ticker universe (Yahoo symbols) with each stock's benchmark index."
+)
 
 
 class PricesConfig(dg.Config):
@@ -56,7 +58,9 @@ def _parse_date(text: str, field: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise dg.Failure(description=f"{field}={text!r}: expected a date YYYY-MM-DD", allow_retries=False) from None
+        raise dg.Failure(
+            description=f"{field}={text!r}: expected a date YYYY-MM-DD", allow_retries=False
+        ) from None
 
 
 def market_run_config(provider: str, *, start: str = "", end: str = "") -> dict:
@@ -80,10 +84,15 @@ def market_run_config(provider: str, *, start: str = "", end: str = "") -> dict:
 
 
 # ---- FX -----------------------------------------------------------------------------------------
-@dg.asset(group_name="market", kinds={"duckdb", "python"},
-          description="Daily FX rates (units per USD) for CNY, HKD, KRW, EUR, TWD, JPY: sample offline, "
-                      "Yahoo CNY=X-style when configured.")
-def fx_daily(context: dg.AssetExecutionContext, config: FxConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="market",
+    kinds={"duckdb", "python"},
+    description="Daily FX rates (units per USD) for CNY, HKD, KRW, EUR, TWD, JPY: sample offline, "
+    "Yahoo CNY=X-style when configured.",
+)
+def fx_daily(
+    context: dg.AssetExecutionContext, config: FxConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     end = _parse_date(config.end, "end") or _today()
     with warehouse.connection() as con:
         if config.provider == "sample":
@@ -100,31 +109,43 @@ def fx_daily(context: dg.AssetExecutionContext, config: FxConfig, warehouse: War
         elif config.provider == "yahoo":
             latest = scalar(con, "SELECT max(date) FROM fx_daily WHERE provider = 'yahoo'")
             start = _parse_date(config.start, "start") or (
-                latest - timedelta(days=INCREMENTAL_OVERLAP_DAYS) if latest else HISTORY_START)
+                latest - timedelta(days=INCREMENTAL_OVERLAP_DAYS) if latest else HISTORY_START
+            )
             rates, failures = yahoo_fx(start, end)
             if rates.height == 0:
-                raise dg.Failure(description=f"no FX rates fetched from Yahoo: {failures}", allow_retries=False)
+                raise dg.Failure(
+                    description=f"no FX rates fetched from Yahoo: {failures}", allow_retries=False
+                )
             replace_rows(con, "fx_daily", rates, key=("date", "currency"), run_id=context.run_id)
         else:
-            raise dg.Failure(description=f"fx provider {config.provider!r}: expected sample or yahoo",
-                             allow_retries=False)
+            raise dg.Failure(
+                description=f"fx provider {config.provider!r}: expected sample or yahoo", allow_retries=False
+            )
     if failures:
         context.log.warning(f"FX failures: {failures}")
-    return dg.MaterializeResult(metadata={"rows": rates.height, "provider": config.provider,
-                                          "currencies": ", ".join(sorted(rates["currency"].unique().to_list())),
-                                          "failed": dg.MetadataValue.json(failures)})
+    return dg.MaterializeResult(
+        metadata={
+            "rows": rates.height,
+            "provider": config.provider,
+            "currencies": ", ".join(sorted(rates["currency"].unique().to_list())),
+            "failed": dg.MetadataValue.json(failures),
+        }
+    )
 
 
 # ---- prices -------------------------------------------------------------------------------------
 def _quarantine_refused(con, result: FetchResult, run_id: str | None) -> int:
     n = 0
     for v in result.validations:
-        n += write_quarantine(con, v.quarantine, source_file=v.source_file, asset="prices_daily", run_id=run_id)
+        n += write_quarantine(
+            con, v.quarantine, source_file=v.source_file, asset="prices_daily", run_id=run_id
+        )
     for path, why in result.refused_files.items():
         found = why.split("found columns ", 1)[1].split("]", 1)[0] + "]" if "found columns " in why else None
-        row = pl.DataFrame({"row": [1], "field": ["(header)"], "value": [found],
-                            "reason": [why]}, schema={"row": pl.Int64, "field": pl.String, "value": pl.String,
-                                                      "reason": pl.String})
+        row = pl.DataFrame(
+            {"row": [1], "field": ["(header)"], "value": [found], "reason": [why]},
+            schema={"row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String},
+        )
         n += write_quarantine(con, row, source_file=path, asset="prices_daily", run_id=run_id)
     return n
 
@@ -132,7 +153,9 @@ def _quarantine_refused(con, result: FetchResult, run_id: str | None) -> int:
 INCREMENTAL_PROVIDERS = ("yahoo", "akshare")
 RESCALE_TOLERANCE = 1e-3  # overlap ratios closer to 1 than this: same units, nothing to rescale
 RESCALE_AGREEMENT = 5e-3  # every overlapping day must give the same ratio within this (else: a data revision)
-SHARE_CHANGE = 0.08  # |ratio − 1| above this is a split/bonus issue (volumes rescale too), below it a dividend
+SHARE_CHANGE = (
+    0.08  # |ratio − 1| above this is a split/bonus issue (volumes rescale too), below it a dividend
+)
 
 
 def rescale_history(con, frame: pl.DataFrame, provider: str) -> pl.DataFrame:
@@ -151,17 +174,26 @@ def rescale_history(con, frame: pl.DataFrame, provider: str) -> pl.DataFrame:
     firsts = frame.group_by("ticker").agg(pl.col("date").min().alias("first"))
     stored = con.execute(
         "SELECT ticker, date, close AS old FROM prices_daily WHERE provider = ? AND list_contains(?, ticker) "
-        "AND date >= ?", [provider, firsts["ticker"].to_list(), firsts["first"].min()]).fetchall()
-    stored = pl.DataFrame(stored, schema={"ticker": pl.String, "date": pl.Date, "old": pl.Float64}, orient="row")
+        "AND date >= ?",
+        [provider, firsts["ticker"].to_list(), firsts["first"].min()],
+    ).fetchall()
+    stored = pl.DataFrame(
+        stored, schema={"ticker": pl.String, "date": pl.Date, "old": pl.Float64}, orient="row"
+    )
     if stored.height == 0:
         return empty
     ratios = (
-        frame.select("ticker", "date", "close").join(stored, on=["ticker", "date"])
+        frame.select("ticker", "date", "close")
+        .join(stored, on=["ticker", "date"])
         .with_columns((pl.col("close") / pl.col("old")).alias("r"))
-        .group_by("ticker").agg(pl.col("r").median().alias("ratio"), pl.col("r").min().alias("lo"),
-                                pl.col("r").max().alias("hi"))
-        .filter(((pl.col("ratio") - 1).abs() > RESCALE_TOLERANCE)
-                & ((pl.col("hi") - pl.col("lo")) / pl.col("ratio") <= RESCALE_AGREEMENT))
+        .group_by("ticker")
+        .agg(
+            pl.col("r").median().alias("ratio"), pl.col("r").min().alias("lo"), pl.col("r").max().alias("hi")
+        )
+        .filter(
+            ((pl.col("ratio") - 1).abs() > RESCALE_TOLERANCE)
+            & ((pl.col("hi") - pl.col("lo")) / pl.col("ratio") <= RESCALE_AGREEMENT)
+        )
     )
     for ticker, ratio in ratios.select("ticker", "ratio").iter_rows():
         vol = 1.0 / ratio if abs(ratio - 1) > SHARE_CHANGE else 1.0
@@ -169,7 +201,8 @@ def rescale_history(con, frame: pl.DataFrame, provider: str) -> pl.DataFrame:
             "UPDATE prices_daily SET open = open * $r, high = high * $r, low = low * $r, close = close * $r, "
             "close_usd = close_usd * $r, adj_factor = adj_factor * $r, volume = volume * $v "
             "WHERE provider = $p AND ticker = $t",  # the fetched days are replaced right after
-            {"r": ratio, "v": vol, "p": provider, "t": ticker})
+            {"r": ratio, "v": vol, "p": provider, "t": ticker},
+        )
     return ratios.select("ticker", "ratio")
 
 
@@ -182,8 +215,12 @@ def store_prices(con, frame: pl.DataFrame, provider: str, run_id: str | None, *,
       (one series per ticker is never half sample, half real).
     """
     if provider == "sample":
-        real = {r[0] for r in con.execute(
-            "SELECT DISTINCT ticker FROM prices_daily WHERE provider <> 'sample'").fetchall()}
+        real = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT ticker FROM prices_daily WHERE provider <> 'sample'"
+            ).fetchall()
+        }
         frame = frame.filter(~pl.col("ticker").is_in(sorted(real)))
         if ranged:
             return replace_rows(con, "prices_daily", frame, key=("date", "ticker"), run_id=run_id)
@@ -202,18 +239,26 @@ def _fetch_window(con, spec: ProviderSpec, config: PricesConfig) -> tuple[date |
         return start, end  # a drop is stored whole unless a range is given
     end = end or _today()
     if start is None:
-        latest = (scalar(con, "SELECT max(date) FROM prices_daily WHERE provider = ?", [spec.name])
-                  if spec.name != "sample" else None)
+        latest = (
+            scalar(con, "SELECT max(date) FROM prices_daily WHERE provider = ?", [spec.name])
+            if spec.name != "sample"
+            else None
+        )
         start = latest - timedelta(days=INCREMENTAL_OVERLAP_DAYS) if latest else HISTORY_START
     return start, end
 
 
-@dg.asset(group_name="market", deps=[tickers, fx_daily, "export_controls"], kinds={"duckdb", "python"},
-          description="Daily prices per ticker (listing currency, split/dividend-adjusted with a stored "
-                      "adj_factor, close_usd via fx_daily) from the configured provider: sample | yahoo | "
-                      "akshare | csv:DIR.")
-def prices_daily(context: dg.AssetExecutionContext, config: PricesConfig,
-                 warehouse: WarehouseResource) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="market",
+    deps=[tickers, fx_daily, "export_controls"],
+    kinds={"duckdb", "python"},
+    description="Daily prices per ticker (listing currency, split/dividend-adjusted with a stored "
+    "adj_factor, close_usd via fx_daily) from the configured provider: sample | yahoo | "
+    "akshare | csv:DIR.",
+)
+def prices_daily(
+    context: dg.AssetExecutionContext, config: PricesConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     try:
         spec = parse_provider(config.provider)
     except ValueError as exc:
@@ -235,40 +280,71 @@ def prices_daily(context: dg.AssetExecutionContext, config: PricesConfig,
         frame = to_usd(result.frame, fx)
         no_fx = sorted(frame.filter(pl.col("close_usd").is_null())["currency"].unique().to_list())
         if no_fx:  # stored with close_usd NULL rather than a made-up rate; said out loud
-            context.log.warning(f"prices from {spec}: no FX rate to USD for {', '.join(no_fx)}; close_usd left "
-                                f"empty for those rows (fx_daily covers {', '.join(FX_CURRENCIES)})")
+            context.log.warning(
+                f"prices from {spec}: no FX rate to USD for {', '.join(no_fx)}; close_usd left "
+                f"empty for those rows (fx_daily covers {', '.join(FX_CURRENCIES)})"
+            )
         written = store_prices(con, frame, spec.name, context.run_id, ranged=bool(config.start or config.end))
         splits = result.splits if result.splits is not None else known_splits()
-        replace_rows(con, "price_adjustments", splits.with_columns(pl.lit("split").alias("kind")),
-                     key=("ticker", "ex_date", "kind"), run_id=context.run_id)
+        replace_rows(
+            con,
+            "price_adjustments",
+            splits.with_columns(pl.lit("split").alias("kind")),
+            key=("ticker", "ex_date", "kind"),
+            run_id=context.run_id,
+        )
         latest = frame["date"].max()
-        failures = "; ".join([f"{t}: {w}" for t, w in sorted(result.failures.items())]
-                             + [f"{f}: refused" for f in sorted(result.refused_files)])
-        fetch = pl.DataFrame([{
-            "provider": spec.name, "spec": str(spec), "requested_start": start,
-            "requested_end": end if end is not None else latest, "latest_date": latest, "rows": written,
-            "tickers_ok": len(result.tickers_ok), "tickers_failed": len(result.failures),
-            "failures": failures or None, "fetched_at": datetime.now(UTC).replace(tzinfo=None),
-            "run_id": context.run_id,
-        }])
+        failures = "; ".join(
+            [f"{t}: {w}" for t, w in sorted(result.failures.items())]
+            + [f"{f}: refused" for f in sorted(result.refused_files)]
+        )
+        fetch = pl.DataFrame(
+            [
+                {
+                    "provider": spec.name,
+                    "spec": str(spec),
+                    "requested_start": start,
+                    "requested_end": end if end is not None else latest,
+                    "latest_date": latest,
+                    "rows": written,
+                    "tickers_ok": len(result.tickers_ok),
+                    "tickers_failed": len(result.failures),
+                    "failures": failures or None,
+                    "fetched_at": datetime.now(UTC).replace(tzinfo=None),
+                    "run_id": context.run_id,
+                }
+            ]
+        )
         replace_rows(con, "price_fetches", fetch, key=("provider",), run_id=context.run_id)
     if result.failures or result.refused_files or quarantined:
         context.log.warning(f"prices from {spec}: {result.summary()}")
     else:
         context.log.info(f"prices from {spec}: {result.summary()}")
-    return dg.MaterializeResult(metadata={
-        "rows": written, "provider": spec.name, "tickers": len(result.tickers_ok),
-        "failed_tickers": dg.MetadataValue.json(result.failures), "quarantined_rows": quarantined,
-        "latest_date": str(latest), "summary": dg.MetadataValue.text(result.summary()),
-        "currencies_without_fx": ", ".join(no_fx),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "provider": spec.name,
+            "tickers": len(result.tickers_ok),
+            "failed_tickers": dg.MetadataValue.json(result.failures),
+            "quarantined_rows": quarantined,
+            "latest_date": str(latest),
+            "summary": dg.MetadataValue.text(result.summary()),
+            "currencies_without_fx": ", ".join(no_fx),
+        }
+    )
 
 
-@dg.asset_check(asset=prices_daily, name="prices_daily_fresh", blocking=True,
-                description=f"the latest stored date is within {FRESHNESS_DAYS} days of the provider's end date")
+@dg.asset_check(
+    asset=prices_daily,
+    name="prices_daily_fresh",
+    blocking=True,
+    description=f"the latest stored date is within {FRESHNESS_DAYS} days of the provider's end date",
+)
 def prices_daily_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connection() as con:
-        rows = con.sql("SELECT provider, requested_end FROM price_fetches ORDER BY fetched_at DESC LIMIT 1").pl()
+        rows = con.sql(
+            "SELECT provider, requested_end FROM price_fetches ORDER BY fetched_at DESC LIMIT 1"
+        ).pl()
         if rows.height == 0:
             return dg.AssetCheckResult(passed=False, description="no price fetch recorded")
         provider, requested_end = rows.row(0)
@@ -276,18 +352,29 @@ def prices_daily_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     lag = (requested_end - latest).days if latest and requested_end else None
     passed = lag is not None and lag <= FRESHNESS_DAYS
     return dg.AssetCheckResult(
-        passed=passed, severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"provider": provider, "requested_end": str(requested_end), "latest_date": str(latest),
-                  "lag_days": lag if lag is not None else -1},
-        description=None if passed else f"latest {provider} price {latest} lags the requested end "
-                                        f"{requested_end} by more than {FRESHNESS_DAYS} days",
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "provider": provider,
+            "requested_end": str(requested_end),
+            "latest_date": str(latest),
+            "lag_days": lag if lag is not None else -1,
+        },
+        description=None
+        if passed
+        else f"latest {provider} price {latest} lags the requested end "
+        f"{requested_end} by more than {FRESHNESS_DAYS} days",
     )
 
 
 # ---- event study --------------------------------------------------------------------------------
-@dg.asset(group_name="market", deps=[prices_daily, "export_controls", tickers], kinds={"duckdb", "python"},
-          description="Market-model abnormal returns (MacKinlay) per ticker and export-control event: CAR and "
-                      "t-statistics over [-1,+1], [0,+5], [0,+20]; cross-section domestic China vs foreign.")
+@dg.asset(
+    group_name="market",
+    deps=[prices_daily, "export_controls", tickers],
+    kinds={"duckdb", "python"},
+    description="Market-model abnormal returns (MacKinlay) per ticker and export-control event: CAR and "
+    "t-statistics over [-1,+1], [0,+5], [0,+20]; cross-section domestic China vs foreign.",
+)
 def event_study(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from models.event_study import cross_section
     from models.event_study import event_study as run_event_study
@@ -303,25 +390,37 @@ def event_study(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         have = set(prices["ticker"].unique().to_list())
         no_bench = sorted({b for t, b in benchmark_of.items() if t in have and b not in have})
         if no_bench:  # e.g. a CSV drop of stocks without their indices: say why the study is thin or empty
-            context.log.warning(f"event_study: no prices for benchmark(s) {', '.join(no_bench)}; stocks measured "
-                                "against them are left out (add the index series to the drop)")
+            context.log.warning(
+                f"event_study: no prices for benchmark(s) {', '.join(no_bench)}; stocks measured "
+                "against them are left out (add the index series to the drop)"
+            )
         source = f"{EVENT_STUDY_SOURCE}; prices provider: {', '.join(providers) or 'none'}"
         rows = results.select("event_id", "ticker", "window", "car", "t_stat").with_columns(
-            pl.lit(source).alias("source"))
+            pl.lit(source).alias("source")
+        )
         replace_rows(con, "event_study", rows, run_id=context.run_id)
-        group_of = {t: ("domestic_china" if d else "foreign")
-                    for t, d in zip(stocks["ticker"].to_list(), stocks["domestic_china"].to_list(), strict=True)}
-        cs = cross_section(results, group_of).with_columns(pl.col("n").cast(pl.Int32), pl.lit(source).alias("source"))
+        group_of = {
+            t: ("domestic_china" if d else "foreign")
+            for t, d in zip(stocks["ticker"].to_list(), stocks["domestic_china"].to_list(), strict=True)
+        }
+        cs = cross_section(results, group_of).with_columns(
+            pl.col("n").cast(pl.Int32), pl.lit(source).alias("source")
+        )
         replace_rows(con, "event_study_cross_section", cs, run_id=context.run_id)
-    return dg.MaterializeResult(metadata={
-        "rows": rows.height, "events": results["event_id"].n_unique() if results.height else 0,
-        "tickers": results["ticker"].n_unique() if results.height else 0, "providers": ", ".join(providers),
-        "missing_benchmarks": ", ".join(no_bench),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": rows.height,
+            "events": results["event_id"].n_unique() if results.height else 0,
+            "tickers": results["ticker"].n_unique() if results.height else 0,
+            "providers": ", ".join(providers),
+            "missing_benchmarks": ", ".join(no_bench),
+        }
+    )
 
 
 market_refresh_job = dg.define_asset_job(
-    "market_refresh", selection=dg.AssetSelection.groups("market"),
+    "market_refresh",
+    selection=dg.AssetSelection.groups("market"),
     description="Refresh the market group (FX, prices, event study); the CSV drop sensor launches it.",
 )
 
@@ -329,12 +428,22 @@ ASSETS = [tickers, fx_daily, prices_daily, event_study]
 CHECKS = [
     table_check("tickers", min_rows=20),
     table_check("fx_daily", min_rows=len(FX_CURRENCIES), conditions=("units_per_usd > 0",)),
-    table_check("prices_daily", min_rows=1, conditions=(
-        "close > 0", "close_usd IS NULL OR close_usd > 0", "adj_factor IS NULL OR adj_factor > 0",
-        "provider IN ('sample', 'yahoo', 'akshare', 'csv')")),
+    table_check(
+        "prices_daily",
+        min_rows=1,
+        conditions=(
+            "close > 0",
+            "close_usd IS NULL OR close_usd > 0",
+            "adj_factor IS NULL OR adj_factor > 0",
+            "provider IN ('sample', 'yahoo', 'akshare', 'csv')",
+        ),
+    ),
     prices_daily_fresh,
     # min_rows=0: a short CSV drop may hold too little history for any estimation window
-    table_check("event_study", min_rows=0, conditions=("\"window\" IN ('[-1,+1]', '[0,+5]', '[0,+20]')",
-                                                        "car IS NULL OR isfinite(car)")),
+    table_check(
+        "event_study",
+        min_rows=0,
+        conditions=("\"window\" IN ('[-1,+1]', '[0,+5]', '[0,+20]')", "car IS NULL OR isfinite(car)"),
+    ),
 ]
 JOBS = [market_refresh_job]

@@ -57,7 +57,9 @@ def _fr_documents(config: PolicyConfig) -> list[dict] | None:
 
 
 def _csl_entities(config: PolicyConfig) -> tuple[pl.DataFrame | None, ValidationResult | None]:
-    path = Path(config.csl_csv) if config.csl_csv else (csl.fetch_csv(_cache_dir()) if _live(config) else None)
+    path = (
+        Path(config.csl_csv) if config.csl_csv else (csl.fetch_csv(_cache_dir()) if _live(config) else None)
+    )
     if path is None:
         return None, None
     result = csl.read_csl(path)
@@ -71,8 +73,9 @@ def _load_curated(name: str) -> ValidationResult:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
-def _store(con, table: str, curated: ValidationResult, merged: pl.DataFrame, key: tuple[str, ...],
-           run_id: str | None):
+def _store(
+    con, table: str, curated: ValidationResult, merged: pl.DataFrame, key: tuple[str, ...], run_id: str | None
+):
     result = ValidationResult(curated.source_file, merged, curated.quarantine, curated.rows_read)
     try:
         return store_validated(con, table, result, key=key, asset=table, run_id=run_id)
@@ -110,24 +113,35 @@ def screening_list_events(entities: pl.DataFrame, existing: pl.DataFrame) -> pl.
     for cite, (first, names) in sorted(dated.items(), key=lambda kv: (kv[1][0], kv[0])):
         names = sorted(set(names))
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        rows.append({
-            "event_id": f"{first}-csl-{_slug(cite)}", "announced_date": first, "effective_date": first,
-            "agency": "BIS", "title": f"Entity List additions in China/Hong Kong: {shown}", "citation": cite,
-            "category": "entity_list",
-            "source": f"trade.gov Consolidated Screening List (Entity List rows citing {cite})",
-            "flag": "reported", "notes": "Dates are the earliest CSL start_date of the rows listed by this notice.",
-            "origin": "screening_list",
-        })
+        rows.append(
+            {
+                "event_id": f"{first}-csl-{_slug(cite)}",
+                "announced_date": first,
+                "effective_date": first,
+                "agency": "BIS",
+                "title": f"Entity List additions in China/Hong Kong: {shown}",
+                "citation": cite,
+                "category": "entity_list",
+                "source": f"trade.gov Consolidated Screening List (Entity List rows citing {cite})",
+                "flag": "reported",
+                "notes": "Dates are the earliest CSL start_date of the rows listed by this notice.",
+                "origin": "screening_list",
+            }
+        )
     schema = {c: pl.String for c in fr.EVENT_COLUMNS if c != "document_number"}
     return pl.DataFrame(rows, schema=schema | {"announced_date": pl.Date, "effective_date": pl.Date})
 
 
-@dg.asset(group_name="policy", kinds={"duckdb", "csv"},
-          description="US export-control actions 2018→today and Chinese countermeasures: curated, plus the "
-                      "Federal Register (BIS) and the Consolidated Screening List when live.",
-          check_specs=quarantine_check_specs("export_controls"))
-def export_controls(context: dg.AssetExecutionContext, config: PolicyConfig,
-                    warehouse: WarehouseResource) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="policy",
+    kinds={"duckdb", "csv"},
+    description="US export-control actions 2018→today and Chinese countermeasures: curated, plus the "
+    "Federal Register (BIS) and the Consolidated Screening List when live.",
+    check_specs=quarantine_check_specs("export_controls"),
+)
+def export_controls(
+    context: dg.AssetExecutionContext, config: PolicyConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     curated = _load_curated("export_controls")
     merged = curated.good.with_columns(pl.lit("curated").alias("origin"))
     docs = _fr_documents(config)
@@ -148,12 +162,17 @@ def export_controls(context: dg.AssetExecutionContext, config: PolicyConfig,
     return quarantine_result(context, report)
 
 
-@dg.asset(group_name="policy", deps=[export_controls], kinds={"duckdb", "csv"},
-          description="Entity List excerpt: Chinese chip firms and the action that listed them (curated, plus "
-                      "the Consolidated Screening List's CN/HK Entity List rows when live).",
-          check_specs=quarantine_check_specs("entity_list"))
-def entity_list(context: dg.AssetExecutionContext, config: PolicyConfig,
-                warehouse: WarehouseResource) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="policy",
+    deps=[export_controls],
+    kinds={"duckdb", "csv"},
+    description="Entity List excerpt: Chinese chip firms and the action that listed them (curated, plus "
+    "the Consolidated Screening List's CN/HK Entity List rows when live).",
+    check_specs=quarantine_check_specs("entity_list"),
+)
+def entity_list(
+    context: dg.AssetExecutionContext, config: PolicyConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     curated = _load_curated("entity_list")
     merged = curated.good
     entities, _ = _csl_entities(config)
@@ -162,14 +181,21 @@ def entity_list(context: dg.AssetExecutionContext, config: PolicyConfig,
             events = con.sql("SELECT event_id, citation FROM export_controls").pl()
             by_key = {k: eid for eid, cite in events.iter_rows() for k in fr.citation_keys(cite)}
             seen = {csl.normalise_name(n) for n in curated.good["name"].to_list()}
-            new = entities.filter(~pl.col("name").map_elements(csl.normalise_name, return_dtype=pl.String)
-                                  .is_in(sorted(seen)))
-            event_ids = [next((by_key[k] for k in sorted(fr.citation_keys(c)) if k in by_key), None)
-                         for c in new["citation"].to_list()]
-            new = new.with_columns(
-                pl.Series("event_id", event_ids, dtype=pl.String),
-                pl.format("CSL _id {}", pl.col("csl_id")).alias("notes"),
-            ).drop("csl_id").unique(["name", "added_date"], keep="first", maintain_order=True)
+            new = entities.filter(
+                ~pl.col("name").map_elements(csl.normalise_name, return_dtype=pl.String).is_in(sorted(seen))
+            )
+            event_ids = [
+                next((by_key[k] for k in sorted(fr.citation_keys(c)) if k in by_key), None)
+                for c in new["citation"].to_list()
+            ]
+            new = (
+                new.with_columns(
+                    pl.Series("event_id", event_ids, dtype=pl.String),
+                    pl.format("CSL _id {}", pl.col("csl_id")).alias("notes"),
+                )
+                .drop("csl_id")
+                .unique(["name", "added_date"], keep="first", maintain_order=True)
+            )
             merged = pl.concat([merged, new], how="diagonal_relaxed")
         report = _store(con, "entity_list", curated, merged, ("name", "added_date"), context.run_id)
     return quarantine_result(context, report)
@@ -177,8 +203,15 @@ def entity_list(context: dg.AssetExecutionContext, config: PolicyConfig,
 
 ASSETS = [export_controls, entity_list]
 CHECKS = [
-    table_check("export_controls", min_rows=15, conditions=(
-        "effective_date IS NOT NULL", "announced_date IS NOT NULL", "flag IN ('reported', 'estimate')",
-        "origin IN ('curated', 'federal_register', 'screening_list')")),
+    table_check(
+        "export_controls",
+        min_rows=15,
+        conditions=(
+            "effective_date IS NOT NULL",
+            "announced_date IS NOT NULL",
+            "flag IN ('reported', 'estimate')",
+            "origin IN ('curated', 'federal_register', 'screening_list')",
+        ),
+    ),
     table_check("entity_list", min_rows=10, conditions=("flag IN ('reported', 'estimate')",)),
 ]

@@ -1,6 +1,5 @@
 """Factory for thin assets that load one bundled reference file into its table."""
 
-
 from collections.abc import Sequence
 
 import dagster as dg
@@ -15,8 +14,15 @@ def reference_asset(name: str, group: str, description: str, deps: Sequence[str]
     """An asset named after the reference file ``name`` that validates and stores it."""
     ref = REFERENCE_FILES[name]
 
-    @dg.asset(name=name, group_name=group, deps=list(deps), description=description,
-              kinds={"duckdb", "csv"}, tags={"source": "bundled"}, check_specs=quarantine_check_specs(name))
+    @dg.asset(
+        name=name,
+        group_name=group,
+        deps=list(deps),
+        description=description,
+        kinds={"duckdb", "csv"},
+        tags={"source": "bundled"},
+        check_specs=quarantine_check_specs(name),
+    )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.connection() as con:
             report = load_reference_file(con, ref, asset=name, run_id=context.run_id)

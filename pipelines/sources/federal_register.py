@@ -28,29 +28,63 @@ from pipelines.sources.prices.base import RETRY_ATTEMPTS, RETRY_BACKOFF_S, with_
 API_URL = "https://www.federalregister.gov/api/v1/documents.json"
 BIS_SLUG = "industry-and-security-bureau"
 BIS_AGENCY_ID = 241
-FIELDS = ("title", "type", "abstract", "document_number", "html_url", "pdf_url", "publication_date",
-          "effective_on", "citation", "agencies")
+FIELDS = (
+    "title",
+    "type",
+    "abstract",
+    "document_number",
+    "html_url",
+    "pdf_url",
+    "publication_date",
+    "effective_on",
+    "citation",
+    "agencies",
+)
 USER_AGENT = "fabscope/0.1 (export-control event study; +https://www.federalregister.gov/developers)"
 MAX_PAGES = 20
 TIMEOUT_S = 30
 
 # title/abstract terms that make a BIS document relevant to the US-China chip question
-RELEVANT_TERMS = ("semiconductor", "advanced computing", "integrated circuit", "supercomputer",
-                  "artificial intelligence", "high bandwidth memory", "foreign direct product")
+RELEVANT_TERMS = (
+    "semiconductor",
+    "advanced computing",
+    "integrated circuit",
+    "supercomputer",
+    "artificial intelligence",
+    "high bandwidth memory",
+    "foreign direct product",
+)
 CHINA_TERMS = ("china", "chinese", "people's republic", "prc")
 
-EVENT_COLUMNS = ("event_id", "announced_date", "effective_date", "agency", "title", "citation", "category",
-                 "source", "flag", "notes", "origin", "document_number")
+EVENT_COLUMNS = (
+    "event_id",
+    "announced_date",
+    "effective_date",
+    "agency",
+    "title",
+    "citation",
+    "category",
+    "source",
+    "flag",
+    "notes",
+    "origin",
+    "document_number",
+)
 
 _FR_DOC = re.compile(r"\b(\d{4}-\d{5})\b")
 FR_CITE = re.compile(r"\b(\d{2,3})\s*FR\s*(\d{3,6})\b")
 
 
-def build_params(since: date, *, doc_types: Sequence[str] = ("RULE",), per_page: int = 100,
-                 until: date | None = None) -> list[tuple[str, str]]:
+def build_params(
+    since: date, *, doc_types: Sequence[str] = ("RULE",), per_page: int = 100, until: date | None = None
+) -> list[tuple[str, str]]:
     """Query parameters for BIS documents published on/after ``since``."""
-    params = [("conditions[agencies][]", BIS_SLUG), ("conditions[publication_date][gte]", since.isoformat()),
-              ("per_page", str(per_page)), ("order", "oldest")]
+    params = [
+        ("conditions[agencies][]", BIS_SLUG),
+        ("conditions[publication_date][gte]", since.isoformat()),
+        ("per_page", str(per_page)),
+        ("order", "oldest"),
+    ]
     if until:
         params.append(("conditions[publication_date][lte]", until.isoformat()))
     params += [("conditions[type][]", t) for t in doc_types]
@@ -60,6 +94,7 @@ def build_params(since: date, *, doc_types: Sequence[str] = ("RULE",), per_page:
 
 def http_get_json(url: str) -> dict[str, Any]:
     """GET a JSON document (with a User-Agent, a timeout and bounded retries)."""
+
     def call() -> dict[str, Any]:
         req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
         with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - fixed https host
@@ -68,8 +103,13 @@ def http_get_json(url: str) -> dict[str, Any]:
     return with_retries(call, attempts=RETRY_ATTEMPTS, backoff_s=RETRY_BACKOFF_S)
 
 
-def fetch_documents(since: date, *, get_json: Callable[[str], dict[str, Any]] = http_get_json,
-                    max_pages: int = MAX_PAGES, sleep: Callable[[float], None] = time.sleep) -> list[dict[str, Any]]:
+def fetch_documents(
+    since: date,
+    *,
+    get_json: Callable[[str], dict[str, Any]] = http_get_json,
+    max_pages: int = MAX_PAGES,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[dict[str, Any]]:
     """All BIS rule documents since ``since``, following ``next_page_url`` up to ``max_pages``."""
     url: str | None = f"{API_URL}?{urllib.parse.urlencode(build_params(since))}"
     docs: dict[str, dict[str, Any]] = {}
@@ -125,20 +165,22 @@ def documents_to_events(docs: Iterable[dict[str, Any]]) -> pl.DataFrame:
         pub = d.get("publication_date")
         num = d["document_number"]
         cite = d.get("citation")
-        rows.append({
-            "event_id": f"{pub}-fr-{num}",
-            "announced_date": date.fromisoformat(pub),
-            "effective_date": date.fromisoformat(d.get("effective_on") or pub),
-            "agency": "BIS",
-            "title": (d.get("title") or "").strip(),
-            "citation": f"{cite} ({pub}), FR Doc {num}" if cite else f"FR Doc {num} ({pub})",
-            "category": category_of(d.get("title") or ""),
-            "source": f"Federal Register API, {d.get('html_url') or num}",
-            "flag": "reported",
-            "notes": "From the Federal Register documents API; announced_date is the publication date.",
-            "origin": "federal_register",
-            "document_number": num,
-        })
+        rows.append(
+            {
+                "event_id": f"{pub}-fr-{num}",
+                "announced_date": date.fromisoformat(pub),
+                "effective_date": date.fromisoformat(d.get("effective_on") or pub),
+                "agency": "BIS",
+                "title": (d.get("title") or "").strip(),
+                "citation": f"{cite} ({pub}), FR Doc {num}" if cite else f"FR Doc {num} ({pub})",
+                "category": category_of(d.get("title") or ""),
+                "source": f"Federal Register API, {d.get('html_url') or num}",
+                "flag": "reported",
+                "notes": "From the Federal Register documents API; announced_date is the publication date.",
+                "origin": "federal_register",
+                "document_number": num,
+            }
+        )
     schema = {c: pl.String for c in EVENT_COLUMNS} | {"announced_date": pl.Date, "effective_date": pl.Date}
     return pl.DataFrame(rows, schema=schema)
 
@@ -157,6 +199,8 @@ def unmatched(fr_events: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
     known: set[str] = set()
     for cite in existing["citation"].to_list():
         known |= citation_keys(cite)
-    keep = [not (citation_keys(c) | {f"doc:{n}"}) & known
-            for c, n in zip(fr_events["citation"].to_list(), fr_events["document_number"].to_list(), strict=True)]
+    keep = [
+        not (citation_keys(c) | {f"doc:{n}"}) & known
+        for c, n in zip(fr_events["citation"].to_list(), fr_events["document_number"].to_list(), strict=True)
+    ]
     return fr_events.filter(pl.Series(keep, dtype=pl.Boolean))

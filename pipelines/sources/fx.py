@@ -22,8 +22,14 @@ import polars as pl
 from pipelines.sources.prices.base import RETRY_ATTEMPTS, RETRY_BACKOFF_S, ProviderError, fetch_each
 
 FX_CURRENCIES = ("CNY", "HKD", "KRW", "EUR", "TWD", "JPY")
-FX_SCHEMA = {"date": pl.Date, "currency": pl.String, "units_per_usd": pl.Float64, "provider": pl.String,
-             "source": pl.String, "flag": pl.String}
+FX_SCHEMA = {
+    "date": pl.Date,
+    "currency": pl.String,
+    "units_per_usd": pl.Float64,
+    "provider": pl.String,
+    "source": pl.String,
+    "flag": pl.String,
+}
 FX_SEED = 20_251_129
 
 FX_ANCHOR_SOURCE = (
@@ -32,13 +38,66 @@ FX_ANCHOR_SOURCE = (
 )
 # units per USD, annual averages (estimate; see FX_ANCHOR_SOURCE)
 FX_ANCHORS: dict[str, dict[int, float]] = {
-    "CNY": {2018: 6.616, 2019: 6.908, 2020: 6.900, 2021: 6.449, 2022: 6.730, 2023: 7.084, 2024: 7.189, 2025: 7.19},
-    "HKD": {2018: 7.838, 2019: 7.836, 2020: 7.757, 2021: 7.773, 2022: 7.831, 2023: 7.829, 2024: 7.803, 2025: 7.79},
-    "KRW": {2018: 1100.3, 2019: 1165.7, 2020: 1179.2, 2021: 1143.9, 2022: 1291.7, 2023: 1305.7, 2024: 1364.0,
-            2025: 1420.0},
-    "EUR": {2018: 0.847, 2019: 0.893, 2020: 0.877, 2021: 0.846, 2022: 0.951, 2023: 0.925, 2024: 0.924, 2025: 0.885},
-    "TWD": {2018: 30.16, 2019: 30.90, 2020: 29.46, 2021: 27.93, 2022: 29.81, 2023: 31.16, 2024: 32.11, 2025: 31.0},
-    "JPY": {2018: 110.4, 2019: 109.0, 2020: 106.8, 2021: 109.8, 2022: 131.5, 2023: 140.5, 2024: 151.4, 2025: 149.7},
+    "CNY": {
+        2018: 6.616,
+        2019: 6.908,
+        2020: 6.900,
+        2021: 6.449,
+        2022: 6.730,
+        2023: 7.084,
+        2024: 7.189,
+        2025: 7.19,
+    },
+    "HKD": {
+        2018: 7.838,
+        2019: 7.836,
+        2020: 7.757,
+        2021: 7.773,
+        2022: 7.831,
+        2023: 7.829,
+        2024: 7.803,
+        2025: 7.79,
+    },
+    "KRW": {
+        2018: 1100.3,
+        2019: 1165.7,
+        2020: 1179.2,
+        2021: 1143.9,
+        2022: 1291.7,
+        2023: 1305.7,
+        2024: 1364.0,
+        2025: 1420.0,
+    },
+    "EUR": {
+        2018: 0.847,
+        2019: 0.893,
+        2020: 0.877,
+        2021: 0.846,
+        2022: 0.951,
+        2023: 0.925,
+        2024: 0.924,
+        2025: 0.885,
+    },
+    "TWD": {
+        2018: 30.16,
+        2019: 30.90,
+        2020: 29.46,
+        2021: 27.93,
+        2022: 29.81,
+        2023: 31.16,
+        2024: 32.11,
+        2025: 31.0,
+    },
+    "JPY": {
+        2018: 110.4,
+        2019: 109.0,
+        2020: 106.8,
+        2021: 109.8,
+        2022: 131.5,
+        2023: 140.5,
+        2024: 151.4,
+        2025: 149.7,
+    },
 }
 # daily volatility of the sample wiggle around the anchor path (assumption; HKD is pegged 7.75-7.85)
 FX_WIGGLE_SD = {"HKD": 0.0002}
@@ -51,7 +110,9 @@ def _weekdays(start: date, end: date) -> np.ndarray:
     return days.filter(days.dt.weekday() <= 5).to_numpy().astype("datetime64[D]")
 
 
-def sample_fx(start: date, end: date, currencies: Sequence[str] = FX_CURRENCIES, seed: int = FX_SEED) -> pl.DataFrame:
+def sample_fx(
+    start: date, end: date, currencies: Sequence[str] = FX_CURRENCIES, seed: int = FX_SEED
+) -> pl.DataFrame:
     """Deterministic sample rates on weekdays in [start, end] (prefix-stable from 2018-01-01)."""
     origin = date(2018, 1, 1)
     cal = _weekdays(min(origin, start), max(end, start))
@@ -94,8 +155,16 @@ def yahoo_fx(
 
     def one(ccy: str) -> pl.DataFrame:
         sym = f"{ccy}=X"
-        data = dl(sym, start=start.isoformat(), end=(end + timedelta(days=1)).isoformat(), interval="1d",
-                  auto_adjust=False, multi_level_index=True, progress=False, threads=False)
+        data = dl(
+            sym,
+            start=start.isoformat(),
+            end=(end + timedelta(days=1)).isoformat(),
+            interval="1d",
+            auto_adjust=False,
+            multi_level_index=True,
+            progress=False,
+            threads=False,
+        )
         raw = frame_from_download(data, [sym])
         if raw.height == 0:
             raise ProviderError("no rows returned")
@@ -105,8 +174,11 @@ def yahoo_fx(
     if result.frame.height == 0:
         return pl.DataFrame(schema=FX_SCHEMA), result.failures
     rates = result.frame.select(
-        "date", pl.col("ticker").alias("currency"), pl.col("close").alias("units_per_usd"),
-        pl.lit("yahoo").alias("provider"), pl.lit("Yahoo Finance {CCY}=X daily close via yfinance").alias("source"),
+        "date",
+        pl.col("ticker").alias("currency"),
+        pl.col("close").alias("units_per_usd"),
+        pl.lit("yahoo").alias("provider"),
+        pl.lit("Yahoo Finance {CCY}=X daily close via yfinance").alias("source"),
         pl.lit("reported").alias("flag"),
     ).cast(FX_SCHEMA)
     return rates, result.failures
@@ -123,13 +195,22 @@ def to_usd(prices: pl.DataFrame, fx: pl.DataFrame) -> pl.DataFrame:
     lo, hi = prices["date"].min(), prices["date"].max()
     rates = fx.select("date", "currency", "units_per_usd")
     days = pl.DataFrame({"date": pl.date_range(min(lo, rates["date"].min() or lo), hi, "1d", eager=True)})
-    filled = pl.concat([
-        days.join(part, on="date", how="left").with_columns(
-            pl.col("currency").fill_null(ccy), pl.col("units_per_usd").forward_fill())
-        for (ccy,), part in rates.partition_by("currency", as_dict=True).items()
-    ]) if rates.height else rates
+    filled = (
+        pl.concat(
+            [
+                days.join(part, on="date", how="left").with_columns(
+                    pl.col("currency").fill_null(ccy), pl.col("units_per_usd").forward_fill()
+                )
+                for (ccy,), part in rates.partition_by("currency", as_dict=True).items()
+            ]
+        )
+        if rates.height
+        else rates
+    )
     joined = prices.join(filled, on=["date", "currency"], how="left", maintain_order="left")
     return joined.with_columns(
-        pl.when(pl.col("currency") == "USD").then(pl.col("close"))
-        .otherwise(pl.col("close") / pl.col("units_per_usd")).alias("close_usd")
+        pl.when(pl.col("currency") == "USD")
+        .then(pl.col("close"))
+        .otherwise(pl.col("close") / pl.col("units_per_usd"))
+        .alias("close_usd")
     ).drop("units_per_usd")

@@ -24,16 +24,44 @@ from pipelines.validation import ColumnRule, ValidationResult, read_csv_validate
 CSL_CSV_URL = "https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.csv"
 ENTITY_LIST_SOURCE = "Entity List (EL) - Bureau of Industry and Security"
 CSL_COLUMNS = (
-    "_id", "source", "entity_number", "type", "programs", "name", "title", "addresses", "federal_register_notice",
-    "start_date", "end_date", "standard_order", "license_requirement", "license_policy", "call_sign",
-    "vessel_type", "gross_tonnage", "gross_registered_tonnage", "vessel_flag", "vessel_owner", "remarks",
-    "source_list_url", "alt_names", "citizenships", "dates_of_birth", "nationalities", "places_of_birth",
-    "source_information_url", "ids",
+    "_id",
+    "source",
+    "entity_number",
+    "type",
+    "programs",
+    "name",
+    "title",
+    "addresses",
+    "federal_register_notice",
+    "start_date",
+    "end_date",
+    "standard_order",
+    "license_requirement",
+    "license_policy",
+    "call_sign",
+    "vessel_type",
+    "gross_tonnage",
+    "gross_registered_tonnage",
+    "vessel_flag",
+    "vessel_owner",
+    "remarks",
+    "source_list_url",
+    "alt_names",
+    "citizenships",
+    "dates_of_birth",
+    "nationalities",
+    "places_of_birth",
+    "source_information_url",
+    "ids",
 )
 CSL_RULES = (
-    ColumnRule("_id"), ColumnRule("source"), ColumnRule("name"),
-    ColumnRule("addresses", required=False), ColumnRule("federal_register_notice", required=False),
-    ColumnRule("start_date", "date", required=False), ColumnRule("source_list_url", required=False),
+    ColumnRule("_id"),
+    ColumnRule("source"),
+    ColumnRule("name"),
+    ColumnRule("addresses", required=False),
+    ColumnRule("federal_register_notice", required=False),
+    ColumnRule("start_date", "date", required=False),
+    ColumnRule("source_list_url", required=False),
 )
 CHINA_CODES = ("CN", "HK")
 TIMEOUT_S = 120
@@ -59,8 +87,11 @@ def fetch_csv(cache_dir: Path, *, url: str = CSL_CSV_URL) -> Path:
                 tmp = target.with_suffix(".part")
                 tmp.write_bytes(resp.read())
                 tmp.replace(target)
-                meta_path.write_text(json.dumps({"etag": resp.headers.get("ETag"),
-                                                 "last_modified": resp.headers.get("Last-Modified")}))
+                meta_path.write_text(
+                    json.dumps(
+                        {"etag": resp.headers.get("ETag"), "last_modified": resp.headers.get("Last-Modified")}
+                    )
+                )
         except urllib.error.HTTPError as exc:
             if exc.code != 304:
                 raise
@@ -86,15 +117,23 @@ def entity_list_rows(csl: pl.DataFrame, countries: Iterable[str] = CHINA_CODES) 
     wanted = set(countries)
     el = csl.filter(pl.col("source") == ENTITY_LIST_SOURCE)
     country = el["addresses"].map_elements(  # one call per listed entity (thousands), not per price row
-        lambda a: next((c for c in address_countries(a) if c in wanted), None), return_dtype=pl.String)
+        lambda a: next((c for c in address_countries(a) if c in wanted), None), return_dtype=pl.String
+    )
     el = el.with_columns(country.alias("country")).filter(pl.col("country").is_not_null())
     return el.select(
         pl.col("name").str.strip_chars(),
         "country",
         pl.col("start_date").alias("added_date"),
         pl.col("federal_register_notice").alias("citation"),
-        pl.concat_str([pl.lit("trade.gov Consolidated Screening List, "), pl.col("source"),
-                       pl.lit(" ("), pl.col("source_list_url").fill_null(""), pl.lit(")")]).alias("source"),
+        pl.concat_str(
+            [
+                pl.lit("trade.gov Consolidated Screening List, "),
+                pl.col("source"),
+                pl.lit(" ("),
+                pl.col("source_list_url").fill_null(""),
+                pl.lit(")"),
+            ]
+        ).alias("source"),
         pl.lit("reported").alias("flag"),
         pl.col("_id").alias("csl_id"),
     ).filter(pl.col("added_date").is_not_null())

@@ -12,7 +12,9 @@ from app import queries as q
 from app.dashboard import components as ui
 from app.dashboard import logic
 
-dash.register_page(__name__, path="/capacity", name="Capacity & tooling", title="fabscope · Capacity", order=3)
+dash.register_page(
+    __name__, path="/capacity", name="Capacity & tooling", title="fabscope · Capacity", order=3
+)
 
 
 def capacity(dimension: str, products: list[str] | None, countries: list[str] | None) -> logic.View:
@@ -36,12 +38,20 @@ def etch(mode: str, layers: Any, aspect_ratio: Any, chemistry: str, chambers: An
     res = logic.etch_calculator(mode, layers, aspect_ratio, chemistry, chambers)
     if "error" in res:
         return logic.etch_view(res), ui.error_panel(res["error"], "etch-answer")
-    rows = [("aspect ratio (per deck)", f"{res['aspect_ratio']:.1f}"),
-            ("bottom etch rate", f"{res['etch_rate_nm_min']:.0f} nm/min (open field {res['open_field_rate_nm_min']:.0f})"),
-            ("etch time", f"{res['etch_time_min']:.1f} min over {res['decks']} deck(s)"),
-            ("hole depth", f"{res['stack_height_nm'] / 1000:.2f} µm, Ø {res['hole_diameter_nm']:.0f} nm"),
-            ("wafers per hour", f"{res['wafers_per_hour']:.2f} per tool ({res['chambers']} chamber(s), "
-                                f"{res['limited_by']}-limited)")]
+    rows = [
+        ("aspect ratio (per deck)", f"{res['aspect_ratio']:.1f}"),
+        (
+            "bottom etch rate",
+            f"{res['etch_rate_nm_min']:.0f} nm/min (open field {res['open_field_rate_nm_min']:.0f})",
+        ),
+        ("etch time", f"{res['etch_time_min']:.1f} min over {res['decks']} deck(s)"),
+        ("hole depth", f"{res['stack_height_nm'] / 1000:.2f} µm, Ø {res['hole_diameter_nm']:.0f} nm"),
+        (
+            "wafers per hour",
+            f"{res['wafers_per_hour']:.2f} per tool ({res['chambers']} chamber(s), "
+            f"{res['limited_by']}-limited)",
+        ),
+    ]
     return logic.etch_view(res), ui.answer_panel(rows, "etch-answer")
 
 
@@ -52,14 +62,19 @@ def fab(process: str | None, wspm: Any) -> tuple[logic.View, Any]:
     if "error" in res:
         return view, ui.error_panel(res["error"], "fab-answer")
     total = sum(float(t["count"]) for t in res["tools"])
-    rows = [("process", f"{res.get('process', process)}: {res.get('name', '')}"),
-            ("wafer starts / month", f"{int(res.get('wspm', wspm)):,}"),
-            ("tools (all types)", f"{res.get('total_tools', total):,.0f}")]
-    for key, label, fmt in (("litho_passes", "litho passes / wafer", "{:,.0f}"),
-                            ("capex_usd_b", "tool capex, USD bn", "{:,.2f}"),
-                            ("capex_usd_b_per_10k_wspm", "capex per 10k WSPM, USD bn", "{:,.2f}"),
-                            ("uptime", "uptime", "{:.0%}"), ("utilisation", "utilisation", "{:.0%}"),
-                            ("hours_per_month", "hours / month", "{:,.0f}")):
+    rows = [
+        ("process", f"{res.get('process', process)}: {res.get('name', '')}"),
+        ("wafer starts / month", f"{int(res.get('wspm', wspm)):,}"),
+        ("tools (all types)", f"{res.get('total_tools', total):,.0f}"),
+    ]
+    for key, label, fmt in (
+        ("litho_passes", "litho passes / wafer", "{:,.0f}"),
+        ("capex_usd_b", "tool capex, USD bn", "{:,.2f}"),
+        ("capex_usd_b_per_10k_wspm", "capex per 10k WSPM, USD bn", "{:,.2f}"),
+        ("uptime", "uptime", "{:.0%}"),
+        ("utilisation", "utilisation", "{:.0%}"),
+        ("hours_per_month", "hours / month", "{:,.0f}"),
+    ):
         if isinstance(res.get(key), int | float):
             rows.append((label, fmt.format(res[key])))
     rows.append(("flag", f"{res.get('flag', 'estimate')} — tool counts are first-principles estimates"))
@@ -77,78 +92,202 @@ def layout(**_: object) -> html.Div:
     supply_scenarios = ts.frame["scenario_id"].unique().sort().to_list() if ts.ok else []
     flows = logic.process_flow_ids()
     default_flow = next((f for f in flows if "7nm" in f), flows[0] if flows else None)
-    return html.Div([
-        ui.page_header("Capacity & tooling", "Who can make what, where; which tools that takes, and how much of "
-                                             "them China can buy at home."),
-        ui.chart_card(
-            "cap-capacity", "Fab capacity over time",
-            subtitle="300 mm-equivalent wafer starts/month (200 mm fabs × (200/300)²); each line is one fab or "
-                     "analyst series — never summed, since totals and competing estimates overlap; "
-                     "hollow = estimate",
-            controls=[
-                ui.control("Colour by", dcc.RadioItems(
-                    id="cap-dimension", inline=True, value="company",
-                    options=[{"label": f" {v}", "value": k} for k, v in logic.CAPACITY_DIMENSIONS.items()])),
-                ui.control("Products", dcc.Dropdown(id="cap-products", options=products, value=[], multi=True,
-                                                    placeholder="all"), wide=True),
-                ui.control("Countries", dcc.Dropdown(id="cap-countries", options=countries, value=[], multi=True,
-                                                     placeholder="all"), wide=True),
-            ]),
-        ui.chart_card(
-            "cap-tools", "Tool demand by type and domestic share",
-            subtitle="bars: tools needed per year (stacked by type); dotted: share from domestic vendors",
-            controls=[ui.control("Scenario", dcc.Dropdown(
-                id="cap-tool-scenario", options=scenarios, value=scenarios[0] if scenarios else None,
-                placeholder=td.reason if td.empty else "scenario", style={"width": "260px"}))]),
-        ui.chart_card(
-            "cap-supply", "Domestic etch & deposition tools: demand vs AMEC/Naura supply",
-            subtitle="all figures are estimates — supply = upper bound from vendor revenue (revenue × split ÷ "
-                     "tool price); demand = floor from capacity additions (new tools × domestic share); "
-                     "solid: demand, hatched: supply; coverage in the hover",
-            controls=[ui.control("Scenario", dcc.Dropdown(
-                id="cap-supply-scenario", options=supply_scenarios,
-                value=supply_scenarios[0] if supply_scenarios else None,
-                placeholder=ts.reason if ts.empty else "scenario", style={"width": "260px"}))]),
-        html.Div(className="grid grid-2", children=[
+    return html.Div(
+        [
+            ui.page_header(
+                "Capacity & tooling",
+                "Who can make what, where; which tools that takes, and how much of "
+                "them China can buy at home.",
+            ),
             ui.chart_card(
-                "cap-etch", "Etch calculator (high-aspect-ratio holes)",
-                subtitle="hardware_sim.fab.etch: Knudsen transport (Clausing) + ion shadowing; 3D NAND stacks "
-                         "over 128 layers are etched in decks",
+                "cap-capacity",
+                "Fab capacity over time",
+                subtitle="300 mm-equivalent wafer starts/month (200 mm fabs × (200/300)²); each line is one fab or "
+                "analyst series — never summed, since totals and competing estimates overlap; "
+                "hollow = estimate",
                 controls=[
-                    ui.control("Input", dcc.RadioItems(id="etch-mode", inline=True, value="layers",
-                                                       options=[{"label": " NAND layers", "value": "layers"},
-                                                                {"label": " aspect ratio", "value": "aspect_ratio"}])),
-                    ui.control("Layers", dcc.Input(id="etch-layers", type="number", value=232, min=1,
-                                                   max=logic.MAX_LAYERS, step=1, debounce=True,
-                                                   style={"width": "120px"})),
-                    ui.control("Aspect ratio", dcc.Input(id="etch-ar", type="number", value=60, min=1,
-                                                         max=logic.MAX_ASPECT_RATIO, step="any", debounce=True,
-                                                         style={"width": "120px"})),
-                    ui.control("Chemistry", dcc.RadioItems(id="etch-chem", inline=True, value="conventional",
-                                                           options=[{"label": " conventional", "value": "conventional"},
-                                                                    {"label": " cryo", "value": "cryo"}])),
-                    ui.control("Chambers", dcc.Input(id="etch-chambers", type="number", value=4, min=1, max=12, step=1,
-                                                     debounce=True, style={"width": "110px"})),
+                    ui.control(
+                        "Colour by",
+                        dcc.RadioItems(
+                            id="cap-dimension",
+                            inline=True,
+                            value="company",
+                            options=[
+                                {"label": f" {v}", "value": k} for k, v in logic.CAPACITY_DIMENSIONS.items()
+                            ],
+                        ),
+                    ),
+                    ui.control(
+                        "Products",
+                        dcc.Dropdown(
+                            id="cap-products", options=products, value=[], multi=True, placeholder="all"
+                        ),
+                        wide=True,
+                    ),
+                    ui.control(
+                        "Countries",
+                        dcc.Dropdown(
+                            id="cap-countries", options=countries, value=[], multi=True, placeholder="all"
+                        ),
+                        wide=True,
+                    ),
                 ],
-                footer=ui.answer_slot("etch-answer-wrap")),
+            ),
             ui.chart_card(
-                "cap-fab", "Fab calculator (tools for a process and WSPM)",
-                subtitle="tools = WSPM × passes × hours per pass ÷ (hours/month × uptime × utilisation)",
+                "cap-tools",
+                "Tool demand by type and domestic share",
+                subtitle="bars: tools needed per year (stacked by type); dotted: share from domestic vendors",
                 controls=[
-                    ui.control("Process flow", dcc.Dropdown(id="fab-process", options=flows, value=default_flow,
-                                                            clearable=False, style={"width": "220px"},
-                                                            placeholder="no process flows in this build")),
-                    ui.control("Wafer starts / month", dcc.Input(id="fab-wspm", type="number", value=50000, min=1,
-                                                                 max=logic.MAX_WSPM, step=1, debounce=True,
-                                                                 style={"width": "150px"})),
+                    ui.control(
+                        "Scenario",
+                        dcc.Dropdown(
+                            id="cap-tool-scenario",
+                            options=scenarios,
+                            value=scenarios[0] if scenarios else None,
+                            placeholder=td.reason if td.empty else "scenario",
+                            style={"width": "260px"},
+                        ),
+                    )
                 ],
-                footer=ui.answer_slot("fab-answer-wrap")),
-        ]),
-    ])
+            ),
+            ui.chart_card(
+                "cap-supply",
+                "Domestic etch & deposition tools: demand vs AMEC/Naura supply",
+                subtitle="all figures are estimates — supply = upper bound from vendor revenue (revenue × split ÷ "
+                "tool price); demand = floor from capacity additions (new tools × domestic share); "
+                "solid: demand, hatched: supply; coverage in the hover",
+                controls=[
+                    ui.control(
+                        "Scenario",
+                        dcc.Dropdown(
+                            id="cap-supply-scenario",
+                            options=supply_scenarios,
+                            value=supply_scenarios[0] if supply_scenarios else None,
+                            placeholder=ts.reason if ts.empty else "scenario",
+                            style={"width": "260px"},
+                        ),
+                    )
+                ],
+            ),
+            html.Div(
+                className="grid grid-2",
+                children=[
+                    ui.chart_card(
+                        "cap-etch",
+                        "Etch calculator (high-aspect-ratio holes)",
+                        subtitle="hardware_sim.fab.etch: Knudsen transport (Clausing) + ion shadowing; 3D NAND stacks "
+                        "over 128 layers are etched in decks",
+                        controls=[
+                            ui.control(
+                                "Input",
+                                dcc.RadioItems(
+                                    id="etch-mode",
+                                    inline=True,
+                                    value="layers",
+                                    options=[
+                                        {"label": " NAND layers", "value": "layers"},
+                                        {"label": " aspect ratio", "value": "aspect_ratio"},
+                                    ],
+                                ),
+                            ),
+                            ui.control(
+                                "Layers",
+                                dcc.Input(
+                                    id="etch-layers",
+                                    type="number",
+                                    value=232,
+                                    min=1,
+                                    max=logic.MAX_LAYERS,
+                                    step=1,
+                                    debounce=True,
+                                    style={"width": "120px"},
+                                ),
+                            ),
+                            ui.control(
+                                "Aspect ratio",
+                                dcc.Input(
+                                    id="etch-ar",
+                                    type="number",
+                                    value=60,
+                                    min=1,
+                                    max=logic.MAX_ASPECT_RATIO,
+                                    step="any",
+                                    debounce=True,
+                                    style={"width": "120px"},
+                                ),
+                            ),
+                            ui.control(
+                                "Chemistry",
+                                dcc.RadioItems(
+                                    id="etch-chem",
+                                    inline=True,
+                                    value="conventional",
+                                    options=[
+                                        {"label": " conventional", "value": "conventional"},
+                                        {"label": " cryo", "value": "cryo"},
+                                    ],
+                                ),
+                            ),
+                            ui.control(
+                                "Chambers",
+                                dcc.Input(
+                                    id="etch-chambers",
+                                    type="number",
+                                    value=4,
+                                    min=1,
+                                    max=12,
+                                    step=1,
+                                    debounce=True,
+                                    style={"width": "110px"},
+                                ),
+                            ),
+                        ],
+                        footer=ui.answer_slot("etch-answer-wrap"),
+                    ),
+                    ui.chart_card(
+                        "cap-fab",
+                        "Fab calculator (tools for a process and WSPM)",
+                        subtitle="tools = WSPM × passes × hours per pass ÷ (hours/month × uptime × utilisation)",
+                        controls=[
+                            ui.control(
+                                "Process flow",
+                                dcc.Dropdown(
+                                    id="fab-process",
+                                    options=flows,
+                                    value=default_flow,
+                                    clearable=False,
+                                    style={"width": "220px"},
+                                    placeholder="no process flows in this build",
+                                ),
+                            ),
+                            ui.control(
+                                "Wafer starts / month",
+                                dcc.Input(
+                                    id="fab-wspm",
+                                    type="number",
+                                    value=50000,
+                                    min=1,
+                                    max=logic.MAX_WSPM,
+                                    step=1,
+                                    debounce=True,
+                                    style={"width": "150px"},
+                                ),
+                            ),
+                        ],
+                        footer=ui.answer_slot("fab-answer-wrap"),
+                    ),
+                ],
+            ),
+        ]
+    )
 
 
-@callback(*ui.card_outputs("cap-capacity"), Input("cap-dimension", "value"), Input("cap-products", "value"),
-          Input("cap-countries", "value"))
+@callback(
+    *ui.card_outputs("cap-capacity"),
+    Input("cap-dimension", "value"),
+    Input("cap-products", "value"),
+    Input("cap-countries", "value"),
+)
 def _update_capacity(dimension: str, products: list[str] | None, countries: list[str] | None) -> tuple:
     return capacity(dimension, products, countries).card_outputs
 
@@ -163,16 +302,26 @@ def _update_supply(scenario_id: str | None) -> tuple:
     return tool_supply(scenario_id).card_outputs
 
 
-@callback(*ui.card_outputs("cap-etch"), Output("etch-answer-wrap", "children"),
-          Input("etch-mode", "value"), Input("etch-layers", "value"), Input("etch-ar", "value"),
-          Input("etch-chem", "value"), Input("etch-chambers", "value"))
+@callback(
+    *ui.card_outputs("cap-etch"),
+    Output("etch-answer-wrap", "children"),
+    Input("etch-mode", "value"),
+    Input("etch-layers", "value"),
+    Input("etch-ar", "value"),
+    Input("etch-chem", "value"),
+    Input("etch-chambers", "value"),
+)
 def _update_etch(mode: str, layers: Any, ar: Any, chem: str, chambers: Any) -> tuple:
     view, answer = etch(mode, layers, ar, chem, chambers)
     return (*view.card_outputs, answer)
 
 
-@callback(*ui.card_outputs("cap-fab"), Output("fab-answer-wrap", "children"),
-          Input("fab-process", "value"), Input("fab-wspm", "value"))
+@callback(
+    *ui.card_outputs("cap-fab"),
+    Output("fab-answer-wrap", "children"),
+    Input("fab-process", "value"),
+    Input("fab-wspm", "value"),
+)
 def _update_fab(process: str | None, wspm: Any) -> tuple:
     view, answer = fab(process, wspm)
     return (*view.card_outputs, answer)

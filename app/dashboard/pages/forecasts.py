@@ -26,8 +26,14 @@ def fan(segment: str, scenario_ids: list[str] | None, model: str | None) -> logi
         if q.forecast_scenarios(db):
             return logic.empty_view("pick at least one scenario run", height=440)
         return logic.empty_view(q.substitution_forecast(db, None).reason, height=440)
-    return logic.fan_view(q.substitution_forecast(db, scenario_ids or None), segment, scenario_ids,
-                          q.substitution_history(db, segment), q.substitution_outlooks(db, segment), model)
+    return logic.fan_view(
+        q.substitution_forecast(db, scenario_ids or None),
+        segment,
+        scenario_ids,
+        q.substitution_history(db, segment),
+        q.substitution_outlooks(db, segment),
+        model,
+    )
 
 
 def compare(a: str | None, b: str | None, segment: str) -> logic.View:
@@ -36,16 +42,24 @@ def compare(a: str | None, b: str | None, segment: str) -> logic.View:
     return logic.compare_runs_view(fc, a, b, segment)
 
 
-def compose(base: str | None, name: str | None, lever_values: list[float | None], lever_ids: list[dict],
-            upload: str | None, upload_name: str | None, trigger: Any) -> tuple[str | Any, Any]:
+def compose(
+    base: str | None,
+    name: str | None,
+    lever_values: list[float | None],
+    lever_ids: list[dict],
+    upload: str | None,
+    upload_name: str | None,
+    trigger: Any,
+) -> tuple[str | Any, Any]:
     """Editor text: from an upload when one arrived, else ``base`` + levers. Returns (yaml, message)."""
     if trigger == "editor-upload":
         try:
             text = se.decode_upload(upload, upload_name)
         except se.ScenarioInputError as exc:
             return dash.no_update, html.Span(str(exc), className="error-text")
-        return text, html.Span(f"loaded {upload_name} ({len(text.encode()):,} bytes) — valid scenario",
-                               className="note")
+        return text, html.Span(
+            f"loaded {upload_name} ({len(text.encode()):,} bytes) — valid scenario", className="note"
+        )
     levers = {i["param"]: v for i, v in zip(lever_ids, lever_values, strict=True)}
     try:
         return se.build_scenario_yaml(base or "baseline.yaml", name or "", levers), ""
@@ -59,8 +73,11 @@ def check(text: str | None) -> Any:
         sc = se.validate_scenario_text(text or "")
     except se.ScenarioInputError as exc:
         return html.Span(str(exc), className="error-text")
-    return html.Span(f"✓ valid scenario {sc.name!r}: {len(sc.parameters)} parameters, {len(sc.regimes)} regimes, "
-                     f"{sc.horizon.start_year}–{sc.horizon.end_year}", className="note")
+    return html.Span(
+        f"✓ valid scenario {sc.name!r}: {len(sc.parameters)} parameters, {len(sc.regimes)} regimes, "
+        f"{sc.horizon.start_year}–{sc.horizon.end_year}",
+        className="note",
+    )
 
 
 def run_list() -> tuple[Any, list[dict[str, str]], str | None, str | None, list[dict[str, str]], list[str]]:
@@ -83,13 +100,23 @@ def run_list() -> tuple[Any, list[dict[str, str]], str | None, str | None, list[
 # ---- layout ------------------------------------------------------------------------------
 def _lever(param: str, specs: dict[str, tuple[str, str]]) -> html.Div:
     unit, doc = specs.get(param, ("", ""))
-    return html.Div(className="param", children=[
-        html.Div(f"{param} ({unit})", className="param-name"),
-        html.Div(doc, className="param-meta"),
-        dcc.Slider(id={"type": "lever", "param": param}, min=se.LEVER_MIN, max=se.LEVER_MAX, step=se.LEVER_STEP,
-                   value=1.0, marks={0: "×0", 1: "×1", 2: "×2", 3: "×3"},
-                   tooltip={"placement": "bottom", "template": "×{value}"}, updatemode="mouseup"),
-    ])
+    return html.Div(
+        className="param",
+        children=[
+            html.Div(f"{param} ({unit})", className="param-name"),
+            html.Div(doc, className="param-meta"),
+            dcc.Slider(
+                id={"type": "lever", "param": param},
+                min=se.LEVER_MIN,
+                max=se.LEVER_MAX,
+                step=se.LEVER_STEP,
+                value=1.0,
+                marks={0: "×0", 1: "×1", 2: "×2", 3: "×3"},
+                tooltip={"placement": "bottom", "template": "×{value}"},
+                updatemode="mouseup",
+            ),
+        ],
+    )
 
 
 def _editor() -> html.Div:
@@ -99,92 +126,196 @@ def _editor() -> html.Div:
     except ImportError as exc:  # the forecast models are not installed in this build
         return ui.empty_state(f"scenario editor unavailable: {exc}")
     levers = [_lever(p, specs) for p in se.EDITOR_LEVERS if p in specs]
-    return html.Div(className="card", id="editor-card", children=[
-        html.H3("Scenario editor", className="card-title"),
-        html.Div("Start from a shipped scenario, move the levers (each multiplies that parameter's distribution, "
-                 "in the base values and every regime), or upload a YAML file; then run. The run is stored in the "
-                 "warehouse through the single writer and overlaid against the baseline.", className="card-subtitle"),
-        html.Div(className="controls-row", style={"marginTop": "10px"}, children=[
-            ui.control("Base scenario", dcc.Dropdown(
-                id="editor-base", options=ui.id_options(files),
-                value="baseline.yaml" if "baseline.yaml" in files else (files[0] if files else None),
-                clearable=False, style={"width": "220px"})),
-            ui.control("Run name", dcc.Input(id="editor-name", type="text", value="my-scenario", debounce=True)),
-            ui.control("Seed", dcc.Input(id="editor-seed", type="number", value=1, min=0, step=1)),
-            ui.control("Monte Carlo paths", dcc.Input(id="editor-paths", type="number", value=se.DEFAULT_PATHS,
-                                                      min=100, max=se.MAX_PATHS, step=1)),
-            ui.control(f"Upload scenario (≤ {se.MAX_UPLOAD_BYTES // 1024} KiB)", dcc.Upload(
-                # No ``accept`` filter and a browser cap above the real limit: a wrong type or an oversized
-                # file reaches the server and is refused with a message (the browser would drop it silently).
-                id="editor-upload", className="upload", max_size=se.BROWSER_UPLOAD_BYTES,
-                children=html.Div(["drop or ", html.A("choose a .yaml")]))),
-        ]),
-        html.Div(levers, className="param-grid"),
-        html.Details(open=False, children=[
-            html.Summary("Scenario YAML (editable; this is what runs)", className="control-label"),
-            dcc.Textarea(id="editor-yaml", className="yaml", value="", spellCheck=False),
-        ]),
-        html.Div(id="editor-upload-msg"),
-        html.Div(id="editor-check"),
-        html.Div(className="progress-wrap", children=[
-            html.Button("Run scenario", id="editor-run", className="btn", n_clicks=0),
-            html.Progress(id="editor-progress", value="0", max=str(se.RERUN_STEPS)),
-            html.Span("idle", id="editor-status", className="note"),
-        ]),
-        ui.answer_slot("editor-result"),
-        dcc.Store(id="editor-last-run"),
-    ])
+    return html.Div(
+        className="card",
+        id="editor-card",
+        children=[
+            html.H3("Scenario editor", className="card-title"),
+            html.Div(
+                "Start from a shipped scenario, move the levers (each multiplies that parameter's distribution, "
+                "in the base values and every regime), or upload a YAML file; then run. The run is stored in the "
+                "warehouse through the single writer and overlaid against the baseline.",
+                className="card-subtitle",
+            ),
+            html.Div(
+                className="controls-row",
+                style={"marginTop": "10px"},
+                children=[
+                    ui.control(
+                        "Base scenario",
+                        dcc.Dropdown(
+                            id="editor-base",
+                            options=ui.id_options(files),
+                            value="baseline.yaml"
+                            if "baseline.yaml" in files
+                            else (files[0] if files else None),
+                            clearable=False,
+                            style={"width": "220px"},
+                        ),
+                    ),
+                    ui.control(
+                        "Run name",
+                        dcc.Input(id="editor-name", type="text", value="my-scenario", debounce=True),
+                    ),
+                    ui.control("Seed", dcc.Input(id="editor-seed", type="number", value=1, min=0, step=1)),
+                    ui.control(
+                        "Monte Carlo paths",
+                        dcc.Input(
+                            id="editor-paths",
+                            type="number",
+                            value=se.DEFAULT_PATHS,
+                            min=100,
+                            max=se.MAX_PATHS,
+                            step=1,
+                        ),
+                    ),
+                    ui.control(
+                        f"Upload scenario (≤ {se.MAX_UPLOAD_BYTES // 1024} KiB)",
+                        dcc.Upload(
+                            # No ``accept`` filter and a browser cap above the real limit: a wrong type or an oversized
+                            # file reaches the server and is refused with a message (the browser would drop it silently).
+                            id="editor-upload",
+                            className="upload",
+                            max_size=se.BROWSER_UPLOAD_BYTES,
+                            children=html.Div(["drop or ", html.A("choose a .yaml")]),
+                        ),
+                    ),
+                ],
+            ),
+            html.Div(levers, className="param-grid"),
+            html.Details(
+                open=False,
+                children=[
+                    html.Summary("Scenario YAML (editable; this is what runs)", className="control-label"),
+                    dcc.Textarea(id="editor-yaml", className="yaml", value="", spellCheck=False),
+                ],
+            ),
+            html.Div(id="editor-upload-msg"),
+            html.Div(id="editor-check"),
+            html.Div(
+                className="progress-wrap",
+                children=[
+                    html.Button("Run scenario", id="editor-run", className="btn", n_clicks=0),
+                    html.Progress(id="editor-progress", value="0", max=str(se.RERUN_STEPS)),
+                    html.Span("idle", id="editor-status", className="note"),
+                ],
+            ),
+            ui.answer_slot("editor-result"),
+            dcc.Store(id="editor-last-run"),
+        ],
+    )
 
 
 def layout(**_: object) -> html.Div:
     table, run_opts, a, b, fan_opts, fan_ids = run_list()
-    return html.Div([
-        ui.page_header("Forecasts", "Domestic share of China's purchases per segment: p10–p90 fans per scenario, "
-                                    "observed shares and third-party outlooks."),
-        html.Div(className="controls-row", children=[
-            ui.control("Segment", dcc.Dropdown(
-                id="forecast-segment", options=[{"label": logic.SEGMENT_LABELS[s], "value": s} for s in SEGMENTS],
-                value=SEGMENTS[0], clearable=False, style={"width": "220px"})),
-            ui.control("Scenario runs", dcc.Dropdown(id="forecast-scenarios", options=fan_opts, value=fan_ids,
-                                                     multi=True, placeholder="pick runs"), wide=True),
-            ui.control("Model", dcc.Dropdown(
-                id="forecast-model",
-                options=ui.id_options(("structural", "ensemble", "fisher_pry", "gompertz", "bass")),
-                value="structural", clearable=False, style={"width": "160px"})),
-        ]),
-        ui.chart_card("forecast-fan", "Fan chart: p10–p90 band, p50 line",
-                      subtitle="● observed (hollow = estimate), × third-party outlook; shares are fractions of "
-                               "China's purchases"),
-        _editor(),
-        ui.chart_card("forecast-overlay", "Your rerun against the baseline",
-                      figure=logic.empty_view("run a scenario from the editor to overlay it against the baseline",
-                                              height=220).figure),
-        html.Div(className="card", children=[
-            html.H3("Stored runs", className="card-title"),
-            html.Div(table, id="runs-list"),
-        ]),
-        ui.chart_card("forecast-compare", "Compare two runs",
-                      subtitle="CSV holds p50 of each run and the difference (B − A)",
-                      controls=[
-                          ui.control("Run A", dcc.Dropdown(id="compare-a", options=run_opts, value=a), wide=True),
-                          ui.control("Run B", dcc.Dropdown(id="compare-b", options=run_opts, value=b), wide=True),
-                      ]),
-    ])
+    return html.Div(
+        [
+            ui.page_header(
+                "Forecasts",
+                "Domestic share of China's purchases per segment: p10–p90 fans per scenario, "
+                "observed shares and third-party outlooks.",
+            ),
+            html.Div(
+                className="controls-row",
+                children=[
+                    ui.control(
+                        "Segment",
+                        dcc.Dropdown(
+                            id="forecast-segment",
+                            options=[{"label": logic.SEGMENT_LABELS[s], "value": s} for s in SEGMENTS],
+                            value=SEGMENTS[0],
+                            clearable=False,
+                            style={"width": "220px"},
+                        ),
+                    ),
+                    ui.control(
+                        "Scenario runs",
+                        dcc.Dropdown(
+                            id="forecast-scenarios",
+                            options=fan_opts,
+                            value=fan_ids,
+                            multi=True,
+                            placeholder="pick runs",
+                        ),
+                        wide=True,
+                    ),
+                    ui.control(
+                        "Model",
+                        dcc.Dropdown(
+                            id="forecast-model",
+                            options=ui.id_options(
+                                ("structural", "ensemble", "fisher_pry", "gompertz", "bass")
+                            ),
+                            value="structural",
+                            clearable=False,
+                            style={"width": "160px"},
+                        ),
+                    ),
+                ],
+            ),
+            ui.chart_card(
+                "forecast-fan",
+                "Fan chart: p10–p90 band, p50 line",
+                subtitle="● observed (hollow = estimate), × third-party outlook; shares are fractions of "
+                "China's purchases",
+            ),
+            _editor(),
+            ui.chart_card(
+                "forecast-overlay",
+                "Your rerun against the baseline",
+                figure=logic.empty_view(
+                    "run a scenario from the editor to overlay it against the baseline", height=220
+                ).figure,
+            ),
+            html.Div(
+                className="card",
+                children=[
+                    html.H3("Stored runs", className="card-title"),
+                    html.Div(table, id="runs-list"),
+                ],
+            ),
+            ui.chart_card(
+                "forecast-compare",
+                "Compare two runs",
+                subtitle="CSV holds p50 of each run and the difference (B − A)",
+                controls=[
+                    ui.control("Run A", dcc.Dropdown(id="compare-a", options=run_opts, value=a), wide=True),
+                    ui.control("Run B", dcc.Dropdown(id="compare-b", options=run_opts, value=b), wide=True),
+                ],
+            ),
+        ]
+    )
 
 
 # ---- callbacks ---------------------------------------------------------------------------
-@callback(*ui.card_outputs("forecast-fan"), Input("forecast-segment", "value"),
-          Input("forecast-scenarios", "value"), Input("forecast-model", "value"))
+@callback(
+    *ui.card_outputs("forecast-fan"),
+    Input("forecast-segment", "value"),
+    Input("forecast-scenarios", "value"),
+    Input("forecast-model", "value"),
+)
 def _update_fan(segment: str, scenario_ids: list[str] | None, model: str | None) -> tuple:
     return fan(segment, scenario_ids or [], model).card_outputs
 
 
-@callback(Output("editor-yaml", "value"), Output("editor-upload-msg", "children"),
-          Input("editor-base", "value"), Input("editor-name", "value"),
-          Input({"type": "lever", "param": ALL}, "value"), Input("editor-upload", "contents"),
-          State({"type": "lever", "param": ALL}, "id"), State("editor-upload", "filename"))
-def _compose(base: str | None, name: str | None, values: list, upload: str | None, ids: list[dict],
-             filename: str | None) -> tuple:
+@callback(
+    Output("editor-yaml", "value"),
+    Output("editor-upload-msg", "children"),
+    Input("editor-base", "value"),
+    Input("editor-name", "value"),
+    Input({"type": "lever", "param": ALL}, "value"),
+    Input("editor-upload", "contents"),
+    State({"type": "lever", "param": ALL}, "id"),
+    State("editor-upload", "filename"),
+)
+def _compose(
+    base: str | None,
+    name: str | None,
+    values: list,
+    upload: str | None,
+    ids: list[dict],
+    filename: str | None,
+) -> tuple:
     return compose(base, name, values, ids, upload, filename, ctx.triggered_id)
 
 
@@ -194,11 +325,18 @@ def _check(text: str | None) -> Any:
 
 
 @callback(
-    Output("editor-last-run", "data"), Output("editor-result", "children"),
+    Output("editor-last-run", "data"),
+    Output("editor-result", "children"),
     Input("editor-run", "n_clicks"),
-    State("editor-yaml", "value"), State("editor-seed", "value"), State("editor-paths", "value"),
+    State("editor-yaml", "value"),
+    State("editor-seed", "value"),
+    State("editor-paths", "value"),
     background=True,
-    progress=[Output("editor-progress", "value"), Output("editor-progress", "max"), Output("editor-status", "children")],
+    progress=[
+        Output("editor-progress", "value"),
+        Output("editor-progress", "max"),
+        Output("editor-status", "children"),
+    ],
     running=[(Output("editor-run", "disabled"), True, False)],
     prevent_initial_call=True,
 )
@@ -207,37 +345,63 @@ def _rerun(set_progress, n_clicks: int, text: str | None, seed: Any, paths: Any)
         set_progress((str(step), str(total), message))
 
     try:
-        doc = se.rerun_in_subprocess(ui.current_db(), text or "", seed=None if seed in (None, "") else int(seed),
-                                     n_paths=paths, progress=progress)
+        doc = se.rerun_in_subprocess(
+            ui.current_db(),
+            text or "",
+            seed=None if seed in (None, "") else int(seed),
+            n_paths=paths,
+            progress=progress,
+        )
     except Exception as exc:  # noqa: BLE001 - shown to the analyst, never a traceback
         set_progress(("0", str(se.RERUN_STEPS), "failed"))
         return dash.no_update, html.Div(f"Run failed: {exc}", className="banner banner-error")
-    return ({"scenario_id": doc["scenario_id"], "name": doc["name"]},
-            html.Div([html.Strong("Stored "), html.Code(doc["scenario_id"]),
-                      f" ({doc['n_paths']:,} paths, seed {doc['seed']}, warehouse {doc['warehouse_version']})."],
-                     className="banner banner-ok", id="editor-done"))
+    return (
+        {"scenario_id": doc["scenario_id"], "name": doc["name"]},
+        html.Div(
+            [
+                html.Strong("Stored "),
+                html.Code(doc["scenario_id"]),
+                f" ({doc['n_paths']:,} paths, seed {doc['seed']}, warehouse {doc['warehouse_version']}).",
+            ],
+            className="banner banner-ok",
+            id="editor-done",
+        ),
+    )
 
 
-@callback(*ui.card_outputs("forecast-overlay"), Input("editor-last-run", "data"), Input("forecast-segment", "value"))
+@callback(
+    *ui.card_outputs("forecast-overlay"), Input("editor-last-run", "data"), Input("forecast-segment", "value")
+)
 def _overlay(last: dict | None, segment: str) -> tuple:
     db = ui.current_db()
     run_id = (last or {}).get("scenario_id")
     runs = q.scenario_runs(db)
     base = logic.baseline_run_id(runs, q.forecast_scenarios(db))
-    return logic.overlay_view(q.substitution_forecast(db, [i for i in (base, run_id) if i] or None),
-                              base, run_id, segment).card_outputs
+    return logic.overlay_view(
+        q.substitution_forecast(db, [i for i in (base, run_id) if i] or None), base, run_id, segment
+    ).card_outputs
 
 
-@callback(Output("runs-list", "children"), Output("compare-a", "options"), Output("compare-b", "options"),
-          Output("compare-b", "value"), Output("forecast-scenarios", "options"),
-          Input("editor-last-run", "data"), prevent_initial_call=True)
+@callback(
+    Output("runs-list", "children"),
+    Output("compare-a", "options"),
+    Output("compare-b", "options"),
+    Output("compare-b", "value"),
+    Output("forecast-scenarios", "options"),
+    Input("editor-last-run", "data"),
+    prevent_initial_call=True,
+)
 def _refresh_runs(last: dict | None) -> tuple:
     table, opts, _a, b, fan_opts, _ids = run_list()
     newest = (last or {}).get("scenario_id") or b
     return table, opts, opts, newest, fan_opts
 
 
-@callback(*ui.card_outputs("forecast-compare"), Input("compare-a", "value"), Input("compare-b", "value"),
-          Input("forecast-segment", "value"))
+@callback(
+    *ui.card_outputs("forecast-compare"),
+    Input("compare-a", "value"),
+    Input("compare-b", "value"),
+    Input("forecast-segment", "value"),
+)
 def _compare(a: str | None, b: str | None, segment: str) -> tuple:
     return compare(a, b, segment).card_outputs

@@ -16,8 +16,9 @@ dash.register_page(__name__, path="/policy", name="Policy", title="fabscope · P
 TABLE_COLUMNS = ("announced_date", "category", "agency", "title", "citation", "flag")
 
 
-def timeline(categories: list[str] | None, include_entities: bool, start: Any = None,
-             end: Any = None) -> tuple[logic.View, Any]:
+def timeline(
+    categories: list[str] | None, include_entities: bool, start: Any = None, end: Any = None
+) -> tuple[logic.View, Any]:
     """Logic of the timeline callback: the timeline view and the events table.
 
     ``categories`` filters the actions; ``start``/``end`` (dates or 'YYYY-MM-DD', inclusive, either
@@ -42,8 +43,10 @@ def timeline(categories: list[str] | None, include_entities: bool, start: Any = 
 def detail(event_id: str | None) -> Any:
     """Logic of the details panel: one event with its citation, source, flag and listed parties."""
     if not event_id:
-        return html.P("Click a point on the timeline to see the action, its citation and the parties it listed.",
-                      className="muted")
+        return html.P(
+            "Click a point on the timeline to see the action, its citation and the parties it listed.",
+            className="muted",
+        )
     db = ui.current_db()
     info = logic.event_detail(q.export_controls(db).frame, q.entity_list(db).frame, event_id)
     if info is None:
@@ -51,17 +54,32 @@ def detail(event_id: str | None) -> Any:
     effective = info["effective_date"].isoformat() if info.get("effective_date") else "—"
     rows = [
         html.H4(info["title"]),
-        html.P([html.Strong("Announced "), info["announced_date"].isoformat(), html.Strong(" · effective "), effective,
-                html.Strong(" · agency "), info.get("agency") or "—", html.Strong(" · category "),
-                info.get("category") or "—"]),
+        html.P(
+            [
+                html.Strong("Announced "),
+                info["announced_date"].isoformat(),
+                html.Strong(" · effective "),
+                effective,
+                html.Strong(" · agency "),
+                info.get("agency") or "—",
+                html.Strong(" · category "),
+                info.get("category") or "—",
+            ]
+        ),
         html.P([html.Strong("Citation: "), info.get("citation") or "—"]),
         html.P([html.Strong("Source: "), info.get("source") or "—", f" ({info.get('flag') or '?'})"]),
     ]
     if info.get("notes"):
         rows.append(html.P([html.Strong("Notes: "), info["notes"]], className="note"))
     if info["entities"]:
-        rows.append(html.P([html.Strong(f"Entity List parties added ({len(info['entities'])}): "),
-                            "; ".join(info["entities"])]))
+        rows.append(
+            html.P(
+                [
+                    html.Strong(f"Entity List parties added ({len(info['entities'])}): "),
+                    "; ".join(info["entities"]),
+                ]
+            )
+        )
     return html.Div(rows, className="detail", id="policy-detail-body")
 
 
@@ -70,42 +88,94 @@ def layout(**_: object) -> html.Div:
     cats = q.export_control_categories(db)
     span = q.policy_date_range(db)
     first, last = (span.frame.item(0, "first"), span.frame.item(0, "last")) if span.ok else (None, None)
-    return html.Div([
-        ui.page_header("Policy", "US export-control actions, allied controls and Chinese countermeasures, with "
-                                 "their citations."),
-        html.Div(className="controls-row", children=[
-            ui.control("Categories", dcc.Checklist(id="policy-categories",
-                                                   options=[{"label": f" {c}", "value": c} for c in cats],
-                                                   value=cats, inline=True, inputStyle={"marginLeft": "10px"}),
-                       wide=True),
-            ui.control("Date range", dcc.DatePickerRange(
-                id="policy-dates", start_date=None, end_date=None, min_date_allowed=first, max_date_allowed=last,
-                initial_visible_month=last, display_format="YYYY-MM-DD", clearable=True,
-                start_date_placeholder_text=first.isoformat() if first else "from",
-                end_date_placeholder_text=last.isoformat() if last else "to")),
-            ui.control("Entity List", dcc.Checklist(id="policy-entities", value=["show"],
-                                                    options=[{"label": " show additions", "value": "show"}])),
-        ]),
-        ui.chart_card("policy-timeline", "Timeline of actions",
-                      subtitle="one lane per category; hollow = estimate (citation not yet verified); "
-                               "◆ Entity List additions, size = parties listed; click a point for details"),
-        html.Div(className="card", children=[html.H3("Details", className="card-title"),
-                                             html.Div(id="policy-detail", children=detail(None))]),
-        html.Div(className="card", children=[html.H3("Actions (filtered)", className="card-title"),
-                                             html.Div(id="policy-table-wrap")]),
-    ])
+    return html.Div(
+        [
+            ui.page_header(
+                "Policy",
+                "US export-control actions, allied controls and Chinese countermeasures, with "
+                "their citations.",
+            ),
+            html.Div(
+                className="controls-row",
+                children=[
+                    ui.control(
+                        "Categories",
+                        dcc.Checklist(
+                            id="policy-categories",
+                            options=[{"label": f" {c}", "value": c} for c in cats],
+                            value=cats,
+                            inline=True,
+                            inputStyle={"marginLeft": "10px"},
+                        ),
+                        wide=True,
+                    ),
+                    ui.control(
+                        "Date range",
+                        dcc.DatePickerRange(
+                            id="policy-dates",
+                            start_date=None,
+                            end_date=None,
+                            min_date_allowed=first,
+                            max_date_allowed=last,
+                            initial_visible_month=last,
+                            display_format="YYYY-MM-DD",
+                            clearable=True,
+                            start_date_placeholder_text=first.isoformat() if first else "from",
+                            end_date_placeholder_text=last.isoformat() if last else "to",
+                        ),
+                    ),
+                    ui.control(
+                        "Entity List",
+                        dcc.Checklist(
+                            id="policy-entities",
+                            value=["show"],
+                            options=[{"label": " show additions", "value": "show"}],
+                        ),
+                    ),
+                ],
+            ),
+            ui.chart_card(
+                "policy-timeline",
+                "Timeline of actions",
+                subtitle="one lane per category; hollow = estimate (citation not yet verified); "
+                "◆ Entity List additions, size = parties listed; click a point for details",
+            ),
+            html.Div(
+                className="card",
+                children=[
+                    html.H3("Details", className="card-title"),
+                    html.Div(id="policy-detail", children=detail(None)),
+                ],
+            ),
+            html.Div(
+                className="card",
+                children=[
+                    html.H3("Actions (filtered)", className="card-title"),
+                    html.Div(id="policy-table-wrap"),
+                ],
+            ),
+        ]
+    )
 
 
-@callback(*ui.card_outputs("policy-timeline"), Output("policy-table-wrap", "children"),
-          Input("policy-categories", "value"), Input("policy-entities", "value"),
-          Input("policy-dates", "start_date"), Input("policy-dates", "end_date"))
+@callback(
+    *ui.card_outputs("policy-timeline"),
+    Output("policy-table-wrap", "children"),
+    Input("policy-categories", "value"),
+    Input("policy-entities", "value"),
+    Input("policy-dates", "start_date"),
+    Input("policy-dates", "end_date"),
+)
 def _update_timeline(categories: list[str] | None, entities: list[str] | None, start: Any, end: Any) -> tuple:
     view, table = timeline(categories or [], bool(entities), start, end)
     return (*view.card_outputs, table)
 
 
-@callback(Output("policy-detail", "children"), Input("policy-timeline-graph", "clickData"),
-          prevent_initial_call=True)
+@callback(
+    Output("policy-detail", "children"),
+    Input("policy-timeline-graph", "clickData"),
+    prevent_initial_call=True,
+)
 def _show_detail(click: dict | None) -> Any:
     points = (click or {}).get("points") or []
     return detail(points[0].get("customdata") if points else None)

@@ -79,5 +79,12 @@ def build_provider(
     raise ProviderError(f"unknown provider {spec.name!r}; {USAGE}")
 
 
-__all__ = ["PROVIDER_NAMES", "FetchResult", "PriceProvider", "ProviderError", "ProviderSpec", "build_provider",
-           "parse_provider"]
+__all__ = [
+    "PROVIDER_NAMES",
+    "FetchResult",
+    "PriceProvider",
+    "ProviderError",
+    "ProviderSpec",
+    "build_provider",
+    "parse_provider",
+]

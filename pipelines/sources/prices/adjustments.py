@@ -22,26 +22,50 @@ from datetime import date
 
 import polars as pl
 
-SPLITS_SCHEMA = {"ticker": pl.String, "ex_date": pl.Date, "ratio": pl.Float64, "source": pl.String,
-                 "flag": pl.String}
+SPLITS_SCHEMA = {
+    "ticker": pl.String,
+    "ex_date": pl.Date,
+    "ratio": pl.Float64,
+    "source": pl.String,
+    "flag": pl.String,
+}
 
 # (ticker, first trading day in split-adjusted units, new shares per old share, source)
 KNOWN_SPLITS: tuple[tuple[str, date, float, str], ...] = (
-    ("NVDA", date(2021, 7, 20), 4.0,
-     "NVIDIA press release 2021-05-21: four-for-one split, split-adjusted trading from 2021-07-20"),
-    ("NVDA", date(2024, 6, 10), 10.0,
-     "NVIDIA press release 2024-05-22: ten-for-one split, split-adjusted trading from 2024-06-10"),
-    ("LRCX", date(2024, 10, 3), 10.0,
-     "Lam Research press release 2024-08 (ten-for-one split, split-adjusted trading from 2024-10-03)"),
-    ("005930.KS", date(2018, 5, 4), 50.0,
-     "Samsung Electronics 50-for-1 split; trading resumed in new units on 2018-05-04 (KRX)"),
+    (
+        "NVDA",
+        date(2021, 7, 20),
+        4.0,
+        "NVIDIA press release 2021-05-21: four-for-one split, split-adjusted trading from 2021-07-20",
+    ),
+    (
+        "NVDA",
+        date(2024, 6, 10),
+        10.0,
+        "NVIDIA press release 2024-05-22: ten-for-one split, split-adjusted trading from 2024-06-10",
+    ),
+    (
+        "LRCX",
+        date(2024, 10, 3),
+        10.0,
+        "Lam Research press release 2024-08 (ten-for-one split, split-adjusted trading from 2024-10-03)",
+    ),
+    (
+        "005930.KS",
+        date(2018, 5, 4),
+        50.0,
+        "Samsung Electronics 50-for-1 split; trading resumed in new units on 2018-05-04 (KRX)",
+    ),
 )
 
 
 def known_splits() -> pl.DataFrame:
     """The bundled split table (flag ``reported``)."""
     return pl.DataFrame(
-        [{"ticker": t, "ex_date": d, "ratio": r, "source": s, "flag": "reported"} for t, d, r, s in KNOWN_SPLITS],
+        [
+            {"ticker": t, "ex_date": d, "ratio": r, "source": s, "flag": "reported"}
+            for t, d, r, s in KNOWN_SPLITS
+        ],
         schema=SPLITS_SCHEMA,
     )
 
@@ -68,14 +92,17 @@ def split_factor(prices: pl.DataFrame, splits: pl.DataFrame) -> pl.Series:
         .with_columns(pl.col("_inv").reverse().cum_prod().reverse().over("ticker").alias("_factor_from"))
         .select("ticker", pl.col("ex_date").alias("_key"), "_factor_from")
     )
-    threshold = pl.when(pl.col("units_as_of").is_null()).then(pl.col("date")).otherwise(
-        pl.max_horizontal("date", "units_as_of")
+    threshold = (
+        pl.when(pl.col("units_as_of").is_null())
+        .then(pl.col("date"))
+        .otherwise(pl.max_horizontal("date", "units_as_of"))
     )
     left = prices.select(
         pl.int_range(pl.len()).alias("_i"), "ticker", (threshold + pl.duration(days=1)).alias("_key")
     ).sort("_key")
-    joined = left.join_asof(suffix.sort("_key"), on="_key", by="ticker", strategy="forward",
-                           check_sortedness=False)
+    joined = left.join_asof(
+        suffix.sort("_key"), on="_key", by="ticker", strategy="forward", check_sortedness=False
+    )
     return joined.sort("_i")["_factor_from"].fill_null(1.0).alias("split_factor")
 
 

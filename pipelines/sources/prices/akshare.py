@@ -29,7 +29,14 @@ from pipelines.sources.prices.csv_drop import AKSHARE_LOT
 
 PROVIDER = "akshare"
 CN_INDICES = {"000300.SS": "000300", "000001.SS": "000001", "399001.SZ": "399001"}  # CSI 300, SSE, SZSE
-_COLUMNS = {"日期": "date", "开盘": "open", "收盘": "close", "最高": "high", "最低": "low", "成交量": "volume"}
+_COLUMNS = {
+    "日期": "date",
+    "开盘": "open",
+    "收盘": "close",
+    "最高": "high",
+    "最低": "low",
+    "成交量": "volume",
+}
 
 
 def import_akshare() -> Any:
@@ -37,7 +44,9 @@ def import_akshare() -> Any:
     try:
         import akshare
     except ImportError as exc:
-        raise ProviderError("the akshare provider needs the optional extra: pip install 'fabscope[akshare]'") from exc
+        raise ProviderError(
+            "the akshare provider needs the optional extra: pip install 'fabscope[akshare]'"
+        ) from exc
     return akshare
 
 
@@ -54,7 +63,11 @@ def frame_from_hist(data: Any, ticker: str) -> pl.DataFrame:
     frame = pl.from_pandas(sub.reset_index(drop=True))
     return frame.with_columns(
         pl.col("date").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
-        *(pl.col(c).cast(pl.Float64, strict=False) for c in ("open", "high", "low", "close") if c in frame.columns),
+        *(
+            pl.col(c).cast(pl.Float64, strict=False)
+            for c in ("open", "high", "low", "close")
+            if c in frame.columns
+        ),
         (pl.col("volume").cast(pl.Float64, strict=False) * lot).alias("volume"),
         pl.lit(ticker).alias("ticker"),
     ).filter(pl.col("date").is_not_null() & (pl.col("close") > 0))
@@ -88,13 +101,21 @@ class AkshareProvider(RetryingProvider):
         def call(ticker: str, adjust: str) -> Any:
             code = ticker.split(".")[0]
             if ticker.upper().endswith(".HK"):
-                return ak.stock_hk_hist(symbol=code.zfill(5), period="daily", start_date=s, end_date=e, adjust=adjust)
+                return ak.stock_hk_hist(
+                    symbol=code.zfill(5), period="daily", start_date=s, end_date=e, adjust=adjust
+                )
             return ak.stock_zh_a_hist(symbol=code, period="daily", start_date=s, end_date=e, adjust=adjust)
 
         def one(ticker: str) -> pl.DataFrame:
             if ticker in CN_INDICES:  # indices have no adjustment: one call, factor 1
-                raw = require_rows(frame_from_hist(ak.index_zh_a_hist(symbol=CN_INDICES[ticker], period="daily",
-                                                                      start_date=s, end_date=e), ticker))
+                raw = require_rows(
+                    frame_from_hist(
+                        ak.index_zh_a_hist(
+                            symbol=CN_INDICES[ticker], period="daily", start_date=s, end_date=e
+                        ),
+                        ticker,
+                    )
+                )
                 return combine_raw_qfq(raw, raw, currency_for(ticker, self.known))
             if not ticker.upper().endswith((".SS", ".SZ", ".BJ", ".HK")):
                 raise ProviderError("akshare covers A-shares (.SS/.SZ/.BJ) and Hong Kong (.HK) only")

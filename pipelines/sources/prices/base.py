@@ -40,11 +40,32 @@ RETRY_BACKOFF_S = 1.0  # first wait; doubles after each failed attempt (1 s, 2 s
 
 # Listing currency by Yahoo suffix (exchange); indices by symbol. Bare symbols are US listings (USD).
 SUFFIX_CURRENCY = {
-    ".SS": "CNY", ".SZ": "CNY", ".BJ": "CNY", ".HK": "HKD", ".KS": "KRW", ".KQ": "KRW",
-    ".T": "JPY", ".TW": "TWD", ".TWO": "TWD", ".AS": "EUR", ".PA": "EUR", ".DE": "EUR", ".MI": "EUR",
+    ".SS": "CNY",
+    ".SZ": "CNY",
+    ".BJ": "CNY",
+    ".HK": "HKD",
+    ".KS": "KRW",
+    ".KQ": "KRW",
+    ".T": "JPY",
+    ".TW": "TWD",
+    ".TWO": "TWD",
+    ".AS": "EUR",
+    ".PA": "EUR",
+    ".DE": "EUR",
+    ".MI": "EUR",
 }
-INDEX_CURRENCY = {"^HSI": "HKD", "^KS11": "KRW", "^N225": "JPY", "^TWII": "TWD", "^STOXX50E": "EUR",
-                  "^SOX": "USD", "^GSPC": "USD", "^IXIC": "USD", "^DJI": "USD", "000300.SS": "CNY"}
+INDEX_CURRENCY = {
+    "^HSI": "HKD",
+    "^KS11": "KRW",
+    "^N225": "JPY",
+    "^TWII": "TWD",
+    "^STOXX50E": "EUR",
+    "^SOX": "USD",
+    "^GSPC": "USD",
+    "^IXIC": "USD",
+    "^DJI": "USD",
+    "000300.SS": "CNY",
+}
 
 T = TypeVar("T")
 
@@ -100,7 +121,9 @@ class RetryingProvider:
 
     def fetch_each(self, tickers: Iterable[str], fetch_one: Callable[[str], pl.DataFrame]) -> FetchResult:
         """:func:`fetch_each` with this provider's retry settings."""
-        return fetch_each(tickers, fetch_one, attempts=self.attempts, backoff_s=self.backoff_s, sleep=self.sleep)
+        return fetch_each(
+            tickers, fetch_one, attempts=self.attempts, backoff_s=self.backoff_s, sleep=self.sleep
+        )
 
 
 def require_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -176,9 +199,13 @@ def fetch_each(
     failures: dict[str, str] = {}
     for ticker in tickers:
         try:
-            frame = with_retries(lambda t=ticker: fetch_one(t), attempts=attempts, backoff_s=backoff_s, sleep=sleep)
+            frame = with_retries(
+                lambda t=ticker: fetch_one(t), attempts=attempts, backoff_s=backoff_s, sleep=sleep
+            )
         except Exception as exc:  # noqa: BLE001 - one ticker failing never drops the others
-            failures[ticker] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+            failures[ticker] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(
+                ": "
+            )
             continue
         if frame.height == 0:
             failures[ticker] = "no rows returned"

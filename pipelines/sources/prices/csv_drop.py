@@ -75,15 +75,55 @@ PRICE_RULES: tuple[ColumnRule, ...] = (
 )
 KEY = ("date", "ticker")
 
-_YF = {"date": "date", "open": "open", "high": "high", "low": "low", "close": "close", "adj close": "adj_close",
-       "volume": "volume", "dividends": "dividends", "stock splits": "stock_splits", "capital gains": "capital_gains"}
-_CN_EXPORT = {"日期": "date", "开盘价": "open", "最高价": "high", "最低价": "low", "收盘价": "close", "成交量": "volume",
-              "成交额": "turnover", "股票代码": "ticker", "代码": "ticker"}
-_AKSHARE = {"日期": "date", "开盘": "open", "最高": "high", "最低": "low", "收盘": "close", "成交量": "volume",
-            "成交额": "turnover", "股票代码": "ticker", "振幅": "amplitude", "涨跌幅": "pct_change",
-            "涨跌额": "change", "换手率": "turnover_rate"}
-_CANONICAL = {"date": "date", "ticker": "ticker", "open": "open", "high": "high", "low": "low", "close": "close",
-              "volume": "volume", "currency": "currency", "adj close": "adj_close", "adj_close": "adj_close"}
+_YF = {
+    "date": "date",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "adj close": "adj_close",
+    "volume": "volume",
+    "dividends": "dividends",
+    "stock splits": "stock_splits",
+    "capital gains": "capital_gains",
+}
+_CN_EXPORT = {
+    "日期": "date",
+    "开盘价": "open",
+    "最高价": "high",
+    "最低价": "low",
+    "收盘价": "close",
+    "成交量": "volume",
+    "成交额": "turnover",
+    "股票代码": "ticker",
+    "代码": "ticker",
+}
+_AKSHARE = {
+    "日期": "date",
+    "开盘": "open",
+    "最高": "high",
+    "最低": "low",
+    "收盘": "close",
+    "成交量": "volume",
+    "成交额": "turnover",
+    "股票代码": "ticker",
+    "振幅": "amplitude",
+    "涨跌幅": "pct_change",
+    "涨跌额": "change",
+    "换手率": "turnover_rate",
+}
+_CANONICAL = {
+    "date": "date",
+    "ticker": "ticker",
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "volume": "volume",
+    "currency": "currency",
+    "adj close": "adj_close",
+    "adj_close": "adj_close",
+}
 
 
 @dataclass(frozen=True)
@@ -104,8 +144,14 @@ LAYOUTS = {
     "yf_history": Layout("yf_history", _YF, adjusted=True, ticker_in_file=False),
     "yf_multiheader": Layout("yf_multiheader", _YF, adjusted=True, ticker_in_file=True),
     "cn_export": Layout("cn_export", _CN_EXPORT, adjusted=False, ticker_in_file=False, code_tickers=True),
-    "akshare": Layout("akshare", _AKSHARE, adjusted=False, ticker_in_file=False,
-                      volume_multiplier=AKSHARE_LOT, code_tickers=True),
+    "akshare": Layout(
+        "akshare",
+        _AKSHARE,
+        adjusted=False,
+        ticker_in_file=False,
+        volume_multiplier=AKSHARE_LOT,
+        code_tickers=True,
+    ),
 }
 
 _A_SHARE = re.compile(r"^(?:(sh|sz|bj))?(\d{6})(?:\.(ss|sh|sz|bj))?$", re.IGNORECASE)
@@ -189,7 +235,9 @@ class RawFile:
 
     frame: pl.DataFrame
     first_row: int
-    ragged: list[tuple[int, int, str]]  # (line, fields found, raw line): held back, the rest of the file is read
+    ragged: list[
+        tuple[int, int, str]
+    ]  # (line, fields found, raw line): held back, the rest of the file is read
     header_width: int
 
 
@@ -213,8 +261,11 @@ def _read_strings(path: Path) -> RawFile:
     if "\ufffd" in header or any(ord(c) < 32 and c != "\t" for c in header):
         raise ProviderError(f"{path}: not a readable text CSV (its header is not UTF-8, GBK or UTF-16 text)")
     sep = _separator(header)
-    multi = (len(lines) >= 3 and lines[0].split(",")[0].strip() == "Price"
-             and lines[1].split(",")[0].strip() == "Ticker")
+    multi = (
+        len(lines) >= 3
+        and lines[0].split(",")[0].strip() == "Price"
+        and lines[1].split(",")[0].strip() == "Ticker"
+    )
     opts = {"infer_schema": False, "encoding": "utf8-lossy", "separator": sep}
     ragged: list[tuple[int, int, str]] = []
     try:
@@ -308,7 +359,9 @@ def _fast_check(df: pl.DataFrame, rules: Sequence[ColumnRule]) -> pl.DataFrame:
             bad.append((col < r.min).fill_null(False))
         if r.max is not None:
             bad.append((col > r.max).fill_null(False))
-    return typed.with_columns(pl.any_horizontal(bad).alias("__bad")).drop([f"__p{i}" for i in range(len(rules))])
+    return typed.with_columns(pl.any_horizontal(bad).alias("__bad")).drop(
+        [f"__p{i}" for i in range(len(rules))]
+    )
 
 
 def validate_prices(df: pl.DataFrame, *, source_file: str, first_row: int = 2) -> ValidationResult:
@@ -373,13 +426,20 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
         df = df.with_columns(pl.lit(ticker_from_name(path, list(known))).alias("ticker"))
     if layout.code_tickers:
         codes = df["ticker"].unique().to_list()
-        df = df.with_columns(pl.col("ticker").replace_strict(
-            {c: a_share_symbol(str(c)) for c in codes if c is not None}, default=pl.col("ticker")))
+        df = df.with_columns(
+            pl.col("ticker").replace_strict(
+                {c: a_share_symbol(str(c)) for c in codes if c is not None}, default=pl.col("ticker")
+            )
+        )
     df = df.with_columns(_normalise_dates(pl.col("date")).alias("date"))
     if layout.name == "yf_multiheader":
         # one validation per ticker block so row numbers stay the file's line numbers
-        parts = [validate_frame(part.drop("_line"), PRICE_RULES, source_file=str(path), key=KEY, first_row=first_row)
-                 for part in df.partition_by("ticker", maintain_order=True)]
+        parts = [
+            validate_frame(
+                part.drop("_line"), PRICE_RULES, source_file=str(path), key=KEY, first_row=first_row
+            )
+            for part in df.partition_by("ticker", maintain_order=True)
+        ]
         result = ValidationResult(
             str(path),
             pl.concat([p.good for p in parts], how="diagonal_relaxed") if parts else df.clear(),
@@ -392,13 +452,20 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
     splits = pl.DataFrame(schema=SPLITS_SCHEMA)
     if good.height and "stock_splits" in df.columns:
         splits = good.filter(pl.col("stock_splits") > 0).select(
-            "ticker", pl.col("date").alias("ex_date"), pl.col("stock_splits").alias("ratio"),
-            pl.lit(f"Stock Splits column of {path.name}").alias("source"), pl.lit("reported").alias("flag"),
+            "ticker",
+            pl.col("date").alias("ex_date"),
+            pl.col("stock_splits").alias("ratio"),
+            pl.lit(f"Stock Splits column of {path.name}").alias("source"),
+            pl.lit("reported").alias("flag"),
         )
     currencies = {t: currency_for(t, known) for t in good["ticker"].unique().to_list()} if good.height else {}
     cur = pl.col("ticker").replace_strict(currencies, default=None, return_dtype=pl.String)
-    div = (pl.col("adj_close") / pl.col("close")) if "adj_close" in df.columns else pl.lit(None, dtype=pl.Float64)
-    units = (pl.col("date").max().over("ticker") if layout.adjusted else pl.lit(None, dtype=pl.Date))
+    div = (
+        (pl.col("adj_close") / pl.col("close"))
+        if "adj_close" in df.columns
+        else pl.lit(None, dtype=pl.Float64)
+    )
+    units = pl.col("date").max().over("ticker") if layout.adjusted else pl.lit(None, dtype=pl.Date)
     given = pl.col("currency").str.strip_chars().str.to_uppercase().replace(CURRENCY_ALIASES)
     prices = good.with_columns(
         pl.coalesce(given, cur).alias("currency"),
@@ -418,15 +485,21 @@ def _validate_lines(df: pl.DataFrame, raw: RawFile, *, source_file: str) -> Vali
         return validate_prices(df, source_file=source_file, first_row=raw.first_row)
     lines = pl.int_range(pl.len(), dtype=pl.Int64) + raw.first_row
     ragged_at = [line for line, _, _ in raw.ragged]
-    result = validate_prices(df.with_columns(lines.alias("__line")), source_file=source_file,
-                             first_row=raw.first_row)
+    result = validate_prices(
+        df.with_columns(lines.alias("__line")), source_file=source_file, first_row=raw.first_row
+    )
     blank_at = (pl.Series(range(df.height), dtype=pl.Int64) + raw.first_row).filter(blank)
     quarantine = result.quarantine.filter(~pl.col("row").is_in(blank_at.implode()))
     if raw.ragged:
         held = pl.DataFrame(
-            {"row": ragged_at, "field": ["(record)"] * len(raw.ragged), "value": [v for _, _, v in raw.ragged],
-             "reason": [f"{n} fields; the header has {raw.header_width}" for _, n, _ in raw.ragged]},
-            schema=QUARANTINE_SCHEMA)
+            {
+                "row": ragged_at,
+                "field": ["(record)"] * len(raw.ragged),
+                "value": [v for _, _, v in raw.ragged],
+                "reason": [f"{n} fields; the header has {raw.header_width}" for _, n, _ in raw.ragged],
+            },
+            schema=QUARANTINE_SCHEMA,
+        )
         quarantine = pl.concat([quarantine, held]).sort("row")
     good = result.good.filter(~pl.col("__line").cast(pl.Int64).is_in(ragged_at)).drop("__line")
     return ValidationResult(source_file, good, quarantine, df.height - int(blank.sum()))
@@ -452,9 +525,13 @@ def drop_files(directory: Path) -> list[Path]:
             continue
         seen.add(real)
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        files += [Path(root) / n for n in names
-                  if not n.startswith(".") and any(fnmatch.fnmatchcase(n, pat) for pat in PATTERNS)
-                  and (Path(root) / n).is_file()]
+        files += [
+            Path(root) / n
+            for n in names
+            if not n.startswith(".")
+            and any(fnmatch.fnmatchcase(n, pat) for pat in PATTERNS)
+            and (Path(root) / n).is_file()
+        ]
     return sorted(files)
 
 
@@ -485,10 +562,25 @@ def read_drop(
     frames = [r.prices for r in reads if r.prices.height]
     all_splits = merge_splits(splits if splits is not None else known_splits(), *(r.splits for r in reads))
     if not frames:
-        return FetchResult(empty_prices(), validations=[r.validation for r in reads], refused_files=refused,
-                           splits=all_splits)
-    cols = ["date", "ticker", "open", "high", "low", "close", "volume", "currency", "div_factor",
-            "units_as_of", "source"]
+        return FetchResult(
+            empty_prices(),
+            validations=[r.validation for r in reads],
+            refused_files=refused,
+            splits=all_splits,
+        )
+    cols = [
+        "date",
+        "ticker",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "currency",
+        "div_factor",
+        "units_as_of",
+        "source",
+    ]
     frames = [f.select(cols) for f in sorted(frames, key=lambda f: f["date"].max(), reverse=True)]
     prices = pl.concat(frames, how="vertical_relaxed")
     if len(frames) > 1:
@@ -499,7 +591,9 @@ def read_drop(
         prices = prices.filter(pl.col("date") <= end)
     adjusted = apply_adjustment(prices, all_splits)
     frame = to_canonical(adjusted, provider=PROVIDER)
-    return FetchResult(frame, validations=[r.validation for r in reads], refused_files=refused, splits=all_splits)
+    return FetchResult(
+        frame, validations=[r.validation for r in reads], refused_files=refused, splits=all_splits
+    )
 
 
 @dataclass
@@ -510,6 +604,8 @@ class CsvDropProvider:
     known: Mapping[str, str] | None = None
     name: str = PROVIDER
 
-    def fetch(self, tickers: Sequence[str], start: date | None = None, end: date | None = None) -> FetchResult:
+    def fetch(
+        self, tickers: Sequence[str], start: date | None = None, end: date | None = None
+    ) -> FetchResult:
         """Read the drop folder; ``start``/``end`` (inclusive) optionally limit the dates stored."""
         return read_drop(self.directory, self.known, start=start, end=end)

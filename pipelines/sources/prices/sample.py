@@ -45,8 +45,14 @@ STOCK_BETA = 1.2  # assumption: semiconductor stocks are high-beta to their benc
 VOLUME_MEDIAN = 1.0e7  # shares/day, a placeholder scale (synthetic volumes carry no information)
 
 # Annualised volatilities by segment: order-of-magnitude assumptions (flag estimate), not fitted.
-SEGMENT_VOL = {"index": 0.18, "accelerator": 0.55, "cpu": 0.45, "foundry": 0.35, "equipment": 0.40,
-               "memory": 0.40}
+SEGMENT_VOL = {
+    "index": 0.18,
+    "accelerator": 0.55,
+    "cpu": 0.45,
+    "foundry": 0.35,
+    "equipment": 0.40,
+    "memory": 0.40,
+}
 DEFAULT_VOL = 0.40
 BENCHMARK_DRIFT = 0.07  # assumption: 7 %/yr drift for every benchmark index
 
@@ -64,11 +70,22 @@ class Anchor:
 
 
 ANCHORS: tuple[Anchor, ...] = (
-    Anchor("688256.SS", date(2024, 6, 28), date(2025, 6, 30), 3.5,
-           "fabscope reference market.md: Cambricon's shares rose about 350% in the year to mid-2025", "estimate"),
-    Anchor("NVDA", date(2024, 6, 28), date(2025, 6, 30), 0.28,
-           "approximate Nasdaq closes (about $124 on 2024-06-28, about $158 on 2025-06-30); not re-checked",
-           "estimate"),
+    Anchor(
+        "688256.SS",
+        date(2024, 6, 28),
+        date(2025, 6, 30),
+        3.5,
+        "fabscope reference market.md: Cambricon's shares rose about 350% in the year to mid-2025",
+        "estimate",
+    ),
+    Anchor(
+        "NVDA",
+        date(2024, 6, 28),
+        date(2025, 6, 30),
+        0.28,
+        "approximate Nasdaq closes (about $124 on 2024-06-28, about $158 on 2025-06-30); not re-checked",
+        "estimate",
+    ),
 )
 
 
@@ -98,7 +115,9 @@ def _calibrate(logret: np.ndarray, calendar: np.ndarray, anchors: Sequence[Ancho
     """Shift log returns inside each anchor window so the window's total return is the anchor's."""
     out = logret.copy()
     for a in anchors:
-        lo = np.searchsorted(calendar, np.datetime64(a.start, "D"), side="right")  # returns after the start close
+        lo = np.searchsorted(
+            calendar, np.datetime64(a.start, "D"), side="right"
+        )  # returns after the start close
         hi = np.searchsorted(calendar, np.datetime64(a.end, "D"), side="right")
         if hi - lo < 1:
             continue
@@ -128,7 +147,9 @@ def sample_prices(
     bench_ret: dict[str, np.ndarray] = {}
     for r in rows:
         if r.get("is_benchmark"):
-            bench_ret[r["ticker"]] = _log_returns(SEGMENT_VOL["index"], BENCHMARK_DRIFT, n, _rng(seed, r["ticker"]))
+            bench_ret[r["ticker"]] = _log_returns(
+                SEGMENT_VOL["index"], BENCHMARK_DRIFT, n, _rng(seed, r["ticker"])
+            )
     frames = []
     keep = (cal >= np.datetime64(start, "D")) & (cal <= np.datetime64(end, "D"))
     for r in rows:
@@ -154,14 +175,25 @@ def sample_prices(
         high = np.maximum(open_, close) * spread
         low = np.minimum(open_, close) / spread
         volume = np.round(VOLUME_MEDIAN * np.exp(0.5 * rng_ohlc.standard_normal(n)))
-        frames.append(pl.DataFrame({
-            "date": cal[keep], "ticker": ticker, "open": open_[keep], "high": high[keep], "low": low[keep],
-            "close": close[keep], "volume": volume[keep],
-            "currency": r.get("currency") or currency_for(ticker),
-        }))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "date": cal[keep],
+                    "ticker": ticker,
+                    "open": open_[keep],
+                    "high": high[keep],
+                    "low": low[keep],
+                    "close": close[keep],
+                    "volume": volume[keep],
+                    "currency": r.get("currency") or currency_for(ticker),
+                }
+            )
+        )
     frame = pl.concat(frames) if frames else pl.DataFrame()
     return to_canonical(
-        frame, provider=PROVIDER, adj_factor=1.0,
+        frame,
+        provider=PROVIDER,
+        adj_factor=1.0,
         source=f"fabscope sample generator (seed {seed}; synthetic, see docs/sample-prices.md)",
     )
 
@@ -179,7 +211,9 @@ class SampleProvider:
         """Sample prices for ``tickers`` (all of the universe if empty) on weekdays in [start, end]."""
         uni = self.universe.filter(pl.col("ticker").is_in(list(tickers))) if tickers else self.universe
         # benchmarks are always generated: stocks are built on their benchmark's returns
-        uni = pl.concat([uni, self.universe.filter(pl.col("is_benchmark"))]).unique("ticker", maintain_order=True)
+        uni = pl.concat([uni, self.universe.filter(pl.col("is_benchmark"))]).unique(
+            "ticker", maintain_order=True
+        )
         frame = sample_prices(uni, start, end, events=self.events, seed=self.seed)
         missing = sorted(set(tickers) - set(frame["ticker"].unique().to_list())) if tickers else []
         return FetchResult(frame, failures={t: "not in the ticker universe" for t in missing})

@@ -28,8 +28,14 @@ from pipelines.sources.prices.base import (
 )
 
 PROVIDER = "yahoo"
-_FIELDS = {"Open": "open", "High": "high", "Low": "low", "Close": "close", "Adj Close": "adj_close",
-           "Volume": "volume"}
+_FIELDS = {
+    "Open": "open",
+    "High": "high",
+    "Low": "low",
+    "Close": "close",
+    "Adj Close": "adj_close",
+    "Volume": "volume",
+}
 
 
 def _yfinance() -> Any:
@@ -63,20 +69,26 @@ def frame_from_download(data: Any, tickers: Sequence[str] | None = None) -> pl.D
         idx = pd.DatetimeIndex(sub.index)
         sub = sub.assign(date=(idx.tz_localize(None) if idx.tz is not None else idx).normalize())
         frame = pl.from_pandas(sub.reset_index(drop=True)).with_columns(
-            pl.col("date").cast(pl.Date), pl.lit(ticker).alias("ticker"))
+            pl.col("date").cast(pl.Date), pl.lit(ticker).alias("ticker")
+        )
         parts.append(frame)
     out = pl.concat(parts, how="diagonal_relaxed")
     for c in ("open", "high", "low", "close", "adj_close", "volume"):
-        out = out.with_columns(pl.col(c).cast(pl.Float64) if c in out.columns else pl.lit(None, pl.Float64).alias(c))
+        out = out.with_columns(
+            pl.col(c).cast(pl.Float64) if c in out.columns else pl.lit(None, pl.Float64).alias(c)
+        )
     return out.filter(pl.col("close").is_not_null() & (pl.col("close") > 0))
 
 
-def adjust_download(raw: pl.DataFrame, known: Mapping[str, str] | None = None,
-                    source: str = "Yahoo Finance via yfinance") -> pl.DataFrame:
+def adjust_download(
+    raw: pl.DataFrame, known: Mapping[str, str] | None = None, source: str = "Yahoo Finance via yfinance"
+) -> pl.DataFrame:
     """Canonical rows (``provider='yahoo'``) from ``frame_from_download`` output."""
     if raw.height == 0:
-        return to_canonical(pl.DataFrame({"date": [], "ticker": []}, schema={"date": pl.Date, "ticker": pl.String}),
-                            provider=PROVIDER)
+        return to_canonical(
+            pl.DataFrame({"date": [], "ticker": []}, schema={"date": pl.Date, "ticker": pl.String}),
+            provider=PROVIDER,
+        )
     currencies = {t: currency_for(t, known) for t in raw["ticker"].unique().to_list()}
     prices = raw.with_columns(
         (pl.col("adj_close") / pl.col("close")).alias("div_factor"),
@@ -98,9 +110,17 @@ class YahooProvider(RetryingProvider):
         yf = _yfinance()
 
         def one(ticker: str) -> pl.DataFrame:
-            data = yf.download(ticker, start=start.isoformat(), end=(end + timedelta(days=1)).isoformat(),
-                               interval="1d", auto_adjust=False, actions=False, multi_level_index=True,
-                               progress=False, threads=False)
+            data = yf.download(
+                ticker,
+                start=start.isoformat(),
+                end=(end + timedelta(days=1)).isoformat(),
+                interval="1d",
+                auto_adjust=False,
+                actions=False,
+                multi_level_index=True,
+                progress=False,
+                threads=False,
+            )
             return adjust_download(require_rows(frame_from_download(data, [ticker])), self.known)
 
         return self.fetch_each(tickers, one)

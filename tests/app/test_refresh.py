@@ -1,0 +1,264 @@
+"""`fabscope refresh` through Dagster: tables filled, idempotent, bad input handled, publish is atomic."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.cli_data import run_refresh, status
+from pipelines.warehouse import Warehouse
+
+REPO = Path(__file__).resolve().parents[2]
+SPINE_TABLES = ("export_controls", "entity_list", "fab_capacity", "chip_specs", "substitution_history")
+FABSCOPE = [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())"]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _counts(db: Path) -> dict[str, int]:
+    return {t["name"]: t["rows"] for t in status(db)["tables"] if t["name"] != "quarantine"}
+
+
+def _edit_csv(path: Path, edit) -> None:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    fields = list(rows[0].keys())
+    rows = edit(rows)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_refresh_fills_every_spine_table_with_sourced_rows(refreshed_db: Path) -> None:
+    counts = _counts(refreshed_db)
+    for table in SPINE_TABLES:
+        assert counts.get(table, 0) > 0, f"{table} is empty"
+    wh = Warehouse(refreshed_db)
+    for table in ("export_controls", "entity_list", "fab_capacity", "substitution_history"):
+        missing = wh.query(
+            f"SELECT count(*) AS n FROM {table} WHERE source IS NULL OR flag NOT IN ('reported', 'estimate')"
+        )["n"].item()
+        assert missing == 0, f"{table} has rows without source/flag"
+    assert wh.query("SELECT count(DISTINCT fab) AS n FROM fab_capacity")["n"].item() >= 25
+
+
+def test_status_json_keys(refreshed_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--db", str(refreshed_db), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) >= {"tables", "sample_data"} and isinstance(doc["sample_data"], bool)
+    assert all(set(t) >= {"name", "rows", "refreshed_at"} for t in doc["tables"])
+    names = {t["name"] for t in doc["tables"]}
+    assert set(SPINE_TABLES) <= names
+
+
+def test_status_without_warehouse_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--db", str(tmp_path / "missing.duckdb"), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "fabscope refresh" in captured.err
+
+
+def test_second_refresh_gives_identical_row_counts(db_copy: Path) -> None:
+    before = _counts(db_copy)
+    assert run_refresh(db_copy)
+    assert _counts(db_copy) == before
+
+
+def test_bad_rows_are_quarantined_and_good_rows_loaded(tmp_path: Path, reference_copy: Path) -> None:
+    def corrupt(rows):
+        rows[2]["capacity_wspm"] = "-5"
+        rows[4]["year"] = "twenty-twenty"
+        return rows
+
+    _edit_csv(reference_copy / "fab_capacity.csv", corrupt)
+    db = tmp_path / "fresh.duckdb"
+    assert run_refresh(db, select="capacity")
+    wh = Warehouse(db)
+    q = wh.query(
+        "SELECT row, field, value, reason FROM quarantine WHERE source_file LIKE '%fab_capacity.csv' "
+        "ORDER BY row"
+    )
+    assert q.select("row", "field", "value").rows() == [
+        (4, "capacity_wspm", "-5"),
+        (6, "year", "twenty-twenty"),
+    ]
+    total = sum(1 for _ in (reference_copy / "fab_capacity.csv").open()) - 1
+    assert wh.query("SELECT count(*) AS n FROM fab_capacity")["n"].item() == total - 2
+
+
+def test_worse_source_is_refused_and_stored_data_kept(
+    db_copy: Path, reference_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = Warehouse(db_copy).query("SELECT * FROM fab_capacity ORDER BY ALL")
+    _edit_csv(
+        reference_copy / "fab_capacity.csv", lambda rows: [{**rows[0], "capacity_wspm": "lots"}, *rows[1:]]
+    )
+    assert main(["refresh", "--db", str(db_copy), "--select", "capacity"]) == 1
+    err = capsys.readouterr().err
+    assert "fab_capacity.csv" in err and "row 2" in err and "capacity_wspm" in err and "refused" in err
+    assert "Traceback" not in err
+    wh = Warehouse(db_copy)
+    assert wh.query("SELECT * FROM fab_capacity ORDER BY ALL").equals(before)
+    kept = wh.query("SELECT row, field FROM quarantine WHERE source_file LIKE '%fab_capacity.csv'")
+    assert kept.rows() == [(2, "capacity_wspm")]
+
+
+def test_failed_blocking_check_keeps_published_warehouse(db_copy: Path, reference_copy: Path) -> None:
+    _edit_csv(reference_copy / "fab_capacity.csv", lambda rows: rows[:3])  # valid rows, far too few
+    before = _sha(db_copy)
+    assert not run_refresh(db_copy, select="capacity")
+    assert _sha(db_copy) == before
+
+
+def test_broken_file_in_cli_subprocess_gives_readable_error(tmp_path: Path, reference_copy: Path) -> None:
+    (reference_copy / "entity_list.csv").write_text("who,when\nnobody,never\n")
+    env = {**os.environ, "FABSCOPE_REFERENCE_DIR": str(reference_copy)}
+    proc = subprocess.run(
+        [*FABSCOPE, "refresh", "--db", str(tmp_path / "w.duckdb"), "--select", "policy"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1
+    assert "entity_list.csv" in proc.stderr and "missing column" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+_READER = textwrap.dedent("""
+    import os, sys, duckdb
+    path, stop_file, out = sys.argv[1:4]
+    ok = fail = 0
+    errors = []
+    while not os.path.exists(stop_file):
+        try:
+            con = duckdb.connect(path, read_only=True)
+            try:
+                n = con.execute("SELECT count(*) FROM fab_capacity").fetchall()[0][0]
+                assert n > 0
+            finally:
+                con.close()
+            ok += 1
+        except Exception as exc:
+            fail += 1
+            errors.append(repr(exc))
+    open(out, "w").write(f"{ok} {fail}\\n" + "\\n".join(errors[:5]))
+""")
+
+
+def test_reader_process_sees_no_error_during_a_real_refresh(db_copy: Path, tmp_path: Path) -> None:
+    stop, out = tmp_path / "stop", tmp_path / "reader.txt"
+    reader = subprocess.Popen([sys.executable, "-c", _READER, str(db_copy), str(stop), str(out)])
+    try:
+        assert run_refresh(db_copy)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    ok, fail = (int(x) for x in out.read_text().splitlines()[0].split())
+    assert fail == 0, out.read_text()
+    assert ok > 10
+
+
+def test_refresh_killed_mid_way_leaves_old_warehouse(db_copy: Path) -> None:
+    before = _sha(db_copy)
+    staging_dir = Warehouse(db_copy).staging_dir
+    proc = subprocess.Popen(
+        [*FABSCOPE, "refresh", "--db", str(db_copy)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    # wait until the run has staged its copy and written into it
+    while time.monotonic() < deadline and proc.poll() is None:
+        staged = list(staging_dir.glob("*.duckdb")) if staging_dir.exists() else []
+        if staged and staged[0].stat().st_mtime > time.time() - 5 and _sha(staged[0]) != before:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "refresh ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert _sha(db_copy) == before
+    assert status(db_copy)["tables"]
+    assert run_refresh(db_copy, select="policy")  # lock freed, orphan staging removed
+
+
+def test_dagster_definitions_load_and_validate() -> None:
+    from pipelines.definitions import defs
+
+    groups = {
+        defs.resolve_asset_graph().get(k).group_name for k in defs.resolve_asset_graph().get_all_asset_keys()
+    }
+    assert {"market", "policy", "capacity", "hardware", "forecast"} <= groups
+    assert defs.resolve_schedule_def("daily_refresh")
+    dagster = Path(sys.executable).with_name("dagster")
+    proc = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "pipelines.definitions"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_backfill_range_and_provider_reach_the_price_assets() -> None:
+    from app.cli_data import _prices_config
+
+    cfg = _prices_config(None, "2024-01-02", "2024-03-29")
+    assert cfg["ops"]["prices_daily"]["config"] == {
+        "provider": "sample",
+        "start": "2024-01-02",
+        "end": "2024-03-29",
+    }
+    assert cfg["ops"]["fx_daily"]["config"] == {
+        "provider": "sample",
+        "start": "2024-01-02",
+        "end": "2024-03-29",
+    }
+    assert _prices_config(None) == {}
+
+
+def test_unknown_provider_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["refresh", "--db", str(tmp_path / "w.duckdb"), "--prices", "csv:" + str(tmp_path / "nope")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "Traceback" not in err
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_schedule_takes_the_price_provider_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import dagster as dg
+
+    from pipelines.schedules import PRICES_ENV, daily_refresh
+
+    monkeypatch.delenv(PRICES_ENV, raising=False)
+    req = daily_refresh(dg.build_schedule_context())
+    assert req.run_config["ops"]["prices_daily"]["config"]["provider"] == "sample"
+    monkeypatch.setenv(PRICES_ENV, f"csv:{tmp_path}")
+    req = daily_refresh(dg.build_schedule_context())
+    assert req.run_config["ops"]["prices_daily"]["config"]["provider"] == f"csv:{tmp_path}"
+    monkeypatch.setenv(PRICES_ENV, "bloomberg")
+    skip = daily_refresh(dg.build_schedule_context())
+    assert isinstance(skip, dg.SkipReason) and "bloomberg" in skip.skip_message

@@ -1,0 +1,37 @@
+"""Vectorised sweep agrees with the point-by-point loop; validation table is well-formed."""
+
+import numpy as np
+
+from hardware_sim.accelerators.sweep import Grid, sweep_grid, sweep_loop
+from hardware_sim.accelerators.validation import CASES, validate
+
+
+def test_sweep_matches_loop():
+    g = Grid(
+        ["hgx-h20-8", "cloudmatrix-384"],
+        ["llama-3-8b", "deepseek-r1"],
+        [1, 64],
+        [512, 8192],
+        ["bf16", "int8"],
+        [(1, 8, 1), (4, 1, 2)],
+        phase="decode",
+    )
+    a, b = sweep_grid(g), sweep_loop(g)
+    assert a["time_s"].shape == (g.size,)
+    np.testing.assert_allclose(a["time_s"], b["time_s"], rtol=1e-12)
+    np.testing.assert_allclose(a["tokens_per_s_per_chip"], b["tokens_per_s_per_chip"], rtol=1e-12)
+    assert set(a["bound"]) <= {"compute", "memory", "network"}
+
+
+def test_prefill_sweep_throughput_definition():
+    g = Grid(["gb200-nvl72"], ["llama-3-70b"], [2], [1000], ["fp8"], [(8, 1, 1)], phase="prefill")
+    a = sweep_grid(g)
+    assert a["tokens_per_s_per_chip"][0] == 2 * 1000 / a["time_s"][0]
+
+
+def test_validation_rows_have_source_and_error():
+    v = validate()
+    assert len(v["cases"]) == len(CASES) >= 8
+    for r in v["cases"]:
+        assert r["source"] and r["flag"] in ("reported", "estimate") and r["measured"] > 0
+        assert np.isclose(r["error_pct"], (r["predicted"] / r["measured"] - 1) * 100)
