@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from app.cli_common import CliError, add_db_arg, emit_json
+from pipelines.clock import run_date
 from pipelines.warehouse import Warehouse, WarehouseError, resolve_db_path, scalar
 
 GROUPS = ("market", "policy", "capacity", "hardware", "forecast")
@@ -50,14 +52,27 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_refresh(
-    db: Path, prices: str | None = None, select: str | None = None, start: str = "", end: str = ""
+    db: Path,
+    prices: str | None = None,
+    select: str | None = None,
+    start: str = "",
+    end: str = "",
+    today: date | None = None,
 ) -> bool:
-    """Materialise the refresh job (all assets or one group) through Dagster; True if all passed."""
-    return execute_refresh(db, prices, select, start, end)[0]
+    """Materialise the refresh job (all assets or one group) through Dagster; True if all passed.
+
+    ``today`` is the run date (the last price day, the latest date a reference row may hold);
+    default: the UTC date when the run starts."""
+    return execute_refresh(db, prices, select, start, end, today)[0]
 
 
 def execute_refresh(
-    db: Path, prices: str | None = None, select: str | None = None, start: str = "", end: str = ""
+    db: Path,
+    prices: str | None = None,
+    select: str | None = None,
+    start: str = "",
+    end: str = "",
+    today: date | None = None,
 ) -> tuple[bool, str]:
     """``run_refresh`` that also returns the Dagster run id: ``(success, run_id)``."""
     import dagster as dg
@@ -77,6 +92,8 @@ def execute_refresh(
         if not selection:
             raise CliError(f"no assets in group {select!r}; groups: {', '.join(GROUPS)}")
     run_config = _merge({"loggers": {"progress": {}}}, _prices_config(prices, start, end))
+    if today is not None:
+        run_config["resources"] = {"run_date": {"config": {"today": today.isoformat()}}}
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             run_config=run_config,
@@ -87,11 +104,22 @@ def execute_refresh(
     return result.success, result.run_id
 
 
+def _today_arg(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return run_date(text)
+    except ValueError as exc:
+        raise CliError(f"--today: {exc}") from None
+
+
 def cmd_refresh(args: argparse.Namespace) -> int:
     db = resolve_db_path(args.db)
     print(f"fabscope refresh → {db} (prices: {args.prices or 'sample'})", file=sys.stderr)
     try:
-        ok, run_id = execute_refresh(db, args.prices, args.select, args.start or "", args.end or "")
+        ok, run_id = execute_refresh(
+            db, args.prices, args.select, args.start or "", args.end or "", _today_arg(args.today)
+        )
     except WarehouseError as exc:
         raise CliError(str(exc)) from None
     summary = quarantine_summary(db, run_id=run_id)
@@ -219,7 +247,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--start", default=None, help="backfill prices from this date (YYYY-MM-DD); default: incremental"
     )
-    p.add_argument("--end", default=None, help="last price date to fetch (YYYY-MM-DD); default: today")
+    p.add_argument("--end", default=None, help="last price date to fetch (YYYY-MM-DD); default: --today")
+    p.add_argument(
+        "--today",
+        default=None,
+        help="the run date (YYYY-MM-DD): default last price day and latest date a reference row may "
+        "hold; default: the UTC date",
+    )
     p.set_defaults(func=cmd_refresh)
 
     p = sub.add_parser("status", help="what is in the warehouse")

@@ -1,10 +1,15 @@
-"""Shared fixtures: an isolated Dagster instance and one fully refreshed warehouse per session."""
+"""Shared fixtures: an isolated Dagster instance, a fixed run date, one refreshed warehouse per session.
+
+No test reads the wall clock for a date: runs take ``today`` (fixture ``today``, ``TODAY``) as their
+run date, so a session that straddles midnight UTC gives the same rows as one that does not.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +22,30 @@ os.environ.pop("FABSCOPE_DB", None)
 os.environ.pop("FABSCOPE_REFERENCE_DIR", None)
 
 REPO = Path(__file__).resolve().parents[1]
+TODAY = date(2026, 12, 4)  # a Friday, after the latest bundled reference date (2026-11-09)
+
+
+@pytest.fixture(scope="session")
+def today() -> date:
+    """The run date every test refresh uses (never the wall clock)."""
+    return TODAY
+
+
+@pytest.fixture(autouse=True)
+def _no_wall_clock_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process code that falls back on the wall clock for "today" gets ``TODAY`` instead
+    (subprocesses are given ``--today``)."""
+    from pipelines import clock
+
+    monkeypatch.setattr(clock, "utc_today", lambda: TODAY)
+
+
+@pytest.fixture(scope="session")
+def run_resources():
+    """``run_resources(db)``: the Dagster resources of a run on warehouse ``db`` with run date ``TODAY``."""
+    from pipelines.resources import run_resources as build
+
+    return lambda db: build(db, today=TODAY)
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +58,7 @@ def refreshed_db() -> Path:
 
     db = _SESSION_DIR / "warehouse" / "fabscope.duckdb"
     db.parent.mkdir(parents=True, exist_ok=True)
-    assert run_refresh(db), "the bundled-data refresh failed (see the progress lines above)"
+    assert run_refresh(db, today=TODAY), "the bundled-data refresh failed (see the progress lines above)"
     return db
 
 
