@@ -48,18 +48,47 @@ def run_resources():
     return lambda db: build(db, today=TODAY)
 
 
-@pytest.fixture(scope="session")
-def refreshed_db() -> Path:
-    """A warehouse refreshed from the bundled data (sample prices) by the real Dagster definitions.
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every pytest-xdist worker of this session (the session's own without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
-    Shared by the whole session: treat it as read-only (copy it to tmp_path before writing).
-    """
+
+def _build_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> Path:
+    """``build(path)`` run by the first worker that asks; the others wait for it and reuse the file."""
+    from filelock import FileLock
+
+    folder = _shared_dir(tmp_path_factory) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    target, done = folder / "fabscope.duckdb", folder / "done"
+    with FileLock(str(folder / ".lock")):
+        if not done.exists():
+            build(target)
+            done.touch()
+    return target
+
+
+def _refresh(db: Path) -> None:
     from app.cli_data import run_refresh
 
-    db = _SESSION_DIR / "warehouse" / "fabscope.duckdb"
-    db.parent.mkdir(parents=True, exist_ok=True)
-    assert run_refresh(db, today=TODAY), "the bundled-data refresh failed (see the progress lines above)"
-    return db
+    saved = os.environ.get("FABSCOPE_DB")
+    try:
+        assert run_refresh(db, today=TODAY), "the bundled-data refresh failed (see the progress lines above)"
+    finally:  # run_refresh points $FABSCOPE_DB at its warehouse: keep the session's environment as it was
+        if saved is None:
+            os.environ.pop("FABSCOPE_DB", None)
+        else:
+            os.environ["FABSCOPE_DB"] = saved
+
+
+@pytest.fixture(scope="session")
+def refreshed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse refreshed from the bundled data (sample prices, run date ``TODAY``) by the real
+    Dagster definitions, once per session and shared by all xdist workers.
+
+    Treat it as read-only (``db_copy`` gives a writable copy).
+    """
+    return _build_once(tmp_path_factory, "refreshed", _refresh)
 
 
 @pytest.fixture
@@ -81,17 +110,21 @@ def reference_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return target
 
 
-@pytest.fixture
-def history_db(tmp_path: Path) -> Path:
-    """A fresh warehouse holding only the bundled ``substitution_history`` rows (for forecast runs)."""
+def _history_only(path: Path) -> None:
     import polars as pl
 
     from pipelines.warehouse import Warehouse, replace_rows
 
-    path = tmp_path / "w.duckdb"
     history = pl.read_csv(
         REPO / "pipelines" / "reference" / "substitution_history.csv", infer_schema_length=0
     ).with_columns(pl.col("year").cast(pl.Int32), pl.col("domestic_share").cast(pl.Float64))
     with Warehouse(path).write() as con:
         replace_rows(con, "substitution_history", history)
-    return path
+
+
+@pytest.fixture
+def history_db(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
+    """A private warehouse holding only the bundled ``substitution_history`` rows (for forecast runs)."""
+    target = tmp_path / "w.duckdb"
+    shutil.copyfile(_build_once(tmp_path_factory, "history", _history_only), target)
+    return target

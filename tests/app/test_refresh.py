@@ -76,6 +76,7 @@ def test_status_without_warehouse_is_a_clear_error(
     assert captured.out == "" and "fabscope refresh" in captured.err
 
 
+@pytest.mark.slow
 def test_second_refresh_gives_identical_row_counts(db_copy: Path, today: date) -> None:
     before = _counts(db_copy)
     assert run_refresh(db_copy, today=today)
@@ -97,6 +98,7 @@ def _rows(db: Path) -> dict[str, list[tuple]]:
     return out
 
 
+@pytest.mark.slow
 def test_refreshes_either_side_of_midnight_with_a_fixed_today_give_identical_rows(
     db_copy: Path, today: date, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -123,6 +125,7 @@ def test_run_date_defaults_to_the_utc_date_and_is_read_once_per_run(monkeypatch:
         clock.run_date("2025-13-01")
 
 
+@pytest.mark.slow
 def test_bad_rows_are_quarantined_and_good_rows_loaded(tmp_path: Path, reference_copy: Path) -> None:
     def corrupt(rows):
         rows[2]["capacity_wspm"] = "-5"
@@ -145,6 +148,7 @@ def test_bad_rows_are_quarantined_and_good_rows_loaded(tmp_path: Path, reference
     assert wh.query("SELECT count(*) AS n FROM fab_capacity")["n"].item() == total - 2
 
 
+@pytest.mark.slow
 def test_worse_source_is_refused_and_stored_data_kept(
     db_copy: Path, reference_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -162,6 +166,7 @@ def test_worse_source_is_refused_and_stored_data_kept(
     assert kept.rows() == [(2, "capacity_wspm")]
 
 
+@pytest.mark.slow
 def test_failed_blocking_check_keeps_published_warehouse(db_copy: Path, reference_copy: Path) -> None:
     _edit_csv(reference_copy / "fab_capacity.csv", lambda rows: rows[:3])  # valid rows, far too few
     before = _sha(db_copy)
@@ -169,6 +174,7 @@ def test_failed_blocking_check_keeps_published_warehouse(db_copy: Path, referenc
     assert _sha(db_copy) == before
 
 
+@pytest.mark.slow
 def test_broken_file_in_cli_subprocess_gives_readable_error(
     tmp_path: Path, reference_copy: Path, today: date
 ) -> None:
@@ -217,6 +223,7 @@ _READER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_reader_process_sees_no_error_during_a_real_refresh(db_copy: Path, tmp_path: Path) -> None:
     stop, out = tmp_path / "stop", tmp_path / "reader.txt"
     reader = subprocess.Popen([sys.executable, "-c", _READER, str(db_copy), str(stop), str(out)])
@@ -230,6 +237,7 @@ def test_reader_process_sees_no_error_during_a_real_refresh(db_copy: Path, tmp_p
     assert ok > 10
 
 
+@pytest.mark.slow
 def test_refresh_killed_mid_way_leaves_old_warehouse(db_copy: Path, today: date) -> None:
     before = _sha(db_copy)
     staging_dir = Warehouse(db_copy).staging_dir
@@ -255,6 +263,7 @@ def test_refresh_killed_mid_way_leaves_old_warehouse(db_copy: Path, today: date)
     assert run_refresh(db_copy, select="policy")  # lock freed, orphan staging removed
 
 
+@pytest.mark.slow
 def test_dagster_definitions_load_and_validate() -> None:
     from pipelines.definitions import defs
 

@@ -107,6 +107,7 @@ def test_default_splits_cover_amec_and_naura():
     assert all(sum(s.values()) <= 1 for s in REVENUE_SPLIT.values())
 
 
+@pytest.mark.slow
 def test_materialize_capacity_assets_fills_tool_supply(tmp_path: Path, run_resources):
     db = tmp_path / "w.duckdb"
     result = dg.materialize([*capacity.ASSETS, *capacity.CHECKS], resources=run_resources(db))

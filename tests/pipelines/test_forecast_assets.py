@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from models.scenarios import SCENARIO_DIR
 from pipelines.assets import forecast, history
 from pipelines.warehouse import Warehouse
 
 
+@pytest.mark.slow
 def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_path: Path, run_resources):
     db = tmp_path / "w.duckdb"
     result = dg.materialize(

@@ -32,6 +32,7 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory, run_resources) -> Path:
     return db
 
 
+@pytest.mark.slow
 def test_sample_refresh_fills_prices_fx_and_event_study(sample_db: Path, today: date) -> None:
     wh = Warehouse(sample_db)
     prov = wh.query(
@@ -51,6 +52,7 @@ def test_sample_refresh_fills_prices_fx_and_event_study(sample_db: Path, today: 
     assert fetch[:3] == ("sample", 0, today) and fetch[3] == today  # the run date, a Friday
 
 
+@pytest.mark.slow
 def test_cambricon_anchor_visible_in_warehouse(sample_db: Path) -> None:
     wh = Warehouse(sample_db)
     p = dict(
@@ -62,6 +64,7 @@ def test_cambricon_anchor_visible_in_warehouse(sample_db: Path) -> None:
     assert p[date(2025, 6, 30)] / p[date(2024, 6, 28)] == pytest.approx(4.5)
 
 
+@pytest.mark.slow
 def test_ranged_sample_backfill_replaces_only_its_days(
     sample_db: Path, tmp_path: Path, run_resources
 ) -> None:
@@ -98,6 +101,7 @@ def _good_drop(folder: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_csv_drop_replaces_sample_rows_and_quarantines_bad_rows(
     sample_db: Path, tmp_path: Path, run_resources
 ) -> None:
@@ -144,6 +148,7 @@ def test_csv_drop_replaces_sample_rows_and_quarantines_bad_rows(
     )
 
 
+@pytest.mark.slow
 def test_unknown_layout_only_drop_fails_with_readable_message(tmp_path: Path, run_resources) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
@@ -155,6 +160,7 @@ def test_unknown_layout_only_drop_fails_with_readable_message(tmp_path: Path, ru
     assert "notes.csv" in text and "unknown price layout" in text
 
 
+@pytest.mark.slow
 def test_freshness_check_fails_when_latest_date_lags(tmp_path: Path, run_resources) -> None:
     drop = tmp_path / "drop"
     _good_drop(drop)

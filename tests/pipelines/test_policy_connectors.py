@@ -93,6 +93,7 @@ def _materialize(resources, db: Path, config: dict | None) -> dg.ExecuteInProces
     )
 
 
+@pytest.mark.slow
 def test_offline_policy_refresh_is_curated_only(tmp_path: Path, run_resources) -> None:
     assert _materialize(run_resources, tmp_path / "w.duckdb", None).success
     wh = Warehouse(tmp_path / "w.duckdb")
@@ -101,6 +102,7 @@ def test_offline_policy_refresh_is_curated_only(tmp_path: Path, run_resources) -
     assert wh.query("SELECT count(*) AS n FROM export_controls")["n"].item() == n_curated
 
 
+@pytest.mark.slow
 def test_recorded_connectors_merge_without_duplicates(tmp_path: Path, run_resources) -> None:
     cfg = {
         "export_controls": {"config": {"fr_json": str(FR_JSON), "csl_csv": str(CSL_CSV)}},

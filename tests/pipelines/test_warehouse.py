@@ -91,6 +91,7 @@ def test_newer_schema_is_refused_and_file_untouched(tmp_path: Path) -> None:
     assert _sha(wh.path) == before
 
 
+@pytest.mark.slow
 def test_replace_rows_by_key_is_idempotent(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "w.duckdb")
     for _ in range(3):
@@ -164,6 +165,7 @@ _READER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_readers_in_another_process_never_fail_during_writes(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "w.duckdb")
     with wh.write() as con:
@@ -196,6 +198,7 @@ _KILLED_WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_writer_killed_with_sigkill_leaves_old_data_and_frees_the_lock(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "w.duckdb")
     with wh.write() as con:
