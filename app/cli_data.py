@@ -34,10 +34,8 @@ def dagster_home() -> Path:
 def _prices_config(provider: str | None, start: str = "", end: str = "") -> dict[str, Any]:
     if not provider and not (start or end):
         return {}
-    try:
-        from pipelines.assets.market import market_run_config
-    except ImportError as exc:
-        raise CliError("price providers are not available in this build") from exc
+    from pipelines.assets.market import market_run_config
+
     try:
         return market_run_config(provider or "sample", start=start, end=end)
     except ValueError as exc:

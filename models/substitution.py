@@ -249,13 +249,12 @@ def _store_params(estimator, init_locals: dict) -> None:
 
 
 class _RateTimingCurve(_SubstitutionCurve):
-    """A curve with a positive rate (fitted in log space, named by ``_RATE``) and a timing year ``t0``.
+    """A curve with a positive rate (fitted in log space) and a timing year ``t0``.
 
     Hyper-parameters shared by both: ``rate_prior`` (median, sd of log rate; None = the class
     default ``_DEFAULT_RATE_PRIOR``), ``rate_bounds`` (1/year), ``t0_prior``, ``t0_bounds``.
     """
 
-    _RATE = ""
     _DEFAULT_RATE_PRIOR: tuple[float, float] = (0.3, 1.0)
 
     def __init__(
@@ -299,7 +298,6 @@ class FisherPry(_RateTimingCurve):
 
     _PARAMS = ("alpha_", "t0_")
 
-    _RATE = "alpha"
     _DEFAULT_RATE_PRIOR = (0.25, 1.0)
 
     def _curve(self, t, theta):
@@ -321,7 +319,6 @@ class Gompertz(_RateTimingCurve):
 
     _PARAMS = ("k_", "t0_")
 
-    _RATE = "k"
     _DEFAULT_RATE_PRIOR = (0.3, 1.0)
 
     def _curve(self, t, theta):

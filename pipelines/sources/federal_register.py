@@ -27,7 +27,6 @@ from pipelines.sources.prices.base import RETRY_ATTEMPTS, RETRY_BACKOFF_S, with_
 
 API_URL = "https://www.federalregister.gov/api/v1/documents.json"
 BIS_SLUG = "industry-and-security-bureau"
-BIS_AGENCY_ID = 241
 FIELDS = (
     "title",
     "type",

@@ -120,11 +120,8 @@ def _lever(param: str, specs: dict[str, tuple[str, str]]) -> html.Div:
 
 
 def _editor() -> html.Div:
-    try:
-        files = sorted(se.shipped())
-        specs = se.parameter_specs()
-    except ImportError as exc:  # the forecast models are not installed in this build
-        return ui.empty_state(f"scenario editor unavailable: {exc}")
+    files = sorted(se.shipped())
+    specs = se.parameter_specs()
     levers = [_lever(p, specs) for p in se.EDITOR_LEVERS if p in specs]
     return html.Div(
         className="card",
