@@ -150,7 +150,7 @@ def quarantine_summary(db: Path, limit: int = 10, run_id: str | None = None) -> 
             f"first(reason ORDER BY row) AS reason FROM quarantine {where}GROUP BY source_file ORDER BY source_file",
             [run_id] if run_id else None,
         )
-    except Exception:  # noqa: BLE001 - an older warehouse without the table, or an unreadable file
+    except Exception:  # an older warehouse without the table, or an unreadable file
         return ""
     if rows.is_empty():
         return ""

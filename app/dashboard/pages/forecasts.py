@@ -349,7 +349,7 @@ def _rerun(set_progress, n_clicks: int, text: str | None, seed: Any, paths: Any)
             n_paths=paths,
             progress=progress,
         )
-    except Exception as exc:  # noqa: BLE001 - shown to the analyst, never a traceback
+    except Exception as exc:  # shown to the analyst, never a traceback
         set_progress(("0", str(se.RERUN_STEPS), "failed"))
         return dash.no_update, html.Div(f"Run failed: {exc}", className="banner banner-error")
     return (
