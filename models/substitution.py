@@ -30,7 +30,7 @@ LN81 = float(np.log(81.0))
 
 # Default prior centre for the timing parameter (the year a curve reaches half of / 1/e
 # of its ceiling). Assumption (flag: estimate): analyst outlooks quoted in
-# shared/reference/market.md put China's AI-accelerator self-sufficiency at 34% (2024)
+# docs/reference/market.md put China's AI-accelerator self-sufficiency at 34% (2024)
 # -> 82% (2027) (Morgan Stanley) and WFE localisation at 20-40% (2021-2024), so the
 # midpoint is centred on 2028 with a wide 10-year standard deviation: weak on purpose.
 T_MID_PRIOR = (2028.0, 10.0)

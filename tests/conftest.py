@@ -110,6 +110,16 @@ def reference_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def real_prices() -> Path:
+    """The folder of real price exports named by ``$FABSCOPE_REAL_PRICES`` (read in place, never copied
+    into the repository); the test is skipped when it is unset or absent."""
+    folder = os.environ.get("FABSCOPE_REAL_PRICES")
+    if not folder or not Path(folder).is_dir():
+        pytest.skip(f"real price exports not present (FABSCOPE_REAL_PRICES={folder or 'unset'})")
+    return Path(folder)
+
+
 def _history_only(path: Path) -> None:
     import polars as pl
 
