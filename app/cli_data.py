@@ -49,19 +49,9 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_refresh(
-    db: Path,
-    prices: str | None = None,
-    select: str | None = None,
-    start: str = "",
-    end: str = "",
-    today: date | None = None,
-) -> bool:
-    """Materialise the refresh job (all assets or one group) through Dagster; True if all passed.
-
-    ``today`` is the run date (the last price day, the latest date a reference row may hold);
-    default: the UTC date when the run starts."""
-    return execute_refresh(db, prices, select, start, end, today)[0]
+def run_refresh(db: Path, **options: Any) -> bool:
+    """``execute_refresh(db, **options)`` without the run id: True if every asset and check passed."""
+    return execute_refresh(db, **options)[0]
 
 
 def execute_refresh(
@@ -72,7 +62,10 @@ def execute_refresh(
     end: str = "",
     today: date | None = None,
 ) -> tuple[bool, str]:
-    """``run_refresh`` that also returns the Dagster run id: ``(success, run_id)``."""
+    """Materialise the refresh job (all assets or one group ``select``) through Dagster into ``db``:
+    ``(success, run_id)``. ``prices``, ``start``, ``end`` as for ``fabscope refresh``; ``today`` is the
+    run date (the last price day, the latest date a reference row may hold; default: the UTC date
+    when the run starts)."""
     import dagster as dg
 
     from pipelines.definitions import build_definitions

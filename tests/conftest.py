@@ -6,9 +6,14 @@ run date, so a session that straddles midnight UTC gives the same rows as one th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import textwrap
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +28,22 @@ os.environ.pop("FABSCOPE_REFERENCE_DIR", None)
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 12, 4)  # a Friday, after the latest bundled reference date (2026-11-09)
+
+
+# The keys CONTRACT.md promises in `fabscope sim chip|system --json` (and the catalog records behind them).
+CONTRACT_KEYS = {
+    "chip": frozenset(
+        {"id", "vendor", "bf16_tflops", "int8_tops", "hbm_gb", "hbm_tbps", "scaleup_gbps", "tdp_w", "sources"}
+    ),
+    "system": frozenset({"id", "chips", "bf16_pflops", "hbm_tb", "hbm_tbps", "scaleup_tbps"})  # capacity
+    | {"power_kw", "pflops_per_kw", "power_breakdown_kw"},  # power
+}
+
+
+@pytest.fixture(scope="session")
+def contract_keys() -> dict[str, frozenset[str]]:
+    """``CONTRACT_KEYS``: the promised JSON keys per record kind (``chip``, ``system``), written once."""
+    return CONTRACT_KEYS
 
 
 @pytest.fixture(scope="session")
@@ -138,3 +159,59 @@ def history_db(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path
     target = tmp_path / "w.duckdb"
     shutil.copyfile(_build_once(tmp_path_factory, "history", _history_only), target)
     return target
+
+
+_READER = textwrap.dedent("""
+    import os, sys, duckdb
+    path, sql, stop_file, out = sys.argv[1:5]
+    ok = fail = 0
+    states, errors = set(), []
+    while not os.path.exists(stop_file):
+        try:
+            con = duckdb.connect(path, read_only=True)
+            try:
+                state, consistent = con.execute(sql).fetchall()[0]
+            finally:
+                con.close()
+            if not consistent:
+                raise AssertionError(f"inconsistent state {state!r}")
+            states.add(state)
+            ok += 1
+        except Exception as exc:
+            fail += 1
+            errors.append(repr(exc))
+    open(out, "w").write(f"{ok} {fail} {len(states)}\\n" + "\\n".join(errors[:5]))
+""")
+
+
+@dataclass
+class ReaderReport:
+    """What a reader process saw: reads that worked, reads that failed, distinct states, first errors."""
+
+    ok: int = 0
+    fail: int = 0
+    states: int = 0
+    errors: str = ""
+
+
+@pytest.fixture
+def concurrent_reader(tmp_path: Path):
+    """``with concurrent_reader(db, sql) as seen:`` a separate process reads ``db`` read-only in a loop
+    while the block runs; ``sql`` returns one row ``(state, consistent)``. After the block, ``seen``
+    (a ``ReaderReport``) says how many reads worked and failed (an exception or an inconsistent row)."""
+
+    @contextlib.contextmanager
+    def run(db: Path, sql: str):
+        stop, out = tmp_path / "reader.stop", tmp_path / "reader.out"
+        reader = subprocess.Popen([sys.executable, "-c", _READER, str(db), sql, str(stop), str(out)])
+        seen = ReaderReport()
+        try:
+            yield seen
+        finally:
+            stop.touch()
+            reader.wait(timeout=60)
+        counts, *errors = out.read_text().splitlines()
+        seen.ok, seen.fail, seen.states = (int(x) for x in counts.split())
+        seen.errors = "\n".join(errors)
+
+    return run

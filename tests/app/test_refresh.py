@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -202,39 +201,14 @@ def test_broken_file_in_cli_subprocess_gives_readable_error(
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
-_READER = textwrap.dedent("""
-    import os, sys, duckdb
-    path, stop_file, out = sys.argv[1:4]
-    ok = fail = 0
-    errors = []
-    while not os.path.exists(stop_file):
-        try:
-            con = duckdb.connect(path, read_only=True)
-            try:
-                n = con.execute("SELECT count(*) FROM fab_capacity").fetchall()[0][0]
-                assert n > 0
-            finally:
-                con.close()
-            ok += 1
-        except Exception as exc:
-            fail += 1
-            errors.append(repr(exc))
-    open(out, "w").write(f"{ok} {fail}\\n" + "\\n".join(errors[:5]))
-""")
-
-
 @pytest.mark.slow
-def test_reader_process_sees_no_error_during_a_real_refresh(db_copy: Path, tmp_path: Path) -> None:
-    stop, out = tmp_path / "stop", tmp_path / "reader.txt"
-    reader = subprocess.Popen([sys.executable, "-c", _READER, str(db_copy), str(stop), str(out)])
-    try:
-        assert run_refresh(db_copy)
-    finally:
-        stop.touch()
-        reader.wait(timeout=60)
-    ok, fail = (int(x) for x in out.read_text().splitlines()[0].split())
-    assert fail == 0, out.read_text()
-    assert ok > 10
+def test_reader_process_sees_no_error_during_a_real_refresh(
+    db_copy: Path, today: date, concurrent_reader
+) -> None:
+    with concurrent_reader(db_copy, "SELECT count(*), count(*) > 0 FROM fab_capacity") as seen:
+        assert run_refresh(db_copy, today=today)
+    assert seen.fail == 0, seen.errors
+    assert seen.ok > 10
 
 
 @pytest.mark.slow
