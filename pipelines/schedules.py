@@ -8,6 +8,7 @@ so the Dagster daemon of a live deployment refreshes real prices without editing
 from __future__ import annotations
 
 import os
+from datetime import UTC, date
 
 import dagster as dg
 
@@ -20,8 +21,10 @@ refresh_job = dg.define_asset_job(
 )
 
 
-def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason:
-    """The run a scheduled refresh launches for price provider ``provider`` (None or empty: sample)."""
+def scheduled_run_request(provider: str | None, today: date | None = None) -> dg.RunRequest | dg.SkipReason:
+    """The run a scheduled refresh launches for price provider ``provider`` (None or empty: sample).
+
+    ``today`` (the tick's date) becomes the run date, so a retried tick refreshes the same days."""
     from pipelines.assets.market import market_run_config
 
     provider = (provider or "").strip() or "sample"
@@ -29,6 +32,8 @@ def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason
         config = market_run_config(provider)
     except ValueError as exc:
         return dg.SkipReason(f"${PRICES_ENV}={provider!r}: {exc}")
+    if today is not None:
+        config["resources"] = {"run_date": {"config": {"today": today.isoformat()}}}
     return dg.RunRequest(run_config=config, tags={"fabscope/prices": provider})
 
 
@@ -42,7 +47,8 @@ def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason
     "(default sample).",
 )
 def daily_refresh(context: dg.ScheduleEvaluationContext):
-    return scheduled_run_request(os.environ.get(PRICES_ENV))
+    tick = context.scheduled_execution_time
+    return scheduled_run_request(os.environ.get(PRICES_ENV), tick.astimezone(UTC).date() if tick else None)
 
 
 JOBS = [refresh_job]

@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
             n_paths=args.paths,
             progress=lambda s, t, m: emit({"step": s, "total": t, "message": m}),
         )
-    except Exception as exc:  # noqa: BLE001 - reported to the dashboard as a message
+    except Exception as exc:  # reported to the dashboard as a message
         emit({"error": str(exc) or type(exc).__name__})
         return 1
     emit({"result": {k: doc[k] for k in ("scenario_id", "name", "seed", "n_paths", "warehouse_version")}})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -10,11 +9,6 @@ import polars as pl
 import pytest
 
 from pipelines.sources.prices.csv_drop import drop_files, read_drop
-
-REAL = Path(
-    os.environ.get("FABSCOPE_REAL_PRICES") or Path(__file__).resolve().parents[3] / "shared/data/real-prices"
-)
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real price exports not present at {REAL}")
 
 
 def _closes(res, ticker: str) -> list[float]:
@@ -142,10 +136,9 @@ def test_subfolders_hold_two_exports_of_the_same_ticker(tmp_path: Path) -> None:
     assert closes == pytest.approx([92.669, 87.528, 122.97])  # pre-split rows in post-split units
 
 
-@needs_real
-def test_real_pre_and_post_split_exports_dropped_as_subfolders(tmp_path: Path) -> None:
+def test_real_pre_and_post_split_exports_dropped_as_subfolders(tmp_path: Path, real_prices: Path) -> None:
     for folder in ("prices_us_dieperdev", "prices_us_key07211"):
-        (tmp_path / folder).symlink_to(REAL / folder, target_is_directory=True)
+        (tmp_path / folder).symlink_to(real_prices / folder, target_is_directory=True)
     res = read_drop(tmp_path, {"^SOX": "USD"})
     assert not res.refused_files
     f = res.frame.sort("ticker", "date").with_columns(
