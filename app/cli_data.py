@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from app.cli_common import CliError, add_db_arg, emit_json
+from fabscope.settings import get_settings
 from pipelines.warehouse import Warehouse, WarehouseError, resolve_db_path, scalar
 
 GROUPS = ("market", "policy", "capacity", "hardware", "forecast")
@@ -20,7 +21,7 @@ def dagster_home() -> Path:
     """The shared Dagster instance folder: ``$DAGSTER_HOME``, else ``./data/dagster``.
 
     Sets ``$DAGSTER_HOME`` to the absolute path (Dagster refuses a relative one) and creates it."""
-    home = Path(os.environ.get("DAGSTER_HOME") or "data/dagster").expanduser().absolute()
+    home = get_settings().dagster_home
     os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     yaml = home / "dagster.yaml"

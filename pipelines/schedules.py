@@ -7,11 +7,11 @@ so the Dagster daemon of a live deployment refreshes real prices without editing
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-PRICES_ENV = "FABSCOPE_PRICES"
+from fabscope.settings import env_var, get_settings
+
+PRICES_ENV = env_var("prices")
 
 refresh_job = dg.define_asset_job(
     "refresh",
@@ -42,7 +42,7 @@ def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason
     "(default sample).",
 )
 def daily_refresh(context: dg.ScheduleEvaluationContext):
-    return scheduled_run_request(os.environ.get(PRICES_ENV))
+    return scheduled_run_request(get_settings().prices)
 
 
 JOBS = [refresh_job]

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from fabscope.settings import ENV_VARS
+
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="fabscope-tests-"))
 os.environ["DAGSTER_HOME"] = str(_SESSION_DIR / "dagster")
 (_SESSION_DIR / "dagster").mkdir(parents=True, exist_ok=True)
 (_SESSION_DIR / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-os.environ.pop("FABSCOPE_DB", None)
-os.environ.pop("FABSCOPE_REFERENCE_DIR", None)
+for _name in set(ENV_VARS) - {"DAGSTER_HOME", "FABSCOPE_REQUIRE_BROWSER", "FABSCOPE_REAL_PRICES"}:
+    os.environ.pop(_name, None)  # the tests see the documented defaults, not the caller's settings
 
 REPO = Path(__file__).resolve().parents[1]
 

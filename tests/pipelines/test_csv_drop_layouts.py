@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from fabscope.settings import get_settings
 from pipelines.sources.prices.csv_drop import drop_files, read_drop
 
-REAL = Path(
-    os.environ.get("FABSCOPE_REAL_PRICES") or Path(__file__).resolve().parents[3] / "shared/data/real-prices"
-)
+REAL = get_settings().real_prices or Path(__file__).resolve().parents[3] / "shared/data/real-prices"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real price exports not present at {REAL}")
 
 

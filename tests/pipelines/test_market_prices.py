@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from fabscope.settings import get_settings
 from pipelines.sources.fx import sample_fx, to_usd, yahoo_fx
 from pipelines.sources.prices import parse_provider
 from pipelines.sources.prices.adjustments import known_splits, split_factor
@@ -21,9 +21,7 @@ from pipelines.sources.prices.sample import ANCHORS, sample_prices
 from pipelines.sources.prices.yahoo import YahooProvider, frame_from_download
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-REAL = Path(
-    os.environ.get("FABSCOPE_REAL_PRICES") or Path(__file__).resolve().parents[3] / "shared/data/real-prices"
-)
+REAL = get_settings().real_prices or Path(__file__).resolve().parents[3] / "shared/data/real-prices"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real price exports not present at {REAL}")
 
 
