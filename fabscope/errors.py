@@ -50,4 +50,25 @@ class NotFoundError(FabscopeError, KeyError):
     """An unknown id (chip, system, model, process flow, stored run...); the message lists valid ones."""
 
 
-__all__ = ["DataError", "FabscopeError", "InputError", "NotFoundError", "WarehouseError"]
+KINDS: dict[type[FabscopeError], str] = {
+    NotFoundError: "not_found",
+    InputError: "input",
+    DataError: "data",
+    WarehouseError: "warehouse",
+}
+
+
+def error_kind(exc: FabscopeError) -> str:
+    """``"not_found"``, ``"input"``, ``"data"`` or ``"warehouse"`` (``"error"`` for a bare ``FabscopeError``)."""
+    return next((name for kind, name in KINDS.items() if isinstance(exc, kind)), "error")
+
+
+__all__ = [
+    "KINDS",
+    "DataError",
+    "FabscopeError",
+    "InputError",
+    "NotFoundError",
+    "WarehouseError",
+    "error_kind",
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from fabscope.errors import InputError
 from fabscope.settings import env_var, get_settings
 
 PRICES_ENV = env_var("prices")
@@ -27,7 +28,7 @@ def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason
     provider = (provider or "").strip() or "sample"
     try:
         config = market_run_config(provider)
-    except ValueError as exc:
+    except InputError as exc:
         return dg.SkipReason(f"${PRICES_ENV}={provider!r}: {exc}")
     return dg.RunRequest(run_config=config, tags={"fabscope/prices": provider})
 

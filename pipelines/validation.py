@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 import polars as pl
 
+from fabscope.errors import DataError
+
 DType = Literal["str", "int", "float", "date", "bool"]
 QUARANTINE_SCHEMA = {"row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String}
 _TRUE = ("true", "1", "yes", "y", "t")
@@ -35,7 +37,7 @@ _FALSE = ("false", "0", "no", "n", "f")
 _ROW = "__row"
 
 
-class ValidationError(Exception):
+class ValidationError(DataError):
     """A file cannot be read at all (missing, unreadable, missing columns)."""
 
 

@@ -24,14 +24,11 @@ import duckdb
 import polars as pl
 from filelock import FileLock, Timeout
 
+from fabscope.errors import WarehouseError
 from fabscope.settings import resolve_db_path
 from pipelines.schema import SCHEMA_VERSION, TABLES
 
 WRITER_LOCK_TIMEOUT_S = 900.0
-
-
-class WarehouseError(Exception):
-    """A readable, expected warehouse failure (shown without a traceback)."""
 
 
 class WarehouseNotFound(WarehouseError):

@@ -36,6 +36,8 @@ from typing import Any
 
 import yaml
 
+from fabscope.errors import InputError
+
 MAX_UPLOAD_BYTES = 64 * 1024
 """Largest scenario file accepted from the browser (64 KiB; shipped scenarios are ~5 KiB)."""
 BROWSER_UPLOAD_BYTES = 16 * MAX_UPLOAD_BYTES
@@ -66,7 +68,7 @@ _SCALED_FIELDS = ("value", "low", "mode", "high", "mean", "sd")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class ScenarioInputError(ValueError):
+class ScenarioInputError(InputError):
     """A scenario from the editor or an upload that cannot be run (message says why and where)."""
 
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from fabscope.settings import get_settings
 from pipelines.checks import quarantine_check_specs, quarantine_result, table_check
+from pipelines.failures import as_failure
 from pipelines.loading import RefusedLoad, store_validated
 from pipelines.resources import WarehouseResource
 from pipelines.sources import federal_register as fr
@@ -67,7 +68,7 @@ def _load_curated(name: str) -> ValidationResult:
     try:
         return REFERENCE_FILES[name].load()
     except ValidationError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+        raise as_failure(exc) from None
 
 
 def _store(
@@ -77,7 +78,7 @@ def _store(
     try:
         return store_validated(con, table, result, key=key, asset=table, run_id=run_id)
     except RefusedLoad as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+        raise as_failure(exc) from None
 
 
 def _slug(text: str) -> str:
