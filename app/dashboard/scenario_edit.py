@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from app.dashboard.errors import error_text
 from fabscope.errors import InputError
 
 MAX_UPLOAD_BYTES = 64 * 1024
@@ -361,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=lambda s, t, m: emit({"step": s, "total": t, "message": m}),
         )
     except Exception as exc:  # noqa: BLE001 - reported to the dashboard as a message
-        emit({"error": str(exc) or type(exc).__name__})
+        emit({"error": error_text(exc)})
         return 1
     emit({"result": {k: doc[k] for k in ("scenario_id", "name", "seed", "n_paths", "warehouse_version")}})
     return 0
