@@ -42,14 +42,10 @@ class Settings(BaseSettings):
         "FABSCOPE_DB", Path("data") / "fabscope.duckdb", "the DuckDB warehouse file (`--db` overrides it)"
     )
     reference_dir: Path = _env(
-        "FABSCOPE_REFERENCE_DIR",
-        BUNDLED_REFERENCE_DIR,
-        "folder of the curated reference CSVs (an analyst's edited copy; default: the bundled files)",
+        "FABSCOPE_REFERENCE_DIR", BUNDLED_REFERENCE_DIR, "folder of the curated reference CSVs to load"
     )
     prices: str = _env(
-        "FABSCOPE_PRICES",
-        "sample",
-        "price provider of the scheduled Dagster refresh: sample | yahoo | akshare | csv:DIR",
+        "FABSCOPE_PRICES", "sample", "scheduled refresh's prices: sample | yahoo | akshare | csv:DIR"
     )
     drop_dir: Path = _env(
         "FABSCOPE_DROP_DIR", Path("data") / "drop", "folder the Dagster sensor watches for price CSV drops"
@@ -64,14 +60,10 @@ class Settings(BaseSettings):
         "DAGSTER_HOME", Path("data") / "dagster", "the Dagster instance folder (runs, logs, schedules)"
     )
     require_browser: bool = _env(
-        "FABSCOPE_REQUIRE_BROWSER",
-        False,
-        "tests: fail (instead of skip) the browser tests when Chromium/chromedriver are missing",
+        "FABSCOPE_REQUIRE_BROWSER", False, "tests: fail, not skip, browser tests without Chromium"
     )
     real_prices: Path | None = _env(
-        "FABSCOPE_REAL_PRICES",
-        None,
-        "tests: folder of real exported price CSVs for the csv-drop tests (skipped when absent)",
+        "FABSCOPE_REAL_PRICES", None, "tests: folder of real price exports (csv-drop tests skip without)"
     )
 
     @field_validator("db", "reference_dir", "drop_dir", "cache_dir", "dagster_home", "real_prices")
