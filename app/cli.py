@@ -13,9 +13,9 @@ import importlib
 import os
 import sys
 
-from app.cli_common import CliError
+from fabscope.errors import FabscopeError
 
-_TOP_LEVEL = ("app.cli_data",)
+_TOP_LEVEL = ("app.cli_data", "app.cli_config")
 _SIM = ("app.cli_sim", "app.cli_fab")
 _FORECAST = ("app.cli_forecast",)
 
@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args)
-    except CliError as exc:
-        print(f"fabscope: {exc}", file=sys.stderr)
+    except FabscopeError as exc:  # every expected failure (CliError included): one line, exit 2
+        print(f"fabscope: {exc.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fabscope: interrupted", file=sys.stderr)

@@ -8,9 +8,12 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
+from fabscope.errors import InputError
 
-class CliError(Exception):
-    """An expected, user-facing failure: printed to stderr without a traceback, exit 2."""
+
+class CliError(InputError):
+    """A bad command line (kept for the callers that predate ``fabscope.errors``): like every
+    ``FabscopeError``, printed as one line on stderr without a traceback, exit 2."""
 
 
 def _default(obj: Any) -> Any:

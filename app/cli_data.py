@@ -12,8 +12,9 @@ from typing import Any
 import duckdb
 
 from app.cli_common import CliError, add_db_arg, emit_json
+from fabscope.settings import get_settings
 from pipelines.clock import run_date
-from pipelines.warehouse import Warehouse, WarehouseError, resolve_db_path, scalar
+from pipelines.warehouse import Warehouse, WarehouseError, WarehouseNotFound, resolve_db_path, scalar
 
 GROUPS = ("market", "policy", "capacity", "hardware", "forecast")
 
@@ -22,7 +23,7 @@ def dagster_home() -> Path:
     """The shared Dagster instance folder: ``$DAGSTER_HOME``, else ``./data/dagster``.
 
     Sets ``$DAGSTER_HOME`` to the absolute path (Dagster refuses a relative one) and creates it."""
-    home = Path(os.environ.get("DAGSTER_HOME") or "data/dagster").expanduser().absolute()
+    home = get_settings().dagster_home
     os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     yaml = home / "dagster.yaml"
@@ -36,10 +37,7 @@ def _prices_config(provider: str | None, start: str = "", end: str = "") -> dict
         return {}
     from pipelines.assets.market import market_run_config
 
-    try:
-        return market_run_config(provider or "sample", start=start, end=end)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    return market_run_config(provider or "sample", start=start, end=end)  # InputError for a bad provider
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -107,12 +105,9 @@ def _today_arg(text: str | None) -> date | None:
 def cmd_refresh(args: argparse.Namespace) -> int:
     db = resolve_db_path(args.db)
     print(f"fabscope refresh → {db} (prices: {args.prices or 'sample'})", file=sys.stderr)
-    try:
-        ok, run_id = execute_refresh(
-            db, args.prices, args.select, args.start or "", args.end or "", _today_arg(args.today)
-        )
-    except WarehouseError as exc:
-        raise CliError(str(exc)) from None
+    ok, run_id = execute_refresh(
+        db, args.prices, args.select, args.start or "", args.end or "", _today_arg(args.today)
+    )
     summary = quarantine_summary(db, run_id=run_id)
     if summary:
         print(summary, file=sys.stderr)
@@ -160,13 +155,13 @@ def status(db: Path) -> dict[str, Any]:
     """``{"tables": [{"name", "rows", "refreshed_at"}...], "sample_data": bool, ...}``."""
     wh = Warehouse(db)
     if not wh.exists():
-        raise CliError(f"no warehouse at {db}: run `fabscope refresh` first")
+        raise WarehouseNotFound(f"no warehouse at {db}: run `fabscope refresh` first")
     try:
         return _status(wh)
-    except WarehouseError as exc:
-        raise CliError(str(exc)) from None
     except duckdb.Error as exc:
-        raise CliError(f"{db}: cannot read the warehouse ({str(exc).strip().splitlines()[0]})") from None
+        raise WarehouseError(
+            f"{db}: cannot read the warehouse ({str(exc).strip().splitlines()[0]})"
+        ) from None
 
 
 def _status(wh: Warehouse) -> dict[str, Any]:
@@ -179,7 +174,7 @@ def _status(wh: Warehouse) -> dict[str, Any]:
             ).fetchall()
         ]
         if not {"schema_meta", "table_refreshes"} <= set(names):
-            raise CliError(
+            raise WarehouseError(
                 f"{db} is a DuckDB file but not a fabscope warehouse (no schema_meta/table_refreshes); "
                 "point --db at a warehouse written by `fabscope refresh`"
             )

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.cli_common import CliError, emit_json
 from hardware_sim.fab import etch, tool_counts
-from hardware_sim.fab.process_flows import MAX_NAND_LAYERS, get_flow, process_flow_ids
+from hardware_sim.fab.process_flows import MAX_NAND_LAYERS, get_flow
 from hardware_sim.fab.tool_throughput import tool_throughput
 
 #: Largest --wspm accepted, 300 mm wafer starts per month: about the whole world's installed capacity
@@ -100,18 +100,7 @@ def _fab(args: argparse.Namespace) -> int:
         _finite(name, value, 0.0)
         if value is not None and value > 1:
             raise CliError(f"--{name} must be a fraction in (0, 1], got {value:g}")
-    try:
-        get_flow(args.process)
-    except (KeyError, ValueError) as exc:
-        detail = (
-            str(exc).strip("'\"")
-            if "layer count" in str(exc)
-            else (
-                f"unknown process id {args.process!r}; valid process ids: {', '.join(process_flow_ids())} "
-                f"(or 3dnand-<layers>, 1..{MAX_NAND_LAYERS} layers)"
-            )
-        )
-        raise CliError(detail) from None
+    get_flow(args.process)  # NotFoundError (valid ids) or InputError (layer count) before any work
     out = tool_counts.fab_summary(args.process, args.wspm, args.uptime, args.utilisation)
     if args.json:
         emit_json(out)

@@ -12,9 +12,8 @@ import sys
 from typing import Any
 
 from app.cli_common import CliError, add_db_arg, emit_json
-from models.scenarios import ScenarioError
 from pipelines import forecast_store
-from pipelines.warehouse import Warehouse, WarehouseError
+from pipelines.warehouse import Warehouse
 
 
 def _print_segments(doc: dict[str, Any]) -> None:
@@ -26,11 +25,8 @@ def _print_segments(doc: dict[str, Any]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     wh = Warehouse(args.db)
-    try:
-        with wh.write() as con:
-            doc = forecast_store.run_and_store_scenario(con, args.file, seed=args.seed, n_paths=args.n_paths)
-    except (ScenarioError, WarehouseError) as exc:
-        raise CliError(str(exc)) from None
+    with wh.write() as con:  # a ScenarioError or WarehouseError is rendered by app.cli.main
+        doc = forecast_store.run_and_store_scenario(con, args.file, seed=args.seed, n_paths=args.n_paths)
     if "fisher_pry" not in doc["models"]:
         print(
             "fabscope: no substitution_history in the warehouse: statistical curves skipped "
@@ -49,11 +45,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.horizon < 1:
         raise CliError(f"--horizon: expected a whole number of years >= 1, got {args.horizon}")
     wh = Warehouse(args.db)
-    try:
-        with wh.write() as con:
-            results = forecast_store.run_and_store_backtest(con, horizon=args.horizon)
-    except WarehouseError as exc:
-        raise CliError(str(exc)) from None
+    with wh.write() as con:
+        results = forecast_store.run_and_store_backtest(con, horizon=args.horizon)
     if not results:
         print(
             "fabscope: no substitution_history in the warehouse (run `fabscope refresh` first)",
@@ -73,11 +66,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace, fn, *fn_args):
-    try:
-        with Warehouse(args.db).read() as con:
-            return fn(con, *fn_args)
-    except WarehouseError as exc:
-        raise CliError(str(exc)) from None
+    with Warehouse(args.db).read() as con:
+        return fn(con, *fn_args)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -93,14 +83,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    try:
-        doc = _read(args, forecast_store.compare_runs, args.id1, args.id2, args.model)
-    except KeyError as exc:
-        raise CliError(
-            f"no stored run with scenario_id {exc.args[0]!r} (see `fabscope forecast list`)"
-        ) from None
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    doc = _read(args, forecast_store.compare_runs, args.id1, args.id2, args.model)
     if args.json:
         emit_json(doc)
     else:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from app.cli_common import CliError, emit_json
@@ -55,15 +53,6 @@ def _emit(args: argparse.Namespace, rec: dict[str, Any], skip: tuple[str, ...] =
         _print_record(rec, skip)
 
 
-@contextmanager
-def _model_errors() -> Iterator[None]:
-    """Turn the simulator's KeyError/ValueError (unknown id, impossible layout) into a CliError."""
-    try:
-        yield
-    except (KeyError, ValueError) as exc:
-        raise CliError(str(exc).strip("'\"")) from exc
-
-
 def _list(args: argparse.Namespace) -> int:
     out = {
         "chips": catalog.chip_ids(),
@@ -110,26 +99,25 @@ def _llm(args: argparse.Namespace) -> int:
         for name in ("tp", "dp", "pp"):
             _positive(name, getattr(args, name))
         layout = {"tp": args.tp or 1, "dp": args.dp or 1, "pp": args.pp or 1}
-    with _model_errors():
-        if args.precision is None:  # serve a model at the precision its weights are released in
-            args.precision = catalog.get_llm(args.model).native_precision
-        if args.tpot_ms is not None:
-            if args.phase != "decode":
-                raise CliError("--tpot-ms applies to --phase decode only")
-            res = llm.search_batch_for_tpot(
-                args.system, args.model, args.tpot_ms, args.input_len, args.output_len, args.precision, layout
-            )
-        else:
-            res = llm.serve(
-                args.system,
-                args.model,
-                args.phase,
-                args.batch,
-                args.input_len,
-                args.output_len,
-                args.precision,
-                layout,
-            )
+    if args.precision is None:  # serve a model at the precision its weights are released in
+        args.precision = catalog.get_llm(args.model).native_precision
+    if args.tpot_ms is not None:
+        if args.phase != "decode":
+            raise CliError("--tpot-ms applies to --phase decode only")
+        res = llm.search_batch_for_tpot(
+            args.system, args.model, args.tpot_ms, args.input_len, args.output_len, args.precision, layout
+        )
+    else:
+        res = llm.serve(
+            args.system,
+            args.model,
+            args.phase,
+            args.batch,
+            args.input_len,
+            args.output_len,
+            args.precision,
+            layout,
+        )
     c = cost.serving_cost(res)
     res["cost_per_mtok_usd"] = None if c is None else c["usd_per_mtok"]
     res["cost"] = c
@@ -149,8 +137,7 @@ def _train(args: argparse.Namespace) -> int:
     _check_id("model", args.model, catalog.llm_ids())
     _positive("global-batch", args.global_batch)
     _positive("seq-len", args.seq_len)
-    with _model_errors():
-        res = llm.train_step(args.system, args.model, args.global_batch, args.seq_len, args.precision)
+    res = llm.train_step(args.system, args.model, args.global_batch, args.seq_len, args.precision)
     _emit(args, res)
     return 0
 
@@ -163,17 +150,16 @@ def _replace(args: argparse.Namespace) -> int:
     _positive("tpot-ms", args.tpot_ms)
     _positive("input-len", args.input_len)
     _positive("output-len", args.output_len)
-    with _model_errors():
-        res = equivalence.replacement(
-            args.model,
-            args.from_system,
-            args.to_system,
-            args.chips,
-            args.tpot_ms,
-            args.input_len,
-            args.output_len,
-            args.precision,
-        )
+    res = equivalence.replacement(
+        args.model,
+        args.from_system,
+        args.to_system,
+        args.chips,
+        args.tpot_ms,
+        args.input_len,
+        args.output_len,
+        args.precision,
+    )
     _emit(args, res)
     return 0
 

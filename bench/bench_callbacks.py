@@ -62,9 +62,9 @@ def _time(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> tuple[float, f
 
 def _build_db(folder: Path) -> Path:
     os.environ.setdefault("DAGSTER_HOME", str(folder / "dagster"))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    from app.cli_data import run_refresh
+    from app.cli_data import dagster_home, run_refresh
+
+    dagster_home()  # made absolute, created, telemetry off
 
     db = folder / "fabscope.duckdb"
     print(f"refreshing bundled data into {db} …", file=sys.stderr)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from fabscope.errors import InputError
 from models.ensemble import SubstitutionEnsemble
 from models.substitution import ESTIMATORS, segment_observations
 from models.supply import SEGMENTS
@@ -49,7 +50,7 @@ def backtest_segment(
 ) -> dict:
     """Rolling-origin scores of one estimator on one segment's observations (see module doc)."""
     if int(horizon) != horizon or horizon < 1:
-        raise ValueError(f"horizon must be a whole number of years >= 1, got {horizon!r}")
+        raise InputError(f"horizon must be a whole number of years >= 1, got {horizon!r}")
     years = np.asarray(X, dtype=float)[:, 0]
     y = np.asarray(y, dtype=float)
     weights = np.asarray(weights, dtype=float)

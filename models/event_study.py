@@ -25,6 +25,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from fabscope.errors import DataError
+
 ESTIMATION_WINDOW = (-250, -30)  # trading days relative to day 0 (MacKinlay uses a 250-day window)
 EVENT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 5), (0, 20))
 MIN_ESTIMATION_DAYS = 100  # fewer usable estimation days than this: no result for that ticker/event
@@ -78,11 +80,11 @@ def fit_market_model(stock: np.ndarray, market: np.ndarray) -> MarketModel:
     """OLS of ``stock`` on ``market`` (equal-length arrays of simple returns, NaN-free)."""
     n = len(stock)
     if n < 3:
-        raise ValueError("the market model needs at least 3 estimation days")
+        raise DataError("the market model needs at least 3 estimation days")
     mm = float(market.mean())
     sxx = float(((market - mm) ** 2).sum())
     if sxx <= 0:
-        raise ValueError("market returns are constant over the estimation window")
+        raise DataError("market returns are constant over the estimation window")
     beta = float(((market - mm) * (stock - stock.mean())).sum() / sxx)
     alpha = float(stock.mean() - beta * mm)
     resid = stock - alpha - beta * market
@@ -126,7 +128,7 @@ def event_cars(
         return None
     try:
         model = fit_market_model(s_est[ok], m_est[ok])
-    except ValueError:
+    except DataError:
         return None
     out = []
     for w in windows:

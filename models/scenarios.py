@@ -49,12 +49,13 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fabscope.errors import InputError
 from models.supply import PARAMETERS
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario file that cannot be used; the message names file, field and expectation."""
 
 

@@ -23,6 +23,8 @@ from scipy.optimize import least_squares
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, check_X_y
 
+from fabscope.errors import InputError
+
 # Fisher & Pry, "A simple substitution model of technological change", Technological
 # Forecasting and Social Change 3:75-88 (1971): f/(1-f) = exp(2*alpha*(t - t0)); the
 # 10%->90% takeover time is ln(81) / (2*alpha).
@@ -103,20 +105,20 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
         """Fit to years ``X`` (n, 1) and shares ``y`` in [0, 1], optional relative weights."""
         X, y = check_X_y(X, y, ensure_min_samples=1, y_numeric=True)
         if X.shape[1] != 1:
-            raise ValueError(f"X must have one column (the year); got {X.shape[1]}")
+            raise InputError(f"X must have one column (the year); got {X.shape[1]}")
         if np.any((y < 0) | (y > 1)):
-            raise ValueError("y must be shares in [0, 1]")
+            raise InputError("y must be shares in [0, 1]")
         if not 0.0 < self.ceiling <= 1.0:
-            raise ValueError(f"ceiling must be a share in (0, 1], got {self.ceiling!r}")
+            raise InputError(f"ceiling must be a share in (0, 1], got {self.ceiling!r}")
         self.n_features_in_ = 1
         t = X[:, 0].astype(float)
         try:
             # scikit-learn's own check: one finite, non-negative weight per row (a scalar = all equal)
             w = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         except ValueError as exc:
-            raise ValueError(f"sample_weight must be finite, non-negative, one per row: {exc}") from None
+            raise InputError(f"sample_weight must be finite, non-negative, one per row: {exc}") from None
         if not np.any(w > 0):
-            raise ValueError("sample_weight must be non-negative, one per row, not all zero")
+            raise InputError("sample_weight must be non-negative, one per row, not all zero")
         w = w / w.mean()  # relative weights: mean 1, so n stays the count of observations
         lo, hi = self._bounds()
         mu, sd = self._prior()
@@ -159,7 +161,7 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "theta_")
         X = check_array(X)
         if X.shape[1] != 1:
-            raise ValueError(f"X must have one column (the year); got {X.shape[1]}")
+            raise InputError(f"X must have one column (the year); got {X.shape[1]}")
         return X[:, 0].astype(float)
 
     def predict(self, X) -> np.ndarray:

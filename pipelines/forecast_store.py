@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 from pydantic import ValidationError
 
+from fabscope.errors import DataError, NotFoundError
 from models.backtest import DEFAULT_HORIZON, run_backtests
 from models.montecarlo import STRUCTURAL, run_scenario
 from models.scenarios import Scenario, ScenarioError, load_scenario, scenario_id
@@ -207,20 +208,20 @@ def compare_runs(
 ) -> dict[str, Any]:
     """Side-by-side p10/p50/p90 of two stored runs and the p50 difference (b - a) per segment/year.
 
-    Raises ``KeyError`` naming the scenario id that is not stored, ``ValueError`` when a run has
+    Raises ``NotFoundError`` naming the scenario id that is not stored, ``DataError`` when a run has
     no rows for ``model`` (e.g. the curves of a run made before any history was loaded).
     """
     runs = {r["scenario_id"]: r for r in list_runs(con)}
     for sid in (sid_a, sid_b):
         if sid not in runs:
-            raise KeyError(sid)
+            raise NotFoundError(f"no stored run with scenario_id {sid!r} (see `fabscope forecast list`)")
     a, b = stored_segments(con, sid_a, model), stored_segments(con, sid_b, model)
     if not a or not b:
         stored = con.execute(
             "SELECT DISTINCT model FROM substitution_forecast WHERE scenario_id = ? ORDER BY model",
             [sid_b if a else sid_a],
         ).fetchall()
-        raise ValueError(
+        raise DataError(
             f"model {model!r} is not stored for run {sid_b if a else sid_a!r}; "
             f"stored models: {[m for (m,) in stored]}"
         )

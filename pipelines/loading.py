@@ -10,13 +10,15 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from fabscope.errors import DataError
+from pipelines.failures import as_failure
 from pipelines.schema import TABLES
 from pipelines.sources.reference import ReferenceFile
 from pipelines.validation import ValidationError, ValidationResult
 from pipelines.warehouse import replace_rows, scalar, write_quarantine
 
 
-class RefusedLoad(Exception):
+class RefusedLoad(DataError):
     """A source would replace good stored rows with fewer, worse ones."""
 
 
@@ -93,8 +95,8 @@ def load_reference_file(
     try:
         result = ref.load(today=today)
     except ValidationError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+        raise as_failure(exc) from None
     try:
         return store_validated(con, ref.table, result, key=ref.key, asset=asset, run_id=run_id)
     except RefusedLoad as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+        raise as_failure(exc) from None

@@ -7,12 +7,14 @@ so the Dagster daemon of a live deployment refreshes real prices without editing
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date
 
 import dagster as dg
 
-PRICES_ENV = "FABSCOPE_PRICES"
+from fabscope.errors import InputError
+from fabscope.settings import env_var, get_settings
+
+PRICES_ENV = env_var("prices")
 
 refresh_job = dg.define_asset_job(
     "refresh",
@@ -30,7 +32,7 @@ def scheduled_run_request(provider: str | None, today: date | None = None) -> dg
     provider = (provider or "").strip() or "sample"
     try:
         config = market_run_config(provider)
-    except ValueError as exc:
+    except InputError as exc:
         return dg.SkipReason(f"${PRICES_ENV}={provider!r}: {exc}")
     if today is not None:
         config["resources"] = {"run_date": {"config": {"today": today.isoformat()}}}
@@ -48,7 +50,7 @@ def scheduled_run_request(provider: str | None, today: date | None = None) -> dg
 )
 def daily_refresh(context: dg.ScheduleEvaluationContext):
     tick = context.scheduled_execution_time
-    return scheduled_run_request(os.environ.get(PRICES_ENV), tick.astimezone(UTC).date() if tick else None)
+    return scheduled_run_request(get_settings().prices, tick.astimezone(UTC).date() if tick else None)
 
 
 JOBS = [refresh_job]

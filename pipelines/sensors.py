@@ -8,19 +8,18 @@ stores the rest (see ``pipelines.sources.prices.csv_drop``).
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
 
-DROP_ENV = "FABSCOPE_DROP_DIR"
-DEFAULT_DROP_DIR = Path("data") / "drop"
+from fabscope.settings import get_settings
+
 SENSOR_INTERVAL_S = 60
 
 
 def drop_dir() -> Path:
     """The watched folder: ``$FABSCOPE_DROP_DIR``, else ``./data/drop`` (absolute)."""
-    return Path(os.environ.get(DROP_ENV) or DEFAULT_DROP_DIR).expanduser().absolute()
+    return get_settings().drop_dir
 
 
 def drop_cursor(directory: Path) -> str:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from fabscope.errors import DataError
 from pipelines.clock import run_date
 
 DType = Literal["str", "int", "float", "date", "bool"]
@@ -37,7 +38,7 @@ _FALSE = ("false", "0", "no", "n", "f")
 _ROW = "__row"
 
 
-class ValidationError(Exception):
+class ValidationError(DataError):
     """A file cannot be read at all (missing, unreadable, missing columns)."""
 
 

@@ -24,24 +24,15 @@ import duckdb
 import polars as pl
 from filelock import FileLock, Timeout
 
+from fabscope.errors import WarehouseError
+from fabscope.settings import resolve_db_path
 from pipelines.schema import SCHEMA_VERSION, TABLES
 
-DEFAULT_DB = Path("data") / "fabscope.duckdb"
 WRITER_LOCK_TIMEOUT_S = 900.0
-
-
-class WarehouseError(Exception):
-    """A readable, expected warehouse failure (shown without a traceback)."""
 
 
 class WarehouseNotFound(WarehouseError):
     """The published warehouse file does not exist yet."""
-
-
-def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """Warehouse path: ``--db`` value, else ``$FABSCOPE_DB``, else ``./data/fabscope.duckdb``."""
-    raw = explicit or os.environ.get("FABSCOPE_DB") or DEFAULT_DB
-    return Path(raw).expanduser().absolute()
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> Any:

@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from fabscope.settings import ENV_VARS
+
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="fabscope-tests-"))
 os.environ["DAGSTER_HOME"] = str(_SESSION_DIR / "dagster")
 (_SESSION_DIR / "dagster").mkdir(parents=True, exist_ok=True)
 (_SESSION_DIR / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-os.environ.pop("FABSCOPE_DB", None)
-os.environ.pop("FABSCOPE_REFERENCE_DIR", None)
+for _name in set(ENV_VARS) - {"DAGSTER_HOME", "FABSCOPE_REQUIRE_BROWSER", "FABSCOPE_REAL_PRICES"}:
+    os.environ.pop(_name, None)  # the tests see the documented defaults, not the caller's settings
 
 REPO = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 12, 4)  # a Friday, after the latest bundled reference date (2026-11-09)
@@ -133,12 +135,15 @@ def reference_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def real_prices() -> Path:
-    """The folder of real price exports named by ``$FABSCOPE_REAL_PRICES`` (read in place, never copied
-    into the repository); the test is skipped when it is unset or absent."""
-    folder = os.environ.get("FABSCOPE_REAL_PRICES")
-    if not folder or not Path(folder).is_dir():
-        pytest.skip(f"real price exports not present (FABSCOPE_REAL_PRICES={folder or 'unset'})")
-    return Path(folder)
+    """The folder of real price exports (read in place, never copied into the repository): the
+    ``real_prices`` setting (``$FABSCOPE_REAL_PRICES``), else ``../shared/data/real-prices`` beside the
+    checkout (where CI lays it); the test is skipped when neither exists."""
+    from fabscope.settings import get_settings
+
+    folder = get_settings().real_prices or REPO.parent / "shared" / "data" / "real-prices"
+    if not folder.is_dir():
+        pytest.skip(f"real price exports not present at {folder}")
+    return folder
 
 
 def _history_only(path: Path) -> None:

@@ -1,4 +1,7 @@
-"""The package layering: hardware_sim imports none of the others; models only hardware_sim; pipelines not app."""
+"""The package layering: fabscope <- hardware_sim <- models <- pipelines <- app.
+
+``fabscope`` (settings, errors) is the bottom layer: every package may import it, it imports none of them
+and needs only the standard library and pydantic / pydantic-settings."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
+    "fabscope": {"hardware_sim", "models", "pipelines", "app"},
     "hardware_sim": {"models", "pipelines", "app"},
     "models": {"pipelines", "app"},
     "pipelines": {"app"},
@@ -37,12 +41,23 @@ def test_package_respects_layering(package: str) -> None:
 
 
 def test_hardware_sim_needs_only_numeric_libraries() -> None:
-    allowed = {"numpy", "scipy", "yaml", "hardware_sim", "__future__"}
+    allowed = {"numpy", "scipy", "yaml", "pydantic", "fabscope", "hardware_sim", "__future__"}
     import sys
 
     stdlib = set(sys.stdlib_module_names)
     extra = {
         str(p.relative_to(REPO)): sorted(_imported_packages(p) - allowed - stdlib)
         for p in (REPO / "hardware_sim").rglob("*.py")
+    }
+    assert not {k: v for k, v in extra.items() if v}
+
+
+def test_fabscope_needs_only_the_standard_library_and_pydantic() -> None:
+    import sys
+
+    allowed = {"pydantic", "pydantic_settings", "fabscope"} | set(sys.stdlib_module_names)
+    extra = {
+        str(p.relative_to(REPO)): sorted(_imported_packages(p) - allowed)
+        for p in (REPO / "fabscope").rglob("*.py")
     }
     assert not {k: v for k, v in extra.items() if v}

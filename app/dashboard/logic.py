@@ -28,6 +28,7 @@ from app.dashboard.components import (
     sources_list,
     styled,
 )
+from app.dashboard.errors import error_result
 
 CAMBRICON = "688256.SS"
 NVIDIA = "NVDA"
@@ -1094,8 +1095,7 @@ def llm_serving(
         b = _bounded_int(batch if batch not in (None, "") else 1, "batch", 1, MAX_CALC_BATCH)
         return llm.serve(system, model, phase, b, n_in, n_out, precision, with_ops=False)
     except (KeyError, ValueError) as exc:
-        msg = exc.args[0] if exc.args else str(exc)
-        return {"error": str(msg)}
+        return error_result(exc)
 
 
 def llm_result_rows(res: dict[str, Any]) -> list[tuple[str, str]]:
@@ -1259,7 +1259,7 @@ def etch_calculator(
             res = etch.hole_etch_for_aspect_ratio(ar, chemistry)
         out = etch_record(res, chambers)
     except (KeyError, ValueError, TypeError) as exc:
-        return {"error": str(exc.args[0] if exc.args else exc)}
+        return error_result(exc)
     return out
 
 
@@ -1346,7 +1346,7 @@ def fab_calculator(process: str | None, wspm: Any) -> dict[str, Any]:
         n = _bounded_int(wspm, "WSPM", 1, MAX_WSPM)
         return dict(fab.fab_summary(process, n))
     except (KeyError, ValueError, TypeError) as exc:
-        return {"error": str(exc.args[0] if exc.args else exc)}
+        return error_result(exc)
 
 
 def fab_view(res: dict[str, Any], *, height: int = 360) -> View:

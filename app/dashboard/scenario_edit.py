@@ -36,6 +36,9 @@ from typing import Any
 
 import yaml
 
+from app.dashboard.errors import error_text
+from fabscope.errors import InputError
+
 MAX_UPLOAD_BYTES = 64 * 1024
 """Largest scenario file accepted from the browser (64 KiB; shipped scenarios are ~5 KiB)."""
 BROWSER_UPLOAD_BYTES = 16 * MAX_UPLOAD_BYTES
@@ -66,7 +69,7 @@ _SCALED_FIELDS = ("value", "low", "mode", "high", "mean", "sd")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class ScenarioInputError(ValueError):
+class ScenarioInputError(InputError):
     """A scenario from the editor or an upload that cannot be run (message says why and where)."""
 
 
@@ -358,8 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             n_paths=args.paths,
             progress=lambda s, t, m: emit({"step": s, "total": t, "message": m}),
         )
-    except Exception as exc:  # reported to the dashboard as a message
-        emit({"error": str(exc) or type(exc).__name__})
+    except Exception as exc:
+        emit({"error": error_text(exc)})
         return 1
     emit({"result": {k: doc[k] for k in ("scenario_id", "name", "seed", "n_paths", "warehouse_version")}})
     return 0

@@ -2,7 +2,7 @@
 
 Every chip/system figure in the YAML is ``{value, flag, source[, note]}``; this module validates the files,
 exposes them as frozen dataclasses with units in the field names, and builds the flat records the CLI
-and the ``chip_specs`` table use. Unknown ids raise ``KeyError`` naming the id and listing valid ones.
+and the ``chip_specs`` table use. Unknown ids raise ``fabscope.errors.NotFoundError`` (a ``KeyError``) naming the id and listing valid ones.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from fabscope.errors import DataError, NotFoundError
 from hardware_sim.data_files import DATA_DIR, read_yaml_mapping
 
 FLAGS = ("reported", "estimate")
@@ -29,7 +30,7 @@ _CHIP_NUMERIC = (
 _CHIP_OPTIONAL = ("fp8_tflops",)  # may be null (chip has no FP8 tensor path)
 
 
-class CatalogError(ValueError):
+class CatalogError(DataError):
     """A bundled catalog file is malformed; the message names file, entry and field."""
 
 
@@ -295,21 +296,21 @@ def _lookup(table: dict[str, Any], kind: str, key: str) -> Any:
     try:
         return table[key]
     except KeyError:
-        raise KeyError(f"unknown {kind} id {key!r}; valid ids: {', '.join(table)}") from None
+        raise NotFoundError(f"unknown {kind} id {key!r}; valid ids: {', '.join(table)}") from None
 
 
 def get_chip(chip_id: str) -> Chip:
-    """The chip ``chip_id``; KeyError naming it and the valid ids if unknown."""
+    """The chip ``chip_id``; NotFoundError naming it and the valid ids if unknown."""
     return _lookup(_chips(), "chip", chip_id)
 
 
 def get_system(system_id: str) -> System:
-    """The system ``system_id``; KeyError naming it and the valid ids if unknown."""
+    """The system ``system_id``; NotFoundError naming it and the valid ids if unknown."""
     return _lookup(_systems(), "system", system_id)
 
 
 def get_llm(model_id: str) -> LLM:
-    """The LLM ``model_id``; KeyError naming it and the valid ids if unknown."""
+    """The LLM ``model_id``; NotFoundError naming it and the valid ids if unknown."""
     return _lookup(_llms(), "model", model_id)
 
 

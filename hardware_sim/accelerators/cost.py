@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fabscope.errors import InputError
 from hardware_sim.accelerators.power import system_record
 
 # Electricity price, USD/kWh: US industrial average ~0.08 (EIA, 2024); China industrial tariffs ~0.6-0.7 CNY
@@ -40,7 +41,7 @@ def cost_per_million_tokens(
     Returns ``usd_per_mtok`` and the hourly parts ``capex_usd_per_h``, ``power_usd_per_h``, ``opex_usd_per_h``.
     """
     if tokens_per_s <= 0 or amortisation_years <= 0 or not 0 < utilisation <= 1:
-        raise ValueError("tokens_per_s and amortisation_years must be > 0 and utilisation in (0, 1]")
+        raise InputError("tokens_per_s and amortisation_years must be > 0 and utilisation in (0, 1]")
     capex_h = capex_usd / (amortisation_years * HOURS_PER_YEAR)
     power_h = power_kw * usd_per_kwh
     opex_h = capex_usd * other_opex_fraction / HOURS_PER_YEAR

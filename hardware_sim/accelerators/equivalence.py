@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from fabscope.errors import InputError, NotFoundError
 from hardware_sim.accelerators import catalog, llm, power
 from hardware_sim.accelerators.roofline import PRECISIONS, precision
 
@@ -65,7 +66,7 @@ def _side(
         used, rule = prec, f"{prec} requested for both sides"
     res = llm.search_batch_for_tpot(system_id, model_id, tpot_ms, input_len, output_len, used)
     if not (res["meets_target"] and res["fits_memory"]):
-        raise ValueError(
+        raise InputError(
             f"{system_id} cannot serve {model_id} at {used} within TPOT {tpot_ms:g} ms "
             f"(batch 1: TPOT {res['tpot_ms']:.1f} ms, fits memory: {res['fits_memory']}); "
             "raise --tpot-ms or change --precision"
@@ -124,17 +125,17 @@ def replacement(
     ``power_kw`` (pro-rata per chip, facility incl. PUE), ``power_kw_whole_systems``, ``tokens_per_s_per_kw``),
     ``chips_per_from_chip`` (exact ratio), ``to_chips_needed`` (rounded up), ``to_systems_needed``,
     ``power_ratio_to_over_from`` (pro-rata kW), ``power_basis`` and ``notes``.
-    Raises KeyError for unknown ids, ValueError for impossible values or a target a side cannot meet.
+    Raises NotFoundError for unknown ids, InputError for impossible values or a target a side cannot meet.
     """
     if isinstance(n_from_chips, bool) or int(n_from_chips) != n_from_chips or n_from_chips < 1:
-        raise ValueError(f"n_from_chips must be a whole number >= 1, got {n_from_chips}")
+        raise InputError(f"n_from_chips must be a whole number >= 1, got {n_from_chips}")
     if not tpot_ms > 0:
-        raise ValueError(f"tpot_ms must be > 0, got {tpot_ms}")
+        raise InputError(f"tpot_ms must be > 0, got {tpot_ms}")
     if input_len < 1 or output_len < 1:
-        raise ValueError(f"input_len and output_len must be >= 1, got {input_len}, {output_len}")
+        raise InputError(f"input_len and output_len must be >= 1, got {input_len}, {output_len}")
     if prec is not None and prec not in PRECISIONS:
-        raise KeyError(f"unknown precision {prec!r}; valid: {', '.join(PRECISIONS)}")
-    catalog.get_llm(model_id)  # KeyError naming the valid ids
+        raise NotFoundError(f"unknown precision {prec!r}; valid: {', '.join(PRECISIONS)}")
+    catalog.get_llm(model_id)  # NotFoundError naming the valid ids
     src = _side(from_system, model_id, tpot_ms, input_len, output_len, prec)
     dst = _side(to_system, model_id, tpot_ms, input_len, output_len, prec)
     ratio = src["tokens_per_s_per_chip"] / dst["tokens_per_s_per_chip"]

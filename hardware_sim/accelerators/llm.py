@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from fabscope.errors import InputError, NotFoundError
 from hardware_sim.accelerators import network
 from hardware_sim.accelerators.catalog import LLM, Chip, System, get_chip, get_llm, get_system
 from hardware_sim.accelerators.operators import (
@@ -213,16 +214,16 @@ def default_layout(system: System, model: LLM, phase: str, prec: str = "bf16") -
 
 
 def check_layout(model: LLM, layout: Layout) -> None:
-    """Raise ValueError for a layout ``model`` cannot run: degrees must be whole numbers >= 1, tensor parallelism
+    """Raise InputError for a layout ``model`` cannot run: degrees must be whole numbers >= 1, tensor parallelism
     splits attention heads (``tp <= n_heads``) and each pipeline stage needs a layer (``pp <= n_layers``)."""
     for name in ("tp", "dp", "pp"):
         v = getattr(layout, name)
         if np.ndim(v) != 0 or float(v) != int(v) or int(v) < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {v}")
+            raise InputError(f"{name} must be a whole number >= 1, got {v}")
     if int(layout.tp) > model.n_heads:
-        raise ValueError(f"tp {int(layout.tp)} exceeds the {model.n_heads} attention heads of {model.id}")
+        raise InputError(f"tp {int(layout.tp)} exceeds the {model.n_heads} attention heads of {model.id}")
     if int(layout.pp) > model.n_layers:
-        raise ValueError(f"pp {int(layout.pp)} exceeds the {model.n_layers} layers of {model.id}")
+        raise InputError(f"pp {int(layout.pp)} exceeds the {model.n_layers} layers of {model.id}")
 
 
 def _layout_arg(system: System, model: LLM, phase: str, prec: str, layout: Layout | dict | None):
@@ -240,7 +241,7 @@ def _layout_arg(system: System, model: LLM, phase: str, prec: str, layout: Layou
 
 def _resolve(system_id: str, model_id: str, prec: str):
     if prec not in PRECISIONS:
-        raise KeyError(f"unknown precision {prec!r}; valid: {', '.join(PRECISIONS)}")
+        raise NotFoundError(f"unknown precision {prec!r}; valid: {', '.join(PRECISIONS)}")
     system = get_system(system_id)
     model = get_llm(model_id)
     chip = get_chip(system.chip_id)
@@ -316,12 +317,12 @@ def serve(
 
     Returns a dict with ``tokens_per_s_per_chip``, ``ttft_ms`` (prefill) or ``tpot_ms`` (decode), ``bound``
     (compute | memory | network), ``batch``, the layout used and why, memory per chip, a time breakdown and
-    (``with_ops``) the per-operator table. Raises KeyError for unknown ids, ValueError for bad numbers.
+    (``with_ops``) the per-operator table. Raises NotFoundError for unknown ids, InputError for bad numbers.
     """
     if phase not in ("prefill", "decode"):
-        raise ValueError(f"phase must be 'prefill' or 'decode', got {phase!r}")
+        raise InputError(f"phase must be 'prefill' or 'decode', got {phase!r}")
     if batch < 1 or input_len < 1 or output_len < 0:
-        raise ValueError("batch and input_len must be >= 1 and output_len >= 0")
+        raise InputError("batch and input_len must be >= 1 and output_len >= 0")
     system, model, chip = _resolve(system_id, model_id, prec)
     lay, lay_note = _layout_arg(system, model, phase, prec, layout)
     hw, prec_note = hardware_arrays(chip, system, prec)
@@ -429,7 +430,7 @@ def search_batch_for_tpot(
     never changed.
     """
     if not tpot_ms > 0:
-        raise ValueError(f"tpot_ms must be > 0, got {tpot_ms}")
+        raise InputError(f"tpot_ms must be > 0, got {tpot_ms}")
     system, model, chip = _resolve(system_id, model_id, prec)
     lay, lay_note = _layout_arg(system, model, "decode", prec, layout)
     best, limit = _largest_batch_meeting(system, model, chip, tpot_ms, input_len, output_len, prec, lay)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fabscope.errors import NotFoundError
 from hardware_sim.accelerators.catalog import Chip
 
 # --- compute derates (fraction of dense tensor peak) -------------------------------------------------
@@ -83,7 +84,7 @@ def precision(name: str) -> Precision:
     try:
         return _PRECISION_TABLE[name]
     except KeyError:
-        raise KeyError(f"unknown precision {name!r}; valid: {', '.join(PRECISIONS)}") from None
+        raise NotFoundError(f"unknown precision {name!r}; valid: {', '.join(PRECISIONS)}") from None
 
 
 def peak_tflops(chip: Chip, prec: str) -> tuple[float, str]:

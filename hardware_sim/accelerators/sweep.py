@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from fabscope.errors import InputError
 from hardware_sim.accelerators.catalog import get_chip, get_llm, get_system
 from hardware_sim.accelerators.llm import BOUNDS, HardwareArrays, evaluate_step, hardware_arrays
 from hardware_sim.accelerators.operators import (
@@ -73,7 +74,7 @@ def sweep_grid(grid: Grid) -> dict[str, Any]:
     usable memory), and the index arrays ``system_idx, model_idx, batch, seq_len, precision_idx, layout_idx``.
     """
     if grid.phase not in ("prefill", "decode"):
-        raise ValueError(f"phase must be prefill or decode, got {grid.phase!r}")
+        raise InputError(f"phase must be prefill or decode, got {grid.phase!r}")
     shape = (
         len(grid.systems),
         len(grid.models),

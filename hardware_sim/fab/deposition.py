@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fabscope.errors import InputError
+
 BOLTZMANN_EV_PER_K = 8.617333262e-5  # CODATA 2018
 KELVIN_OFFSET = 273.15
 
@@ -33,7 +35,7 @@ def arrhenius_rate(
     """``rate_ref · exp(−Ea/k · (1/T − 1/T_ref))`` (same units as ``rate_ref``), vectorised."""
     t = np.asarray(temperature_c, dtype=float) + KELVIN_OFFSET
     if np.any(t <= 0):
-        raise ValueError("temperature must be above absolute zero")
+        raise InputError("temperature must be above absolute zero")
     t_ref = temperature_ref_c + KELVIN_OFFSET
     return rate_ref * np.exp(
         -np.asarray(activation_ev, dtype=float) / BOLTZMANN_EV_PER_K * (1.0 / t - 1.0 / t_ref)
@@ -43,7 +45,7 @@ def arrhenius_rate(
 def series_limited_rate(kinetic_rate: np.ndarray, transport_rate: float) -> np.ndarray:
     """Reaction- and transport-limited rates in series: 1/R = 1/R_kin + 1/R_mt (R_mt = inf → R_kin)."""
     if transport_rate <= 0:
-        raise ValueError("transport-limited rate must be > 0")
+        raise InputError("transport-limited rate must be > 0")
     return 1.0 / (1.0 / np.asarray(kinetic_rate, dtype=float) + 1.0 / transport_rate)
 
 
@@ -88,7 +90,7 @@ def sige_activation_ev(ge_fraction: np.ndarray | float) -> np.ndarray:
     """Apparent activation energy (eV) of Si(1−x)Ge(x) epitaxy: linear between Si and Ge end points."""
     x = np.asarray(ge_fraction, dtype=float)
     if np.any((x < 0) | (x > 1)):
-        raise ValueError("Ge fraction must be in [0, 1]")
+        raise InputError("Ge fraction must be in [0, 1]")
     return (1.0 - x) * SIGE_EA_SI_EV + x * SIGE_EA_GE_EV
 
 
@@ -107,7 +109,7 @@ def sige_epi_time_min(
     """Minutes per wafer (one chamber) to grow ``thickness_nm`` of SiGe, including per-wafer overhead."""
     thickness = np.asarray(thickness_nm, dtype=float)
     if np.any(thickness < 0):
-        raise ValueError("thickness must be >= 0 nm")
+        raise InputError("thickness must be >= 0 nm")
     return thickness / sige_growth_rate_nm_min(temperature_c, ge_fraction) + overhead_min
 
 
@@ -169,7 +171,7 @@ def cvd_time_min(
     temp = proc.temperature_ref_c if temperature_c is None else temperature_c
     thickness = np.asarray(thickness_nm, dtype=float)
     if np.any(thickness < 0):
-        raise ValueError("thickness must be >= 0 nm")
+        raise InputError("thickness must be >= 0 nm")
     return thickness / proc.rate_nm_min(temp) + proc.overhead_min
 
 
@@ -209,10 +211,10 @@ ALD_PROCESSES: dict[str, AldProcess] = {
 def ald_cycles(thickness_nm: np.ndarray | float, growth_per_cycle_nm: float) -> np.ndarray:
     """Number of ALD cycles to reach at least ``thickness_nm`` (integer-valued array)."""
     if growth_per_cycle_nm <= 0:
-        raise ValueError("growth per cycle must be > 0 nm")
+        raise InputError("growth per cycle must be > 0 nm")
     thickness = np.asarray(thickness_nm, dtype=float)
     if np.any(thickness < 0):
-        raise ValueError("thickness must be >= 0 nm")
+        raise InputError("thickness must be >= 0 nm")
     return np.ceil(thickness / growth_per_cycle_nm - 1e-9)
 
 

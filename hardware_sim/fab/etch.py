@@ -28,6 +28,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from fabscope.errors import InputError, NotFoundError
 from hardware_sim.data_files import DATA_DIR
 
 # --------------------------------------------------------------------------- Clausing transmission
@@ -91,7 +92,7 @@ def clausing_transmission_exact(
     use :func:`clausing_transmission` for arrays.
     """
     if not math.isfinite(l_over_r) or l_over_r < 0:
-        raise ValueError(f"l_over_r must be a finite number >= 0, got {l_over_r!r}")
+        raise InputError(f"l_over_r must be a finite number >= 0, got {l_over_r!r}")
     if l_over_r == 0:
         return 1.0
     coarse = _graded_mesh(l_over_r, h_min, growth, h_max)
@@ -143,7 +144,7 @@ def clausing_transmission(l_over_r: np.ndarray | float) -> np.ndarray:
     """
     lr = np.asarray(l_over_r, dtype=float)
     if np.any(~np.isfinite(lr)) or np.any(lr < 0):
-        raise ValueError("l_over_r must be finite and >= 0")
+        raise InputError("l_over_r must be finite and >= 0")
     spline, f_max = _clausing_spline()
     inside = np.minimum(lr, _TABLE_MAX_L_OVER_R)
     f = spline(np.log1p(inside))
@@ -167,7 +168,7 @@ def clausing_from_aspect_ratio(aspect_ratio: np.ndarray | float) -> np.ndarray:
 def arde_neutral_ratio(aspect_ratio: np.ndarray | float, reaction_probability: float) -> np.ndarray:
     """Bottom / open-field neutral-limited etch rate, K/(K + S − K·S) (Coburn & Winters 1989)."""
     if not 0.0 < reaction_probability <= 1.0:
-        raise ValueError(f"reaction_probability must be in (0, 1], got {reaction_probability}")
+        raise InputError(f"reaction_probability must be in (0, 1], got {reaction_probability}")
     k = clausing_from_aspect_ratio(aspect_ratio)
     s = reaction_probability
     return k / (k + s - k * s)
@@ -196,7 +197,7 @@ def ion_transmission(
     bottom; the rest are lost. ``angular_spread_deg`` is the Rayleigh width of the ion polar angle.
     """
     if angular_spread_deg <= 0 or not 0.0 <= specular_fraction <= 1.0:
-        raise ValueError("angular_spread_deg must be > 0 and specular_fraction in [0, 1]")
+        raise InputError("angular_spread_deg must be > 0 and specular_fraction in [0, 1]")
     grid, los = _ion_los_table(math.radians(angular_spread_deg))
     direct = np.interp(np.asarray(aspect_ratio, dtype=float), grid, los)
     return specular_fraction + (1.0 - specular_fraction) * direct
@@ -265,7 +266,9 @@ def get_chemistry(name: str) -> EtchChemistry:
     try:
         return CHEMISTRIES[name]
     except KeyError:
-        raise KeyError(f"unknown etch chemistry {name!r}; valid: {', '.join(sorted(CHEMISTRIES))}") from None
+        raise NotFoundError(
+            f"unknown etch chemistry {name!r}; valid: {', '.join(sorted(CHEMISTRIES))}"
+        ) from None
 
 
 def etch_rate_ratio(aspect_ratio: np.ndarray | float, chemistry: EtchChemistry) -> np.ndarray:
@@ -294,7 +297,7 @@ def etch_time_min(
     depth = np.asarray(depth_nm, dtype=float)
     diameter = np.asarray(hole_diameter_nm, dtype=float)
     if np.any(depth < 0) or np.any(diameter <= 0):
-        raise ValueError("depth must be >= 0 and hole diameter > 0 (nm)")
+        raise InputError("depth must be >= 0 and hole diameter > 0 (nm)")
     frac = np.linspace(0.0, 1.0, steps + 1)
     ar = (depth / diameter)[..., None] * frac
     inv_rate = 1.0 / etch_rate_nm_min(ar, chemistry)
@@ -333,7 +336,7 @@ class ChannelHoleEtch:
 def nand_decks(layers: int, max_layers_per_deck: int = DEFAULT_MAX_LAYERS_PER_DECK) -> int:
     """Number of channel-hole decks for a stack of ``layers`` word-line layers."""
     if layers <= 0 or max_layers_per_deck <= 0:
-        raise ValueError("layers and max_layers_per_deck must be positive")
+        raise InputError("layers and max_layers_per_deck must be positive")
     return math.ceil(layers / max_layers_per_deck)
 
 
@@ -347,12 +350,12 @@ def channel_hole_etch(
     """Channel-hole etch for a 3D NAND stack of ``layers`` layers (each deck etched separately)."""
     chem = get_chemistry(chemistry) if isinstance(chemistry, str) else chemistry
     if layers <= 0:
-        raise ValueError(f"layers must be a positive integer, got {layers}")
+        raise InputError(f"layers must be a positive integer, got {layers}")
     if layer_pitch_nm <= 0 or hole_diameter_nm <= 0:
-        raise ValueError("layer pitch and hole diameter must be > 0 nm")
+        raise InputError("layer pitch and hole diameter must be > 0 nm")
     n_decks = nand_decks(layers) if decks is None else int(decks)
     if n_decks <= 0:
-        raise ValueError("decks must be positive")
+        raise InputError("decks must be positive")
     stack = layers * layer_pitch_nm
     deck_depth = stack / n_decks
     deck_time = float(etch_time_min(deck_depth, hole_diameter_nm, chem))
@@ -381,7 +384,7 @@ def hole_etch_for_aspect_ratio(
     """A single-deck hole of given aspect ratio (depth = AR × diameter), reported like a channel hole."""
     chem = get_chemistry(chemistry) if isinstance(chemistry, str) else chemistry
     if not aspect_ratio > 0:
-        raise ValueError(f"aspect ratio must be > 0, got {aspect_ratio}")
+        raise InputError(f"aspect ratio must be > 0, got {aspect_ratio}")
     depth = aspect_ratio * hole_diameter_nm
     t = float(etch_time_min(depth, hole_diameter_nm, chem))
     return ChannelHoleEtch(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from fabscope.errors import DataError, InputError, NotFoundError
 from hardware_sim.data_files import DATA_DIR, read_yaml_mapping
 from hardware_sim.fab.deposition import cvd_time_min
 from hardware_sim.fab.etch import channel_hole_etch, nand_decks
@@ -37,7 +38,7 @@ _NAND_ID = re.compile(r"^3dnand-(\d+)$")
 _THROUGHPUT_KEYS = ("transfer_s", "pump_down_min", "clean_min", "wafers_per_clean")
 
 
-class FlowDataError(ValueError):
+class FlowDataError(DataError):
     """The process-flow data file is malformed (message names the file and the entry)."""
 
 
@@ -192,7 +193,7 @@ MAX_NAND_LAYERS = 1000
 def nand_flow(layers: int) -> ProcessFlow:
     """The 3D NAND flow for a stack of ``layers`` word-line layers (id ``3dnand-<layers>``)."""
     if not 0 < layers <= MAX_NAND_LAYERS:
-        raise ValueError(f"3D NAND layer count must be in 1..{MAX_NAND_LAYERS}, got {layers}")
+        raise InputError(f"3D NAND layer count must be in 1..{MAX_NAND_LAYERS}, got {layers}")
     cfg = _raw()["nand"]
     where = "nand"
     pitch, diameter = float(cfg["layer_pitch_nm"]), float(cfg["hole_diameter_nm"])
@@ -253,14 +254,16 @@ def process_flow_ids() -> list[str]:
 
 @lru_cache(maxsize=64)
 def get_flow(flow_id: str) -> ProcessFlow:
-    """The process flow ``flow_id``; raises ``KeyError`` naming the valid ids if unknown."""
+    """The process flow ``flow_id``; ``NotFoundError`` naming the valid ids if unknown, ``InputError`` for a
+    3D NAND stack outside 1..MAX_NAND_LAYERS layers."""
     match = _NAND_ID.match(flow_id)
     if match and int(match.group(1)) > 0:
         return nand_flow(int(match.group(1)))
     flows = _raw()["flows"]
     if flow_id not in flows:
-        raise KeyError(
-            f"unknown process flow {flow_id!r}; valid ids: {', '.join(process_flow_ids())} (or 3dnand-<layers>)"
+        raise NotFoundError(
+            f"unknown process id {flow_id!r}; valid process ids: {', '.join(process_flow_ids())} "
+            f"(or 3dnand-<layers>, 1..{MAX_NAND_LAYERS} layers)"
         )
     entry = flows[flow_id]
     where = f"flows.{flow_id}"

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from fabscope.errors import InputError
 from hardware_sim.fab.process_flows import (
     ProcessFlow,
     default_uptime,
@@ -48,7 +49,7 @@ class ToolCount:
 
 def _check_factors(uptime: float, utilisation: float) -> None:
     if not (0 < uptime <= 1 and 0 < utilisation <= 1):
-        raise ValueError(f"uptime and utilisation must be in (0, 1], got {uptime}, {utilisation}")
+        raise InputError(f"uptime and utilisation must be in (0, 1], got {uptime}, {utilisation}")
 
 
 def tools_needed(
@@ -63,7 +64,7 @@ def tools_needed(
     _check_factors(up, util)
     w = np.asarray(wspm, dtype=float)
     if np.any(w < 0):
-        raise ValueError("WSPM must be >= 0")
+        raise InputError("WSPM must be >= 0")
     return w * np.asarray(tool_hours_per_wafer, dtype=float) / (hours_per_month() * up * util)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from fabscope.errors import DataError, InputError
 from hardware_sim.fab.tool_counts import finite_or_none
 
 #: CNY per USD, annual averages. Source: recalled from published PBoC central-parity / Fed H.10 annual means;
@@ -87,7 +88,7 @@ def vendor_revenue_usd_b(vendor_rows: Iterable[Mapping[str, Any]]) -> dict[str, 
         if usd is None or year is None:
             continue
         if usd < 0:
-            raise ValueError(f"equipment_vendors: negative revenue for {r.get('vendor')} {int(year)}: {usd}")
+            raise DataError(f"equipment_vendors: negative revenue for {r.get('vendor')} {int(year)}: {usd}")
         out[str(r["vendor"])][int(year)] = usd
     return dict(out)
 
@@ -98,7 +99,7 @@ def projected_revenue(
     """Revenue (USD billion) in ``year`` and its basis (``reported`` or ``projected``), or None before the first
     reported year / in a gap between reported years. After the last reported year: last × (1 + growth)^Δyears."""
     if growth <= -1:
-        raise ValueError(f"growth must be > -1, got {growth}")
+        raise InputError(f"growth must be > -1, got {growth}")
     if year in reported:
         return reported[year], "reported"
     if not reported or year < max(reported):
@@ -113,10 +114,10 @@ def shipments(
     """Tools per year = revenue (USD billion) × 1000 × split ÷ ASP (USD million per tool); vectorised."""
     asp = np.asarray(asp_usd_m, dtype=float)
     if np.any(asp <= 0):
-        raise ValueError("ASP per tool must be > 0 (USD million)")
+        raise InputError("ASP per tool must be > 0 (USD million)")
     s = np.asarray(split, dtype=float)
     if np.any((s < 0) | (s > 1)):
-        raise ValueError("revenue split must be in [0, 1]")
+        raise InputError("revenue split must be in [0, 1]")
     return np.asarray(revenue_usd_b, dtype=float) * 1000.0 * s / asp
 
 
@@ -134,18 +135,18 @@ def vendor_shipments(
     out = []
     for vendor, split in splits.items():
         if vendor not in revenue:
-            raise ValueError(
+            raise DataError(
                 f"equipment_vendors: no total_revenue row for vendor '{vendor}' (needed by the split)"
             )
         if sum(split.values()) > 1 + 1e-9:
-            raise ValueError(f"revenue split of '{vendor}' sums to {sum(split.values())} > 1")
+            raise DataError(f"revenue split of '{vendor}' sums to {sum(split.values())} > 1")
         for year in sorted(set(years)):
             rev = projected_revenue(revenue[vendor], year, growth)
             if rev is None:
                 continue
             for tool_type, share in split.items():
                 if tool_type not in asp_usd_m_by_tool:
-                    raise ValueError(f"no ASP for tool type '{tool_type}' (split of '{vendor}')")
+                    raise DataError(f"no ASP for tool type '{tool_type}' (split of '{vendor}')")
                 asp = float(asp_usd_m_by_tool[tool_type])
                 out.append(
                     {

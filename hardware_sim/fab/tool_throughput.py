@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fabscope.errors import InputError
+
 # Defaults: order-of-magnitude estimates for single-wafer vacuum cluster tools (flag `estimate`):
 DEFAULT_TRANSFER_S = 30.0  # estimate: robot swap + load-lock cycle per wafer
 DEFAULT_PUMP_DOWN_MIN = 0.5  # estimate: chamber pump/purge and gas stabilisation per wafer
@@ -47,7 +49,7 @@ def wafers_per_hour(
     """
     process = np.asarray(process_min, dtype=float)
     if np.any(process < 0) or np.any(np.asarray(chambers) <= 0) or np.any(np.asarray(wafers_per_clean) <= 0):
-        raise ValueError("process time must be >= 0; chambers and wafers_per_clean must be > 0")
+        raise InputError("process time must be >= 0; chambers and wafers_per_clean must be > 0")
     cycle_min = (
         process
         + np.asarray(pump_down_min, dtype=float)
@@ -70,7 +72,7 @@ def tool_throughput(
 ) -> ToolThroughput:
     """Throughput breakdown for one tool; ``uptime`` is the fraction of time the tool is available."""
     if not 0 < uptime <= 1:
-        raise ValueError(f"uptime must be in (0, 1], got {uptime}")
+        raise InputError(f"uptime must be in (0, 1], got {uptime}")
     chamber_rate = float(
         wafers_per_hour(process_min, chambers, 0.0, pump_down_min, clean_min, wafers_per_clean)
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fabscope.errors import InputError
 from hardware_sim.fab.yield_ import die_yield, dies_per_wafer
 
 
@@ -41,11 +42,11 @@ def good_accelerators_per_month(
     per_acc_dies = np.asarray(dies_per_accelerator, dtype=float)
     pkg = np.asarray(packaging_yield, dtype=float)
     if np.any(wspm < 0) or np.any(stacks < 0):
-        raise ValueError("wafer starts and HBM stacks must be >= 0")
+        raise InputError("wafer starts and HBM stacks must be >= 0")
     if np.any(per_acc_stacks <= 0) or np.any(per_acc_dies <= 0):
-        raise ValueError("stacks and dies per accelerator must be > 0")
+        raise InputError("stacks and dies per accelerator must be > 0")
     if np.any((pkg < 0) | (pkg > 1)):
-        raise ValueError("packaging yield must be in [0, 1]")
+        raise InputError("packaging yield must be in [0, 1]")
     gross = dies_per_wafer(die_area_mm2, wafer_diameter_mm, edge_exclusion_mm)
     good_dies = wspm * gross * die_yield(die_area_mm2, defect_density_per_cm2, yield_model)
     logic_limited = good_dies / per_acc_dies * pkg

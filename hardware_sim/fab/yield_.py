@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from fabscope.errors import InputError
+
 DEFAULT_SCRIBE_MM = 0.1  # estimate: scribe lanes are typically 60-100 µm wide
 DEFAULT_NEGBIN_ALPHA = 3.0  # estimate: clustering parameter in the 1-5 range quoted for logic fabs
 MM2_PER_CM2 = 100.0
@@ -37,7 +39,7 @@ def _defects_per_die(
     area = np.asarray(die_area_mm2, dtype=float)
     d0 = np.asarray(defect_density_per_cm2, dtype=float)
     if np.any(area < 0) or np.any(d0 < 0):
-        raise ValueError("die area and defect density must be >= 0")
+        raise InputError("die area and defect density must be >= 0")
     return area / MM2_PER_CM2 * d0
 
 
@@ -61,7 +63,7 @@ def negative_binomial_yield(
     """Negative-binomial (clustered) die yield (1 + A·D/α)^(−α) (fraction)."""
     a = np.asarray(alpha, dtype=float)
     if np.any(a <= 0):
-        raise ValueError("clustering parameter alpha must be > 0")
+        raise InputError("clustering parameter alpha must be > 0")
     return (1.0 + _defects_per_die(die_area_mm2, defect_density_per_cm2) / a) ** (-a)
 
 
@@ -79,7 +81,7 @@ def die_yield(
         return murphy_yield(die_area_mm2, defect_density_per_cm2)
     if name == "negative_binomial":
         return negative_binomial_yield(die_area_mm2, defect_density_per_cm2, alpha)
-    raise ValueError(f"unknown yield model {model!r}; valid: {', '.join(YIELD_MODELS)}")
+    raise InputError(f"unknown yield model {model!r}; valid: {', '.join(YIELD_MODELS)}")
 
 
 def dies_per_wafer(
@@ -95,14 +97,14 @@ def dies_per_wafer(
     """
     area = np.asarray(die_area_mm2, dtype=float)
     if np.any(area <= 0):
-        raise ValueError("die area must be > 0 mm²")
+        raise InputError("die area must be > 0 mm²")
     ar = np.asarray(aspect_ratio, dtype=float)
     w = np.sqrt(area * ar)
     h = area / w
     pitch_area = (w + scribe_mm) * (h + scribe_mm)
     d = np.asarray(wafer_diameter_mm, dtype=float) - 2.0 * np.asarray(edge_exclusion_mm, dtype=float)
     if np.any(d <= 0):
-        raise ValueError("edge exclusion leaves no usable wafer")
+        raise InputError("edge exclusion leaves no usable wafer")
     gross = np.pi * d * d / (4.0 * pitch_area) - np.pi * d / np.sqrt(2.0 * pitch_area)
     return np.floor(np.maximum(gross, 0.0))
 

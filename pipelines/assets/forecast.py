@@ -8,6 +8,7 @@ import dagster as dg
 
 from models.scenarios import ScenarioError, shipped_scenarios
 from pipelines.checks import table_check
+from pipelines.failures import as_failure
 from pipelines.forecast_store import run_and_store_backtest, run_and_store_scenario
 from pipelines.resources import WarehouseResource
 
@@ -65,7 +66,7 @@ def rerun_scenario(
         with warehouse.connection() as con:
             out = run_and_store_scenario(con, config.scenario_file, seed=config.seed, n_paths=config.n_paths)
     except ScenarioError as exc:
-        raise dg.Failure(description=str(exc)) from None
+        raise as_failure(exc) from None
     context.log.info(f"stored scenario_id {out['scenario_id']}")
     return out["scenario_id"]
 

@@ -13,8 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import polars as pl
 
+from fabscope.errors import DataError, InputError
 from pipelines.assets.reference_assets import reference_asset
 from pipelines.checks import table_check
+from pipelines.failures import as_failure
 from pipelines.resources import RunDateResource, WarehouseResource
 from pipelines.sources.fx import FX_CURRENCIES, sample_fx, to_usd, yahoo_fx
 from pipelines.sources.prices import ProviderError, ProviderSpec, build_provider, parse_provider
@@ -54,15 +56,13 @@ def _parse_date(text: str, field: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise dg.Failure(
-            description=f"{field}={text!r}: expected a date YYYY-MM-DD", allow_retries=False
-        ) from None
+        raise as_failure(InputError(f"{field}={text!r}: expected a date YYYY-MM-DD")) from None
 
 
 def market_run_config(provider: str, *, start: str = "", end: str = "") -> dict:
     """Dagster run config selecting the price provider (``sample|yahoo|akshare|csv:DIR``) for the market assets.
 
-    Raises ``ValueError`` with a readable message for an unknown provider, a missing ``csv`` folder,
+    Raises ``InputError`` with a readable message for an unknown provider, a missing ``csv`` folder,
     or ``akshare`` without its optional extra installed.
     """
     spec = parse_provider(provider)
@@ -72,7 +72,7 @@ def market_run_config(provider: str, *, start: str = "", end: str = "") -> dict:
         try:
             import_akshare()
         except ProviderError as exc:
-            raise ValueError(f"--prices akshare: {exc}") from None
+            raise InputError(f"--prices akshare: {exc}") from None
     window = {k: v for k, v in (("start", start), ("end", end)) if v}
     prices = {"provider": str(spec), **window}
     fx = {"provider": "yahoo" if spec.name == "yahoo" else "sample", **window}
@@ -112,14 +112,10 @@ def fx_daily(
             )
             rates, failures = yahoo_fx(start, end)
             if rates.height == 0:
-                raise dg.Failure(
-                    description=f"no FX rates fetched from Yahoo: {failures}", allow_retries=False
-                )
+                raise as_failure(DataError(f"no FX rates fetched from Yahoo: {failures}"))
             replace_rows(con, "fx_daily", rates, key=("date", "currency"), run_id=context.run_id)
         else:
-            raise dg.Failure(
-                description=f"fx provider {config.provider!r}: expected sample or yahoo", allow_retries=False
-            )
+            raise as_failure(InputError(f"fx provider {config.provider!r}: expected sample or yahoo"))
     if failures:
         context.log.warning(f"FX failures: {failures}")
     return dg.MaterializeResult(
@@ -265,8 +261,8 @@ def prices_daily(
 ) -> dg.MaterializeResult:
     try:
         spec = parse_provider(config.provider)
-    except ValueError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    except InputError as exc:
+        raise as_failure(exc) from None
     with warehouse.connection() as con:
         universe = con.sql("SELECT ticker, segment, benchmark, is_benchmark, currency FROM tickers").pl()
         events = [r[0] for r in con.execute("SELECT DISTINCT announced_date FROM export_controls").fetchall()]
@@ -276,10 +272,10 @@ def prices_daily(
             provider = build_provider(spec, universe=universe, events=events, known=known)
             result = provider.fetch(universe["ticker"].to_list(), start, end)
         except ProviderError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
+            raise as_failure(exc) from None
         quarantined = _quarantine_refused(con, result, context.run_id)
         if result.frame.height == 0:
-            raise dg.Failure(description=f"no prices from {spec}:\n{result.summary()}", allow_retries=False)
+            raise as_failure(DataError(f"no prices from {spec}:\n{result.summary()}"))
         fx = con.sql("SELECT date, currency, units_per_usd FROM fx_daily").pl()
         frame = to_usd(result.frame, fx)
         no_fx = sorted(frame.filter(pl.col("close_usd").is_null())["currency"].unique().to_list())

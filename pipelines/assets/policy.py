@@ -10,7 +10,6 @@ name) is skipped. Recorded responses can stand in for the live services (``fr_js
 ``csl_csv``), which is how the tests run.
 """
 
-import os
 import re
 from datetime import date
 from pathlib import Path
@@ -18,16 +17,15 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from fabscope.settings import get_settings
 from pipelines.checks import quarantine_check_specs, quarantine_result, table_check
+from pipelines.failures import as_failure
 from pipelines.loading import RefusedLoad, store_validated
 from pipelines.resources import RunDateResource, WarehouseResource
 from pipelines.sources import federal_register as fr
 from pipelines.sources import screening_list as csl
 from pipelines.sources.reference import REFERENCE_FILES
 from pipelines.validation import ValidationError, ValidationResult
-
-LIVE_ENV = "FABSCOPE_LIVE"
-CACHE_ENV = "FABSCOPE_CACHE_DIR"
 
 
 class PolicyConfig(dg.Config):
@@ -40,11 +38,11 @@ class PolicyConfig(dg.Config):
 
 
 def _live(config: PolicyConfig) -> bool:
-    return config.live or os.environ.get(LIVE_ENV) == "1"
+    return config.live or get_settings().live
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path("data") / "cache") / "csl"
+    return get_settings().cache_dir / "csl"
 
 
 def _fr_documents(config: PolicyConfig) -> list[dict] | None:
@@ -69,7 +67,7 @@ def _load_curated(name: str, today: date) -> ValidationResult:
     try:
         return REFERENCE_FILES[name].load(today=today)
     except ValidationError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+        raise as_failure(exc) from None
 
 
 def _store(
@@ -79,7 +77,7 @@ def _store(
     try:
         return store_validated(con, table, result, key=key, asset=table, run_id=run_id)
     except RefusedLoad as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
+        raise as_failure(exc) from None
 
 
 def _slug(text: str) -> str:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from fabscope.settings import BUNDLED_REFERENCE_DIR, get_settings
 from pipelines.validation import ColumnRule as R
 from pipelines.validation import OrderRule, ValidationResult, read_csv_validated
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
+REFERENCE_DIR = BUNDLED_REFERENCE_DIR
 
 
 def reference_dir() -> Path:
     """The curated files: ``$FABSCOPE_REFERENCE_DIR`` if set (an analyst's edited copy), else the bundled ones."""
-    return Path(os.environ.get("FABSCOPE_REFERENCE_DIR") or REFERENCE_DIR)
+    return get_settings().reference_dir
 
 
 FLAGS = ("reported", "estimate")

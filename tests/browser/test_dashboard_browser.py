@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from app import queries as q
+from fabscope.settings import get_settings
 
-REQUIRE = os.environ.get("FABSCOPE_REQUIRE_BROWSER") == "1"
+REQUIRE = get_settings().require_browser
 _HAVE_BROWSER = bool(shutil.which("chromedriver")) and bool(
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 )

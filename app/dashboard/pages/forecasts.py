@@ -11,6 +11,7 @@ from app import queries as q
 from app.dashboard import components as ui
 from app.dashboard import logic
 from app.dashboard import scenario_edit as se
+from app.dashboard.errors import error_text
 
 dash.register_page(__name__, path="/forecasts", name="Forecasts", title="fabscope · Forecasts", order=5)
 
@@ -56,7 +57,7 @@ def compose(
         try:
             text = se.decode_upload(upload, upload_name)
         except se.ScenarioInputError as exc:
-            return dash.no_update, html.Span(str(exc), className="error-text")
+            return dash.no_update, html.Span(error_text(exc), className="error-text")
         return text, html.Span(
             f"loaded {upload_name} ({len(text.encode()):,} bytes) — valid scenario", className="note"
         )
@@ -64,7 +65,7 @@ def compose(
     try:
         return se.build_scenario_yaml(base or "baseline.yaml", name or "", levers), ""
     except se.ScenarioInputError as exc:
-        return dash.no_update, html.Span(str(exc), className="error-text")
+        return dash.no_update, html.Span(error_text(exc), className="error-text")
 
 
 def check(text: str | None) -> Any:
@@ -72,7 +73,7 @@ def check(text: str | None) -> Any:
     try:
         sc = se.validate_scenario_text(text or "")
     except se.ScenarioInputError as exc:
-        return html.Span(str(exc), className="error-text")
+        return html.Span(error_text(exc), className="error-text")
     return html.Span(
         f"✓ valid scenario {sc.name!r}: {len(sc.parameters)} parameters, {len(sc.regimes)} regimes, "
         f"{sc.horizon.start_year}–{sc.horizon.end_year}",
@@ -351,7 +352,7 @@ def _rerun(set_progress, n_clicks: int, text: str | None, seed: Any, paths: Any)
         )
     except Exception as exc:  # shown to the analyst, never a traceback
         set_progress(("0", str(se.RERUN_STEPS), "failed"))
-        return dash.no_update, html.Div(f"Run failed: {exc}", className="banner banner-error")
+        return dash.no_update, html.Div(f"Run failed: {error_text(exc)}", className="banner banner-error")
     return (
         {"scenario_id": doc["scenario_id"], "name": doc["name"]},
         html.Div(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from fabscope.errors import InputError
 from pipelines.sources.prices.base import FetchResult, PriceProvider, ProviderError
 
 PROVIDER_NAMES = ("sample", "yahoo", "akshare", "csv")
@@ -32,20 +33,20 @@ class ProviderSpec:
 
 
 def parse_provider(spec: str, *, check_dir: bool = True) -> ProviderSpec:
-    """``"sample"|"yahoo"|"akshare"|"csv:DIR"`` → ``ProviderSpec``; ``ValueError`` with a readable message."""
+    """``"sample"|"yahoo"|"akshare"|"csv:DIR"`` → ``ProviderSpec``; ``InputError`` with a readable message."""
     raw = (spec or "").strip()
     name, _, arg = raw.partition(":")
     name = name.lower()
     if name == "csv":
         if not arg.strip():
-            raise ValueError(f"--prices {raw!r}: csv needs a folder, e.g. csv:./data/drop; {USAGE}")
+            raise InputError(f"--prices {raw!r}: csv needs a folder, e.g. csv:./data/drop; {USAGE}")
         directory = Path(arg.strip()).expanduser().absolute()
         if check_dir and not directory.is_dir():
-            raise ValueError(f"--prices {raw!r}: folder {directory} does not exist (or is not a folder)")
+            raise InputError(f"--prices {raw!r}: folder {directory} does not exist (or is not a folder)")
         return ProviderSpec("csv", directory)
     if name in ("sample", "yahoo", "akshare") and not arg:
         return ProviderSpec(name)
-    raise ValueError(f"--prices {raw!r}: unknown price provider; {USAGE}")
+    raise InputError(f"--prices {raw!r}: unknown price provider; {USAGE}")
 
 
 def build_provider(

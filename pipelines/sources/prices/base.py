@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 
 import polars as pl
 
+from fabscope.errors import DataError
 from pipelines.validation import ValidationResult
 
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {
@@ -70,7 +71,7 @@ INDEX_CURRENCY = {
 T = TypeVar("T")
 
 
-class ProviderError(Exception):
+class ProviderError(DataError):
     """A provider cannot run at all (bad spec, missing optional library, missing folder)."""
 
 

@@ -271,12 +271,13 @@ def _read_strings(path: Path) -> RawFile:
     try:
         try:
             df = pl.read_csv(source, has_header=not multi, **opts)
-        except pl.exceptions.ComputeError as exc:
-            if "more fields" not in str(exc):
-                raise
-            # a record with too many fields: hold those lines back, read the others
+        except pl.exceptions.ComputeError:
+            # records with more fields than the header (decided by counting them, not by Polars' message
+            # text): hold those lines back, read the others; any other refusal is re-raised
             full = text if text is not None else path.read_bytes().decode("utf-8-sig", errors="replace")
             ragged = _ragged_lines(full, sep)
+            if not ragged:
+                raise
             if isinstance(source, io.BytesIO):
                 source.seek(0)
             df = pl.read_csv(source, has_header=not multi, truncate_ragged_lines=True, **opts)
