@@ -43,6 +43,20 @@ RESULT_SCHEMA = {
     "beta": pl.Float64,
     "n_estimation": pl.Int64,
     "event_day": pl.Date,
+    "event_ids": pl.String,  # every event id of that date, ";"-joined (event_id is the first)
+    "benchmark": pl.String,
+    "gap_days": pl.Int64,
+    "masked_days": pl.Int64,
+    "flag": pl.String,
+}
+ABNORMAL_SCHEMA = {  # one row per (event, ticker, day) behind the CARs: residuals and window ARs
+    "event_id": pl.String,
+    "ticker": pl.String,
+    "date": pl.Date,
+    "rel_day": pl.Int64,  # nominal trading days from day 0
+    "window": pl.String,  # null: estimation day; else the event window the AR belongs to
+    "ar": pl.Float64,  # abnormal return (estimation: OLS residual), fraction per day
+    "sigma": pl.Float64,  # residual sd of the ticker's market model, fraction per day
 }
 
 
@@ -102,6 +116,122 @@ def car_for_window(
     return WindowResult(window, car, float(var), float(t), l2)
 
 
+@dataclass(frozen=True)
+class EventFit:
+    """One (ticker, event): the market model (None when too few estimation days), window CARs and the
+    data diagnostics. Row indices point into the pair's aligned return arrays."""
+
+    model: MarketModel | None
+    results: list[WindowResult]
+    estimation_days: int  # L1: finite, unmasked returns used in the fit
+    gap_days: int  # nominal trading days of the estimation window with no price row (a data hole)
+    masked_days: int  # estimation days left out because another event's window covers them
+    flag: str  # FLAG_OK or FLAGS joined by ";"
+    estimation_rows: np.ndarray  # row indices used in the fit
+    window_rows: dict[tuple[int, int], np.ndarray]  # per window: row indices of its days
+
+
+FLAG_OK = "ok"
+FLAGS = {
+    "estimation_gap": "the estimation window spans a hole in the data (gap_days > 0)",
+    "short_estimation": "too few estimation days left around a hole or other events: no CAR",
+    "event_window_gap": "the event window spans a hole in the data: no CAR",
+    "event_in_gap": "day 0 falls inside a hole in the data (no price that week): no CAR",
+}
+
+
+def nominal_positions(days: np.ndarray, max_gap_days: int = MAX_RETURN_GAP_DAYS) -> np.ndarray:
+    """Trading-day position of each row (``days``: sorted datetime64[D]). Consecutive rows are one
+    day apart; across a hole longer than ``max_gap_days`` calendar days the missing weekdays count
+    too, so windows keep their calendar length instead of jumping over the hole."""
+    if len(days) == 0:
+        return np.zeros(0, dtype=np.int64)
+    gaps = np.diff(days).astype("int64")
+    step = np.where(gaps > max_gap_days, np.busday_count(days[:-1], days[1:]), 1)
+    return np.concatenate([[0], np.cumsum(step)]).astype(np.int64)
+
+
+def _first_weekday(when: date) -> date:
+    return np.busday_offset(np.datetime64(when, "D"), 0, roll="forward").astype(object)
+
+
+def day_zero_position(
+    days: np.ndarray, positions: np.ndarray, when: np.datetime64, max_gap_days: int
+) -> tuple[int, bool] | None:
+    """Nominal position of day 0 (first trading day on or after ``when``) and whether it lies in a hole.
+
+    ``None`` when ``when`` is after the last row (no data yet)."""
+    idx = int(np.searchsorted(days, when, side="left"))
+    if idx >= len(days):
+        return None
+    if idx == 0 or days[idx] == when or (days[idx] - days[idx - 1]).astype("int64") <= max_gap_days:
+        return int(positions[idx]), False
+    first_weekday = np.busday_offset(when, 0, roll="forward")  # an event on a Saturday: Monday
+    return int(positions[idx - 1] + np.busday_count(days[idx - 1], first_weekday)), True
+
+
+def fit_event(
+    stock: np.ndarray,
+    market: np.ndarray,
+    day0: int,
+    *,
+    positions: np.ndarray | None = None,
+    masked: np.ndarray | None = None,
+    day0_in_gap: bool = False,
+    estimation: tuple[int, int] = ESTIMATION_WINDOW,
+    windows: Sequence[tuple[int, int]] = EVENT_WINDOWS,
+    min_estimation_days: int = MIN_ESTIMATION_DAYS,
+) -> EventFit:
+    """Market model + CARs for one event with day 0 at nominal position ``day0``.
+
+    ``positions``: nominal trading-day position of each return (default: the row number, i.e. no
+    holes); ``masked``: returns left out of the estimation (other events' windows). Windows are
+    inclusive and in nominal days; a window past the last row is left out (no data yet), a window
+    with a missing day gives a NaN CAR flagged ``event_window_gap``."""
+    pos = np.arange(len(stock)) if positions is None else positions
+    finite = np.isfinite(stock) & np.isfinite(market)
+    lo, hi = day0 + estimation[0], day0 + estimation[1]
+    in_est = (pos >= lo) & (pos <= hi)
+    present = int(in_est.sum())
+    span = max(0, min(hi, int(pos[-1])) - max(lo, int(pos[0])) + 1) if len(pos) else 0
+    gap_days = max(0, span - present)
+    use = in_est & finite
+    masked_days = int((use & masked).sum()) if masked is not None else 0
+    if masked is not None:
+        use &= ~masked
+    rows = np.flatnonzero(use)
+    flags = ["estimation_gap"] if gap_days else []
+    if day0_in_gap:
+        flags.append("event_in_gap")
+    model = None
+    if len(rows) >= min_estimation_days:
+        try:
+            model = fit_market_model(stock[rows], market[rows])
+        except ValueError:
+            model = None
+    if model is None and not flags and not masked_days:
+        return EventFit(None, [], len(rows), gap_days, masked_days, FLAG_OK, rows, {})
+    if model is None:
+        flags.append("short_estimation")
+    out: list[WindowResult] = []
+    window_rows: dict[tuple[int, int], np.ndarray] = {}
+    for w in windows:
+        a, b = day0 + w[0], day0 + w[1]
+        if len(pos) == 0 or b > pos[-1] or a < pos[0]:
+            continue
+        sel = np.flatnonzero((pos >= a) & (pos <= b))
+        complete = len(sel) == b - a + 1 and bool(finite[sel].all())
+        if model is not None and complete and not day0_in_gap:
+            out.append(car_for_window(model, stock[sel], market[sel], w))
+            window_rows[w] = sel
+        else:
+            out.append(WindowResult(w, float("nan"), float("nan"), float("nan"), int(finite[sel].sum())))
+            if not complete and "event_window_gap" not in flags and not day0_in_gap:
+                flags.append("event_window_gap")
+    flag = ";".join(flags) or FLAG_OK
+    return EventFit(model, out, len(rows), gap_days, masked_days, flag, rows, window_rows)
+
+
 def event_cars(
     stock: np.ndarray,
     market: np.ndarray,
@@ -111,36 +241,49 @@ def event_cars(
     windows: Sequence[tuple[int, int]] = EVENT_WINDOWS,
     min_estimation_days: int = MIN_ESTIMATION_DAYS,
 ) -> tuple[MarketModel, list[WindowResult]] | None:
-    """Market model + CARs for one event at position ``event_index`` of aligned return arrays.
-
-    Windows are inclusive; an event window running past the data, or too few finite
-    estimation days, gives ``None`` for the event (or drops that window).
-    """
-    lo, hi = max(event_index + estimation[0], 0), event_index + estimation[1]
-    if hi < lo:
-        return None
-    est = slice(lo, hi + 1)
-    s_est, m_est = stock[est], market[est]
-    ok = np.isfinite(s_est) & np.isfinite(m_est)
-    if ok.sum() < min_estimation_days:
-        return None
-    try:
-        model = fit_market_model(s_est[ok], m_est[ok])
-    except ValueError:
-        return None
-    out = []
-    for w in windows:
-        a, b = event_index + w[0], event_index + w[1]
-        if a < 0 or b >= len(stock):
-            continue
-        s_w, m_w = stock[a : b + 1], market[a : b + 1]
-        if not (np.isfinite(s_w).all() and np.isfinite(m_w).all()):
-            continue
-        out.append(car_for_window(model, s_w, m_w, w))
-    return model, out
+    """Market model + CARs for one event at row ``event_index`` of hole-free aligned return arrays."""
+    fit = fit_event(
+        stock,
+        market,
+        event_index,
+        estimation=estimation,
+        windows=windows,
+        min_estimation_days=min_estimation_days,
+    )
+    return None if fit.model is None else (fit.model, fit.results)
 
 
-def event_study(
+def collapse_same_day_events(events: Sequence[tuple[str, date]]) -> list[tuple[str, str, date]]:
+    """``(event_id, date)`` → one ``(event_id, event_ids, date)`` per date: the first id (sorted) names
+    the event, ``event_ids`` lists every id of that date joined by ``;``."""
+    by_day: dict[date, list[str]] = {}
+    for event_id, when in events:
+        by_day.setdefault(when, []).append(event_id)
+    return [(sorted(ids)[0], ";".join(sorted(ids)), when) for when, ids in sorted(by_day.items())]
+
+
+@dataclass(frozen=True)
+class EventStudy:
+    """Per-(event, ticker, window) results, the abnormal returns behind them, and skipped pairs."""
+
+    results: pl.DataFrame  # RESULT_SCHEMA
+    abnormal: pl.DataFrame  # ABNORMAL_SCHEMA: estimation residuals and event-window ARs
+    skipped: dict[str, str]  # ticker → why its pair was not studied
+
+
+def _pair_returns(pair: pl.DataFrame, max_gap_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    s, m = pair["close"].to_numpy(), pair["m"].to_numpy()
+    days = pair["date"].to_numpy().astype("datetime64[D]")
+    spans = np.concatenate([[np.inf], np.diff(days).astype("int64")])
+    r_s = np.concatenate([[np.nan], s[1:] / s[:-1] - 1.0])
+    r_m = np.concatenate([[np.nan], m[1:] / m[:-1] - 1.0])
+    hole = spans > max_gap_days
+    r_s[hole] = np.nan
+    r_m[hole] = np.nan
+    return r_s, r_m, days
+
+
+def event_study_panel(
     prices: pl.DataFrame,
     benchmark_of: Mapping[str, str],
     events: Sequence[tuple[str, date]],
@@ -149,79 +292,133 @@ def event_study(
     windows: Sequence[tuple[int, int]] = EVENT_WINDOWS,
     min_estimation_days: int = MIN_ESTIMATION_DAYS,
     max_gap_days: int = MAX_RETURN_GAP_DAYS,
-) -> pl.DataFrame:
-    """CARs for every (event, ticker, window). ``prices``: date, ticker, close (one currency per ticker);
-    ``benchmark_of``: ticker → benchmark ticker (present in ``prices``); ``events``: (event_id, event date)."""
+    mask_other_events: bool = True,
+) -> EventStudy:
+    """CARs for every (event, ticker, window), plus the abnormal returns the group tests need.
+
+    ``prices``: date, ticker, close (one currency per ticker), optionally ``provider``: a real stock
+    whose benchmark series is ``provider='sample'`` is skipped (named in ``skipped``), never
+    regressed on synthetic data. ``benchmark_of``: ticker → benchmark ticker. ``events``:
+    (event_id, date); events of the same date are collapsed into one (``event_ids`` lists them).
+    With ``mask_other_events`` the days of other events' windows are left out of each estimation."""
     rows: list[dict] = []
-    parts = prices.select("date", "ticker", "close").partition_by("ticker", as_dict=True, include_key=False)
+    ab_rows: list[pl.DataFrame] = []
+    skipped: dict[str, str] = {}
+    cols = ["date", "ticker", "close"] + (["provider"] if "provider" in prices.columns else [])
+    parts = prices.select(cols).partition_by("ticker", as_dict=True, include_key=False)
     closes = {key[0]: frame.sort("date") for key, frame in parts.items()}
+    collapsed = collapse_same_day_events(events)
+    span = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else (0, 0)
     for ticker, bench in sorted(benchmark_of.items()):
         if ticker == bench or ticker not in closes or bench not in closes:
             continue
-        pair = closes[ticker].join(closes[bench].rename({"close": "m"}), on="date", how="inner").sort("date")
+        if "provider" in cols:
+            real = closes[ticker].filter(pl.col("provider") != "sample").height > 0
+            if real and closes[bench].filter(pl.col("provider") == "sample").height > 0:
+                skipped[ticker] = f"{ticker} has real prices but its benchmark {bench} only sample prices"
+                continue
+        pair = (
+            closes[ticker]
+            .select("date", "close")
+            .join(closes[bench].select("date", pl.col("close").alias("m")), on="date", how="inner")
+            .sort("date")
+        )
         if pair.height < min_estimation_days + 2:
             continue
-        s = pair["close"].to_numpy()
-        m = pair["m"].to_numpy()
-        days = pair["date"].to_numpy().astype("datetime64[D]")
-        spans = np.concatenate([[np.inf], np.diff(days).astype("int64")])
-        r_s = np.concatenate([[np.nan], s[1:] / s[:-1] - 1.0])
-        r_m = np.concatenate([[np.nan], m[1:] / m[:-1] - 1.0])
-        hole = spans > max_gap_days
-        r_s[hole] = np.nan
-        r_m[hole] = np.nan
-        for event_id, when in events:
-            idx = int(np.searchsorted(days, np.datetime64(when, "D"), side="left"))
-            if idx >= len(days):
-                continue
-            fitted = event_cars(
-                r_s, r_m, idx, estimation=estimation, windows=windows, min_estimation_days=min_estimation_days
+        r_s, r_m, days = _pair_returns(pair, max_gap_days)
+        pos = nominal_positions(days, max_gap_days)
+        day0s = [
+            (eid, ids, when, d0)
+            for eid, ids, when in collapsed
+            if (d0 := day_zero_position(days, pos, np.datetime64(when, "D"), max_gap_days)) is not None
+        ]
+        for eid, ids, when, (day0, in_gap) in day0s:
+            masked = None
+            if mask_other_events:
+                masked = np.zeros(len(pos), dtype=bool)
+                for other, _, _, (d, _) in day0s:
+                    if other != eid:
+                        masked |= (pos >= d + span[0]) & (pos <= d + span[1])
+            fit = fit_event(
+                r_s,
+                r_m,
+                day0,
+                positions=pos,
+                masked=masked,
+                day0_in_gap=in_gap,
+                estimation=estimation,
+                windows=windows,
+                min_estimation_days=min_estimation_days,
             )
-            if fitted is None:
+            if not fit.results:
                 continue
-            model, results = fitted
-            for res in results:
+            idx0 = np.flatnonzero(pos == day0)
+            event_day = days[idx0[0]].item() if len(idx0) and not in_gap else _first_weekday(when)
+            model = fit.model
+            for res in fit.results:
                 rows.append(
                     {
-                        "event_id": event_id,
+                        "event_id": eid,
                         "ticker": ticker,
                         "window": window_label(res.window),
                         "car": res.car,
                         "car_var": res.car_var,
                         "t_stat": res.t_stat,
-                        "alpha": model.alpha,
-                        "beta": model.beta,
-                        "n_estimation": model.n,
-                        "event_day": days[idx].item(),
+                        "alpha": model.alpha if model else None,
+                        "beta": model.beta if model else None,
+                        "n_estimation": fit.estimation_days,
+                        "event_day": event_day,
+                        "event_ids": ids,
+                        "benchmark": bench,
+                        "gap_days": fit.gap_days,
+                        "masked_days": fit.masked_days,
+                        "flag": fit.flag,
                     }
                 )
-    return pl.DataFrame(rows, schema=RESULT_SCHEMA)
-
-
-def cross_section(results: pl.DataFrame, group_of: Mapping[str, str]) -> pl.DataFrame:
-    """Mean CAR per (event, window, group) with MacKinlay's J1 t-statistic; ``group_of``: ticker → group."""
-    if results.height == 0:
-        return pl.DataFrame(
-            schema={
-                "event_id": pl.String,
-                "window": pl.String,
-                "group": pl.String,
-                "n": pl.Int64,
-                "mean_car": pl.Float64,
-                "t_stat": pl.Float64,
-            }
-        )
-    tagged = results.with_columns(
-        pl.col("ticker").replace_strict(dict(group_of), default=None, return_dtype=pl.String).alias("group")
-    ).filter(pl.col("group").is_not_null())
-    return (
-        tagged.group_by("event_id", "window", "group")
-        .agg(
-            pl.len().cast(pl.Int64).alias("n"),
-            pl.col("car").mean().alias("mean_car"),
-            (pl.col("car_var").sum().sqrt() / pl.len()).alias("_se"),
-        )
-        .with_columns((pl.col("mean_car") / pl.col("_se")).alias("t_stat"))
-        .drop("_se")
-        .sort("event_id", "window", "group")
+            if model is None:
+                continue
+            est = fit.estimation_rows
+            ar_est = r_s[est] - model.alpha - model.beta * r_m[est]
+            parts_ = [
+                pl.DataFrame(
+                    {
+                        "date": days[est],
+                        "rel_day": (pos[est] - day0).astype(np.int64),
+                        "ar": ar_est,
+                        "window": None,
+                    },
+                    schema_overrides={"window": pl.String},
+                )
+            ]
+            for w, sel in fit.window_rows.items():
+                parts_.append(
+                    pl.DataFrame(
+                        {
+                            "date": days[sel],
+                            "rel_day": (pos[sel] - day0).astype(np.int64),
+                            "ar": r_s[sel] - model.alpha - model.beta * r_m[sel],
+                            "window": window_label(w),
+                        }
+                    )
+                )
+            ab_rows.append(
+                pl.concat(parts_).with_columns(
+                    pl.lit(eid).alias("event_id"),
+                    pl.lit(ticker).alias("ticker"),
+                    pl.lit(float(np.sqrt(model.sigma2))).alias("sigma"),
+                )
+            )
+    results = pl.DataFrame(rows, schema=RESULT_SCHEMA)
+    abnormal = (
+        pl.concat(ab_rows).select(*ABNORMAL_SCHEMA).cast(ABNORMAL_SCHEMA)
+        if ab_rows
+        else pl.DataFrame(schema=ABNORMAL_SCHEMA)
     )
+    return EventStudy(results, abnormal, skipped)
+
+
+def event_study(
+    prices: pl.DataFrame, benchmark_of: Mapping[str, str], events: Sequence[tuple[str, date]], **kw
+) -> pl.DataFrame:
+    """The per-(event, ticker, window) frame of ``event_study_panel`` (same arguments)."""
+    return event_study_panel(prices, benchmark_of, events, **kw).results

@@ -34,9 +34,11 @@ Methods (the ``method`` column of ``event_study_cross_section``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 from scipy import stats
 
 METHODS = ("mackinlay_j1", "bmp", "bmp_kp", "grank", "calendar_time")
@@ -194,3 +196,82 @@ def calendar_time_ols(
     if hac_lags is None:
         return model.fit()
     return model.fit(cov_type="HAC", cov_kwds={"maxlags": hac_lags})
+
+
+CROSS_SECTION_SCHEMA = {
+    "event_id": pl.String,
+    "window": pl.String,
+    "group": pl.String,
+    "method": pl.String,  # one of METHODS
+    "n": pl.Int64,  # stocks in the statistic
+    "mean_car": pl.Float64,  # mean CAR (calendar_time: the portfolio CAR), fraction
+    "t_stat": pl.Float64,  # the method's statistic (t or z)
+    "p_value": pl.Float64,  # two-sided
+    "rbar": pl.Float64,  # mean estimation-residual correlation of the group (bmp_kp), else null
+}
+
+
+def _matrix(frame: pl.DataFrame, index: str, tickers: list[str]) -> np.ndarray:
+    """(len(tickers), days) matrix of ``ar`` with days on ``index`` (union over tickers), NaN where absent."""
+    if frame.height == 0:
+        return np.full((len(tickers), 0), np.nan)
+    wide = frame.pivot(on="ticker", index=index, values="ar", aggregate_function="first").sort(index)
+    cols = [wide[t].to_numpy() if t in wide.columns else np.full(wide.height, np.nan) for t in tickers]
+    return np.asarray(np.vstack(cols), dtype=float)
+
+
+def cross_section(
+    results: pl.DataFrame, group_of: Mapping[str, str], abnormal: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Every method of ``METHODS`` per (event, window, group); ``group_of``: ticker → group.
+
+    ``results``: the per-ticker frame of ``models.event_study`` (car, car_var, t_stat); rows with a
+    NaN CAR (flagged data problems) are left out. ``abnormal``: its ``ABNORMAL_SCHEMA`` frame;
+    without it only ``mackinlay_j1`` is computed."""
+    rows: list[dict] = []
+    if "t_stat" not in results.columns:
+        results = results.with_columns((pl.col("car") / pl.col("car_var").sqrt()).alias("t_stat"))
+    tagged = results.filter(pl.col("car").is_finite()).with_columns(
+        pl.col("ticker").replace_strict(dict(group_of), default=None, return_dtype=pl.String).alias("group")
+    )
+    tagged = tagged.filter(pl.col("group").is_not_null())
+    for (event_id, group), frame in sorted(tagged.group_by("event_id", "group"), key=lambda kv: kv[0]):
+        tickers = sorted(frame["ticker"].unique().to_list())
+        ab = None
+        if abnormal is not None:
+            ab = abnormal.filter((pl.col("event_id") == event_id) & pl.col("ticker").is_in(tickers))
+            est = _matrix(ab.filter(pl.col("window").is_null()), "date", tickers)
+            sigma = dict(ab.group_by("ticker").agg(pl.col("sigma").first()).iter_rows())
+            sd = np.array([sigma.get(t, np.nan) for t in tickers])[:, None]
+            rbar = mean_pairwise_correlation(est)
+        for (window,), wf in sorted(frame.group_by("window"), key=lambda kv: kv[0]):
+            by = dict(zip(wf["ticker"].to_list(), range(wf.height), strict=True))
+            pick = [by.get(t) for t in tickers]
+
+            def col(name: str, pick: list = pick, wf: pl.DataFrame = wf) -> np.ndarray:
+                v = wf[name].to_numpy()
+                return np.array([v[i] if i is not None else np.nan for i in pick], dtype=float)
+
+            car, car_var, scar = col("car"), col("car_var"), col("t_stat")
+            tests = {"mackinlay_j1": (j1_test(car, car_var), None)}
+            if ab is not None:
+                ar_win = _matrix(ab.filter(pl.col("window") == window), "rel_day", tickers)
+                tests["bmp"] = (bmp_test(scar, car), None)
+                tests["bmp_kp"] = (bmp_test(scar, car, rbar), float(rbar))
+                tests["grank"] = (grank_test(est / sd, scar, car), None)
+                tests["calendar_time"] = (calendar_time_test(est, ar_win), None)
+            for method, (res, rb) in tests.items():
+                rows.append(
+                    {
+                        "event_id": event_id,
+                        "window": window,
+                        "group": group,
+                        "method": method,
+                        "n": int(res.n),
+                        "mean_car": float(res.mean_car),
+                        "t_stat": float(res.stat),
+                        "p_value": float(res.p_value),
+                        "rbar": rb,
+                    }
+                )
+    return pl.DataFrame(rows, schema=CROSS_SECTION_SCHEMA).sort("event_id", "window", "group", "method")
