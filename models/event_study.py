@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import polars as pl
+
+from models.event_markets import limit_days, parse_announcement, reaction_date
 
 ESTIMATION_WINDOW = (-250, -30)  # trading days relative to day 0 (MacKinlay uses a 250-day window)
 EVENT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 5), (0, 20))
@@ -48,6 +50,7 @@ RESULT_SCHEMA = {
     "gap_days": pl.Int64,
     "masked_days": pl.Int64,
     "flag": pl.String,
+    "limit_days": pl.Int64,  # days of the window at the daily price limit
 }
 ABNORMAL_SCHEMA = {  # one row per (event, ticker, day) behind the CARs: residuals and window ARs
     "event_id": pl.String,
@@ -129,10 +132,12 @@ class EventFit:
     flag: str  # FLAG_OK or FLAGS joined by ";"
     estimation_rows: np.ndarray  # row indices used in the fit
     window_rows: dict[tuple[int, int], np.ndarray]  # per window: row indices of its days
+    limit_days: dict[tuple[int, int], int]  # per window: days at the daily price limit
 
 
 FLAG_OK = "ok"
 FLAGS = {
+    "limit_hit": "the event window has price-limit days (A-shares): the CAR is censored toward 0",
     "estimation_gap": "the estimation window spans a hole in the data (gap_days > 0)",
     "short_estimation": "too few estimation days left around a hole or other events: no CAR",
     "event_window_gap": "the event window spans a hole in the data: no CAR",
@@ -177,6 +182,7 @@ def fit_event(
     *,
     positions: np.ndarray | None = None,
     masked: np.ndarray | None = None,
+    limited: np.ndarray | None = None,
     day0_in_gap: bool = False,
     estimation: tuple[int, int] = ESTIMATION_WINDOW,
     windows: Sequence[tuple[int, int]] = EVENT_WINDOWS,
@@ -185,7 +191,8 @@ def fit_event(
     """Market model + CARs for one event with day 0 at nominal position ``day0``.
 
     ``positions``: nominal trading-day position of each return (default: the row number, i.e. no
-    holes); ``masked``: returns left out of the estimation (other events' windows). Windows are
+    holes); ``masked``: returns left out of the estimation (other events' windows); ``limited``:
+    returns at a daily price limit (left out of the estimation, counted per window). Windows are
     inclusive and in nominal days; a window past the last row is left out (no data yet), a window
     with a missing day gives a NaN CAR flagged ``event_window_gap``."""
     pos = np.arange(len(stock)) if positions is None else positions
@@ -199,6 +206,8 @@ def fit_event(
     masked_days = int((use & masked).sum()) if masked is not None else 0
     if masked is not None:
         use &= ~masked
+    if limited is not None:
+        use &= ~limited
     rows = np.flatnonzero(use)
     flags = ["estimation_gap"] if gap_days else []
     if day0_in_gap:
@@ -210,17 +219,19 @@ def fit_event(
         except ValueError:
             model = None
     if model is None and not flags and not masked_days:
-        return EventFit(None, [], len(rows), gap_days, masked_days, FLAG_OK, rows, {})
+        return EventFit(None, [], len(rows), gap_days, masked_days, FLAG_OK, rows, {}, {})
     if model is None:
         flags.append("short_estimation")
     out: list[WindowResult] = []
     window_rows: dict[tuple[int, int], np.ndarray] = {}
+    limits: dict[tuple[int, int], int] = {}
     for w in windows:
         a, b = day0 + w[0], day0 + w[1]
         if len(pos) == 0 or b > pos[-1] or a < pos[0]:
             continue
         sel = np.flatnonzero((pos >= a) & (pos <= b))
         complete = len(sel) == b - a + 1 and bool(finite[sel].all())
+        limits[w] = int(limited[sel].sum()) if limited is not None else 0
         if model is not None and complete and not day0_in_gap:
             out.append(car_for_window(model, stock[sel], market[sel], w))
             window_rows[w] = sel
@@ -229,7 +240,7 @@ def fit_event(
             if not complete and "event_window_gap" not in flags and not day0_in_gap:
                 flags.append("event_window_gap")
     flag = ";".join(flags) or FLAG_OK
-    return EventFit(model, out, len(rows), gap_days, masked_days, flag, rows, window_rows)
+    return EventFit(model, out, len(rows), gap_days, masked_days, flag, rows, window_rows, limits)
 
 
 def event_cars(
@@ -262,6 +273,25 @@ def collapse_same_day_events(events: Sequence[tuple[str, date]]) -> list[tuple[s
     return [(sorted(ids)[0], ";".join(sorted(ids)), when) for when, ids in sorted(by_day.items())]
 
 
+def _announcement_instants(events: Sequence[tuple]) -> dict[date, datetime]:
+    """date → earliest announcement instant, for dates whose events all carry a time."""
+    by_day: dict[date, list[datetime | None]] = {}
+    for e in events:
+        when = e[1]
+        try:
+            instant = parse_announcement(when, *(tuple(e[2:4]) + (None, None))[:2])
+        except ValueError as exc:
+            raise ValueError(f"event {e[0]}: {exc}") from None
+        by_day.setdefault(when, []).append(instant)
+    return {d: min(v) for d, v in by_day.items() if v and all(x is not None for x in v)}
+
+
+def _row_flag(flag: str, limit_hits: int) -> str:
+    if not limit_hits:
+        return flag
+    return "limit_hit" if flag == FLAG_OK else f"{flag};limit_hit"
+
+
 @dataclass(frozen=True)
 class EventStudy:
     """Per-(event, ticker, window) results, the abnormal returns behind them, and skipped pairs."""
@@ -286,28 +316,35 @@ def _pair_returns(pair: pl.DataFrame, max_gap_days: int) -> tuple[np.ndarray, np
 def event_study_panel(
     prices: pl.DataFrame,
     benchmark_of: Mapping[str, str],
-    events: Sequence[tuple[str, date]],
+    events: Sequence[tuple],
     *,
     estimation: tuple[int, int] = ESTIMATION_WINDOW,
     windows: Sequence[tuple[int, int]] = EVENT_WINDOWS,
     min_estimation_days: int = MIN_ESTIMATION_DAYS,
     max_gap_days: int = MAX_RETURN_GAP_DAYS,
     mask_other_events: bool = True,
+    exchange_of: Mapping[str, str] | None = None,
+    price_limit_of: Mapping[str, float | None] | None = None,
 ) -> EventStudy:
     """CARs for every (event, ticker, window), plus the abnormal returns the group tests need.
 
     ``prices``: date, ticker, close (one currency per ticker), optionally ``provider``: a real stock
     whose benchmark series is ``provider='sample'`` is skipped (named in ``skipped``), never
     regressed on synthetic data. ``benchmark_of``: ticker → benchmark ticker. ``events``:
-    (event_id, date); events of the same date are collapsed into one (``event_ids`` lists them).
-    With ``mask_other_events`` the days of other events' windows are left out of each estimation."""
+    (event_id, date) or (event_id, date, "HH:MM", zone); events of the same date are collapsed into
+    one (``event_ids`` lists them; it keeps the earliest time when every one has a time). With
+    ``mask_other_events`` the days of other events' windows are left out of each estimation.
+    ``exchange_of`` (ticker → exchange) moves day 0 to the first session after a timed
+    announcement; ``price_limit_of`` (ticker → daily limit, fraction) flags limit days
+    (``models.event_markets``)."""
     rows: list[dict] = []
     ab_rows: list[pl.DataFrame] = []
     skipped: dict[str, str] = {}
     cols = ["date", "ticker", "close"] + (["provider"] if "provider" in prices.columns else [])
     parts = prices.select(cols).partition_by("ticker", as_dict=True, include_key=False)
     closes = {key[0]: frame.sort("date") for key, frame in parts.items()}
-    collapsed = collapse_same_day_events(events)
+    collapsed = collapse_same_day_events([(e[0], e[1]) for e in events])
+    instants = _announcement_instants(events)
     span = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else (0, 0)
     for ticker, bench in sorted(benchmark_of.items()):
         if ticker == bench or ticker not in closes or bench not in closes:
@@ -327,10 +364,14 @@ def event_study_panel(
             continue
         r_s, r_m, days = _pair_returns(pair, max_gap_days)
         pos = nominal_positions(days, max_gap_days)
+        limited = limit_days(r_s, (price_limit_of or {}).get(ticker))
+        exchange = (exchange_of or {}).get(ticker)
+        reacts = {when: reaction_date(when, instants.get(when), exchange) for _, _, when in collapsed}
         day0s = [
-            (eid, ids, when, d0)
+            (eid, ids, reacts[when], d0)
             for eid, ids, when in collapsed
-            if (d0 := day_zero_position(days, pos, np.datetime64(when, "D"), max_gap_days)) is not None
+            if (d0 := day_zero_position(days, pos, np.datetime64(reacts[when], "D"), max_gap_days))
+            is not None
         ]
         for eid, ids, when, (day0, in_gap) in day0s:
             masked = None
@@ -345,6 +386,7 @@ def event_study_panel(
                 day0,
                 positions=pos,
                 masked=masked,
+                limited=limited if limited.any() else None,
                 day0_in_gap=in_gap,
                 estimation=estimation,
                 windows=windows,
@@ -372,7 +414,8 @@ def event_study_panel(
                         "benchmark": bench,
                         "gap_days": fit.gap_days,
                         "masked_days": fit.masked_days,
-                        "flag": fit.flag,
+                        "flag": _row_flag(fit.flag, fit.limit_days.get(res.window, 0)),
+                        "limit_days": fit.limit_days.get(res.window, 0),
                     }
                 )
             if model is None:

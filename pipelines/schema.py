@@ -338,7 +338,10 @@ _TABLE_LIST: list[Table] = [
             _c("n_estimation", "INTEGER", doc="estimation days used (returns, after masking)"),
             _c("gap_days", "INTEGER", doc="trading days of the estimation window inside a data hole"),
             _c("masked_days", "INTEGER", doc="estimation days left out: other events' windows"),
-            _c("flag", doc="ok | estimation_gap; short_estimation; event_window_gap; event_in_gap"),
+            _c(
+                "flag", doc="ok | estimation_gap; short_estimation; event_window_gap; event_in_gap; limit_hit"
+            ),
+            _c("limit_days", "INTEGER", doc="days of the window at the daily price limit (A-shares)"),
         ),
         ("event_id", "ticker", "window"),
         "market-model event study per event, ticker and window",

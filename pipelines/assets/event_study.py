@@ -65,13 +65,24 @@ def event_study(
         prices = con.sql("SELECT date, ticker, close, provider FROM prices_daily").pl()
         providers = sorted(r[0] for r in con.execute("SELECT DISTINCT provider FROM prices_daily").fetchall())
         universe = con.sql("SELECT * FROM tickers").pl()
-        events = con.sql("SELECT event_id, announced_date FROM export_controls ORDER BY announced_date").pl()
+        events = con.sql(
+            "SELECT event_id, announced_date, announced_time, announced_tz FROM export_controls "
+            "ORDER BY announced_date"
+        ).pl()
         stocks = universe.filter(~pl.col("is_benchmark").fill_null(False) & pl.col("benchmark").is_not_null())
         have = set(prices["ticker"].unique().to_list())
         benchmark_of, notes = choose_benchmarks(stocks, config.benchmark, dict(config.overrides), have)
-        study = event_study_panel(
-            prices, benchmark_of, list(events.iter_rows()), mask_other_events=config.mask_other_events
-        )
+        try:
+            study = event_study_panel(
+                prices,
+                benchmark_of,
+                list(events.iter_rows()),
+                mask_other_events=config.mask_other_events,
+                exchange_of=dict(zip(stocks["ticker"], stocks["exchange"], strict=True)),
+                price_limit_of=dict(zip(stocks["ticker"], stocks["price_limit"], strict=True)),
+            )
+        except ValueError as exc:  # a bad announced_time / announced_tz in export_controls
+            raise dg.Failure(description=f"export_controls: {exc}", allow_retries=False) from None
         results = study.results
         for note in notes:
             context.log.warning(f"event_study: {note}")
@@ -101,6 +112,7 @@ def event_study(
             "gap_days",
             "masked_days",
             "flag",
+            "limit_days",
         ).with_columns(pl.lit(source).alias("source"), pl.col(pl.Float64).fill_nan(None))
         replace_rows(con, "event_study", rows, run_id=context.run_id)
         group_of = {
