@@ -203,6 +203,7 @@ def fit_event(
     span = max(0, min(hi, int(pos[-1])) - max(lo, int(pos[0])) + 1) if len(pos) else 0
     gap_days = max(0, span - present)
     use = in_est & finite
+    use_all = use.copy()
     masked_days = int((use & masked).sum()) if masked is not None else 0
     if masked is not None:
         use &= ~masked
@@ -218,7 +219,9 @@ def fit_event(
             model = fit_market_model(stock[rows], market[rows])
         except ValueError:
             model = None
-    if model is None and not flags and not masked_days:
+    enough_without = int(use_all.sum()) >= min_estimation_days  # before masking and limit days
+    if model is None and not flags and not (masked_days and enough_without):
+        # too little history, as before issue 13 (e.g. a listing younger than the window): no rows
         return EventFit(None, [], len(rows), gap_days, masked_days, FLAG_OK, rows, {}, {})
     if model is None:
         flags.append("short_estimation")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
 from models.event_study import event_study
 
@@ -67,3 +70,54 @@ def test_event_before_the_hole_is_still_studied_and_holidays_are_kept() -> None:
     out = event_study(prices, {"STOCK": "INDEX"}, [("ev", days[270])])
     assert sorted(out["window"].to_list()) == ["[-1,+1]", "[0,+20]", "[0,+5]"]
     assert out["n_estimation"][0] == 221  # [-250,-30] inclusive, no hole dropped
+
+
+REAL = Path(
+    os.environ.get("FABSCOPE_REAL_PRICES") or Path(__file__).resolve().parents[3] / "shared/data/real-prices"
+)
+US_BOTH_EXPORTS = [
+    "AMD",
+    "ASML",
+    "NVDA",
+    "TSM",
+]  # in both US exports: 2000 … 2024-03-08, 2025-05-12 … 2026-05-11
+HOLE = (date(2024, 3, 9), date(2025, 5, 11))
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"real price exports not present at {REAL}")
+def test_real_exports_give_flagged_not_shifted_rows_for_events_in_their_hole() -> None:
+    from pipelines.sources.prices.csv_drop import read_drop
+    from pipelines.sources.reference import REFERENCE_FILES
+
+    px = (
+        read_drop(REAL)
+        .frame.filter(pl.col("ticker").is_in(US_BOTH_EXPORTS))
+        .select("date", "ticker", "close")
+    )
+    # No index series spans both exports (SOX.csv starts 2025-05-12), so each stock is measured against
+    # an equally weighted portfolio of the other three (a peer benchmark with the same hole).
+    wide = px.pivot(on="ticker", index="date", values="close").sort("date").drop_nulls()
+    peers = []
+    for t in US_BOTH_EXPORTS:
+        r = np.mean(
+            [wide[o].to_numpy()[1:] / wide[o].to_numpy()[:-1] - 1 for o in US_BOTH_EXPORTS if o != t], 0
+        )
+        close = 100 * np.concatenate([[1.0], np.cumprod(1 + r)])
+        peers.append(pl.DataFrame({"date": wide["date"], "ticker": f"EW-{t}", "close": close}))
+    events = REFERENCE_FILES["export_controls"].load().good.select("event_id", "announced_date")
+    out = event_study(
+        pl.concat([px, *peers]), {t: f"EW-{t}" for t in US_BOTH_EXPORTS}, list(events.iter_rows())
+    )
+    in_hole = events.filter(pl.col("announced_date").is_between(*HOLE))
+    assert in_hole.height >= 7
+    rows = out.filter(pl.col("event_day").is_between(*HOLE))
+    assert rows["event_id"].n_unique() == in_hole["event_id"].n_unique() - 1  # 2024-12-02 holds two ids
+    assert rows["car"].is_nan().all() and rows["flag"].str.contains("event_in_gap").all()
+    assert rows.height == rows["event_id"].n_unique() * 4 * 3  # every stock and window, none dropped
+    # after the hole: estimation windows reach into it and say so, never filled from before 2024-03-08
+    after = out.filter(pl.col("event_day") > HOLE[1])
+    assert (
+        after.height and (after["gap_days"] > 0).all() and after["flag"].str.contains("estimation_gap").all()
+    )
+    before = out.filter(pl.col("event_day") < HOLE[0])
+    assert (before["gap_days"] == 0).all() and before.filter(pl.col("flag") == "ok").height > 0
