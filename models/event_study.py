@@ -29,6 +29,10 @@ from models.event_markets import limit_days, parse_announcement, reaction_date
 
 ESTIMATION_WINDOW = (-250, -30)  # trading days relative to day 0 (MacKinlay uses a 250-day window)
 EVENT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 5), (0, 20))
+# Days around another event left out of an estimation window: its short-run reaction. Masking
+# the whole union of the event windows ([-1,+20]) of the ~10 events a year of 2025 leaves no
+# estimation window at all (2026-01-13: 221 − 199 = 22 days on a complete history).
+MASK_WINDOW = (-1, 5)
 MIN_ESTIMATION_DAYS = 100  # fewer usable estimation days than this: no result for that ticker/event
 MAX_RETURN_GAP_DAYS = 14  # a "daily" return spanning more calendar days than this (a hole in the data,
 # e.g. two exports joined with months between them) is not a daily return: it is left out (NaN).
@@ -326,6 +330,7 @@ def event_study_panel(
     min_estimation_days: int = MIN_ESTIMATION_DAYS,
     max_gap_days: int = MAX_RETURN_GAP_DAYS,
     mask_other_events: bool = True,
+    mask_window: tuple[int, int] = MASK_WINDOW,
     exchange_of: Mapping[str, str] | None = None,
     price_limit_of: Mapping[str, float | None] | None = None,
 ) -> EventStudy:
@@ -336,7 +341,7 @@ def event_study_panel(
     regressed on synthetic data. ``benchmark_of``: ticker → benchmark ticker. ``events``:
     (event_id, date) or (event_id, date, "HH:MM", zone); events of the same date are collapsed into
     one (``event_ids`` lists them; it keeps the earliest time when every one has a time). With
-    ``mask_other_events`` the days of other events' windows are left out of each estimation.
+    ``mask_other_events`` the days ``mask_window`` around other events are left out of each estimation.
     ``exchange_of`` (ticker → exchange) moves day 0 to the first session after a timed
     announcement; ``price_limit_of`` (ticker → daily limit, fraction) flags limit days
     (``models.event_markets``)."""
@@ -348,7 +353,6 @@ def event_study_panel(
     closes = {key[0]: frame.sort("date") for key, frame in parts.items()}
     collapsed = collapse_same_day_events([(e[0], e[1]) for e in events])
     instants = _announcement_instants(events)
-    span = (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else (0, 0)
     for ticker, bench in sorted(benchmark_of.items()):
         if ticker == bench or ticker not in closes or bench not in closes:
             continue
@@ -382,7 +386,7 @@ def event_study_panel(
                 masked = np.zeros(len(pos), dtype=bool)
                 for other, _, _, (d, _) in day0s:
                     if other != eid:
-                        masked |= (pos >= d + span[0]) & (pos <= d + span[1])
+                        masked |= (pos >= d + mask_window[0]) & (pos <= d + mask_window[1])
             fit = fit_event(
                 r_s,
                 r_m,

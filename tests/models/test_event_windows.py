@@ -116,8 +116,12 @@ def test_other_events_windows_are_masked_out_of_the_estimation() -> None:
     prices = _panel(days, seed=8, n_stocks=1)
     events = [("early", days[150]), ("late", days[290])]
     out = event_study(prices, {"S0": "IDX"}, events).filter(pl.col("event_id") == "late")
-    # the early event's window [-1,+20] (22 days) sits inside late's estimation window [-250,-30]
-    assert (out["masked_days"] == 22).all() and (out["n_estimation"] == 221 - 22).all()
+    # the early event's days [-1,+5] (MASK_WINDOW, 7 days) sit inside late's estimation window [-250,-30]
+    assert (out["masked_days"] == 7).all() and (out["n_estimation"] == 221 - 7).all()
+    wide = event_study(prices, {"S0": "IDX"}, events, mask_window=(-1, 20)).filter(
+        pl.col("event_id") == "late"
+    )
+    assert (wide["masked_days"] == 22).all()
     unmasked = event_study(prices, {"S0": "IDX"}, events, mask_other_events=False)
     assert (unmasked.filter(pl.col("event_id") == "late")["n_estimation"] == 221).all()
 
