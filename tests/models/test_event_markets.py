@@ -42,12 +42,7 @@ def test_bad_announcement_time_names_the_field() -> None:
 
 
 def _weekdays(start: date, n: int) -> list[date]:
-    out, d = [], start
-    while len(out) < n:
-        if d.weekday() < 5:
-            out.append(d)
-        d += timedelta(days=1)
-    return out
+    return [d.item() for d in np.busday_offset(np.datetime64(start, "D"), np.arange(n), roll="forward")]
 
 
 def _pair(days: list[date], stock_returns: np.ndarray, seed: int = 1) -> pl.DataFrame:

@@ -18,29 +18,34 @@ REAL = Path(
 )
 
 
+ITEMS = [*market.ASSETS, export_controls]
+
+
 def _run(
     db: Path, provider: str | None = None, event_config: dict | None = None
 ) -> dg.ExecuteInProcessResult:
-    config = market.market_run_config(provider) if provider else {"ops": {}}
-    if event_config is not None:
-        config["ops"]["event_study"] = {"config": event_config}
+    """Materialise the market group (and the events) into ``db``; ``event_config``: EventStudyConfig."""
+    ops = market.market_run_config(provider)["ops"] if provider else {}
+    ops |= {"event_study": {"config": event_config}} if event_config is not None else {}
+    warehouse = WarehouseResource(db_path=str(db))
     return dg.materialize(
-        [*market.ASSETS, export_controls],
-        resources={"warehouse": WarehouseResource(db_path=str(db))},
-        run_config=config,
-        raise_on_error=False,
+        ITEMS, resources={"warehouse": warehouse}, run_config={"ops": ops}, raise_on_error=False
     )
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("events") / "w.duckdb"
-    assert _run(db).success
-    return db
+def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Warehouse]:
+    """A sample-data refresh with the default event-study config: (its file, the warehouse)."""
+    path = tmp_path_factory.mktemp("events") / "w.duckdb"
+    run = _run(path)
+    assert run.success
+    return path, Warehouse(path)
 
 
-def test_sector_benchmarks_by_default_and_every_method_stored(sample_db: Path) -> None:
-    wh = Warehouse(sample_db)
+def test_sector_benchmarks_by_default_and_every_method_stored(
+    sample_warehouse: tuple[Path, Warehouse],
+) -> None:
+    wh = sample_warehouse[1]
     bench = dict(wh.query("SELECT DISTINCT ticker, benchmark FROM event_study").iter_rows())
     assert bench["NVDA"] == "^SOX" and bench["688256.SS"] == "000688.SS" and bench["002371.SZ"] == "000300.SS"
     assert bench["0981.HK"] == "^HSI" and bench["2330.TW"] == "^TWII"
@@ -64,9 +69,11 @@ def test_market_benchmark_and_overrides_per_run(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"real price exports not present at {REAL}")
-def test_real_drop_over_sample_history_never_uses_sample_benchmarks(sample_db: Path, tmp_path: Path) -> None:
+def test_real_drop_over_sample_history_never_uses_sample_benchmarks(
+    sample_warehouse: tuple[Path, Warehouse], tmp_path: Path
+) -> None:
     db = tmp_path / "w.duckdb"
-    db.write_bytes(sample_db.read_bytes())
+    db.write_bytes(sample_warehouse[0].read_bytes())
     res = _run(db, provider=f"csv:{REAL}")
     assert res.success
     wh = Warehouse(db)
