@@ -20,12 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import numpy as np
 import polars as pl
 
-from models.event_markets import limit_days, parse_announcement, reaction_date
+from models.event_markets import limit_days, reaction_date
+from models.event_windows import (
+    MAX_RETURN_GAP_DAYS,
+    announcement_instants,
+    collapse_same_day_events,
+    day_zero_position,
+    first_weekday,
+    nominal_positions,
+    pair_returns,
+)
 
 ESTIMATION_WINDOW = (-250, -30)  # trading days relative to day 0 (MacKinlay uses a 250-day window)
 EVENT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 5), (0, 20))
@@ -34,9 +43,6 @@ EVENT_WINDOWS: tuple[tuple[int, int], ...] = ((-1, 1), (0, 5), (0, 20))
 # estimation window at all (2026-01-13: 221 − 199 = 22 days on a complete history).
 MASK_WINDOW = (-1, 5)
 MIN_ESTIMATION_DAYS = 100  # fewer usable estimation days than this: no result for that ticker/event
-MAX_RETURN_GAP_DAYS = 14  # a "daily" return spanning more calendar days than this (a hole in the data,
-# e.g. two exports joined with months between them) is not a daily return: it is left out (NaN).
-# 14 covers the longest exchange holidays (Chinese New Year, Golden Week: about 10 days).
 
 RESULT_SCHEMA = {
     "event_id": pl.String,
@@ -149,36 +155,6 @@ FLAGS = {
 }
 
 
-def nominal_positions(days: np.ndarray, max_gap_days: int = MAX_RETURN_GAP_DAYS) -> np.ndarray:
-    """Trading-day position of each row (``days``: sorted datetime64[D]). Consecutive rows are one
-    day apart; across a hole longer than ``max_gap_days`` calendar days the missing weekdays count
-    too, so windows keep their calendar length instead of jumping over the hole."""
-    if len(days) == 0:
-        return np.zeros(0, dtype=np.int64)
-    gaps = np.diff(days).astype("int64")
-    step = np.where(gaps > max_gap_days, np.busday_count(days[:-1], days[1:]), 1)
-    return np.concatenate([[0], np.cumsum(step)]).astype(np.int64)
-
-
-def _first_weekday(when: date) -> date:
-    return np.busday_offset(np.datetime64(when, "D"), 0, roll="forward").astype(object)
-
-
-def day_zero_position(
-    days: np.ndarray, positions: np.ndarray, when: np.datetime64, max_gap_days: int
-) -> tuple[int, bool] | None:
-    """Nominal position of day 0 (first trading day on or after ``when``) and whether it lies in a hole.
-
-    ``None`` when ``when`` is after the last row (no data yet)."""
-    idx = int(np.searchsorted(days, when, side="left"))
-    if idx >= len(days):
-        return None
-    if idx == 0 or days[idx] == when or (days[idx] - days[idx - 1]).astype("int64") <= max_gap_days:
-        return int(positions[idx]), False
-    first_weekday = np.busday_offset(when, 0, roll="forward")  # an event on a Saturday: Monday
-    return int(positions[idx - 1] + np.busday_count(days[idx - 1], first_weekday)), True
-
-
 def fit_event(
     stock: np.ndarray,
     market: np.ndarray,
@@ -271,28 +247,6 @@ def event_cars(
     return None if fit.model is None else (fit.model, fit.results)
 
 
-def collapse_same_day_events(events: Sequence[tuple[str, date]]) -> list[tuple[str, str, date]]:
-    """``(event_id, date)`` → one ``(event_id, event_ids, date)`` per date: the first id (sorted) names
-    the event, ``event_ids`` lists every id of that date joined by ``;``."""
-    by_day: dict[date, list[str]] = {}
-    for event_id, when in events:
-        by_day.setdefault(when, []).append(event_id)
-    return [(sorted(ids)[0], ";".join(sorted(ids)), when) for when, ids in sorted(by_day.items())]
-
-
-def _announcement_instants(events: Sequence[tuple]) -> dict[date, datetime]:
-    """date → earliest announcement instant, for dates whose events all carry a time."""
-    by_day: dict[date, list[datetime | None]] = {}
-    for e in events:
-        when = e[1]
-        try:
-            instant = parse_announcement(when, *(tuple(e[2:4]) + (None, None))[:2])
-        except ValueError as exc:
-            raise ValueError(f"event {e[0]}: {exc}") from None
-        by_day.setdefault(when, []).append(instant)
-    return {d: min(v) for d, v in by_day.items() if v and all(x is not None for x in v)}
-
-
 def _row_flag(flag: str, limit_hits: int) -> str:
     if not limit_hits:
         return flag
@@ -306,18 +260,6 @@ class EventStudy:
     results: pl.DataFrame  # RESULT_SCHEMA
     abnormal: pl.DataFrame  # ABNORMAL_SCHEMA: estimation residuals and event-window ARs
     skipped: dict[str, str]  # ticker → why its pair was not studied
-
-
-def _pair_returns(pair: pl.DataFrame, max_gap_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    s, m = pair["close"].to_numpy(), pair["m"].to_numpy()
-    days = pair["date"].to_numpy().astype("datetime64[D]")
-    spans = np.concatenate([[np.inf], np.diff(days).astype("int64")])
-    r_s = np.concatenate([[np.nan], s[1:] / s[:-1] - 1.0])
-    r_m = np.concatenate([[np.nan], m[1:] / m[:-1] - 1.0])
-    hole = spans > max_gap_days
-    r_s[hole] = np.nan
-    r_m[hole] = np.nan
-    return r_s, r_m, days
 
 
 def event_study_panel(
@@ -352,7 +294,7 @@ def event_study_panel(
     parts = prices.select(cols).partition_by("ticker", as_dict=True, include_key=False)
     closes = {key[0]: frame.sort("date") for key, frame in parts.items()}
     collapsed = collapse_same_day_events([(e[0], e[1]) for e in events])
-    instants = _announcement_instants(events)
+    instants = announcement_instants(events)
     for ticker, bench in sorted(benchmark_of.items()):
         if ticker == bench or ticker not in closes or bench not in closes:
             continue
@@ -369,7 +311,7 @@ def event_study_panel(
         )
         if pair.height < min_estimation_days + 2:
             continue
-        r_s, r_m, days = _pair_returns(pair, max_gap_days)
+        r_s, r_m, days = pair_returns(pair, max_gap_days)
         pos = nominal_positions(days, max_gap_days)
         limited = limit_days(r_s, (price_limit_of or {}).get(ticker))
         exchange = (exchange_of or {}).get(ticker)
@@ -402,7 +344,7 @@ def event_study_panel(
             if not fit.results:
                 continue
             idx0 = np.flatnonzero(pos == day0)
-            event_day = days[idx0[0]].item() if len(idx0) and not in_gap else _first_weekday(when)
+            event_day = days[idx0[0]].item() if len(idx0) and not in_gap else first_weekday(when)
             model = fit.model
             for res in fit.results:
                 rows.append(
