@@ -25,7 +25,16 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from models.event_markets import limit_days, reaction_date
+from models.event_markets import (
+    THIN_TRADING,
+    DimsonModel,
+    dimson_abnormal,
+    dimson_car,
+    fit_dimson,
+    lagged_market,
+    limit_days,
+    reaction_date,
+)
 from models.event_windows import (
     MAX_RETURN_GAP_DAYS,
     announcement_instants,
@@ -134,7 +143,7 @@ class EventFit:
     """One (ticker, event): the market model (None when too few estimation days), window CARs and the
     data diagnostics. Row indices point into the pair's aligned return arrays."""
 
-    model: MarketModel | None
+    model: MarketModel | DimsonModel | None
     results: list[WindowResult]
     estimation_days: int  # L1: finite, unmasked returns used in the fit
     gap_days: int  # nominal trading days of the estimation window with no price row (a data hole)
@@ -167,14 +176,18 @@ def fit_event(
     estimation: tuple[int, int] = ESTIMATION_WINDOW,
     windows: Sequence[tuple[int, int]] = EVENT_WINDOWS,
     min_estimation_days: int = MIN_ESTIMATION_DAYS,
+    thin_trading: str = "none",
 ) -> EventFit:
     """Market model + CARs for one event with day 0 at nominal position ``day0``.
 
     ``positions``: nominal trading-day position of each return (default: the row number, i.e. no
     holes); ``masked``: returns left out of the estimation (other events' windows); ``limited``:
-    returns at a daily price limit (left out of the estimation, counted per window). Windows are
+    returns at a daily price limit (left out of the estimation, counted per window);
+    ``thin_trading``: ``"none"`` (market model) or ``"dimson"`` (betas at t−1, t, t+1). Windows are
     inclusive and in nominal days; a window past the last row is left out (no data yet), a window
     with a missing day gives a NaN CAR flagged ``event_window_gap``."""
+    if thin_trading not in THIN_TRADING:
+        raise ValueError(f"thin_trading={thin_trading!r}: expected one of {', '.join(THIN_TRADING)}")
     pos = np.arange(len(stock)) if positions is None else positions
     finite = np.isfinite(stock) & np.isfinite(market)
     lo, hi = day0 + estimation[0], day0 + estimation[1]
@@ -189,6 +202,8 @@ def fit_event(
         use &= ~masked
     if limited is not None:
         use &= ~limited
+    if thin_trading == "dimson":  # the lagged design needs the neighbouring market returns too
+        use &= np.isfinite(lagged_market(market)).all(axis=1)
     rows = np.flatnonzero(use)
     flags = ["estimation_gap"] if gap_days else []
     if day0_in_gap:
@@ -196,7 +211,10 @@ def fit_event(
     model = None
     if len(rows) >= min_estimation_days:
         try:
-            model = fit_market_model(stock[rows], market[rows])
+            if thin_trading == "dimson":
+                model = fit_dimson(stock, market, rows)
+            else:
+                model = fit_market_model(stock[rows], market[rows])
         except ValueError:
             model = None
     enough_without = int(use_all.sum()) >= min_estimation_days  # before masking and limit days
@@ -215,8 +233,10 @@ def fit_event(
         sel = np.flatnonzero((pos >= a) & (pos <= b))
         complete = len(sel) == b - a + 1 and bool(finite[sel].all())
         limits[w] = int(limited[sel].sum()) if limited is not None else 0
+        if isinstance(model, DimsonModel) and complete:
+            complete = bool(np.isfinite(lagged_market(market)[sel]).all())
         if model is not None and complete and not day0_in_gap:
-            out.append(car_for_window(model, stock[sel], market[sel], w))
+            out.append(_window_result(model, stock, market, sel, w))
             window_rows[w] = sel
         else:
             out.append(WindowResult(w, float("nan"), float("nan"), float("nan"), int(finite[sel].sum())))
@@ -224,6 +244,28 @@ def fit_event(
                 flags.append("event_window_gap")
     flag = ";".join(flags) or FLAG_OK
     return EventFit(model, out, len(rows), gap_days, masked_days, flag, rows, window_rows, limits)
+
+
+def _window_result(
+    model: MarketModel | DimsonModel,
+    stock: np.ndarray,
+    market: np.ndarray,
+    sel: np.ndarray,
+    w: tuple[int, int],
+) -> WindowResult:
+    if isinstance(model, DimsonModel):
+        car, var = dimson_car(model, stock, market, sel)
+        return WindowResult(w, car, var, car / np.sqrt(var) if var > 0 else float("nan"), len(sel))
+    return car_for_window(model, stock[sel], market[sel], w)
+
+
+def abnormal_returns(
+    model: MarketModel | DimsonModel, stock: np.ndarray, market: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Abnormal returns (fractions) on ``rows`` under either model."""
+    if isinstance(model, DimsonModel):
+        return dimson_abnormal(model, stock, market, rows)
+    return stock[rows] - model.alpha - model.beta * market[rows]
 
 
 def event_cars(
@@ -273,6 +315,7 @@ def event_study_panel(
     max_gap_days: int = MAX_RETURN_GAP_DAYS,
     mask_other_events: bool = True,
     mask_window: tuple[int, int] = MASK_WINDOW,
+    thin_trading: str = "none",
     exchange_of: Mapping[str, str] | None = None,
     price_limit_of: Mapping[str, float | None] | None = None,
 ) -> EventStudy:
@@ -285,8 +328,8 @@ def event_study_panel(
     one (``event_ids`` lists them; it keeps the earliest time when every one has a time). With
     ``mask_other_events`` the days ``mask_window`` around other events are left out of each estimation.
     ``exchange_of`` (ticker → exchange) moves day 0 to the first session after a timed
-    announcement; ``price_limit_of`` (ticker → daily limit, fraction) flags limit days
-    (``models.event_markets``)."""
+    announcement; ``price_limit_of`` (ticker → daily limit, fraction) flags limit days;
+    ``thin_trading="dimson"`` fits Dimson betas (``models.event_markets``)."""
     rows: list[dict] = []
     ab_rows: list[pl.DataFrame] = []
     skipped: dict[str, str] = {}
@@ -340,6 +383,7 @@ def event_study_panel(
                 estimation=estimation,
                 windows=windows,
                 min_estimation_days=min_estimation_days,
+                thin_trading=thin_trading,
             )
             if not fit.results:
                 continue
@@ -370,7 +414,7 @@ def event_study_panel(
             if model is None:
                 continue
             est = fit.estimation_rows
-            ar_est = r_s[est] - model.alpha - model.beta * r_m[est]
+            ar_est = abnormal_returns(model, r_s, r_m, est)
             parts_ = [
                 pl.DataFrame(
                     {
@@ -388,7 +432,7 @@ def event_study_panel(
                         {
                             "date": days[sel],
                             "rel_day": (pos[sel] - day0).astype(np.int64),
-                            "ar": r_s[sel] - model.alpha - model.beta * r_m[sel],
+                            "ar": abnormal_returns(model, r_s, r_m, sel),
                             "window": window_label(w),
                         }
                     )

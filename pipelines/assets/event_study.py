@@ -22,6 +22,7 @@ class EventStudyConfig(dg.Config):
     benchmark: str = "sector"  # sector | market (see BENCHMARK_CHOICES)
     overrides: dict[str, str] = {}  # ticker → benchmark ticker for this run
     mask_other_events: bool = True
+    thin_trading: str = "none"  # none | dimson (betas at t−1, t, t+1; models/event_markets.py)
 
 
 def choose_benchmarks(
@@ -80,9 +81,10 @@ def event_study(
                 mask_other_events=config.mask_other_events,
                 exchange_of=dict(zip(stocks["ticker"], stocks["exchange"], strict=True)),
                 price_limit_of=dict(zip(stocks["ticker"], stocks["price_limit"], strict=True)),
+                thin_trading=config.thin_trading,
             )
-        except ValueError as exc:  # a bad announced_time / announced_tz in export_controls
-            raise dg.Failure(description=f"export_controls: {exc}", allow_retries=False) from None
+        except ValueError as exc:  # a bad announced_time / announced_tz in export_controls, a bad config
+            raise dg.Failure(description=f"event_study: {exc}", allow_retries=False) from None
         results = study.results
         for note in notes:
             context.log.warning(f"event_study: {note}")
@@ -97,7 +99,8 @@ def event_study(
                 f"event_study: no prices for benchmark(s) {', '.join(no_bench)}; stocks measured "
                 "against them are left out (add the index series to the drop)"
             )
-        source = f"{EVENT_STUDY_SOURCE}; prices provider: {', '.join(providers) or 'none'}"
+        betas = "; Dimson betas (t-1, t, t+1)" if config.thin_trading == "dimson" else ""
+        source = f"{EVENT_STUDY_SOURCE}{betas}; prices provider: {', '.join(providers) or 'none'}"
         rows = results.select(
             "event_id",
             "ticker",

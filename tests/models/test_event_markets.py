@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.event_markets import limit_days, parse_announcement, reaction_date
-from models.event_study import event_study
+from models.event_markets import dimson_car, fit_dimson, limit_days, parse_announcement, reaction_date
+from models.event_study import car_for_window, event_study, fit_market_model
 
 
 def test_us_after_close_announcement_reaches_asia_and_us_the_next_session() -> None:
@@ -91,3 +91,36 @@ def test_limit_days_are_flagged_and_kept_out_of_the_estimation() -> None:
     assert row["n_estimation"] == 220  # 221 days minus the limit-down day
     plain = event_study(prices, {"A": "IDX"}, [("e", days[i0])])
     assert set(plain["flag"].to_list()) == {"ok"} and plain["n_estimation"][0] == 221
+
+
+def test_dimson_with_no_lags_is_exactly_the_market_model() -> None:
+    rng = np.random.default_rng(4)
+    m = rng.normal(0, 0.01, 130)
+    s = 1.2 * m + rng.normal(0, 0.01, 130)
+    est, win = np.arange(120), np.arange(125, 128)
+    model = fit_dimson(s, m, est, lags=0)
+    ref = fit_market_model(s[est], m[est])
+    assert model.beta == pytest.approx(ref.beta, rel=1e-12) and model.sigma2 == pytest.approx(ref.sigma2)
+    car, var = dimson_car(model, s, m, win)
+    res = car_for_window(ref, s[win], m[win], (0, 2))
+    assert car == pytest.approx(res.car, rel=1e-10) and var == pytest.approx(res.car_var, rel=1e-10)
+
+
+def test_dimson_betas_recover_a_lagged_response() -> None:
+    days = _weekdays(date(2023, 1, 2), 320)
+    rng = np.random.default_rng(5)
+    m = rng.normal(0, 0.01, len(days))
+    s = 0.5 * m + 0.5 * np.concatenate([[0.0], m[:-1]]) + rng.normal(0, 0.004, len(days))  # stale half
+    prices = pl.concat(
+        [
+            pl.DataFrame({"date": days, "ticker": "IDX", "close": 100 * np.cumprod(1 + m)}),
+            pl.DataFrame({"date": days, "ticker": "A", "close": 10 * np.cumprod(1 + s)}),
+        ]
+    )
+    plain = event_study(prices, {"A": "IDX"}, [("e", days[290])])
+    dimson = event_study(prices, {"A": "IDX"}, [("e", days[290])], thin_trading="dimson")
+    assert plain["beta"][0] == pytest.approx(0.5, abs=0.1)
+    assert dimson["beta"][0] == pytest.approx(1.0, abs=0.1)
+    assert dimson["n_estimation"][0] == 221 and set(dimson["flag"].to_list()) == {"ok"}
+    with pytest.raises(ValueError, match="thin_trading"):
+        event_study(prices, {"A": "IDX"}, [("e", days[290])], thin_trading="scholes")

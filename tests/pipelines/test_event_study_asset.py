@@ -42,6 +42,7 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Wa
     return path, Warehouse(path)
 
 
+@pytest.mark.slow
 def test_sector_benchmarks_by_default_and_every_method_stored(
     sample_warehouse: tuple[Path, Warehouse],
 ) -> None:
@@ -58,6 +59,7 @@ def test_sector_benchmarks_by_default_and_every_method_stored(
     assert ok == 0  # a missing CAR always carries its reason
 
 
+@pytest.mark.slow
 def test_market_benchmark_and_overrides_per_run(tmp_path: Path) -> None:
     db = tmp_path / "w.duckdb"
     assert _run(db, event_config={"benchmark": "market", "overrides": {"AMD": "^SOX"}}).success
@@ -65,6 +67,12 @@ def test_market_benchmark_and_overrides_per_run(tmp_path: Path) -> None:
     assert bench["NVDA"] == "^GSPC" and bench["AMD"] == "^SOX" and bench["688256.SS"] == "000300.SS"
     bad = _run(tmp_path / "x.duckdb", event_config={"benchmark": "peers"})
     assert not bad.success
+    dimson = _run(tmp_path / "d.duckdb", event_config={"thin_trading": "dimson"})
+    assert dimson.success
+    assert (
+        "Dimson"
+        in Warehouse(tmp_path / "d.duckdb").query("SELECT first(source) AS s FROM event_study")["s"].item()
+    )
 
 
 @pytest.mark.slow
