@@ -186,14 +186,17 @@ def prices(
 
 
 def event_study(db: DbPath, event_id: str | None = None) -> QueryResult:
-    """Event-study rows (CAR, t-stat per ticker and window), with each ticker's domestic flag."""
+    """Event-study rows (CAR, t-stat per ticker and window), with each ticker's domestic flag.
+
+    Rows stored without a CAR (flagged data holes, too short an estimation window) are left out."""
     return _run(
         db,
         "event_study",
         'SELECT e.event_id, e.ticker, e."window", e.car, e.t_stat, t.name, '
         "coalesce(t.domestic_china, false) AS domestic_china, e.source "
         "FROM event_study e LEFT JOIN tickers t USING (ticker) "
-        'WHERE (?::VARCHAR IS NULL OR e.event_id = ?::VARCHAR) ORDER BY e.event_id, e."window", e.ticker',
+        "WHERE e.car IS NOT NULL AND (?::VARCHAR IS NULL OR e.event_id = ?::VARCHAR) "
+        'ORDER BY e.event_id, e."window", e.ticker',
         [event_id, event_id],
         what="event-study",
     )

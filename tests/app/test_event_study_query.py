@@ -1,0 +1,34 @@
+"""The dashboard's event-study query leaves out rows stored without a CAR (flagged data problems)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from app import queries as q
+from pipelines.warehouse import Warehouse, replace_rows
+
+
+def test_flagged_rows_without_car_are_not_charted(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with Warehouse(db).write() as con:
+        replace_rows(
+            con,
+            "event_study",
+            pl.DataFrame(
+                {
+                    "event_id": ["e1", "e1", "e2"],
+                    "ticker": ["A", "B", "A"],
+                    "window": ["[-1,+1]"] * 3,
+                    "car": [0.01, None, None],
+                    "t_stat": [1.0, None, None],
+                    "source": ["es"] * 3,
+                    "flag": ["ok", "event_in_gap", "short_estimation"],
+                },
+                schema_overrides={"car": pl.Float64, "t_stat": pl.Float64},
+            ),
+        )
+    assert q.event_study(db, "e1").frame["ticker"].to_list() == ["A"]
+    only_flagged = q.event_study(db, "e2")
+    assert only_flagged.empty and "match" in only_flagged.reason  # a reason, not a chart of NULLs
