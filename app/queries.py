@@ -213,6 +213,20 @@ def event_study_events(db: DbPath) -> QueryResult:
     )
 
 
+def event_study_tests(db: DbPath, event_id: str, window: str | None = None) -> QueryResult:
+    """The stored group tests of one event (``event_study_cross_section``): per window, group and method
+    the mean CAR, statistic and p-value — the statistic the dashboard should show, not a mean of t's."""
+    return _run(
+        db,
+        "event_study_cross_section",
+        'SELECT "window", "group", method, n, mean_car, t_stat, p_value, rbar, source '
+        "FROM event_study_cross_section WHERE event_id = ? "
+        'AND (?::VARCHAR IS NULL OR "window" = ?::VARCHAR) ORDER BY "window", "group", method',
+        [event_id, window, window],
+        what="event-study test",
+    )
+
+
 # ---- policy -------------------------------------------------------------------------------
 def export_controls(
     db: DbPath, categories: Sequence[str] | None = None, start: date | None = None, end: date | None = None
