@@ -8,12 +8,14 @@ includes the estimation error of α̂, β̂ (MacKinlay eq. 13–14):
     Var(CAR) = σ̂²_ε · [L2 + L2²/L1 + (Σ_window R_m − L2·μ̂_m)² / Σ_est (R_m − μ̂_m)²]
 
 with L1 estimation days, L2 window days, σ̂²_ε = SSR / (L1 − 2). ``t = CAR / √Var(CAR)``.
-Cross-section (domestic vs foreign): mean CAR over N tickers with
-``Var(mean CAR) = Σ Var(CAR_i) / N²`` (MacKinlay's J1, independence across tickers assumed).
-Returns are simple daily returns (fractions); day 0 is the first trading day on or after the
-event date. A return across a hole of more than ``MAX_RETURN_GAP_DAYS`` calendar days is dropped,
-so an event falling in a gap of the data never gets a "day 0" months later. Pure NumPy/Polars: no
-pipelines import.
+Group tests (J1, BMP, BMP-KP, generalized rank, calendar-time portfolio) are in
+``models.event_tests``. Returns are simple daily returns (fractions). Relative days are nominal
+trading days (``models.event_windows``): rows of the pair's data, plus the missing weekdays of a hole
+(a return across more than ``MAX_RETURN_GAP_DAYS`` calendar days is dropped), so windows keep their
+calendar length; each row carries ``n_estimation``, ``gap_days``, ``masked_days``, ``limit_days`` and
+a ``flag`` (``FLAGS``) instead of being shifted or dropped. Day 0 is the first trading day on or
+after the date the listing's exchange can react (``models.event_markets``). Pure NumPy/Polars
+(statsmodels for the Dimson option): no pipelines import.
 """
 
 from __future__ import annotations
