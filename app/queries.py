@@ -186,14 +186,17 @@ def prices(
 
 
 def event_study(db: DbPath, event_id: str | None = None) -> QueryResult:
-    """Event-study rows (CAR, t-stat per ticker and window), with each ticker's domestic flag."""
+    """Event-study rows (CAR, t-stat per ticker and window), with each ticker's domestic flag.
+
+    Rows stored without a CAR (flagged data holes, too short an estimation window) are left out."""
     return _run(
         db,
         "event_study",
         'SELECT e.event_id, e.ticker, e."window", e.car, e.t_stat, t.name, '
         "coalesce(t.domestic_china, false) AS domestic_china, e.source "
         "FROM event_study e LEFT JOIN tickers t USING (ticker) "
-        'WHERE (?::VARCHAR IS NULL OR e.event_id = ?::VARCHAR) ORDER BY e.event_id, e."window", e.ticker',
+        "WHERE e.car IS NOT NULL AND (?::VARCHAR IS NULL OR e.event_id = ?::VARCHAR) "
+        'ORDER BY e.event_id, e."window", e.ticker',
         [event_id, event_id],
         what="event-study",
     )
@@ -207,6 +210,20 @@ def event_study_events(db: DbPath) -> QueryResult:
         "SELECT DISTINCT e.event_id, x.announced_date, x.title FROM event_study e "
         "LEFT JOIN export_controls x USING (event_id) ORDER BY x.announced_date DESC NULLS LAST, e.event_id",
         what="event-study",
+    )
+
+
+def event_study_tests(db: DbPath, event_id: str, window: str | None = None) -> QueryResult:
+    """The stored group tests of one event (``event_study_cross_section``): per window, group and method
+    the mean CAR, statistic and p-value — the statistic the dashboard should show, not a mean of t's."""
+    return _run(
+        db,
+        "event_study_cross_section",
+        'SELECT "window", "group", method, n, mean_car, t_stat, p_value, rbar, source '
+        "FROM event_study_cross_section WHERE event_id = ? "
+        'AND (?::VARCHAR IS NULL OR "window" = ?::VARCHAR) ORDER BY "window", "group", method',
+        [event_id, window, window],
+        what="event-study test",
     )
 
 

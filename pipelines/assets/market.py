@@ -1,4 +1,5 @@
-"""Market group: ticker universe, FX to USD, daily prices from a chosen provider, export-control event study.
+"""Market group: ticker universe, FX to USD, daily prices from a chosen provider (+ the event study of
+``pipelines/assets/event_study.py``).
 
 The price provider is chosen in the run config (``PricesConfig.provider``: ``sample`` (default,
 offline), ``yahoo``, ``akshare`` or ``csv:DIR``); ``market_run_config(provider)`` builds that run
@@ -14,6 +15,7 @@ import dagster as dg
 import polars as pl
 
 from fabscope.errors import DataError, InputError
+from pipelines.assets import event_study as event_study_assets
 from pipelines.assets.reference_assets import reference_asset
 from pipelines.checks import table_check
 from pipelines.failures import as_failure
@@ -27,7 +29,6 @@ from pipelines.warehouse import replace_rows, scalar, write_quarantine
 HISTORY_START = date(2018, 1, 2)  # first export-control events in the curated table are 2018
 INCREMENTAL_OVERLAP_DAYS = 7  # live refetch overlap: late corrections and holidays
 FRESHNESS_DAYS = 7  # latest stored date may lag the provider's end date by a week (weekends, holidays)
-EVENT_STUDY_SOURCE = "market model event study (MacKinlay 1997), estimation window [-250,-30] trading days"
 
 tickers = reference_asset(
     "tickers", "market", "Ticker universe (Yahoo symbols) with each stock's benchmark index."
@@ -367,64 +368,13 @@ def prices_daily_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     )
 
 
-# ---- event study --------------------------------------------------------------------------------
-@dg.asset(
-    group_name="market",
-    deps=[prices_daily, "export_controls", tickers],
-    kinds={"duckdb", "python"},
-    description="Market-model abnormal returns (MacKinlay) per ticker and export-control event: CAR and "
-    "t-statistics over [-1,+1], [0,+5], [0,+20]; cross-section domestic China vs foreign.",
-)
-def event_study(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    from models.event_study import cross_section
-    from models.event_study import event_study as run_event_study
-
-    with warehouse.connection() as con:
-        prices = con.sql("SELECT date, ticker, close FROM prices_daily").pl()
-        providers = sorted(r[0] for r in con.execute("SELECT DISTINCT provider FROM prices_daily").fetchall())
-        universe = con.sql("SELECT ticker, benchmark, domestic_china, is_benchmark FROM tickers").pl()
-        events = con.sql("SELECT event_id, announced_date FROM export_controls ORDER BY announced_date").pl()
-        stocks = universe.filter(~pl.col("is_benchmark").fill_null(False) & pl.col("benchmark").is_not_null())
-        benchmark_of = dict(zip(stocks["ticker"].to_list(), stocks["benchmark"].to_list(), strict=True))
-        results = run_event_study(prices, benchmark_of, list(events.iter_rows()))
-        have = set(prices["ticker"].unique().to_list())
-        no_bench = sorted({b for t, b in benchmark_of.items() if t in have and b not in have})
-        if no_bench:  # e.g. a CSV drop of stocks without their indices: say why the study is thin or empty
-            context.log.warning(
-                f"event_study: no prices for benchmark(s) {', '.join(no_bench)}; stocks measured "
-                "against them are left out (add the index series to the drop)"
-            )
-        source = f"{EVENT_STUDY_SOURCE}; prices provider: {', '.join(providers) or 'none'}"
-        rows = results.select("event_id", "ticker", "window", "car", "t_stat").with_columns(
-            pl.lit(source).alias("source")
-        )
-        replace_rows(con, "event_study", rows, run_id=context.run_id)
-        group_of = {
-            t: ("domestic_china" if d else "foreign")
-            for t, d in zip(stocks["ticker"].to_list(), stocks["domestic_china"].to_list(), strict=True)
-        }
-        cs = cross_section(results, group_of).with_columns(
-            pl.col("n").cast(pl.Int32), pl.lit(source).alias("source")
-        )
-        replace_rows(con, "event_study_cross_section", cs, run_id=context.run_id)
-    return dg.MaterializeResult(
-        metadata={
-            "rows": rows.height,
-            "events": results["event_id"].n_unique() if results.height else 0,
-            "tickers": results["ticker"].n_unique() if results.height else 0,
-            "providers": ", ".join(providers),
-            "missing_benchmarks": ", ".join(no_bench),
-        }
-    )
-
-
 market_refresh_job = dg.define_asset_job(
     "market_refresh",
     selection=dg.AssetSelection.groups("market"),
     description="Refresh the market group (FX, prices, event study); the CSV drop sensor launches it.",
 )
 
-ASSETS = [tickers, fx_daily, prices_daily, event_study]
+ASSETS = [tickers, fx_daily, prices_daily, *event_study_assets.ASSETS]
 CHECKS = [
     table_check("tickers", min_rows=20),
     table_check("fx_daily", min_rows=len(FX_CURRENCIES), conditions=("units_per_usd > 0",)),
@@ -439,11 +389,6 @@ CHECKS = [
         ),
     ),
     prices_daily_fresh,
-    # min_rows=0: a short CSV drop may hold too little history for any estimation window
-    table_check(
-        "event_study",
-        min_rows=0,
-        conditions=("\"window\" IN ('[-1,+1]', '[0,+5]', '[0,+20]')", "car IS NULL OR isfinite(car)"),
-    ),
+    *event_study_assets.CHECKS,
 ]
 JOBS = [market_refresh_job]

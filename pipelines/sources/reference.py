@@ -19,6 +19,8 @@ def reference_dir() -> Path:
 
 
 FLAGS = ("reported", "estimate")
+# Time zones an export-control announcement may be dated in (export_controls.announced_tz).
+ANNOUNCEMENT_ZONES = ("America/New_York", "Asia/Shanghai", "Europe/Amsterdam", "Asia/Tokyo", "UTC")
 _SOURCE = (R("source"), R("flag", allowed=FLAGS), R("notes", required=False))
 _SHARE = {"min": 0.0, "max": 1.0}
 _YEAR = {"min": 1990, "max": 2040}
@@ -75,6 +77,8 @@ REFERENCE_FILES: dict[str, ReferenceFile] = {
                     ),
                 ),
                 *_SOURCE,
+                R("announced_time", required=False),  # HH:MM local to announced_tz (models/event_markets.py)
+                R("announced_tz", required=False, allowed=ANNOUNCEMENT_ZONES),
             ),
             ("event_id",),
             (OrderRule("effective_date", "announced_date", EFFECTIVE_BEFORE_ANNOUNCED_DAYS),),
@@ -185,6 +189,8 @@ REFERENCE_FILES: dict[str, ReferenceFile] = {
                 R("segment"),
                 R("domestic_china", "bool"),
                 R("benchmark", required=False),
+                R("sector_benchmark", required=False),
+                R("price_limit", "float", required=False, min=0.0, max=1.0),
                 R("is_benchmark", "bool"),
                 R("source"),
                 R("flag", allowed=FLAGS),

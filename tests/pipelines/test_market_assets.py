@@ -38,7 +38,7 @@ def test_sample_refresh_fills_prices_fx_and_event_study(sample_db: Path, today: 
     prov = wh.query(
         "SELECT provider, count(*) AS n, count(DISTINCT ticker) AS t FROM prices_daily GROUP BY 1"
     )
-    assert prov.rows() == [("sample", prov["n"][0], 29)] and prov["n"][0] > 50_000
+    assert prov.rows() == [("sample", prov["n"][0], 30)] and prov["n"][0] > 50_000
     assert wh.query("SELECT count(*) AS n FROM prices_daily WHERE close_usd IS NULL")["n"].item() == 0
     krw = wh.query("SELECT close, close_usd FROM prices_daily WHERE ticker = '000660.KS' LIMIT 1").row(0)
     assert 900 < krw[0] / krw[1] < 1600  # KRW per USD

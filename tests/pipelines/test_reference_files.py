@@ -29,6 +29,8 @@ HEADERS: dict[str, list[str]] = {
         "source",
         "flag",
         "notes",
+        "announced_time",
+        "announced_tz",
     ],
     "entity_list.csv": ["name", "country", "added_date", "citation", "event_id", "source", "flag", "notes"],
     "fab_capacity.csv": [
@@ -92,6 +94,8 @@ HEADERS: dict[str, list[str]] = {
         "segment",
         "domestic_china",
         "benchmark",
+        "sector_benchmark",
+        "price_limit",
         "is_benchmark",
         "source",
         "flag",
@@ -153,6 +157,7 @@ REQUIRED: dict[str, list[str]] = {
         "segment",
         "domestic_china",
         "benchmark",
+        "sector_benchmark",
         "is_benchmark",
         "source",
         "flag",
@@ -238,6 +243,7 @@ MARKET_MD_TICKERS = {
     "^SOX",
     "^GSPC",
     "000300.SS",
+    "000688.SS",  # SSE STAR 50: sector benchmark of the STAR-market stocks (issue 13)
     "^HSI",
     "^KS11",
     "^N225",
@@ -520,3 +526,9 @@ def test_tickers_universe_and_benchmarks() -> None:
         if row["is_benchmark"] == "false":
             expected = BENCHMARK_BY_SUFFIX[suffix] if suffix else "^GSPC"
             assert row["benchmark"] == expected, row
+        sector = row["sector_benchmark"]
+        assert by_ticker[sector]["is_benchmark"] == "true", row
+        if row["is_benchmark"] == "false" and row["exchange"] == "SSE STAR":
+            assert sector == "000688.SS" and row["price_limit"] == "0.20", row
+        elif row["is_benchmark"] == "false" and row["country"] == "US":
+            assert sector == "^SOX" and row["price_limit"] == "", row
