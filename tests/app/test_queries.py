@@ -51,87 +51,64 @@ _EVENTS = pl.DataFrame(
 )
 
 
-def _build(path: Path) -> Path:
+_ROWS = {
+    "event_study": {
+        "event_id": ["e2"] * 2,
+        "ticker": ["AAA", "BBB.SS"],
+        "window": ["[-1,+1]"] * 2,
+        "car": [-0.02, 0.05],
+        "t_stat": [-1.0, 2.5],
+        "source": ["es"] * 2,
+    },
+    "substitution_forecast": {
+        "scenario_id": ["base-1", "base-1", "alt-2"],
+        "segment": ["wfe", "hbm", "wfe"],
+        "year": [2026] * 3,
+        "model": ["structural"] * 3,
+        "p10": [0.1] * 3,
+        "p50": [0.2] * 3,
+        "p90": [0.3] * 3,
+    },
+    "scenario_runs": {
+        "scenario_id": ["base-1", "alt-2"],
+        "name": ["baseline", "alt"],
+        "seed": [1, 2],
+        "content_sha256": ["x", "y"],
+        "created_at": [datetime(2026, 1, 1), datetime(2026, 2, 1)],
+    },
+    "system_perf": {
+        "id": ["s1"],
+        "chips": [8],
+        "bf16_pflops": [8.0],
+        "power_kw": [10.0],
+        "pflops_per_kw": [0.8],
+        "power_breakdown_kw": [json.dumps({"accelerators": 6.0, "cooling": 4.0})],
+        "source": ["sim"],
+    },
+    "tool_supply": {
+        "scenario_id": ["base-1", "base-1", "alt-2"],
+        "year": [2026, 2026, 2026],
+        "tool_type": ["dry_etch", "deposition", "dry_etch"],
+        "tools_new": [100.0, 80.0, 50.0],
+        "domestic_share": [0.5, 0.25, 0.5],
+        "domestic_tools_new": [50.0, 20.0, 25.0],
+        "domestic_supply": [40.0, 30.0, 40.0],
+        "coverage": [0.8, 1.5, 1.6],
+        "gap": [10.0, -10.0, -15.0],
+        "source": ["ts"] * 3,
+        "flag": ["estimate"] * 3,
+    },
+}
+
+
+def _build(path: Path, **more: dict) -> Path:
+    """A small warehouse at ``path``: the frames above and ``_ROWS`` (plus ``more``: table -> columns)."""
     with Warehouse(path).write() as con:
         replace_rows(con, "prices_daily", _PRICES)
         replace_rows(con, "tickers", _TICKERS)
         replace_rows(con, "export_controls", _EVENTS)
-        replace_rows(
-            con,
-            "event_study",
-            pl.DataFrame(
-                {
-                    "event_id": ["e2"] * 2,
-                    "ticker": ["AAA", "BBB.SS"],
-                    "window": ["[-1,+1]"] * 2,
-                    "car": [-0.02, 0.05],
-                    "t_stat": [-1.0, 2.5],
-                    "source": ["es"] * 2,
-                }
-            ),
-        )
-        replace_rows(
-            con,
-            "substitution_forecast",
-            pl.DataFrame(
-                {
-                    "scenario_id": ["base-1", "base-1", "alt-2"],
-                    "segment": ["wfe", "hbm", "wfe"],
-                    "year": [2026] * 3,
-                    "model": ["structural"] * 3,
-                    "p10": [0.1] * 3,
-                    "p50": [0.2] * 3,
-                    "p90": [0.3] * 3,
-                }
-            ),
-        )
-        replace_rows(
-            con,
-            "scenario_runs",
-            pl.DataFrame(
-                {
-                    "scenario_id": ["base-1", "alt-2"],
-                    "name": ["baseline", "alt"],
-                    "seed": [1, 2],
-                    "content_sha256": ["x", "y"],
-                    "created_at": [datetime(2026, 1, 1), datetime(2026, 2, 1)],
-                }
-            ),
-        )
-        replace_rows(
-            con,
-            "system_perf",
-            pl.DataFrame(
-                {
-                    "id": ["s1"],
-                    "chips": [8],
-                    "bf16_pflops": [8.0],
-                    "power_kw": [10.0],
-                    "pflops_per_kw": [0.8],
-                    "power_breakdown_kw": [json.dumps({"accelerators": 6.0, "cooling": 4.0})],
-                    "source": ["sim"],
-                }
-            ),
-        )
-        replace_rows(
-            con,
-            "tool_supply",
-            pl.DataFrame(
-                {
-                    "scenario_id": ["base-1", "base-1", "alt-2"],
-                    "year": [2026, 2026, 2026],
-                    "tool_type": ["dry_etch", "deposition", "dry_etch"],
-                    "tools_new": [100.0, 80.0, 50.0],
-                    "domestic_share": [0.5, 0.25, 0.5],
-                    "domestic_tools_new": [50.0, 20.0, 25.0],
-                    "domestic_supply": [40.0, 30.0, 40.0],
-                    "coverage": [0.8, 1.5, 1.6],
-                    "gap": [10.0, -10.0, -15.0],
-                    "source": ["ts"] * 3,
-                    "flag": ["estimate"] * 3,
-                }
-            ),
-        )
+        for table, columns in {**_ROWS, **more}.items():
+            replace_rows(con, table, pl.DataFrame(columns))
     return path
 
 
@@ -255,23 +232,16 @@ def test_a_filter_matching_nothing_is_not_told_to_refresh(db: Path) -> None:
 
 
 def test_entity_list_date_filter_and_policy_date_span(tmp_path: Path, db: Path) -> None:
-    path = _build(tmp_path / "policy.duckdb")
-    with Warehouse(path).write() as con:
-        replace_rows(
-            con,
-            "entity_list",
-            pl.DataFrame(
-                {
-                    "name": ["Old Co", "New Co"],
-                    "country": ["CN", "CN"],
-                    "added_date": [date(2019, 5, 16), date(2025, 3, 1)],
-                    "citation": ["c1", "c2"],
-                    "event_id": [None, None],
-                    "source": ["s1", "s2"],
-                    "flag": ["reported"] * 2,
-                }
-            ),
-        )
+    entities = {
+        "name": ["Old Co", "New Co"],
+        "country": ["CN", "CN"],
+        "added_date": [date(2019, 5, 16), date(2025, 3, 1)],
+        "citation": ["c1", "c2"],
+        "event_id": [None, None],
+        "source": ["s1", "s2"],
+        "flag": ["reported"] * 2,
+    }
+    path = _build(tmp_path / "policy.duckdb", entity_list=entities)
     assert q.entity_list(path).frame["name"].to_list() == ["Old Co", "New Co"]
     assert q.entity_list(path, date(2020, 1, 1), None).frame["name"].to_list() == ["New Co"]
     assert q.entity_list(path, None, date(2020, 1, 1)).frame["name"].to_list() == ["Old Co"]

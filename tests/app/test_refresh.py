@@ -112,6 +112,15 @@ def test_refreshes_either_side_of_midnight_with_a_fixed_today_give_identical_row
     assert max(r[0] for r in after["prices_daily"]) == today
 
 
+def test_refresh_with_a_malformed_today_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["refresh", "--db", str(tmp_path / "w.duckdb"), "--today", "2026-13-01"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--today" in err[-1] and "2026-13-01" in err[-1] and "Traceback" not in "\n".join(err)
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_run_date_defaults_to_the_utc_date_and_is_read_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
     days = iter([date(2026, 12, 4), date(2026, 12, 5)])
     monkeypatch.setattr(clock, "utc_today", lambda: next(days))
