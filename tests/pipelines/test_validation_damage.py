@@ -102,10 +102,3 @@ def test_export_control_dates_out_of_order_or_mistyped_are_quarantined(tmp_path:
     assert "before announced_date" in problems[(4, "effective_date")]
     assert "after today" in problems[(5, "announced_date")]
     assert "above maximum" in problems[(6, "effective_date")]
-
-
-def test_bundled_reference_files_still_validate_cleanly() -> None:
-    for ref in REFERENCE_FILES.values():
-        res = ref.load()
-        assert res.quarantine.height == 0, res.summary()
-        assert res.good.height > 0
