@@ -11,13 +11,9 @@ import os
 
 import dagster as dg
 
-PRICES_ENV = "FABSCOPE_PRICES"
+from pipelines.jobs import refresh_job
 
-refresh_job = dg.define_asset_job(
-    "refresh",
-    selection=dg.AssetSelection.all(),
-    description="Materialise every asset into a staging copy; publish it if all assets and blocking checks pass.",
-)
+PRICES_ENV = "FABSCOPE_PRICES"
 
 
 def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason:
@@ -43,7 +39,3 @@ def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason
 )
 def daily_refresh(context: dg.ScheduleEvaluationContext):
     return scheduled_run_request(os.environ.get(PRICES_ENV))
-
-
-JOBS = [refresh_job]
-SCHEDULES = [daily_refresh]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines.jobs import market_refresh_job
+
 DROP_ENV = "FABSCOPE_DROP_DIR"
 DEFAULT_DROP_DIR = Path("data") / "drop"
 SENSOR_INTERVAL_S = 60
@@ -54,7 +56,7 @@ def evaluate_drop(directory: Path, cursor: str | None) -> tuple[dg.RunRequest | 
 
 
 @dg.sensor(
-    job_name="market_refresh",
+    job=market_refresh_job,
     minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches a market refresh from the CSV drop folder ($FABSCOPE_DROP_DIR, default "
@@ -65,6 +67,3 @@ def csv_drop_sensor(context: dg.SensorEvaluationContext):
     if cursor is not None and cursor != context.cursor:
         context.update_cursor(cursor)
     return result
-
-
-SENSORS = [csv_drop_sensor]

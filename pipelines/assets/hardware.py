@@ -90,8 +90,5 @@ def system_perf(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     return _publish(context, warehouse, "system_perf", system_perf_frame())
 
 
-ASSETS = [chip_specs, system_perf]
-CHECKS = [
-    table_check("chip_specs", min_rows=7, conditions=("bf16_tflops > 0", "hbm_tbps > 0")),
-    table_check("system_perf", min_rows=5, conditions=("power_kw > 0", "bf16_pflops > 0")),
-]
+chip_specs_valid = table_check("chip_specs", min_rows=7, conditions=("bf16_tflops > 0", "hbm_tbps > 0"))
+system_perf_valid = table_check("system_perf", min_rows=5, conditions=("power_kw > 0", "bf16_pflops > 0"))

@@ -111,7 +111,8 @@ def test_default_splits_cover_amec_and_naura():
 def test_materialize_capacity_assets_fills_tool_supply(tmp_path: Path):
     db = tmp_path / "w.duckdb"
     result = dg.materialize(
-        [*capacity.ASSETS, *capacity.CHECKS], resources={"warehouse": WarehouseResource(db_path=str(db))}
+        [*dg.load_assets_from_modules([capacity]), *dg.load_asset_checks_from_modules([capacity])],
+        resources={"warehouse": WarehouseResource(db_path=str(db))},
     )
     assert result.success
     checks = result.get_asset_check_evaluations()

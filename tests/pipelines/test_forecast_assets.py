@@ -8,6 +8,7 @@ import dagster as dg
 
 from models.scenarios import SCENARIO_DIR
 from pipelines.assets import forecast, history
+from pipelines.jobs import scenario_rerun
 from pipelines.resources import WarehouseResource
 from pipelines.warehouse import Warehouse
 
@@ -15,7 +16,11 @@ from pipelines.warehouse import Warehouse
 def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_path: Path):
     db = tmp_path / "w.duckdb"
     result = dg.materialize(
-        [history.substitution_history, *forecast.ASSETS, *forecast.CHECKS],
+        [
+            history.substitution_history,
+            *dg.load_assets_from_modules([forecast]),
+            *dg.load_asset_checks_from_modules([forecast]),
+        ],
         resources={"warehouse": WarehouseResource(db_path=str(db))},
         selection=["substitution_history", "substitution_forecast", "forecast_backtest"],
     )
@@ -32,7 +37,7 @@ def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_p
 
 def test_scenario_rerun_job_takes_a_file_as_run_config(tmp_path: Path):
     db = tmp_path / "w.duckdb"
-    result = forecast.scenario_rerun.execute_in_process(
+    result = scenario_rerun.execute_in_process(
         run_config={
             "ops": {
                 "rerun_scenario": {

@@ -14,10 +14,13 @@ from pipelines.assets.policy import export_controls
 from pipelines.resources import WarehouseResource
 from pipelines.warehouse import Warehouse
 
+MARKET_ASSETS = dg.load_assets_from_modules([market])
+MARKET_CHECKS = dg.load_asset_checks_from_modules([market])
+
 
 def _run(db: Path, provider: str | None = None, checks: bool = True) -> dg.ExecuteInProcessResult:
     config = market.market_run_config(provider) if provider else None
-    items = [*market.ASSETS, export_controls, *(market.CHECKS if checks else [])]
+    items = [*MARKET_ASSETS, export_controls, *(MARKET_CHECKS if checks else [])]
     return dg.materialize(
         items,
         resources={"warehouse": WarehouseResource(db_path=str(db))},
@@ -75,7 +78,7 @@ def test_ranged_sample_backfill_replaces_only_its_days(sample_db: Path, tmp_path
     )
     expected = Warehouse(db).query(count).row(0)
     config = market.market_run_config("sample", start="2024-01-02", end="2024-03-29")
-    items = [*market.ASSETS, export_controls, *market.CHECKS]
+    items = [*MARKET_ASSETS, export_controls, *MARKET_CHECKS]
     result = dg.materialize(
         items,
         resources={"warehouse": WarehouseResource(db_path=str(db))},
@@ -157,7 +160,7 @@ def test_freshness_check_fails_when_latest_date_lags(tmp_path: Path) -> None:
     _good_drop(drop)
     db = tmp_path / "w.duckdb"
     config = {"ops": {"prices_daily": {"config": {"provider": f"csv:{drop}", "end": "2025-03-31"}}}}
-    items = [*market.ASSETS, export_controls, market.prices_daily_fresh]
+    items = [*MARKET_ASSETS, export_controls, market.prices_daily_fresh]
     res = dg.materialize(
         items,
         resources={"warehouse": WarehouseResource(db_path=str(db))},

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.assets.market import store_prices
+from pipelines.market_store import store_prices
 from pipelines.warehouse import migrate
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.assets.policy import screening_list_events
+from pipelines.policy_merge import screening_list_events
 
 
 def _entities(rows: list[tuple[str, str, date]]) -> pl.DataFrame:
