@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import polars as pl
 
-from pipelines.sources.fx import sample_fx, to_usd, yahoo_fx
+from pipelines.sources.fx import FX_CURRENCIES, sample_fx, to_usd, yahoo_fx
 from pipelines.sources.prices import ProviderError, ProviderSpec, build_provider
 from pipelines.sources.prices.adjustments import known_splits
 from pipelines.sources.prices.base import FetchResult
@@ -205,6 +205,16 @@ class PriceRefresh:
     quarantined: int
     latest: date
     currencies_without_fx: list[str]
+
+    @property
+    def fx_note(self) -> str:
+        """Why some rows have no ``close_usd`` (empty when every row has one)."""
+        if not self.currencies_without_fx:
+            return ""
+        return (
+            f"no FX rate to USD for {', '.join(self.currencies_without_fx)}; close_usd left empty for those "
+            f"rows (fx_daily covers {', '.join(FX_CURRENCIES)})"
+        )
 
 
 def refresh_prices(

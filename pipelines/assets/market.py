@@ -133,11 +133,8 @@ def prices_daily(
         except ProviderError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
     result = out.result
-    if out.currencies_without_fx:  # stored with close_usd NULL rather than a made-up rate; said out loud
-        context.log.warning(
-            f"prices from {spec}: no FX rate to USD for {', '.join(out.currencies_without_fx)}; close_usd "
-            f"left empty for those rows (fx_daily covers {', '.join(FX_CURRENCIES)})"
-        )
+    if out.fx_note:  # stored with close_usd NULL rather than a made-up rate; said out loud
+        context.log.warning(f"prices from {spec}: {out.fx_note}")
     log = (
         context.log.warning
         if result.failures or result.refused_files or out.quarantined
