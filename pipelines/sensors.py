@@ -27,7 +27,7 @@ def drop_dir() -> Path:
 
 def drop_cursor(directory: Path) -> str:
     """A stable fingerprint of the folder's price files: JSON list of [name, size, mtime_ns]."""
-    from pipelines.sources.prices.csv_drop import drop_files
+    from pipelines.sources.prices.csv_text import drop_files
 
     entries = []
     for p in drop_files(directory):

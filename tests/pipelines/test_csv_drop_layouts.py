@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.sources.prices.csv_drop import drop_files, read_drop
+from pipelines.sources.prices.csv_drop import read_drop
+from pipelines.sources.prices.csv_text import drop_files
 
 REAL = Path(
     os.environ.get("FABSCOPE_REAL_PRICES") or Path(__file__).resolve().parents[3] / "shared/data/real-prices"

@@ -25,7 +25,7 @@ from pipelines.sources.prices.base import (
     require_rows,
     to_canonical,
 )
-from pipelines.sources.prices.csv_drop import AKSHARE_LOT
+from pipelines.sources.prices.csv_layouts import AKSHARE_LOT
 
 PROVIDER = "akshare"
 CN_INDICES = {"000300.SS": "000300", "000001.SS": "000001", "399001.SZ": "399001"}  # CSI 300, SSE, SZSE
