@@ -91,7 +91,7 @@ class ReferenceSpec:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The header the file must have, in order."""
+        """The columns the file must have (matched by name, in any order; listed in the table's order)."""
         return tuple(r.name for r in self.rules)
 
     @property

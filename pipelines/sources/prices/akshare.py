@@ -22,6 +22,7 @@ from pipelines.sources.prices.base import (
     ProviderError,
     RetryingProvider,
     currency_for,
+    optional_module,
     require_rows,
     to_canonical,
 )
@@ -41,13 +42,9 @@ _COLUMNS = {
 
 def import_akshare() -> Any:
     """The akshare module, or a readable ``ProviderError`` when the optional extra is missing."""
-    try:
-        import akshare
-    except ImportError as exc:
-        raise ProviderError(
-            "the akshare provider needs the optional extra: pip install 'fabscope[akshare]'"
-        ) from exc
-    return akshare
+    return optional_module(
+        "akshare", "the akshare provider needs the optional extra: pip install 'fabscope[akshare]'"
+    )
 
 
 def frame_from_hist(data: Any, ticker: str) -> pl.DataFrame:
