@@ -59,6 +59,8 @@ SUBSTITUTION_SEGMENTS = ("ai_accelerators", "wfe", "hbm")
 VENDOR_SEGMENTS = ("total_revenue", "wfe", "etch")
 REPORTING_CURRENCIES = ("USD", "EUR", "JPY", "CNY")
 TICKER_SEGMENTS = ("accelerator", "cpu", "foundry", "equipment", "memory", "index")
+SPLIT_KINDS = ("split",)
+MIN_SPLIT_RATIO = 1e-6  # new shares per old share; strictly positive (bounds are inclusive)
 
 _DTYPE: dict[str, DType] = {
     "VARCHAR": "str",
@@ -196,5 +198,10 @@ REFERENCE_SPECS: dict[str, ReferenceSpec] = {
             bounds={"year": YEAR, "domestic_share": SHARE, "published": PAST_DATE},
         ),
         _spec("tickers", allowed={"segment": TICKER_SEGMENTS}),
+        _spec(
+            "price_adjustments",
+            allowed={"kind": SPLIT_KINDS},
+            bounds={"ex_date": DATE, "ratio": (MIN_SPLIT_RATIO, None)},
+        ),
     )
 }
