@@ -72,7 +72,8 @@ def main() -> None:
 
         import dagster as dg
 
-        from pipelines.assets.market import fx_daily, market_run_config, prices_daily, store_prices, tickers
+        from pipelines.assets.market import fx_daily, market_run_config, prices_daily, tickers
+        from pipelines.market_store import store_prices
         from pipelines.resources import run_resources
         from pipelines.sources.fx import sample_fx, to_usd
         from pipelines.sources.prices.csv_drop import read_drop

@@ -13,14 +13,9 @@ import dagster as dg
 
 from fabscope.errors import InputError
 from fabscope.settings import env_var, get_settings
+from pipelines.jobs import refresh_job
 
 PRICES_ENV = env_var("prices")
-
-refresh_job = dg.define_asset_job(
-    "refresh",
-    selection=dg.AssetSelection.all(),
-    description="Materialise every asset into a staging copy; publish it if all assets and blocking checks pass.",
-)
 
 
 def scheduled_run_request(provider: str | None, today: date | None = None) -> dg.RunRequest | dg.SkipReason:
@@ -51,7 +46,3 @@ def scheduled_run_request(provider: str | None, today: date | None = None) -> dg
 def daily_refresh(context: dg.ScheduleEvaluationContext):
     tick = context.scheduled_execution_time
     return scheduled_run_request(get_settings().prices, tick.astimezone(UTC).date() if tick else None)
-
-
-JOBS = [refresh_job]
-SCHEDULES = [daily_refresh]

@@ -4,6 +4,8 @@ Migration is declarative and forward-only: opening a warehouse for writing creat
 missing tables and adds missing columns (``pipelines.warehouse.migrate``); columns are
 never dropped or retyped in place. ``SCHEMA_VERSION`` is recorded in ``schema_meta``.
 To add a table, add an entry to ``TABLES``; to add a column, append it to its table.
+The curated reference files that load into these tables take their columns, types and keys from
+here; their extra rules (optional columns, allowed values, ranges) are ``pipelines.reference_schema``.
 """
 
 from __future__ import annotations

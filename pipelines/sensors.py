@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from fabscope.settings import get_settings
+from pipelines.jobs import market_refresh_job
 
 SENSOR_INTERVAL_S = 60
 
@@ -24,7 +25,7 @@ def drop_dir() -> Path:
 
 def drop_cursor(directory: Path) -> str:
     """A stable fingerprint of the folder's price files: JSON list of [name, size, mtime_ns]."""
-    from pipelines.sources.prices.csv_drop import drop_files
+    from pipelines.sources.prices.csv_text import drop_files
 
     entries = []
     for p in drop_files(directory):
@@ -53,7 +54,7 @@ def evaluate_drop(directory: Path, cursor: str | None) -> tuple[dg.RunRequest | 
 
 
 @dg.sensor(
-    job_name="market_refresh",
+    job=market_refresh_job,
     minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches a market refresh from the CSV drop folder ($FABSCOPE_DROP_DIR, default "
@@ -64,6 +65,3 @@ def csv_drop_sensor(context: dg.SensorEvaluationContext):
     if cursor is not None and cursor != context.cursor:
         context.update_cursor(cursor)
     return result
-
-
-SENSORS = [csv_drop_sensor]

@@ -114,30 +114,37 @@ def replace_rows(
         raise WarehouseError(f"{table}: columns {unknown} are not in the schema ({list(spec.column_names)})")
     cols = [c for c in spec.column_names if c in df.columns]
     col_sql = ", ".join(f'"{c}"' for c in cols)
+    with _staged(con, df.select(cols)) as view:
+        if where:
+            cond = " AND ".join(f'"{c}" IS NOT DISTINCT FROM ?' for c in where)
+            con.execute(f'DELETE FROM "{table}" WHERE {cond}', list(where.values()))
+        elif key:
+            match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM i."{k}"' for k in key)
+            con.execute(f'DELETE FROM "{table}" t WHERE EXISTS (SELECT 1 FROM {view} i WHERE {match})')
+        else:
+            con.execute(f'DELETE FROM "{table}"')
+        con.execute(f'INSERT INTO "{table}" ({col_sql}) SELECT {col_sql} FROM {view}')
+        total = scalar(con, f'SELECT count(*) FROM "{table}"')
+        con.execute("DELETE FROM table_refreshes WHERE table_name = ?", [table])
+        con.execute("INSERT INTO table_refreshes VALUES (?, ?, ?, ?)", [table, total, _now(), run_id])
+    return df.height
+
+
+@contextlib.contextmanager
+def _staged(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Iterator[str]:
+    """``frame`` registered as a view for one transaction: committed if the block ends, else rolled back."""
     view = f"_incoming_{uuid.uuid4().hex}"
-    con.register(view, df.select(cols).to_arrow())
+    con.register(view, frame.to_arrow())
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            if where:
-                cond = " AND ".join(f'"{c}" IS NOT DISTINCT FROM ?' for c in where)
-                con.execute(f'DELETE FROM "{table}" WHERE {cond}', list(where.values()))
-            elif key:
-                match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM i."{k}"' for k in key)
-                con.execute(f'DELETE FROM "{table}" t WHERE EXISTS (SELECT 1 FROM {view} i WHERE {match})')
-            else:
-                con.execute(f'DELETE FROM "{table}"')
-            con.execute(f'INSERT INTO "{table}" ({col_sql}) SELECT {col_sql} FROM {view}')
-            total = scalar(con, f'SELECT count(*) FROM "{table}"')
-            con.execute("DELETE FROM table_refreshes WHERE table_name = ?", [table])
-            con.execute("INSERT INTO table_refreshes VALUES (?, ?, ?, ?)", [table, total, _now(), run_id])
+            yield view
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     finally:
         con.unregister(view)
-    return df.height
 
 
 def write_quarantine(
@@ -155,20 +162,10 @@ def write_quarantine(
         pl.lit(asset).alias("asset"),
         pl.lit(run_id, dtype=pl.String).alias("run_id"),
     )
-    view = f"_q_{uuid.uuid4().hex}"
     cols = ["source_file", "row", "field", "value", "reason", "seen_at", "asset", "run_id"]
-    con.register(view, frame.select(cols).to_arrow())
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute("DELETE FROM quarantine WHERE source_file = ?", [source_file])
-            con.execute(f"INSERT INTO quarantine ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {view}")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister(view)
+    with _staged(con, frame.select(cols)) as view:
+        con.execute("DELETE FROM quarantine WHERE source_file = ?", [source_file])
+        con.execute(f"INSERT INTO quarantine ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {view}")
     return rows.height
 
 

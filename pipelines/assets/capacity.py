@@ -10,6 +10,9 @@ from pipelines.schema import TABLES
 from pipelines.warehouse import replace_rows
 
 REFERENCE_SCENARIO = "reference"  # tool demand for the bundled capacity figures as they stand
+TOOL_DEMAND_SOURCE = (
+    "hardware_sim.fab.tool_counts tool counts from fab_capacity; domestic shares from tool_domestic_share"
+)
 
 fab_capacity = reference_asset(
     "fab_capacity", "capacity", "Fab capacity (wafer starts/month) by fab, node, year."
@@ -24,19 +27,17 @@ tool_domestic_share = reference_asset(
     "Share of tools bought in China that Chinese vendors supply, per tool type.",
 )
 
-ASSETS = [fab_capacity, hbm_suppliers, equipment_vendors, tool_domestic_share]
-CHECKS = [
-    table_check(
-        "fab_capacity",
-        min_rows=25,
-        conditions=("capacity_wspm IS NULL OR capacity_wspm >= 0", "flag IN ('reported', 'estimate')"),
-    ),
-    table_check(
-        "hbm_suppliers", min_rows=3, conditions=("market_share IS NULL OR market_share BETWEEN 0 AND 1",)
-    ),
-    table_check("equipment_vendors", min_rows=5),
-    table_check("tool_domestic_share", min_rows=3, conditions=("domestic_share BETWEEN 0 AND 1",)),
-]
+
+def _store_reference_scenario(
+    con, table: str, rows: list[dict], run_id: str | None, **constants: str
+) -> pl.DataFrame:
+    """Replace the ``REFERENCE_SCENARIO`` rows of ``table`` with ``rows`` (plus ``constants`` columns)."""
+    frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.lit(v).alias(k) for k, v in constants.items()
+    )
+    frame = frame.select([c for c in TABLES[table].column_names if c in frame.columns])
+    replace_rows(con, table, frame, where={"scenario_id": REFERENCE_SCENARIO}, run_id=run_id)
+    return frame
 
 
 @dg.asset(
@@ -53,26 +54,8 @@ def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         capacity = con.sql("SELECT * FROM fab_capacity WHERE capacity_wspm IS NOT NULL").pl().to_dicts()
         shares = latest_domestic_share(con.sql("SELECT * FROM tool_domestic_share").pl().to_dicts())
         rows = tool_demand_rows(capacity, shares, scenario_id=REFERENCE_SCENARIO)
-        frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-            pl.lit(
-                "hardware_sim.fab.tool_counts tool counts from fab_capacity; domestic shares from tool_domestic_share"
-            ).alias("source")
-        )
-        frame = frame.select([c for c in TABLES["tool_demand"].column_names if c in frame.columns])
-        replace_rows(
-            con, "tool_demand", frame, where={"scenario_id": REFERENCE_SCENARIO}, run_id=context.run_id
-        )
+        frame = _store_reference_scenario(con, "tool_demand", rows, context.run_id, source=TOOL_DEMAND_SOURCE)
     return dg.MaterializeResult(metadata={"rows": frame.height, "tool_types": frame["tool_type"].n_unique()})
-
-
-ASSETS.append(tool_demand)
-CHECKS.append(
-    table_check(
-        "tool_demand",
-        min_rows=10,
-        conditions=("count >= 0", "domestic_share IS NULL OR domestic_share BETWEEN 0 AND 1"),
-    )
-)
 
 
 @dg.asset(
@@ -91,26 +74,36 @@ def tool_supply(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         demand = con.sql("SELECT * FROM tool_demand WHERE scenario_id = ?", params=[REFERENCE_SCENARIO]).pl()
         vendors = con.sql("SELECT * FROM equipment_vendors").pl()
         rows = supply_vs_demand(demand.to_dicts(), vendors.to_dicts(), asp)
-        frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-            pl.lit(REFERENCE_SCENARIO).alias("scenario_id")
-        )
-        frame = frame.select([c for c in TABLES["tool_supply"].column_names if c in frame.columns])
-        replace_rows(
-            con, "tool_supply", frame, where={"scenario_id": REFERENCE_SCENARIO}, run_id=context.run_id
+        frame = _store_reference_scenario(
+            con, "tool_supply", rows, context.run_id, scenario_id=REFERENCE_SCENARIO
         )
     return dg.MaterializeResult(metadata={"rows": frame.height, "years": frame["year"].n_unique()})
 
 
-ASSETS.append(tool_supply)
-CHECKS.append(
-    table_check(
-        "tool_supply",
-        min_rows=6,
-        conditions=(
-            "domestic_supply >= 0",
-            "tools_new >= 0",
-            "coverage IS NULL OR coverage >= 0",
-            "flag = 'estimate'",
-        ),
-    )
+fab_capacity_valid = table_check(
+    "fab_capacity",
+    min_rows=25,
+    conditions=("capacity_wspm IS NULL OR capacity_wspm >= 0", "flag IN ('reported', 'estimate')"),
+)
+hbm_suppliers_valid = table_check(
+    "hbm_suppliers", min_rows=3, conditions=("market_share IS NULL OR market_share BETWEEN 0 AND 1",)
+)
+equipment_vendors_valid = table_check("equipment_vendors", min_rows=5)
+tool_domestic_share_valid = table_check(
+    "tool_domestic_share", min_rows=3, conditions=("domestic_share BETWEEN 0 AND 1",)
+)
+tool_demand_valid = table_check(
+    "tool_demand",
+    min_rows=10,
+    conditions=("count >= 0", "domestic_share IS NULL OR domestic_share BETWEEN 0 AND 1"),
+)
+tool_supply_valid = table_check(
+    "tool_supply",
+    min_rows=6,
+    conditions=(
+        "domestic_supply >= 0",
+        "tools_new >= 0",
+        "coverage IS NULL OR coverage >= 0",
+        "flag = 'estimate'",
+    ),
 )

@@ -140,16 +140,13 @@ def event_study(
     )
 
 
-ASSETS = [event_study]
-CHECKS = [
-    # min_rows=0: a short CSV drop may hold too little history for any estimation window
-    table_check(
-        "event_study",
-        min_rows=0,
-        conditions=(
-            "\"window\" IN ('[-1,+1]', '[0,+5]', '[0,+20]')",
-            "car IS NULL OR isfinite(car)",
-            "car IS NOT NULL OR flag <> 'ok'",  # a missing CAR always says why
-        ),
+# min_rows=0: a short CSV drop may hold too little history for any estimation window
+event_study_valid = table_check(
+    "event_study",
+    min_rows=0,
+    conditions=(
+        "\"window\" IN ('[-1,+1]', '[0,+5]', '[0,+20]')",
+        "car IS NULL OR isfinite(car)",
+        "car IS NOT NULL OR flag <> 'ok'",  # a missing CAR always says why
     ),
-]
+)

@@ -1,4 +1,4 @@
-"""Forecast group: substitution forecasts for the shipped scenarios, backtests, scenario reruns.
+"""Forecast group: substitution forecasts for the shipped scenarios, backtests, the scenario-rerun op.
 
 Thin wrappers over ``pipelines.forecast_store`` (which calls ``models``); the history is
 read from the warehouse table written by the ``substitution_history`` asset.
@@ -71,27 +71,16 @@ def rerun_scenario(
     return out["scenario_id"]
 
 
-@dg.job(
-    name="scenario_rerun", description="Rerun one scenario file given as run config; stores its forecast."
+substitution_forecast_valid = table_check(
+    "substitution_forecast",
+    min_rows=1,
+    conditions=("p10 <= p50 AND p50 <= p90", "p10 >= 0 AND p90 <= 1"),
 )
-def scenario_rerun() -> None:
-    rerun_scenario()
-
-
-ASSETS = [substitution_forecast, forecast_backtest]
-CHECKS = [
-    table_check(
-        "substitution_forecast",
-        min_rows=1,
-        conditions=("p10 <= p50 AND p50 <= p90", "p10 >= 0 AND p90 <= 1"),
+forecast_backtest_valid = table_check(
+    "forecast_backtest",
+    min_rows=0,
+    conditions=(
+        "mape IS NULL OR mape >= 0",
+        "coverage_p10_p90 IS NULL OR coverage_p10_p90 BETWEEN 0 AND 1",
     ),
-    table_check(
-        "forecast_backtest",
-        min_rows=0,
-        conditions=(
-            "mape IS NULL OR mape >= 0",
-            "coverage_p10_p90 IS NULL OR coverage_p10_p90 BETWEEN 0 AND 1",
-        ),
-    ),
-]
-JOBS = [scenario_rerun]
+)

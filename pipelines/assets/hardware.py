@@ -1,40 +1,35 @@
 """Hardware group: accelerator specs and system totals computed by ``hardware_sim``."""
 
 import json
+from collections.abc import Callable
 
 import dagster as dg
 import polars as pl
 
 from pipelines.checks import table_check
 from pipelines.resources import WarehouseResource
+from pipelines.schema import TABLES
 from pipelines.warehouse import replace_rows
 
 _SOURCE = "hardware_sim catalog (see hardware_sim/data/*.yaml for per-figure sources)"
+
+
+def _catalog_frame(table: str, records: list[dict], **derived: Callable[[dict], object]) -> pl.DataFrame:
+    """``table``'s columns taken from simulator ``records`` (``derived`` columns replaced), plus ``source``."""
+    cols = [c for c in TABLES[table].column_names if c != "source"]
+    rows = [{c: derived[c](rec) if c in derived else rec.get(c) for c in cols} for rec in records]
+    return pl.DataFrame(rows, infer_schema_length=None).with_columns(pl.lit(_SOURCE).alias("source"))
 
 
 def chip_spec_frame() -> pl.DataFrame:
     """One row per catalog chip with the CONTRACT ``sim chip`` keys; ``sources`` joined with '; '."""
     from hardware_sim.accelerators.catalog import chip_ids, chip_spec_record
 
-    rows = []
-    for cid in chip_ids():
-        rec = chip_spec_record(cid)
-        rows.append(
-            {
-                "id": rec["id"],
-                "vendor": rec["vendor"],
-                "bf16_tflops": rec["bf16_tflops"],
-                "int8_tops": rec["int8_tops"],
-                "hbm_gb": rec["hbm_gb"],
-                "hbm_tbps": rec["hbm_tbps"],
-                "scaleup_gbps": rec["scaleup_gbps"],
-                "tdp_w": rec["tdp_w"],
-                "sources": "; ".join(rec.get("sources") or []),
-                "flag": rec.get("flag"),
-                "source": _SOURCE,
-            }
-        )
-    return pl.DataFrame(rows, infer_schema_length=None)
+    return _catalog_frame(
+        "chip_specs",
+        [chip_spec_record(cid) for cid in chip_ids()],
+        sources=lambda rec: "; ".join(rec.get("sources") or []),
+    )
 
 
 def system_perf_frame() -> pl.DataFrame:
@@ -42,24 +37,12 @@ def system_perf_frame() -> pl.DataFrame:
     from hardware_sim.accelerators.catalog import system_ids
     from hardware_sim.accelerators.power import system_record
 
-    rows = []
-    for sid in system_ids():
-        rec = system_record(sid)
-        rows.append(
-            {
-                "id": rec["id"],
-                "chips": int(rec["chips"]),
-                "bf16_pflops": rec["bf16_pflops"],
-                "hbm_tb": rec["hbm_tb"],
-                "hbm_tbps": rec["hbm_tbps"],
-                "scaleup_tbps": rec["scaleup_tbps"],
-                "power_kw": rec["power_kw"],
-                "pflops_per_kw": rec["pflops_per_kw"],
-                "power_breakdown_kw": json.dumps(rec["power_breakdown_kw"], sort_keys=True),
-                "source": _SOURCE,
-            }
-        )
-    return pl.DataFrame(rows, infer_schema_length=None)
+    return _catalog_frame(
+        "system_perf",
+        [system_record(sid) for sid in system_ids()],
+        chips=lambda rec: int(rec["chips"]),
+        power_breakdown_kw=lambda rec: json.dumps(rec["power_breakdown_kw"], sort_keys=True),
+    )
 
 
 def _publish(
@@ -90,8 +73,5 @@ def system_perf(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     return _publish(context, warehouse, "system_perf", system_perf_frame())
 
 
-ASSETS = [chip_specs, system_perf]
-CHECKS = [
-    table_check("chip_specs", min_rows=7, conditions=("bf16_tflops > 0", "hbm_tbps > 0")),
-    table_check("system_perf", min_rows=5, conditions=("power_kw > 0", "bf16_pflops > 0")),
-]
+chip_specs_valid = table_check("chip_specs", min_rows=7, conditions=("bf16_tflops > 0", "hbm_tbps > 0"))
+system_perf_valid = table_check("system_perf", min_rows=5, conditions=("power_kw > 0", "bf16_pflops > 0"))

@@ -11,9 +11,9 @@ substitution_history = reference_asset(
 substitution_outlooks = reference_asset(
     "substitution_outlooks", "forecast", "Third-party forecasts of domestic shares, shown beside ours."
 )
-
-ASSETS = [substitution_history, substitution_outlooks]
-CHECKS = [
-    table_check("substitution_history", min_rows=8, conditions=("domestic_share BETWEEN 0 AND 1",)),
-    table_check("substitution_outlooks", min_rows=1, conditions=("domestic_share BETWEEN 0 AND 1",)),
-]
+substitution_history_valid = table_check(
+    "substitution_history", min_rows=8, conditions=("domestic_share BETWEEN 0 AND 1",)
+)
+substitution_outlooks_valid = table_check(
+    "substitution_outlooks", min_rows=1, conditions=("domestic_share BETWEEN 0 AND 1",)
+)

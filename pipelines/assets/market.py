@@ -3,32 +3,22 @@
 
 The price provider is chosen in the run config (``PricesConfig.provider``: ``sample`` (default,
 offline), ``yahoo``, ``akshare`` or ``csv:DIR``); ``market_run_config(provider)`` builds that run
-config for ``fabscope refresh --prices X`` and the drop-folder sensor. Refreshes are incremental
-instead of partitioned: live providers fetch from a week before the latest stored date (or
-``PricesConfig.start`` to backfill a range); writes replace only the fetched (date, ticker) keys,
-so an unpartitioned full ``fabscope refresh`` and a backfill of a date range both work.
+config for ``fabscope refresh --prices X`` and the drop-folder sensor. How FX and prices are fetched
+and stored (incrementally, rescaling history after a split) is ``pipelines.market_store``.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import dagster as dg
-import polars as pl
 
-from fabscope.errors import DataError, InputError
-from pipelines.assets import event_study as event_study_assets
+from fabscope.errors import InputError
 from pipelines.assets.reference_assets import reference_asset
 from pipelines.checks import table_check
 from pipelines.failures import as_failure
+from pipelines.market_store import FRESHNESS_DAYS, price_freshness, refresh_fx, refresh_prices
 from pipelines.resources import RunDateResource, WarehouseResource
-from pipelines.sources.fx import FX_CURRENCIES, sample_fx, to_usd, yahoo_fx
-from pipelines.sources.prices import ProviderError, ProviderSpec, build_provider, parse_provider
-from pipelines.sources.prices.adjustments import known_splits
-from pipelines.sources.prices.base import FetchResult
-from pipelines.warehouse import replace_rows, scalar, write_quarantine
-
-HISTORY_START = date(2018, 1, 2)  # first export-control events in the curated table are 2018
-INCREMENTAL_OVERLAP_DAYS = 7  # live refetch overlap: late corrections and holidays
-FRESHNESS_DAYS = 7  # latest stored date may lag the provider's end date by a week (weekends, holidays)
+from pipelines.sources.fx import FX_CURRENCIES
+from pipelines.sources.prices import ProviderError, parse_provider
 
 tickers = reference_asset(
     "tickers", "market", "Ticker universe (Yahoo symbols) with each stock's benchmark index."
@@ -80,7 +70,6 @@ def market_run_config(provider: str, *, start: str = "", end: str = "") -> dict:
     return {"ops": {"prices_daily": {"config": prices}, "fx_daily": {"config": fx}}}
 
 
-# ---- FX -----------------------------------------------------------------------------------------
 @dg.asset(
     group_name="market",
     kinds={"duckdb", "python"},
@@ -93,30 +82,19 @@ def fx_daily(
     warehouse: WarehouseResource,
     run_date: RunDateResource,
 ) -> dg.MaterializeResult:
-    end = _parse_date(config.end, "end") or run_date.as_date()
+    start, end = _parse_date(config.start, "start"), _parse_date(config.end, "end") or run_date.as_date()
     with warehouse.connection() as con:
-        if config.provider == "sample":
-            start = _parse_date(config.start, "start") or HISTORY_START
-            rates = sample_fx(start, end)
-            real = con.sql("SELECT date, currency FROM fx_daily WHERE provider <> 'sample'").pl()
-            if real.height:
-                rates = rates.join(real, on=["date", "currency"], how="anti")
-            if config.start or config.end:  # a backfill range: replace only its days, keep the rest
-                replace_rows(con, "fx_daily", rates, key=("date", "currency"), run_id=context.run_id)
-            else:
-                replace_rows(con, "fx_daily", rates, where={"provider": "sample"}, run_id=context.run_id)
-            failures: dict[str, str] = {}
-        elif config.provider == "yahoo":
-            latest = scalar(con, "SELECT max(date) FROM fx_daily WHERE provider = 'yahoo'")
-            start = _parse_date(config.start, "start") or (
-                latest - timedelta(days=INCREMENTAL_OVERLAP_DAYS) if latest else HISTORY_START
+        try:
+            rates, failures = refresh_fx(
+                con,
+                config.provider,
+                start,
+                end,
+                ranged=bool(config.start or config.end),
+                run_id=context.run_id,
             )
-            rates, failures = yahoo_fx(start, end)
-            if rates.height == 0:
-                raise as_failure(DataError(f"no FX rates fetched from Yahoo: {failures}"))
-            replace_rows(con, "fx_daily", rates, key=("date", "currency"), run_id=context.run_id)
-        else:
-            raise as_failure(InputError(f"fx provider {config.provider!r}: expected sample or yahoo"))
+        except ProviderError as exc:
+            raise as_failure(exc) from None
     if failures:
         context.log.warning(f"FX failures: {failures}")
     return dg.MaterializeResult(
@@ -127,123 +105,6 @@ def fx_daily(
             "failed": dg.MetadataValue.json(failures),
         }
     )
-
-
-# ---- prices -------------------------------------------------------------------------------------
-def _quarantine_refused(con, result: FetchResult, run_id: str | None) -> int:
-    n = 0
-    for v in result.validations:
-        n += write_quarantine(
-            con, v.quarantine, source_file=v.source_file, asset="prices_daily", run_id=run_id
-        )
-    for path, why in result.refused_files.items():
-        found = why.split("found columns ", 1)[1].split("]", 1)[0] + "]" if "found columns " in why else None
-        row = pl.DataFrame(
-            {"row": [1], "field": ["(header)"], "value": [found], "reason": [why]},
-            schema={"row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String},
-        )
-        n += write_quarantine(con, row, source_file=path, asset="prices_daily", run_id=run_id)
-    return n
-
-
-INCREMENTAL_PROVIDERS = ("yahoo", "akshare")
-RESCALE_TOLERANCE = 1e-3  # overlap ratios closer to 1 than this: same units, nothing to rescale
-RESCALE_AGREEMENT = 5e-3  # every overlapping day must give the same ratio within this (else: a data revision)
-SHARE_CHANGE = (
-    0.08  # |ratio − 1| above this is a split/bonus issue (volumes rescale too), below it a dividend
-)
-
-
-def rescale_history(con, frame: pl.DataFrame, provider: str) -> pl.DataFrame:
-    """Bring stored history into the units of a new incremental fetch; returns the ratios applied.
-
-    Live providers return prices adjusted as of the fetch day, and an incremental refresh refetches
-    only the last ``INCREMENTAL_OVERLAP_DAYS``: after a split, bonus issue or dividend that the split
-    table does not know, the overlap comes back in new units while older stored rows keep the old
-    ones (a fake −50 % day for a 2:1 split). The overlap measures the change: where every
-    overlapping day gives the same ratio new/stored ``r``, the other stored rows of that ticker get
-    prices, ``close_usd`` and ``adj_factor`` × ``r`` (volumes ÷ ``r`` when it is a share-count change).
-    """
-    empty = pl.DataFrame(schema={"ticker": pl.String, "ratio": pl.Float64})
-    if frame.height == 0:
-        return empty
-    firsts = frame.group_by("ticker").agg(pl.col("date").min().alias("first"))
-    stored = con.execute(
-        "SELECT ticker, date, close AS old FROM prices_daily WHERE provider = ? AND list_contains(?, ticker) "
-        "AND date >= ?",
-        [provider, firsts["ticker"].to_list(), firsts["first"].min()],
-    ).fetchall()
-    stored = pl.DataFrame(
-        stored, schema={"ticker": pl.String, "date": pl.Date, "old": pl.Float64}, orient="row"
-    )
-    if stored.height == 0:
-        return empty
-    ratios = (
-        frame.select("ticker", "date", "close")
-        .join(stored, on=["ticker", "date"])
-        .with_columns((pl.col("close") / pl.col("old")).alias("r"))
-        .group_by("ticker")
-        .agg(
-            pl.col("r").median().alias("ratio"), pl.col("r").min().alias("lo"), pl.col("r").max().alias("hi")
-        )
-        .filter(
-            ((pl.col("ratio") - 1).abs() > RESCALE_TOLERANCE)
-            & ((pl.col("hi") - pl.col("lo")) / pl.col("ratio") <= RESCALE_AGREEMENT)
-        )
-    )
-    for ticker, ratio in ratios.select("ticker", "ratio").iter_rows():
-        vol = 1.0 / ratio if abs(ratio - 1) > SHARE_CHANGE else 1.0
-        con.execute(
-            "UPDATE prices_daily SET open = open * $r, high = high * $r, low = low * $r, close = close * $r, "
-            "close_usd = close_usd * $r, adj_factor = adj_factor * $r, volume = volume * $v "
-            "WHERE provider = $p AND ticker = $t",  # the fetched days are replaced right after
-            {"r": ratio, "v": vol, "p": provider, "t": ticker},
-        )
-    return ratios.select("ticker", "ratio")
-
-
-def store_prices(con, frame: pl.DataFrame, provider: str, run_id: str | None, *, ranged: bool = False) -> int:
-    """Write canonical prices (with ``close_usd``) idempotently; sample rows never overwrite real ones.
-
-    - ``sample``: replaces all sample rows (only the fetched (date, ticker) keys when ``ranged``, a
-      backfill of a date range), skipping tickers that have rows from a real provider;
-    - real providers: replace the fetched (date, ticker) keys, then drop sample rows of those tickers
-      (one series per ticker is never half sample, half real).
-    """
-    if provider == "sample":
-        real = {
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT ticker FROM prices_daily WHERE provider <> 'sample'"
-            ).fetchall()
-        }
-        frame = frame.filter(~pl.col("ticker").is_in(sorted(real)))
-        if ranged:
-            return replace_rows(con, "prices_daily", frame, key=("date", "ticker"), run_id=run_id)
-        return replace_rows(con, "prices_daily", frame, where={"provider": "sample"}, run_id=run_id)
-    if provider in INCREMENTAL_PROVIDERS:
-        rescale_history(con, frame, provider)
-    written = replace_rows(con, "prices_daily", frame, key=("date", "ticker"), run_id=run_id)
-    fetched = frame["ticker"].unique().to_list()
-    con.execute("DELETE FROM prices_daily WHERE provider = 'sample' AND list_contains(?, ticker)", [fetched])
-    return written
-
-
-def _fetch_window(
-    con, spec: ProviderSpec, config: PricesConfig, today: date
-) -> tuple[date | None, date | None]:
-    start, end = _parse_date(config.start, "start"), _parse_date(config.end, "end")
-    if spec.name == "csv":
-        return start, end  # a drop is stored whole unless a range is given
-    end = end or today
-    if start is None:
-        latest = (
-            scalar(con, "SELECT max(date) FROM prices_daily WHERE provider = ?", [spec.name])
-            if spec.name != "sample"
-            else None
-        )
-        start = latest - timedelta(days=INCREMENTAL_OVERLAP_DAYS) if latest else HISTORY_START
-    return start, end
 
 
 @dg.asset(
@@ -260,77 +121,35 @@ def prices_daily(
     warehouse: WarehouseResource,
     run_date: RunDateResource,
 ) -> dg.MaterializeResult:
+    start, end = _parse_date(config.start, "start"), _parse_date(config.end, "end")
     try:
         spec = parse_provider(config.provider)
     except InputError as exc:
         raise as_failure(exc) from None
     with warehouse.connection() as con:
-        universe = con.sql("SELECT ticker, segment, benchmark, is_benchmark, currency FROM tickers").pl()
-        events = [r[0] for r in con.execute("SELECT DISTINCT announced_date FROM export_controls").fetchall()]
-        known = dict(zip(universe["ticker"].to_list(), universe["currency"].to_list(), strict=True))
-        start, end = _fetch_window(con, spec, config, run_date.as_date())
         try:
-            provider = build_provider(spec, universe=universe, events=events, known=known)
-            result = provider.fetch(universe["ticker"].to_list(), start, end)
+            out = refresh_prices(con, spec, start, end, today=run_date.as_date(), run_id=context.run_id)
         except ProviderError as exc:
             raise as_failure(exc) from None
-        quarantined = _quarantine_refused(con, result, context.run_id)
-        if result.frame.height == 0:
-            raise as_failure(DataError(f"no prices from {spec}:\n{result.summary()}"))
-        fx = con.sql("SELECT date, currency, units_per_usd FROM fx_daily").pl()
-        frame = to_usd(result.frame, fx)
-        no_fx = sorted(frame.filter(pl.col("close_usd").is_null())["currency"].unique().to_list())
-        if no_fx:  # stored with close_usd NULL rather than a made-up rate; said out loud
-            context.log.warning(
-                f"prices from {spec}: no FX rate to USD for {', '.join(no_fx)}; close_usd left "
-                f"empty for those rows (fx_daily covers {', '.join(FX_CURRENCIES)})"
-            )
-        written = store_prices(con, frame, spec.name, context.run_id, ranged=bool(config.start or config.end))
-        splits = result.splits if result.splits is not None else known_splits()
-        replace_rows(
-            con,
-            "price_adjustments",
-            splits.with_columns(pl.lit("split").alias("kind")),
-            key=("ticker", "ex_date", "kind"),
-            run_id=context.run_id,
-        )
-        latest = frame["date"].max()
-        failures = "; ".join(
-            [f"{t}: {w}" for t, w in sorted(result.failures.items())]
-            + [f"{f}: refused" for f in sorted(result.refused_files)]
-        )
-        fetch = pl.DataFrame(
-            [
-                {
-                    "provider": spec.name,
-                    "spec": str(spec),
-                    "requested_start": start,
-                    "requested_end": end if end is not None else latest,
-                    "latest_date": latest,
-                    "rows": written,
-                    "tickers_ok": len(result.tickers_ok),
-                    "tickers_failed": len(result.failures),
-                    "failures": failures or None,
-                    "fetched_at": datetime.now(UTC).replace(tzinfo=None),
-                    "run_id": context.run_id,
-                }
-            ]
-        )
-        replace_rows(con, "price_fetches", fetch, key=("provider",), run_id=context.run_id)
-    if result.failures or result.refused_files or quarantined:
-        context.log.warning(f"prices from {spec}: {result.summary()}")
-    else:
-        context.log.info(f"prices from {spec}: {result.summary()}")
+    result = out.result
+    if out.fx_note:  # stored with close_usd NULL rather than a made-up rate; said out loud
+        context.log.warning(f"prices from {spec}: {out.fx_note}")
+    log = (
+        context.log.warning
+        if result.failures or result.refused_files or out.quarantined
+        else context.log.info
+    )
+    log(f"prices from {spec}: {result.summary()}")
     return dg.MaterializeResult(
         metadata={
-            "rows": written,
+            "rows": out.written,
             "provider": spec.name,
             "tickers": len(result.tickers_ok),
             "failed_tickers": dg.MetadataValue.json(result.failures),
-            "quarantined_rows": quarantined,
-            "latest_date": str(latest),
+            "quarantined_rows": out.quarantined,
+            "latest_date": str(out.latest),
             "summary": dg.MetadataValue.text(result.summary()),
-            "currencies_without_fx": ", ".join(no_fx),
+            "currencies_without_fx": ", ".join(out.currencies_without_fx),
         }
     )
 
@@ -343,52 +162,34 @@ def prices_daily(
 )
 def prices_daily_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connection() as con:
-        rows = con.sql(
-            "SELECT provider, requested_end FROM price_fetches ORDER BY fetched_at DESC LIMIT 1"
-        ).pl()
-        if rows.height == 0:
-            return dg.AssetCheckResult(passed=False, description="no price fetch recorded")
-        provider, requested_end = rows.row(0)
-        latest = scalar(con, "SELECT max(date) FROM prices_daily WHERE provider = ?", [provider])
-    lag = (requested_end - latest).days if latest and requested_end else None
-    passed = lag is not None and lag <= FRESHNESS_DAYS
+        f = price_freshness(con)
+    if f.provider is None:
+        return dg.AssetCheckResult(passed=False, description="no price fetch recorded")
     return dg.AssetCheckResult(
-        passed=passed,
+        passed=f.fresh,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
-            "provider": provider,
-            "requested_end": str(requested_end),
-            "latest_date": str(latest),
-            "lag_days": lag if lag is not None else -1,
+            "provider": f.provider,
+            "requested_end": str(f.requested_end),
+            "latest_date": str(f.latest),
+            "lag_days": f.lag_days if f.lag_days is not None else -1,
         },
         description=None
-        if passed
-        else f"latest {provider} price {latest} lags the requested end "
-        f"{requested_end} by more than {FRESHNESS_DAYS} days",
+        if f.fresh
+        else f"latest {f.provider} price {f.latest} lags the requested end "
+        f"{f.requested_end} by more than {FRESHNESS_DAYS} days",
     )
 
 
-market_refresh_job = dg.define_asset_job(
-    "market_refresh",
-    selection=dg.AssetSelection.groups("market"),
-    description="Refresh the market group (FX, prices, event study); the CSV drop sensor launches it.",
-)
-
-ASSETS = [tickers, fx_daily, prices_daily, *event_study_assets.ASSETS]
-CHECKS = [
-    table_check("tickers", min_rows=20),
-    table_check("fx_daily", min_rows=len(FX_CURRENCIES), conditions=("units_per_usd > 0",)),
-    table_check(
-        "prices_daily",
-        min_rows=1,
-        conditions=(
-            "close > 0",
-            "close_usd IS NULL OR close_usd > 0",
-            "adj_factor IS NULL OR adj_factor > 0",
-            "provider IN ('sample', 'yahoo', 'akshare', 'csv')",
-        ),
+tickers_valid = table_check("tickers", min_rows=20)
+fx_daily_valid = table_check("fx_daily", min_rows=len(FX_CURRENCIES), conditions=("units_per_usd > 0",))
+prices_daily_valid = table_check(
+    "prices_daily",
+    min_rows=1,
+    conditions=(
+        "close > 0",
+        "close_usd IS NULL OR close_usd > 0",
+        "adj_factor IS NULL OR adj_factor > 0",
+        "provider IN ('sample', 'yahoo', 'akshare', 'csv')",
     ),
-    prices_daily_fresh,
-    *event_study_assets.CHECKS,
-]
-JOBS = [market_refresh_job]
+)

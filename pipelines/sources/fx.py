@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -149,23 +149,13 @@ def yahoo_fx(
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[pl.DataFrame, dict[str, str]]:
     """Yahoo rates (``CNY=X`` = CNY per USD) via yfinance; returns (rates, failures per currency)."""
-    from pipelines.sources.prices.yahoo import _yfinance, frame_from_download
+    from pipelines.sources.prices.yahoo import _yfinance, download_daily, frame_from_download
 
     dl = download or _yfinance().download
 
     def one(ccy: str) -> pl.DataFrame:
         sym = f"{ccy}=X"
-        data = dl(
-            sym,
-            start=start.isoformat(),
-            end=(end + timedelta(days=1)).isoformat(),
-            interval="1d",
-            auto_adjust=False,
-            multi_level_index=True,
-            progress=False,
-            threads=False,
-        )
-        raw = frame_from_download(data, [sym])
+        raw = frame_from_download(download_daily(dl, sym, start, end), [sym])
         if raw.height == 0:
             raise ProviderError("no rows returned")
         return raw.select("date", pl.lit(ccy).alias("ticker"), pl.col("close"))

@@ -1,4 +1,7 @@
-"""Bundled curated reference files (``pipelines/reference/*.csv``) and their validation rules."""
+"""Bundled curated reference files (``pipelines/reference/*.csv``): where they live and how they load.
+
+Their rules (columns, types, ranges, allowed values, keys) are ``pipelines.reference_schema``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from datetime import date
 from pathlib import Path
 
 from fabscope.settings import BUNDLED_REFERENCE_DIR, get_settings
-from pipelines.validation import ColumnRule as R
-from pipelines.validation import OrderRule, ValidationResult, read_csv_validated
+from pipelines.reference_schema import REFERENCE_SPECS, ReferenceSpec
+from pipelines.validation import ValidationResult
 
 REFERENCE_DIR = BUNDLED_REFERENCE_DIR
 
@@ -18,184 +21,42 @@ def reference_dir() -> Path:
     return get_settings().reference_dir
 
 
-FLAGS = ("reported", "estimate")
-# Time zones an export-control announcement may be dated in (export_controls.announced_tz).
-ANNOUNCEMENT_ZONES = ("America/New_York", "Asia/Shanghai", "Europe/Amsterdam", "Asia/Tokyo", "UTC")
-_SOURCE = (R("source"), R("flag", allowed=FLAGS), R("notes", required=False))
-_SHARE = {"min": 0.0, "max": 1.0}
-_YEAR = {"min": 1990, "max": 2040}
-_DATE = {"min": date(1990, 1, 1), "max": date(2040, 12, 31)}  # catches mistyped years (2204, 0202)
-# An export control may take effect a few days before it is announced (an order signed on a Sunday,
-# a licence requirement a company was told of before its 8-K), never weeks before: that is two dates
-# swapped or mistyped.
-EFFECTIVE_BEFORE_ANNOUNCED_DAYS = 14
-
-
 @dataclass(frozen=True)
 class ReferenceFile:
-    """A curated CSV: its file name, target table, column rules and natural key."""
+    """A curated CSV: its spec, and where the file being used lives."""
 
-    name: str
-    table: str
-    rules: tuple[R, ...]
-    key: tuple[str, ...]
-    order: tuple[OrderRule, ...] = ()
+    spec: ReferenceSpec
+
+    @property
+    def name(self) -> str:
+        """File stem."""
+        return self.spec.name
+
+    @property
+    def table(self) -> str:
+        """Target warehouse table."""
+        return self.spec.table
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Natural key."""
+        return self.spec.key
 
     @property
     def path(self) -> Path:
-        """Where the bundled file lives."""
-        return reference_dir() / f"{self.name}.csv"
+        """Where the file in use lives (see ``reference_dir``)."""
+        return reference_dir() / self.spec.file_name
 
     def load(self, path: Path | None = None, *, today: date | None = None) -> ValidationResult:
-        """Read and validate the file (or ``path`` instead of the bundled one); ``today``: the run date."""
-        return read_csv_validated(path or self.path, self.rules, key=self.key, order=self.order, today=today)
+        """Read and validate the file (or ``path`` instead of the one in use); ``today``: the run date."""
+        return self.spec.load(path or self.path, today=today)
 
 
 REFERENCE_FILES: dict[str, ReferenceFile] = {
-    f.name: f
-    for f in (
-        ReferenceFile(
-            "export_controls",
-            "export_controls",
-            (
-                R("event_id"),
-                R("announced_date", "date", min=_DATE["min"], max="today"),
-                R("effective_date", "date", **_DATE),
-                R("agency"),
-                R("title"),
-                R("citation", required=False),
-                R(
-                    "category",
-                    allowed=(
-                        "entity_list",
-                        "fdp_rule",
-                        "chips_and_sme",
-                        "licence_requirement",
-                        "ai_diffusion",
-                        "china_countermeasure",
-                        "allied_control",
-                    ),
-                ),
-                *_SOURCE,
-                R("announced_time", required=False),  # HH:MM local to announced_tz (models/event_markets.py)
-                R("announced_tz", required=False, allowed=ANNOUNCEMENT_ZONES),
-            ),
-            ("event_id",),
-            (OrderRule("effective_date", "announced_date", EFFECTIVE_BEFORE_ANNOUNCED_DAYS),),
-        ),
-        ReferenceFile(
-            "entity_list",
-            "entity_list",
-            (
-                R("name"),
-                R("country"),
-                R("added_date", "date", **_DATE),
-                R("citation", required=False),
-                R("event_id", required=False),
-                *_SOURCE,
-            ),
-            ("name", "added_date"),
-        ),
-        ReferenceFile(
-            "fab_capacity",
-            "fab_capacity",
-            (
-                R("company"),
-                R("fab"),
-                R("country"),
-                R("product", allowed=("logic", "dram", "nand", "hbm", "specialty")),
-                R("node_class"),
-                R("wafer_size_mm", "int", allowed=None, min=100, max=450),
-                R("capacity_wspm", "float", required=False, min=0.0, max=2_000_000.0),
-                R("year", "int", **_YEAR),
-                R("status", allowed=("operating", "ramping", "construction", "planned")),
-                *_SOURCE,
-            ),
-            ("company", "fab", "product", "node_class", "year"),
-        ),
-        ReferenceFile(
-            "hbm_suppliers",
-            "hbm_suppliers",
-            (
-                R("company"),
-                R("country"),
-                R("year", "int", **_YEAR),
-                R("hbm_generation", required=False),
-                R("market_share", "float", required=False, **_SHARE),
-                R("capacity_note", required=False),
-                *_SOURCE,
-            ),
-            ("company", "year", "hbm_generation", "source"),
-        ),
-        ReferenceFile(
-            "equipment_vendors",
-            "equipment_vendors",
-            (
-                R("vendor"),
-                R("country"),
-                R("domestic_china", "bool"),
-                R("tool_types", required=False),
-                R("year", "int", **_YEAR),
-                R("revenue_usd_b", "float", required=False, min=0.0),
-                R("revenue_local", "float", required=False, min=0.0),
-                R("currency", required=False),
-                R("market_share", "float", required=False, **_SHARE),
-                R("segment", required=False),
-                *_SOURCE,
-            ),
-            ("vendor", "year", "segment", "source"),
-        ),
-        ReferenceFile(
-            "tool_domestic_share",
-            "tool_domestic_share",
-            (R("tool_type"), R("domestic_share", "float", **_SHARE), R("year", "int", **_YEAR), *_SOURCE),
-            ("tool_type", "year"),
-        ),
-        ReferenceFile(
-            "substitution_history",
-            "substitution_history",
-            (
-                R("segment", allowed=("ai_accelerators", "wfe", "hbm")),
-                R("year", "int", **_YEAR),
-                R("domestic_share", "float", **_SHARE),
-                R("metric"),
-                *_SOURCE,
-            ),
-            ("segment", "year", "source", "metric"),
-        ),
-        ReferenceFile(
-            "substitution_outlooks",
-            "substitution_outlooks",
-            (
-                R("segment", allowed=("ai_accelerators", "wfe", "hbm")),
-                R("year", "int", **_YEAR),
-                R("domestic_share", "float", **_SHARE),
-                R("metric"),
-                R("publisher"),
-                R("published", "date", required=False, min=_DATE["min"], max="today"),
-                *_SOURCE,
-            ),
-            ("segment", "year", "publisher", "metric"),
-        ),
-        ReferenceFile(
-            "tickers",
-            "tickers",
-            (
-                R("ticker"),
-                R("name"),
-                R("country"),
-                R("exchange", required=False),
-                R("currency"),
-                R("segment"),
-                R("domestic_china", "bool"),
-                R("benchmark", required=False),
-                R("sector_benchmark", required=False),
-                R("price_limit", "float", required=False, min=0.0, max=1.0),
-                R("is_benchmark", "bool"),
-                R("source"),
-                R("flag", allowed=FLAGS),
-            ),
-            ("ticker",),
-        ),
-    )
+    name: ReferenceFile(spec) for name, spec in REFERENCE_SPECS.items()
 }
+
+
+def files_without_spec(directory: Path) -> list[str]:
+    """CSV files in ``directory`` that no spec describes (they would never be loaded or checked)."""
+    return sorted(p.name for p in directory.glob("*.csv") if p.stem not in REFERENCE_SPECS)

@@ -110,7 +110,10 @@ def test_default_splits_cover_amec_and_naura():
 @pytest.mark.slow
 def test_materialize_capacity_assets_fills_tool_supply(tmp_path: Path, run_resources):
     db = tmp_path / "w.duckdb"
-    result = dg.materialize([*capacity.ASSETS, *capacity.CHECKS], resources=run_resources(db))
+    result = dg.materialize(
+        [*dg.load_assets_from_modules([capacity]), *dg.load_asset_checks_from_modules([capacity])],
+        resources=run_resources(db),
+    )
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert any(c.check_name == "tool_supply_valid" for c in checks) and all(c.passed for c in checks)

@@ -8,7 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.sources.prices.csv_drop import drop_files, read_drop
+from pipelines.sources.prices.csv_drop import read_drop
+from pipelines.sources.prices.csv_text import drop_files
 
 
 def _closes(res, ticker: str) -> list[float]:

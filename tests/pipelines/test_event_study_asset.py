@@ -8,12 +8,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipelines.assets import event_study as event_study_assets
 from pipelines.assets import market
 from pipelines.assets.policy import export_controls
 from pipelines.resources import run_resources
 from pipelines.warehouse import Warehouse
 
-ITEMS = [*market.ASSETS, export_controls]
+ITEMS = [*dg.load_assets_from_modules([market, event_study_assets]), export_controls]
 TODAY = date(2026, 12, 4)  # the run date of the suite (tests/conftest.py)
 
 

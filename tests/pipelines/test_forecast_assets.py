@@ -9,6 +9,7 @@ import pytest
 
 from models.scenarios import SCENARIO_DIR
 from pipelines.assets import forecast, history
+from pipelines.jobs import scenario_rerun
 from pipelines.warehouse import Warehouse
 
 
@@ -16,7 +17,11 @@ from pipelines.warehouse import Warehouse
 def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_path: Path, run_resources):
     db = tmp_path / "w.duckdb"
     result = dg.materialize(
-        [history.substitution_history, *forecast.ASSETS, *forecast.CHECKS],
+        [
+            history.substitution_history,
+            *dg.load_assets_from_modules([forecast]),
+            *dg.load_asset_checks_from_modules([forecast]),
+        ],
         resources=run_resources(db),
         selection=["substitution_history", "substitution_forecast", "forecast_backtest"],
     )
@@ -33,7 +38,7 @@ def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_p
 
 def test_scenario_rerun_job_takes_a_file_as_run_config(tmp_path: Path, run_resources):
     db = tmp_path / "w.duckdb"
-    result = forecast.scenario_rerun.execute_in_process(
+    result = scenario_rerun.execute_in_process(
         run_config={
             "ops": {
                 "rerun_scenario": {

@@ -9,14 +9,17 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.assets import market
+from pipelines.assets import event_study, market
 from pipelines.assets.policy import export_controls
 from pipelines.warehouse import Warehouse
+
+MARKET_ASSETS = dg.load_assets_from_modules([market, event_study])
+MARKET_CHECKS = dg.load_asset_checks_from_modules([market, event_study])
 
 
 def _run(resources, db: Path, provider: str | None = None, checks: bool = True) -> dg.ExecuteInProcessResult:
     config = market.market_run_config(provider) if provider else None
-    items = [*market.ASSETS, export_controls, *(market.CHECKS if checks else [])]
+    items = [*MARKET_ASSETS, export_controls, *(MARKET_CHECKS if checks else [])]
     return dg.materialize(
         items,
         resources=resources(db),
@@ -79,7 +82,7 @@ def test_ranged_sample_backfill_replaces_only_its_days(
     )
     expected = Warehouse(db).query(count).row(0)
     config = market.market_run_config("sample", start="2024-01-02", end="2024-03-29")
-    items = [*market.ASSETS, export_controls, *market.CHECKS]
+    items = [*MARKET_ASSETS, export_controls, *MARKET_CHECKS]
     result = dg.materialize(
         items,
         resources=run_resources(db),
@@ -166,7 +169,7 @@ def test_freshness_check_fails_when_latest_date_lags(tmp_path: Path, run_resourc
     _good_drop(drop)
     db = tmp_path / "w.duckdb"
     config = {"ops": {"prices_daily": {"config": {"provider": f"csv:{drop}", "end": "2025-03-31"}}}}
-    items = [*market.ASSETS, export_controls, market.prices_daily_fresh]
+    items = [*MARKET_ASSETS, export_controls, market.prices_daily_fresh]
     res = dg.materialize(
         items,
         resources=run_resources(db),

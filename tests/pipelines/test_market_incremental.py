@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.assets.market import store_prices
+from pipelines.market_store import overlap_ratios, store_prices
 from pipelines.warehouse import migrate
 
 
@@ -88,3 +88,23 @@ def test_same_units_and_csv_drops_are_left_alone(con) -> None:
     store_prices(con, _rows("SAME", date(2025, 1, 1), [100.0] * 10, "yahoo"), "yahoo", None)
     store_prices(con, _rows("SAME", date(2025, 1, 8), [100.0] * 3 + [120.0] * 3, "yahoo"), "yahoo", None)
     assert _series(con, "SAME")["close"].head(10).to_list() == [100.0] * 10
+
+
+def test_overlap_ratios_keep_only_consistent_changes_of_units() -> None:
+    days = [date(2025, 1, d) for d in (6, 7, 8)]
+    stored = pl.DataFrame(
+        {
+            "ticker": ["SPLIT"] * 3 + ["NOISE"] * 3 + ["SAME"] * 3,
+            "date": days * 3,
+            "old": [100.0, 110.0, 120.0, 100.0, 100.0, 100.0, 50.0, 50.0, 50.0],
+        }
+    )
+    fetched = pl.DataFrame(
+        {
+            "ticker": ["SPLIT"] * 3 + ["NOISE"] * 3 + ["SAME"] * 3,
+            "date": days * 3,
+            "close": [50.0, 55.0, 60.0, 100.0, 103.0, 97.0, 50.0, 50.0, 50.0],
+        }
+    )
+    got = overlap_ratios(fetched, stored)
+    assert got.to_dicts() == [{"ticker": "SPLIT", "ratio": 0.5}]  # a revision and no change are left alone

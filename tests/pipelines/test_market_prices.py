@@ -15,7 +15,8 @@ from pipelines.sources.prices import parse_provider
 from pipelines.sources.prices.adjustments import known_splits, split_factor
 from pipelines.sources.prices.akshare import AkshareProvider
 from pipelines.sources.prices.base import ProviderError, fetch_each, with_retries
-from pipelines.sources.prices.csv_drop import a_share_symbol, read_drop, read_price_file
+from pipelines.sources.prices.csv_drop import read_drop, read_price_file
+from pipelines.sources.prices.csv_layouts import a_share_symbol
 from pipelines.sources.prices.sample import ANCHORS, sample_prices
 from pipelines.sources.prices.yahoo import YahooProvider, frame_from_download
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipelines.assets.market import _quarantine_refused
+from pipelines.market_store import quarantine_refused
 from pipelines.sources.prices.base import FetchResult, empty_prices
 from pipelines.warehouse import migrate
 
@@ -20,7 +20,7 @@ def test_refused_files_store_the_columns_found_not_the_whole_message() -> None:
             "/d/empty.csv": "/d/empty.csv: empty file (no header, no rows)",
         },
     )
-    assert _quarantine_refused(con, res, None) == 2
+    assert quarantine_refused(con, res, None) == 2
     rows = pl.DataFrame(
         con.execute(
             "SELECT source_file, row, field, value, reason FROM quarantine ORDER BY source_file"

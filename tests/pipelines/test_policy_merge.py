@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.assets.policy import screening_list_events
+from pipelines.policy_merge import merge_entities, screening_list_events
 
 
 def _entities(rows: list[tuple[str, str, date]]) -> pl.DataFrame:
@@ -59,3 +59,24 @@ def test_notices_already_covered_are_skipped() -> None:
     )
     ev = screening_list_events(ents, _existing(["87 FR 77505 (2022-12-19), FR Doc 2022-27151"]))
     assert ev.height == 0
+
+
+def test_csl_entities_already_curated_are_skipped_and_new_ones_linked_to_their_event() -> None:
+    curated = pl.DataFrame(
+        {"name": ["Huawei Technologies Co., Ltd. (Huawei)"], "added_date": [date(2019, 5, 16)]},
+        schema={"name": pl.String, "added_date": pl.Date},
+    )
+    entities = pl.DataFrame(
+        {
+            "name": ["HUAWEI TECHNOLOGIES CO LTD", "New Chip Ltd", "New Chip Ltd"],
+            "added_date": [date(2019, 5, 16), date(2022, 12, 19), date(2022, 12, 19)],
+            "citation": ["84 FR 22963", "87 FR 77505", "87 FR 77505"],
+            "csl_id": ["a", "b", "c"],
+        }
+    )
+    events = pl.DataFrame({"event_id": ["2022-12-15-bis-el"], "citation": ["87 FR 77505 (2022-12-19)"]})
+    merged = merge_entities(curated, entities, events)
+    assert merged["name"].to_list() == ["Huawei Technologies Co., Ltd. (Huawei)", "New Chip Ltd"]
+    new = merged.row(1, named=True)
+    assert new["event_id"] == "2022-12-15-bis-el" and new["notes"] == "CSL _id b"
+    assert merge_entities(curated, None, events).equals(curated)

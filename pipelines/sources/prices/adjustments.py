@@ -18,8 +18,6 @@ date and the export day would be applied twice); stated in docs/market-data.md.
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 
 SPLITS_SCHEMA = {
@@ -30,44 +28,14 @@ SPLITS_SCHEMA = {
     "flag": pl.String,
 }
 
-# (ticker, first trading day in split-adjusted units, new shares per old share, source)
-KNOWN_SPLITS: tuple[tuple[str, date, float, str], ...] = (
-    (
-        "NVDA",
-        date(2021, 7, 20),
-        4.0,
-        "NVIDIA press release 2021-05-21: four-for-one split, split-adjusted trading from 2021-07-20",
-    ),
-    (
-        "NVDA",
-        date(2024, 6, 10),
-        10.0,
-        "NVIDIA press release 2024-05-22: ten-for-one split, split-adjusted trading from 2024-06-10",
-    ),
-    (
-        "LRCX",
-        date(2024, 10, 3),
-        10.0,
-        "Lam Research press release 2024-08 (ten-for-one split, split-adjusted trading from 2024-10-03)",
-    ),
-    (
-        "005930.KS",
-        date(2018, 5, 4),
-        50.0,
-        "Samsung Electronics 50-for-1 split; trading resumed in new units on 2018-05-04 (KRX)",
-    ),
-)
-
 
 def known_splits() -> pl.DataFrame:
-    """The bundled split table (flag ``reported``)."""
-    return pl.DataFrame(
-        [
-            {"ticker": t, "ex_date": d, "ratio": r, "source": s, "flag": "reported"}
-            for t, d, r, s in KNOWN_SPLITS
-        ],
-        schema=SPLITS_SCHEMA,
-    )
+    """The bundled split table, ``pipelines/reference/price_adjustments.csv`` (always the bundled file, not
+    ``$FABSCOPE_REFERENCE_DIR``: splits are market facts, not an analyst's curation; validated by its spec)."""
+    from pipelines.sources.reference import REFERENCE_DIR, REFERENCE_FILES
+
+    ref = REFERENCE_FILES["price_adjustments"]
+    return ref.load(REFERENCE_DIR / ref.spec.file_name).good.select(list(SPLITS_SCHEMA)).cast(SPLITS_SCHEMA)
 
 
 def merge_splits(*frames: pl.DataFrame | None) -> pl.DataFrame:

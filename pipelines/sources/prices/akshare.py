@@ -22,10 +22,11 @@ from pipelines.sources.prices.base import (
     ProviderError,
     RetryingProvider,
     currency_for,
+    optional_module,
     require_rows,
     to_canonical,
 )
-from pipelines.sources.prices.csv_drop import AKSHARE_LOT
+from pipelines.sources.prices.csv_layouts import AKSHARE_LOT
 
 PROVIDER = "akshare"
 CN_INDICES = {"000300.SS": "000300", "000001.SS": "000001", "399001.SZ": "399001"}  # CSI 300, SSE, SZSE
@@ -41,13 +42,9 @@ _COLUMNS = {
 
 def import_akshare() -> Any:
     """The akshare module, or a readable ``ProviderError`` when the optional extra is missing."""
-    try:
-        import akshare
-    except ImportError as exc:
-        raise ProviderError(
-            "the akshare provider needs the optional extra: pip install 'fabscope[akshare]'"
-        ) from exc
-    return akshare
+    return optional_module(
+        "akshare", "the akshare provider needs the optional extra: pip install 'fabscope[akshare]'"
+    )
 
 
 def frame_from_hist(data: Any, ticker: str) -> pl.DataFrame:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
@@ -164,6 +164,14 @@ def currency_for(ticker: str, known: Mapping[str, str] | None = None) -> str:
         if ticker.upper().endswith(suffix):
             return ccy
     return "USD"
+
+
+def optional_module(name: str, missing: str) -> Any:
+    """Import the optional top-level library ``name``; ``ProviderError(missing)`` when it is not installed."""
+    try:
+        return __import__(name)
+    except ImportError as exc:
+        raise ProviderError(missing) from exc
 
 
 def with_retries(

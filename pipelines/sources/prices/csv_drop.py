@@ -20,16 +20,13 @@ be UTF-8 (BOM or not), UTF-16 (BOM) or GBK, separated by ``,`` ``;`` TAB or ``|`
 drop; blank lines are skipped, records with too many fields quarantined (field ``(record)``), empty and
 header-only files refused with the reason. All work is Polars expressions over whole columns: no per-row
 Python (except the error path that locates ragged records).
+
+Reading the bytes as text is ``csv_text``, recognising the layout ``csv_layouts``; this module validates
+each file (``PRICE_RULES``), adjusts and merges a folder's files into one ``FetchResult``.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import fnmatch
-import io
-import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -38,14 +35,19 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.sources.prices.adjustments import SPLITS_SCHEMA, apply_adjustment, known_splits, merge_splits
-from pipelines.sources.prices.base import (
-    INDEX_CURRENCY,
-    FetchResult,
-    ProviderError,
-    currency_for,
-    empty_prices,
-    to_canonical,
+from pipelines.sources.prices.base import FetchResult, ProviderError, currency_for, empty_prices, to_canonical
+from pipelines.sources.prices.csv_layouts import (
+    CURRENCY_ALIASES,
+    LAYOUTS,
+    Layout,
+    UnknownLayout,
+    a_share_symbol,
+    detect_layout,
+    normalise_dates,
+    ticker_from_name,
+    unpivot_multiheader,
 )
+from pipelines.sources.prices.csv_text import RawFile, drop_files, read_strings
 from pipelines.validation import (
     QUARANTINE_SCHEMA,
     ColumnRule,
@@ -56,9 +58,6 @@ from pipelines.validation import (
 
 PROVIDER = "csv"
 MIN_PRICE = 1e-9  # prices must be strictly positive; ColumnRule bounds are inclusive
-AKSHARE_LOT = 100.0  # akshare 成交量 is in lots (手) of 100 shares (akshare docs, stock_zh_a_hist)
-PATTERNS = ("*.csv", "*.CSV", "*.txt")
-CURRENCY_ALIASES = {"RMB": "CNY", "CNH": "CNY", "US$": "USD", "HK$": "HKD"}  # how exports spell them
 
 PRICE_RULES: tuple[ColumnRule, ...] = (
     ColumnRule("date", "date"),
@@ -74,266 +73,6 @@ PRICE_RULES: tuple[ColumnRule, ...] = (
     ColumnRule("stock_splits", "float", required=False, min=0.0),
 )
 KEY = ("date", "ticker")
-
-_YF = {
-    "date": "date",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "close": "close",
-    "adj close": "adj_close",
-    "volume": "volume",
-    "dividends": "dividends",
-    "stock splits": "stock_splits",
-    "capital gains": "capital_gains",
-}
-_CN_EXPORT = {
-    "日期": "date",
-    "开盘价": "open",
-    "最高价": "high",
-    "最低价": "low",
-    "收盘价": "close",
-    "成交量": "volume",
-    "成交额": "turnover",
-    "股票代码": "ticker",
-    "代码": "ticker",
-}
-_AKSHARE = {
-    "日期": "date",
-    "开盘": "open",
-    "最高": "high",
-    "最低": "low",
-    "收盘": "close",
-    "成交量": "volume",
-    "成交额": "turnover",
-    "股票代码": "ticker",
-    "振幅": "amplitude",
-    "涨跌幅": "pct_change",
-    "涨跌额": "change",
-    "换手率": "turnover_rate",
-}
-_CANONICAL = {
-    "date": "date",
-    "ticker": "ticker",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "close": "close",
-    "volume": "volume",
-    "currency": "currency",
-    "adj close": "adj_close",
-    "adj_close": "adj_close",
-}
-
-
-@dataclass(frozen=True)
-class Layout:
-    """How one recognised export maps to the canonical columns."""
-
-    name: str
-    rename: Mapping[str, str]  # header (lower-cased for Latin layouts) → canonical name
-    adjusted: bool  # True: split-adjusted as of the file's last date; False: raw prices
-    ticker_in_file: bool
-    volume_multiplier: float = 1.0
-    code_tickers: bool = False  # tickers are A-share codes needing an exchange suffix
-
-
-LAYOUTS = {
-    "canonical": Layout("canonical", _CANONICAL, adjusted=True, ticker_in_file=True),
-    "yf_download": Layout("yf_download", _YF, adjusted=True, ticker_in_file=False),
-    "yf_history": Layout("yf_history", _YF, adjusted=True, ticker_in_file=False),
-    "yf_multiheader": Layout("yf_multiheader", _YF, adjusted=True, ticker_in_file=True),
-    "cn_export": Layout("cn_export", _CN_EXPORT, adjusted=False, ticker_in_file=False, code_tickers=True),
-    "akshare": Layout(
-        "akshare",
-        _AKSHARE,
-        adjusted=False,
-        ticker_in_file=False,
-        volume_multiplier=AKSHARE_LOT,
-        code_tickers=True,
-    ),
-}
-
-_A_SHARE = re.compile(r"^(?:(sh|sz|bj))?(\d{6})(?:\.(ss|sh|sz|bj))?$", re.IGNORECASE)
-
-
-_COPY_SUFFIX = re.compile(r"\s*\(\d+\)$")
-
-
-class UnknownLayout(ProviderError):
-    """A dropped file whose header matches no known layout."""
-
-
-def a_share_symbol(code: str) -> str:
-    """Yahoo symbol of a 6-digit A-share code: ``688256`` → ``688256.SS``, ``002371`` → ``002371.SZ``."""
-    m = _A_SHARE.match(code.strip())
-    if not m:
-        return code.strip().upper()
-    prefix, digits, suffix = (m.group(1) or "").lower(), m.group(2), (m.group(3) or "").lower()
-    exch = {"sh": "SS", "ss": "SS", "sz": "SZ", "bj": "BJ"}.get(suffix or prefix)
-    if exch is None:
-        exch = "SS" if digits[0] in "69" else "BJ" if digits[0] in "48" else "SZ"
-    return f"{digits}.{exch}"
-
-
-def ticker_from_name(path: Path, known: Sequence[str] = ()) -> str:
-    """Ticker from a file name: ``NVDA.csv`` → ``NVDA``; ``SOX.csv`` → ``^SOX`` if known; ``688256.csv`` → ``688256.SS``."""
-    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
-    stem = _COPY_SUFFIX.sub("", stem)  # "NVDA (1).csv": a browser's second download of NVDA.csv
-    upper = stem.strip().upper()
-    known_set = set(known)
-    if upper in known_set or stem in known_set:
-        return upper if upper in known_set else stem
-    if "^" + upper in known_set or "^" + upper in INDEX_CURRENCY:
-        return "^" + upper
-    if _A_SHARE.match(stem.strip()):
-        return a_share_symbol(stem)
-    return upper
-
-
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-_SEPARATORS = (",", ";", "\t", "|")
-
-
-def _encoding(head: bytes) -> str:
-    """``utf-8-sig`` (with or without BOM), ``utf-16`` (BOM: Excel "Unicode text") or ``gb18030`` (Chinese
-    brokers' exports are often GBK). ``head`` may end in the middle of a character."""
-    for bom, enc in _BOMS:
-        if head.startswith(bom):
-            return enc
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8-sig"
-
-
-def _separator(header: str) -> str:
-    """The field separator of a header line: the most frequent of ``, ; TAB |`` (comma on a tie)."""
-    counts = {sep: header.count(sep) for sep in _SEPARATORS}
-    best = max(counts, key=lambda k: counts[k])
-    return best if counts[best] > counts[","] else ","
-
-
-def _ragged_lines(text: str, separator: str) -> list[tuple[int, int, str]]:
-    """(line number, fields, raw line) of records with more fields than the header. Only called on the
-    error path (a file Polars refused as ragged), so one Python pass over its lines is acceptable."""
-    lines = text.splitlines()
-    reader = csv.reader(lines, delimiter=separator)
-    width, out = None, []
-    for record in reader:
-        if width is None:
-            width = len(record)
-        elif len(record) > width:
-            out.append((reader.line_num, len(record), lines[reader.line_num - 1][:200]))
-    return out
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """One dropped file read as strings: the frame, its first data line and the problems found reading it."""
-
-    frame: pl.DataFrame
-    first_row: int
-    ragged: list[
-        tuple[int, int, str]
-    ]  # (line, fields found, raw line): held back, the rest of the file is read
-    header_width: int
-
-
-def _read_strings(path: Path) -> RawFile:
-    """All columns as strings, header cleaned, any encoding/separator analysts use; see ``RawFile``."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise ProviderError(f"{path}: cannot read ({exc.strerror})") from exc
-    if not head.strip() and path.stat().st_size <= len(head):
-        raise ProviderError(f"{path}: empty file (no header, no rows)")
-    enc = _encoding(head)
-    text: str | None = None  # the whole decoded file, only when Polars cannot read the bytes as they are
-    source: Path | io.BytesIO = path
-    if enc != "utf-8-sig":
-        text = path.read_bytes().decode(enc, errors="replace").lstrip("\ufeff")
-        source = io.BytesIO(text.encode("utf-8"))
-    lines = (text[:4096] if text is not None else head.decode("utf-8-sig", errors="replace")).splitlines()
-    header = lines[0] if lines else ""
-    if "\ufffd" in header or any(ord(c) < 32 and c != "\t" for c in header):
-        raise ProviderError(f"{path}: not a readable text CSV (its header is not UTF-8, GBK or UTF-16 text)")
-    sep = _separator(header)
-    multi = (
-        len(lines) >= 3
-        and lines[0].split(",")[0].strip() == "Price"
-        and lines[1].split(",")[0].strip() == "Ticker"
-    )
-    opts = {"infer_schema": False, "encoding": "utf8-lossy", "separator": sep}
-    ragged: list[tuple[int, int, str]] = []
-    try:
-        try:
-            df = pl.read_csv(source, has_header=not multi, **opts)
-        except pl.exceptions.ComputeError:
-            # records with more fields than the header (decided by counting them, not by Polars' message
-            # text): hold those lines back, read the others; any other refusal is re-raised
-            full = text if text is not None else path.read_bytes().decode("utf-8-sig", errors="replace")
-            ragged = _ragged_lines(full, sep)
-            if not ragged:
-                raise
-            if isinstance(source, io.BytesIO):
-                source.seek(0)
-            df = pl.read_csv(source, has_header=not multi, truncate_ragged_lines=True, **opts)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        raise ProviderError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
-    if multi:
-        return RawFile(df, 4, ragged, df.width)
-    df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
-    return RawFile(df, 2, ragged, df.width)
-
-
-def detect_layout(columns: Sequence[str]) -> Layout | None:
-    """The layout whose header matches ``columns`` (None if none does)."""
-    cols = [c.strip() for c in columns]
-    lower = {c.lower() for c in cols}
-    if {"date", "ticker", "close"} <= lower:
-        return LAYOUTS["canonical"]
-    if "日期" in cols and "收盘价" in cols:
-        return LAYOUTS["cn_export"]
-    if "日期" in cols and "收盘" in cols:
-        return LAYOUTS["akshare"]
-    if {"date", "close"} <= lower and lower <= set(_YF):
-        return LAYOUTS["yf_history" if {"dividends", "stock splits"} & lower else "yf_download"]
-    return None
-
-
-def _unpivot_multiheader(df: pl.DataFrame) -> pl.DataFrame:
-    """The yfinance multi-level CSV (rows 1–3 = Price / Ticker / Date) to one row per (date, ticker)."""
-    fields = [str(v).strip() for v in df.row(0)]
-    tickers = [str(v).strip() if v is not None else "" for v in df.row(1)]
-    body = df.slice(3)
-    date_col = body.columns[0]
-    parts = []
-    for ticker in dict.fromkeys(t for t in tickers[1:] if t):
-        cols = {body.columns[i]: fields[i].lower() for i in range(1, len(fields)) if tickers[i] == ticker}
-        part = body.select(pl.col(date_col).alias("date"), *(pl.col(c).alias(n) for c, n in cols.items()))
-        parts.append(part.with_columns(pl.lit(ticker).alias("ticker"), pl.int_range(pl.len()).alias("_line")))
-    if not parts:
-        return pl.DataFrame(schema={"date": pl.String, "ticker": pl.String, "close": pl.String})
-    return pl.concat(parts, how="diagonal").rename(lambda c: _YF.get(c, c))
-
-
-_DATE_COMPACT = r"^\s*\d{8}\s*$"
-_DATE_PREFIX = r"^\s*\d{4}-\d{2}-\d{2}[ T]"
-
-
-def _normalise_dates(col: pl.Expr) -> pl.Expr:
-    """``YYYYMMDD`` → ``YYYY-MM-DD``; ``YYYY-MM-DD hh:mm:ss+08:00`` → its local date; anything else untouched."""
-    s = col.str.strip_chars()
-    return (
-        pl.when(s.str.contains(_DATE_COMPACT))
-        .then(pl.concat_str([s.str.slice(0, 4), s.str.slice(4, 2), s.str.slice(6, 2)], separator="-"))
-        .when(s.str.contains(_DATE_PREFIX))
-        .then(s.str.slice(0, 10))
-        .otherwise(s)
-    )
 
 
 def _fast_check(df: pl.DataFrame, rules: Sequence[ColumnRule]) -> pl.DataFrame:
@@ -405,11 +144,11 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
     Raises ``UnknownLayout`` (file + columns found) or ``ProviderError`` (unreadable).
     """
     known = known or {}
-    raw = _read_strings(path)
+    raw = read_strings(path)
     df, first_row = raw.frame, raw.first_row
     if first_row == 4:
         layout = LAYOUTS["yf_multiheader"]
-        df = _unpivot_multiheader(df)
+        df = unpivot_multiheader(df)
     else:
         if raw.frame.height == 0 or raw.frame.select(pl.all_horizontal(pl.all().is_null()).all()).item():
             raise ProviderError(f"{path}: no data rows (a header only: {raw.frame.columns})")
@@ -432,7 +171,7 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
                 {c: a_share_symbol(str(c)) for c in codes if c is not None}, default=pl.col("ticker")
             )
         )
-    df = df.with_columns(_normalise_dates(pl.col("date")).alias("date"))
+    df = df.with_columns(normalise_dates(pl.col("date")).alias("date"))
     if layout.name == "yf_multiheader":
         # one validation per ticker block so row numbers stay the file's line numbers
         parts = [
@@ -509,31 +248,6 @@ def _validate_lines(df: pl.DataFrame, raw: RawFile, *, source_file: str) -> Vali
 def parts_quarantine_empty() -> pl.DataFrame:
     """An empty quarantine frame."""
     return pl.DataFrame(schema=QUARANTINE_SCHEMA)
-
-
-def drop_files(directory: Path) -> list[Path]:
-    """The price files of a drop folder and its subfolders (sorted; hidden files and folders skipped).
-
-    Subfolders let two exports of the same ticker sit side by side (``2024/NVDA.csv`` pre-split,
-    ``2025/NVDA.csv`` post-split): yfinance exports carry the ticker only in the file name.
-    """
-    files: list[Path] = []
-    seen: set[str] = set()
-    for root, dirs, names in os.walk(directory, followlinks=True):  # linked folders too (loops cut)
-        real = os.path.realpath(root)
-        if real in seen:
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        files += [
-            Path(root) / n
-            for n in names
-            if not n.startswith(".")
-            and any(fnmatch.fnmatchcase(n, pat) for pat in PATTERNS)
-            and (Path(root) / n).is_file()
-        ]
-    return sorted(files)
 
 
 def read_drop(

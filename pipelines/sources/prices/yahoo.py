@@ -10,7 +10,7 @@ then reported in ``FetchResult.failures``; the others are kept. Symbols are Yaho
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from pipelines.sources.prices.base import (
     ProviderError,
     RetryingProvider,
     currency_for,
+    optional_module,
     require_rows,
     to_canonical,
 )
@@ -39,11 +40,23 @@ _FIELDS = {
 
 
 def _yfinance() -> Any:
-    try:
-        import yfinance
-    except ImportError as exc:
-        raise ProviderError("the yahoo provider needs yfinance: pip install 'fabscope[yahoo]'") from exc
-    return yfinance
+    return optional_module("yfinance", "the yahoo provider needs yfinance: pip install 'fabscope[yahoo]'")
+
+
+def download_daily(download: Callable[..., Any], symbol: str, start: date, end: date) -> Any:
+    """``yfinance.download`` of one symbol's daily bars in [start, end] (yfinance's ``end`` is exclusive),
+    unadjusted, with the multi-level columns ``frame_from_download`` reads."""
+    return download(
+        symbol,
+        start=start.isoformat(),
+        end=(end + timedelta(days=1)).isoformat(),
+        interval="1d",
+        auto_adjust=False,
+        actions=False,
+        multi_level_index=True,
+        progress=False,
+        threads=False,
+    )
 
 
 def frame_from_download(data: Any, tickers: Sequence[str] | None = None) -> pl.DataFrame:
@@ -110,17 +123,7 @@ class YahooProvider(RetryingProvider):
         yf = _yfinance()
 
         def one(ticker: str) -> pl.DataFrame:
-            data = yf.download(
-                ticker,
-                start=start.isoformat(),
-                end=(end + timedelta(days=1)).isoformat(),
-                interval="1d",
-                auto_adjust=False,
-                actions=False,
-                multi_level_index=True,
-                progress=False,
-                threads=False,
-            )
+            data = download_daily(yf.download, ticker, start, end)
             return adjust_download(require_rows(frame_from_download(data, [ticker])), self.known)
 
         return self.fetch_each(tickers, one)
