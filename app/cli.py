@@ -22,13 +22,7 @@ _FORECAST = ("app.cli_forecast",)
 
 def _register(modules: tuple[str, ...], subparsers: argparse._SubParsersAction) -> None:
     for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a group still being built
-            if exc.name != name:
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import duckdb
 
 from app.cli_common import CliError, add_db_arg, emit_json
 from fabscope.settings import get_settings
+from pipelines.clock import run_date
 from pipelines.warehouse import Warehouse, WarehouseError, WarehouseNotFound, resolve_db_path, scalar
 
 GROUPS = ("market", "policy", "capacity", "hardware", "forecast")
@@ -33,10 +35,8 @@ def dagster_home() -> Path:
 def _prices_config(provider: str | None, start: str = "", end: str = "") -> dict[str, Any]:
     if not provider and not (start or end):
         return {}
-    try:
-        from pipelines.assets.market import market_run_config
-    except ImportError as exc:
-        raise CliError("price providers are not available in this build") from exc
+    from pipelines.assets.market import market_run_config
+
     return market_run_config(provider or "sample", start=start, end=end)  # InputError for a bad provider
 
 
@@ -47,17 +47,23 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_refresh(
-    db: Path, prices: str | None = None, select: str | None = None, start: str = "", end: str = ""
-) -> bool:
-    """Materialise the refresh job (all assets or one group) through Dagster; True if all passed."""
-    return execute_refresh(db, prices, select, start, end)[0]
+def run_refresh(db: Path, **options: Any) -> bool:
+    """``execute_refresh(db, **options)`` without the run id: True if every asset and check passed."""
+    return execute_refresh(db, **options)[0]
 
 
 def execute_refresh(
-    db: Path, prices: str | None = None, select: str | None = None, start: str = "", end: str = ""
+    db: Path,
+    prices: str | None = None,
+    select: str | None = None,
+    start: str = "",
+    end: str = "",
+    today: date | None = None,
 ) -> tuple[bool, str]:
-    """``run_refresh`` that also returns the Dagster run id: ``(success, run_id)``."""
+    """Materialise the refresh job (all assets or one group ``select``) through Dagster into ``db``:
+    ``(success, run_id)``. ``prices``, ``start``, ``end`` as for ``fabscope refresh``; ``today`` is the
+    run date (the last price day, the latest date a reference row may hold; default: the UTC date
+    when the run starts)."""
     import dagster as dg
 
     from pipelines.definitions import build_definitions
@@ -75,6 +81,8 @@ def execute_refresh(
         if not selection:
             raise CliError(f"no assets in group {select!r}; groups: {', '.join(GROUPS)}")
     run_config = _merge({"loggers": {"progress": {}}}, _prices_config(prices, start, end))
+    if today is not None:
+        run_config["resources"] = {"run_date": {"config": {"today": today.isoformat()}}}
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             run_config=run_config,
@@ -85,10 +93,21 @@ def execute_refresh(
     return result.success, result.run_id
 
 
+def _today_arg(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return run_date(text)
+    except ValueError as exc:
+        raise CliError(f"--today: {exc}") from None
+
+
 def cmd_refresh(args: argparse.Namespace) -> int:
     db = resolve_db_path(args.db)
     print(f"fabscope refresh → {db} (prices: {args.prices or 'sample'})", file=sys.stderr)
-    ok, run_id = execute_refresh(db, args.prices, args.select, args.start or "", args.end or "")
+    ok, run_id = execute_refresh(
+        db, args.prices, args.select, args.start or "", args.end or "", _today_arg(args.today)
+    )
     summary = quarantine_summary(db, run_id=run_id)
     if summary:
         print(summary, file=sys.stderr)
@@ -119,7 +138,7 @@ def quarantine_summary(db: Path, limit: int = 10, run_id: str | None = None) -> 
             f"first(reason ORDER BY row) AS reason FROM quarantine {where}GROUP BY source_file ORDER BY source_file",
             [run_id] if run_id else None,
         )
-    except Exception:  # noqa: BLE001 - an older warehouse without the table, or an unreadable file
+    except Exception:  # an older warehouse without the table, or an unreadable file
         return ""
     if rows.is_empty():
         return ""
@@ -214,7 +233,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--start", default=None, help="backfill prices from this date (YYYY-MM-DD); default: incremental"
     )
-    p.add_argument("--end", default=None, help="last price date to fetch (YYYY-MM-DD); default: today")
+    p.add_argument("--end", default=None, help="last price date to fetch (YYYY-MM-DD); default: --today")
+    p.add_argument(
+        "--today",
+        default=None,
+        help="the run date (YYYY-MM-DD): default last price day and latest date a reference row may "
+        "hold; default: the UTC date",
+    )
     p.set_defaults(func=cmd_refresh)
 
     p = sub.add_parser("status", help="what is in the warehouse")

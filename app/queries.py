@@ -409,16 +409,5 @@ def scenario_runs(db: DbPath) -> QueryResult:
     )
 
 
-def scenario_run_yaml(db: DbPath, scenario_id: str) -> QueryResult:
-    """The YAML text a stored run was made from."""
-    return _run(
-        db,
-        "scenario_runs",
-        "SELECT scenario_id, name, yaml FROM scenario_runs WHERE scenario_id = ?",
-        [scenario_id],
-        what="scenario-run",
-    )
-
-
 def _opt_list(values: Sequence[str] | None) -> list[str] | None:
     return None if values is None else [str(v) for v in values]

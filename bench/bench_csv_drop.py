@@ -73,7 +73,7 @@ def main() -> None:
         import dagster as dg
 
         from pipelines.assets.market import fx_daily, market_run_config, prices_daily, store_prices, tickers
-        from pipelines.resources import WarehouseResource
+        from pipelines.resources import run_resources
         from pipelines.sources.fx import sample_fx, to_usd
         from pipelines.sources.prices.csv_drop import read_drop
         from pipelines.warehouse import Warehouse
@@ -94,7 +94,7 @@ def main() -> None:
         def refresh() -> None:
             result = dg.materialize(
                 [tickers, fx_daily, prices_daily],
-                resources={"warehouse": WarehouseResource(db_path=str(db))},
+                resources=run_resources(db),
                 run_config=market_run_config(f"csv:{drop}"),
                 raise_on_error=False,
             )

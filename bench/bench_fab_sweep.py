@@ -18,9 +18,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hardware_sim import etch  # noqa: E402
-from hardware_sim.fab.wafers import good_accelerators_per_month  # noqa: E402
-from hardware_sim.fab.yield_ import DEFAULT_SCRIBE_MM  # noqa: E402
+from hardware_sim import etch
+from hardware_sim.fab.wafers import good_accelerators_per_month
+from hardware_sim.fab.yield_ import DEFAULT_SCRIBE_MM
 
 LOOP_POINTS = 20_000
 

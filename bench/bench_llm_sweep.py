@@ -13,8 +13,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hardware_sim.accelerators.catalog import llm_ids, system_ids  # noqa: E402
-from hardware_sim.accelerators.sweep import Grid, sweep_grid, sweep_loop  # noqa: E402
+from hardware_sim.accelerators.catalog import llm_ids, system_ids
+from hardware_sim.accelerators.sweep import Grid, sweep_grid, sweep_loop
 
 LAYOUTS = [(1, 8, 1), (4, 2, 1), (8, 1, 1)]
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from models.montecarlo import quantiles, run_scenario  # noqa: E402
-from models.scenarios import SCENARIO_DIR, draw_parameters, load_scenario  # noqa: E402
-from models.supply import SEGMENTS, simulate_supply  # noqa: E402
+from models.montecarlo import quantiles, run_scenario
+from models.scenarios import SCENARIO_DIR, draw_parameters, load_scenario
+from models.supply import SEGMENTS, simulate_supply
 
 N_PATHS = 10_000
 LOOP_PATHS = 500

@@ -148,20 +148,3 @@ def stream_ratios() -> dict[str, float]:
         "foreign_low_end": h100e(FOREIGN_LOW_END_CHIP),
         "foreign_high_end": h100e(FOREIGN_HIGH_END_CHIP),
     }
-
-
-def ratio_table(chip_ids: tuple[str, ...] | None = None) -> list[dict[str, float | str]]:
-    """One row per chip: id, decode tokens/s per chip, ``h100e`` and ``bf16_ratio`` (for docs/CLI)."""
-    from hardware_sim.accelerators.catalog import chip_ids as all_chip_ids
-
-    rows = []
-    for cid in chip_ids or tuple(all_chip_ids()):
-        rows.append(
-            {
-                "chip": cid,
-                "decode_tokens_per_s": decode_tokens_per_s(cid),
-                "h100e": h100e(cid),
-                "bf16_ratio": bf16_ratio(cid),
-            }
-        )
-    return rows

@@ -23,12 +23,11 @@ import numpy as np
 
 from models.ensemble import SubstitutionEnsemble
 from models.scenarios import Scenario, draw_parameters
-from models.substitution import ESTIMATORS, segment_observations
+from models.substitution import segment_observations
 from models.supply import SEGMENTS, simulate_supply
 
 QUANTILES = (0.1, 0.5, 0.9)
 STRUCTURAL = "structural"
-STATISTICAL_MODELS = (*ESTIMATORS, "ensemble")
 
 
 @dataclass

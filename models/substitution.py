@@ -32,7 +32,7 @@ LN81 = float(np.log(81.0))
 
 # Default prior centre for the timing parameter (the year a curve reaches half of / 1/e
 # of its ceiling). Assumption (flag: estimate): analyst outlooks quoted in
-# shared/reference/market.md put China's AI-accelerator self-sufficiency at 34% (2024)
+# docs/reference/market.md put China's AI-accelerator self-sufficiency at 34% (2024)
 # -> 82% (2027) (Morgan Stanley) and WFE localisation at 20-40% (2021-2024), so the
 # midpoint is centred on 2028 with a wide 10-year standard deviation: weak on purpose.
 T_MID_PRIOR = (2028.0, 10.0)
@@ -251,13 +251,12 @@ def _store_params(estimator, init_locals: dict) -> None:
 
 
 class _RateTimingCurve(_SubstitutionCurve):
-    """A curve with a positive rate (fitted in log space, named by ``_RATE``) and a timing year ``t0``.
+    """A curve with a positive rate (fitted in log space) and a timing year ``t0``.
 
     Hyper-parameters shared by both: ``rate_prior`` (median, sd of log rate; None = the class
     default ``_DEFAULT_RATE_PRIOR``), ``rate_bounds`` (1/year), ``t0_prior``, ``t0_bounds``.
     """
 
-    _RATE = ""
     _DEFAULT_RATE_PRIOR: tuple[float, float] = (0.3, 1.0)
 
     def __init__(
@@ -301,7 +300,6 @@ class FisherPry(_RateTimingCurve):
 
     _PARAMS = ("alpha_", "t0_")
 
-    _RATE = "alpha"
     _DEFAULT_RATE_PRIOR = (0.25, 1.0)
 
     def _curve(self, t, theta):
@@ -323,7 +321,6 @@ class Gompertz(_RateTimingCurve):
 
     _PARAMS = ("k_", "t0_")
 
-    _RATE = "k"
     _DEFAULT_RATE_PRIOR = (0.3, 1.0)
 
     def _curve(self, t, theta):

@@ -15,8 +15,7 @@ import dagster as dg
 
 from pipelines import schedules, sensors
 from pipelines.progress import progress_logger
-from pipelines.resources import WarehouseResource
-from pipelines.warehouse import resolve_db_path
+from pipelines.resources import run_resources
 
 GROUP_MODULES = ("market", "policy", "capacity", "hardware", "history", "forecast")
 
@@ -44,7 +43,7 @@ def build_definitions(db_path: str | None = None) -> dg.Definitions:
         jobs=_collect("JOBS"),
         schedules=_collect("SCHEDULES"),
         sensors=_collect("SENSORS"),
-        resources={"warehouse": WarehouseResource(db_path=str(resolve_db_path(db_path)))},
+        resources=run_resources(db_path),
         executor=dg.in_process_executor,
         loggers={"console": dg.default_loggers()["console"], "progress": progress_logger},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import dagster as dg
 import duckdb
@@ -83,11 +84,16 @@ def store_validated(
 
 
 def load_reference_file(
-    con: duckdb.DuckDBPyConnection, ref: ReferenceFile, *, asset: str, run_id: str | None
+    con: duckdb.DuckDBPyConnection,
+    ref: ReferenceFile,
+    *,
+    asset: str,
+    run_id: str | None,
+    today: date | None = None,
 ) -> LoadReport:
-    """Validate a bundled reference file and store it (see ``store_validated``)."""
+    """Validate a bundled reference file (dates up to ``today``, the run date) and store it."""
     try:
-        result = ref.load()
+        result = ref.load(today=today)
     except ValidationError as exc:
         raise as_failure(exc) from None
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -11,9 +12,32 @@ import duckdb
 from filelock import FileLock, Timeout
 from pydantic import PrivateAttr
 
+from pipelines import clock
 from pipelines.warehouse import Warehouse, WarehouseError, resolve_db_path
 
 _FAILURE_EVENTS = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
+
+
+class RunDateResource(dg.ConfigurableResource):
+    """The run's "today": ``today`` (YYYY-MM-DD) if set, else the UTC date when the run starts.
+
+    Read once per run, so a run that straddles midnight uses one date throughout; tests and
+    reruns pin it (run config ``resources.run_date.config.today``) for identical results.
+    """
+
+    today: str = ""
+
+    _resolved: date | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        try:
+            self._resolved = clock.run_date(self.today)
+        except ValueError as exc:
+            raise dg.Failure(description=f"run_date: {exc}", allow_retries=False) from None
+
+    def as_date(self) -> date:
+        """The run date (resolved at the start of the run; outside a run, now)."""
+        return self._resolved or clock.run_date(self.today)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -122,3 +146,12 @@ class WarehouseResource(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+def run_resources(db_path: str | Path | None = None, *, today: date | str | None = None) -> dict:
+    """The resources every fabscope run uses: the warehouse at ``db_path`` (default: the CONTRACT
+    rule) and the run date ``today`` (default: the UTC date when the run starts)."""
+    return {
+        "warehouse": WarehouseResource(db_path=str(resolve_db_path(db_path))),
+        "run_date": RunDateResource(today=str(today or "")),
+    }

@@ -7,6 +7,8 @@ so the Dagster daemon of a live deployment refreshes real prices without editing
 
 from __future__ import annotations
 
+from datetime import UTC, date
+
 import dagster as dg
 
 from fabscope.errors import InputError
@@ -21,8 +23,10 @@ refresh_job = dg.define_asset_job(
 )
 
 
-def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason:
-    """The run a scheduled refresh launches for price provider ``provider`` (None or empty: sample)."""
+def scheduled_run_request(provider: str | None, today: date | None = None) -> dg.RunRequest | dg.SkipReason:
+    """The run a scheduled refresh launches for price provider ``provider`` (None or empty: sample).
+
+    ``today`` (the tick's date) becomes the run date, so a retried tick refreshes the same days."""
     from pipelines.assets.market import market_run_config
 
     provider = (provider or "").strip() or "sample"
@@ -30,6 +34,8 @@ def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason
         config = market_run_config(provider)
     except InputError as exc:
         return dg.SkipReason(f"${PRICES_ENV}={provider!r}: {exc}")
+    if today is not None:
+        config["resources"] = {"run_date": {"config": {"today": today.isoformat()}}}
     return dg.RunRequest(run_config=config, tags={"fabscope/prices": provider})
 
 
@@ -43,7 +49,8 @@ def scheduled_run_request(provider: str | None) -> dg.RunRequest | dg.SkipReason
     "(default sample).",
 )
 def daily_refresh(context: dg.ScheduleEvaluationContext):
-    return scheduled_run_request(get_settings().prices)
+    tick = context.scheduled_execution_time
+    return scheduled_run_request(get_settings().prices, tick.astimezone(UTC).date() if tick else None)
 
 
 JOBS = [refresh_job]

@@ -331,7 +331,7 @@ _TABLE_LIST: list[Table] = [
 
 TABLES: dict[str, Table] = {t.name: t for t in _TABLE_LIST}
 
-# ---- forecast group (issue 6): scenario runs and backtests --------------------------------
+# ---- forecast group: scenario runs and backtests --------------------------------
 for _table in (
     Table(
         "scenario_runs",
@@ -378,7 +378,7 @@ for _table in (
 ):
     TABLES[_table.name] = _table
 
-# ---- market group (issue 3): FX, split table, fetch log, event-study cross-section -----------
+# ---- market group: FX, split table, fetch log, event-study cross-section -----------
 for _table in (
     Table(
         "fx_daily",

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import polars as pl
 
 from fabscope.errors import DataError
+from pipelines.clock import run_date
 
 DType = Literal["str", "int", "float", "date", "bool"]
 QUARANTINE_SCHEMA = {"row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String}
@@ -49,7 +50,7 @@ class ColumnRule:
     dtype: DType = "str"
     required: bool = True
     min: Any = None
-    max: Any = None  # for dates, ``"today"`` means the day the file is read
+    max: Any = None  # for dates, ``"today"`` means the run date (``validate_frame(today=...)``)
     allowed: tuple[str, ...] | None = None
 
 
@@ -114,11 +115,11 @@ def _cast(col: pl.Expr, dtype: DType) -> pl.Expr:
     return col
 
 
-def _bound(value: Any) -> Any:
-    return date.today() if value == "today" else value
+def _bound(value: Any, today: date) -> Any:
+    return today if value == "today" else value
 
 
-def _problems(df: pl.DataFrame, rule: ColumnRule) -> tuple[pl.Expr, list[pl.DataFrame]]:
+def _problems(df: pl.DataFrame, rule: ColumnRule, today: date) -> tuple[pl.Expr, list[pl.DataFrame]]:
     """Typed expression for the column and frames of its problems."""
     raw = pl.col(rule.name).str.strip_chars()
     raw = pl.when(raw == "").then(None).otherwise(raw)
@@ -128,10 +129,10 @@ def _problems(df: pl.DataFrame, rule: ColumnRule) -> tuple[pl.Expr, list[pl.Data
         checks.append((raw.is_null(), pl.lit("missing required value")))
     checks.append((raw.is_not_null() & typed.is_null(), pl.lit(f"not a valid {rule.dtype}")))
     if rule.min is not None:
-        low = _bound(rule.min)
+        low = _bound(rule.min, today)
         checks.append((typed < low, pl.lit(f"below minimum {low}")))
     if rule.max is not None:
-        high = _bound(rule.max)
+        high = _bound(rule.max, today)
         checks.append(
             (
                 typed > high,
@@ -167,13 +168,15 @@ def validate_frame(
     order: Sequence[OrderRule] = (),
     row_numbers: Sequence[int] | None = None,
     structural: pl.DataFrame | None = None,
+    today: date | None = None,
 ) -> ValidationResult:
     """Validate an all-string frame against ``rules``; see the module docstring.
 
     Missing required columns raise ``ValidationError``; columns without a rule are kept
     as strings. Rows sharing a key are all quarantined (no way to tell which is right).
     ``row_numbers`` gives each row's line in the file (default: consecutive from
-    ``first_row``); ``structural`` holds problems found while parsing (quarantine schema).
+    ``first_row``); ``structural`` holds problems found while parsing (quarantine schema);
+    ``today`` is the date a ``"today"`` bound stands for (default: the UTC date).
     """
     missing = [r.name for r in rules if r.name not in df.columns and r.required]
     if missing:
@@ -197,8 +200,9 @@ def validate_frame(
                 pl.col("reason").cast(pl.String),
             )
         )
+    today = run_date(today)
     for rule in rules:
-        expr, frames = _problems(df, rule)
+        expr, frames = _problems(df, rule, today)
         typed_exprs.append(expr)
         problem_frames.extend(frames)
     typed = df.with_columns(typed_exprs)
@@ -338,6 +342,7 @@ def read_csv_validated(
     rules: Sequence[ColumnRule],
     key: Sequence[str] | None = None,
     order: Sequence[OrderRule] = (),
+    today: date | None = None,
 ) -> ValidationResult:
     """Read a CSV with every column as a string and validate it (see ``validate_frame``)."""
     parsed = read_csv_rows(path)
@@ -349,4 +354,5 @@ def read_csv_validated(
         order=order,
         row_numbers=parsed.lines,
         structural=parsed.problems,
+        today=today,
     )

@@ -1,10 +1,20 @@
-"""Shared fixtures: an isolated Dagster instance and one fully refreshed warehouse per session."""
+"""Shared fixtures: an isolated Dagster instance, a fixed run date, one refreshed warehouse per session.
+
+No test reads the wall clock for a date: runs take ``today`` (fixture ``today``, ``TODAY``) as their
+run date, so a session that straddles midnight UTC gives the same rows as one that does not.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import textwrap
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,20 +29,89 @@ for _name in set(ENV_VARS) - {"DAGSTER_HOME", "FABSCOPE_REQUIRE_BROWSER", "FABSC
     os.environ.pop(_name, None)  # the tests see the documented defaults, not the caller's settings
 
 REPO = Path(__file__).resolve().parents[1]
+TODAY = date(2026, 12, 4)  # a Friday, after the latest bundled reference date (2026-11-09)
+
+
+# The keys CONTRACT.md promises in `fabscope sim chip|system --json` (and the catalog records behind them).
+CONTRACT_KEYS = {
+    "chip": frozenset(
+        {"id", "vendor", "bf16_tflops", "int8_tops", "hbm_gb", "hbm_tbps", "scaleup_gbps", "tdp_w", "sources"}
+    ),
+    "system": frozenset({"id", "chips", "bf16_pflops", "hbm_tb", "hbm_tbps", "scaleup_tbps"})  # capacity
+    | {"power_kw", "pflops_per_kw", "power_breakdown_kw"},  # power
+}
 
 
 @pytest.fixture(scope="session")
-def refreshed_db() -> Path:
-    """A warehouse refreshed from the bundled data (sample prices) by the real Dagster definitions.
+def contract_keys() -> dict[str, frozenset[str]]:
+    """``CONTRACT_KEYS``: the promised JSON keys per record kind (``chip``, ``system``), written once."""
+    return CONTRACT_KEYS
 
-    Shared by the whole session: treat it as read-only (copy it to tmp_path before writing).
-    """
+
+@pytest.fixture(scope="session")
+def today() -> date:
+    """The run date every test refresh uses (never the wall clock)."""
+    return TODAY
+
+
+@pytest.fixture(autouse=True)
+def _no_wall_clock_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process code that falls back on the wall clock for "today" gets ``TODAY`` instead
+    (subprocesses are given ``--today``)."""
+    from pipelines import clock
+
+    monkeypatch.setattr(clock, "utc_today", lambda: TODAY)
+
+
+@pytest.fixture(scope="session")
+def run_resources():
+    """``run_resources(db)``: the Dagster resources of a run on warehouse ``db`` with run date ``TODAY``."""
+    from pipelines.resources import run_resources as build
+
+    return lambda db: build(db, today=TODAY)
+
+
+def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every pytest-xdist worker of this session (the session's own without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _build_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> Path:
+    """``build(path)`` run by the first worker that asks; the others wait for it and reuse the file."""
+    from filelock import FileLock
+
+    folder = _shared_dir(tmp_path_factory) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    target, done = folder / "fabscope.duckdb", folder / "done"
+    with FileLock(str(folder / ".lock")):
+        if not done.exists():
+            build(target)
+            done.touch()
+    return target
+
+
+def _refresh(db: Path) -> None:
     from app.cli_data import run_refresh
 
-    db = _SESSION_DIR / "warehouse" / "fabscope.duckdb"
-    db.parent.mkdir(parents=True, exist_ok=True)
-    assert run_refresh(db), "the bundled-data refresh failed (see the progress lines above)"
-    return db
+    saved = os.environ.get("FABSCOPE_DB")
+    try:
+        assert run_refresh(db, today=TODAY), "the bundled-data refresh failed (see the progress lines above)"
+    finally:  # run_refresh points $FABSCOPE_DB at its warehouse: keep the session's environment as it was
+        if saved is None:
+            os.environ.pop("FABSCOPE_DB", None)
+        else:
+            os.environ["FABSCOPE_DB"] = saved
+
+
+@pytest.fixture(scope="session")
+def refreshed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse refreshed from the bundled data (sample prices, run date ``TODAY``) by the real
+    Dagster definitions, once per session and shared by all xdist workers.
+
+    Treat it as read-only (``db_copy`` gives a writable copy).
+    """
+    return _build_once(tmp_path_factory, "refreshed", _refresh)
 
 
 @pytest.fixture
@@ -54,17 +133,90 @@ def reference_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return target
 
 
-@pytest.fixture
-def history_db(tmp_path: Path) -> Path:
-    """A fresh warehouse holding only the bundled ``substitution_history`` rows (for forecast runs)."""
+@pytest.fixture(scope="session")
+def real_prices() -> Path:
+    """The folder of real price exports (read in place, never copied into the repository): the
+    ``real_prices`` setting (``$FABSCOPE_REAL_PRICES``), else ``../shared/data/real-prices`` beside the
+    checkout (where CI lays it); the test is skipped when neither exists."""
+    from fabscope.settings import get_settings
+
+    folder = get_settings().real_prices or REPO.parent / "shared" / "data" / "real-prices"
+    if not folder.is_dir():
+        pytest.skip(f"real price exports not present at {folder}")
+    return folder
+
+
+def _history_only(path: Path) -> None:
     import polars as pl
 
     from pipelines.warehouse import Warehouse, replace_rows
 
-    path = tmp_path / "w.duckdb"
     history = pl.read_csv(
         REPO / "pipelines" / "reference" / "substitution_history.csv", infer_schema_length=0
     ).with_columns(pl.col("year").cast(pl.Int32), pl.col("domestic_share").cast(pl.Float64))
     with Warehouse(path).write() as con:
         replace_rows(con, "substitution_history", history)
-    return path
+
+
+@pytest.fixture
+def history_db(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
+    """A private warehouse holding only the bundled ``substitution_history`` rows (for forecast runs)."""
+    target = tmp_path / "w.duckdb"
+    shutil.copyfile(_build_once(tmp_path_factory, "history", _history_only), target)
+    return target
+
+
+_READER = textwrap.dedent("""
+    import os, sys, duckdb
+    path, sql, stop_file, out = sys.argv[1:5]
+    ok = fail = 0
+    states, errors = set(), []
+    while not os.path.exists(stop_file):
+        try:
+            con = duckdb.connect(path, read_only=True)
+            try:
+                state, consistent = con.execute(sql).fetchall()[0]
+            finally:
+                con.close()
+            if not consistent:
+                raise AssertionError(f"inconsistent state {state!r}")
+            states.add(state)
+            ok += 1
+        except Exception as exc:
+            fail += 1
+            errors.append(repr(exc))
+    open(out, "w").write(f"{ok} {fail} {len(states)}\\n" + "\\n".join(errors[:5]))
+""")
+
+
+@dataclass
+class ReaderReport:
+    """What a reader process saw: reads that worked, reads that failed, distinct states, first errors."""
+
+    ok: int = 0
+    fail: int = 0
+    states: int = 0
+    errors: str = ""
+
+
+@pytest.fixture
+def concurrent_reader(tmp_path: Path):
+    """``with concurrent_reader(db, sql) as seen:`` a separate process reads ``db`` read-only in a loop
+    while the block runs; ``sql`` returns one row ``(state, consistent)``. After the block, ``seen``
+    (a ``ReaderReport``) says how many reads worked and failed (an exception or an inconsistent row)."""
+
+    @contextlib.contextmanager
+    def run(db: Path, sql: str):
+        stop, out = tmp_path / "reader.stop", tmp_path / "reader.out"
+        reader = subprocess.Popen([sys.executable, "-c", _READER, str(db), sql, str(stop), str(out)])
+        seen = ReaderReport()
+        try:
+            yield seen
+        finally:
+            stop.touch()
+            reader.wait(timeout=60)
+        counts, *errors = out.read_text().splitlines()
+        seen.ok, seen.fail, seen.states = (int(x) for x in counts.split())
+        seen.errors = "\n".join(errors)
+
+    return run

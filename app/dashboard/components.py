@@ -279,14 +279,6 @@ def empty_state(reason: str | None, *, title: str = "No data yet") -> html.Div:
     return html.Div(className="empty-state", children=[html.Strong(title), html.Div(text)])
 
 
-def reason_text(*results: QueryResult) -> str | None:
-    """The first reason among empty query results (``None`` if all have rows)."""
-    for r in results:
-        if r.empty:
-            return r.reason or f"no data yet — {REFRESH_HINT}"
-    return None
-
-
 def page_header(title: str, lede: str) -> html.Div:
     """Page title and one-line description."""
     return html.Div(className="page-header", children=[html.H1(title), html.P(lede, className="lede")])

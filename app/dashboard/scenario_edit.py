@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             n_paths=args.paths,
             progress=lambda s, t, m: emit({"step": s, "total": t, "message": m}),
         )
-    except Exception as exc:  # noqa: BLE001 - reported to the dashboard as a message
+    except Exception as exc:
         emit({"error": error_text(exc)})
         return 1
     emit({"result": {k: doc[k] for k in ("scenario_id", "name", "seed", "n_paths", "warehouse_version")}})

@@ -274,11 +274,6 @@ def _llms() -> dict[str, LLM]:
     return out
 
 
-def llm_source(model: LLM) -> str:
-    """Citation text of a model's source key."""
-    return _load_yaml("llms.yaml")["sources"][model.source]
-
-
 # ------------------------------------------------------------------------------------------ public API
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from fabscope.errors import InputError
-from hardware_sim.accelerators import llm
 from hardware_sim.accelerators.power import system_record
 
 # Electricity price, USD/kWh: US industrial average ~0.08 (EIA, 2024); China industrial tariffs ~0.6-0.7 CNY
@@ -70,10 +69,3 @@ def serving_cost(result: dict[str, Any], **overrides: float) -> dict[str, Any] |
         "capex from the catalog (estimate); power price, amortisation and utilisation are defaults"
     )
     return out
-
-
-def system_cost_per_mtok(
-    system_id: str, model_id: str, phase: str = "decode", **kwargs: Any
-) -> dict[str, Any] | None:
-    """Convenience: :func:`hardware_sim.llm.serve` then :func:`serving_cost` (kwargs go to ``serve``)."""
-    return serving_cost(llm.serve(system_id, model_id, phase, with_ops=False, **kwargs))

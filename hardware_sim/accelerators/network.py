@@ -52,31 +52,6 @@ def all_reduce_s(size_bytes: Array, p: Array, bw_up: Array, bw_out: Array, domai
     return np.where(d * n > 1.0, up + out + lat, 0.0)
 
 
-def all_gather_s(size_bytes: Array, p: Array, bw_up: Array, bw_out: Array, domain: Array) -> np.ndarray:
-    """Time to all-gather a result of total ``size_bytes`` over ``p`` chips, s (half an all-reduce)."""
-    s = np.asarray(size_bytes, dtype=float)
-    d, n = _split(p, domain)
-    up = (d - 1.0) / d * s / (np.asarray(bw_up, dtype=float) * SCALEUP_BW_EFF)
-    out = (n - 1.0) / n * (s / d) / (np.asarray(bw_out, dtype=float) * SCALEOUT_BW_EFF)
-    lat = (d - 1.0) * SCALEUP_STEP_LATENCY_S + (n - 1.0) * SCALEOUT_STEP_LATENCY_S
-    return np.where(d * n > 1.0, up + out + lat, 0.0)
-
-
-def all_to_all_s(send_bytes: Array, p: Array, bw_up: Array, bw_out: Array, domain: Array) -> np.ndarray:
-    """Time of an all-to-all in which each chip sends ``send_bytes`` spread evenly over all ``p`` chips, s.
-
-    The share ``(d-1)/p`` goes to peers in the same domain over scale-up, ``(p-d)/p`` leaves the domain over
-    scale-out; both run concurrently, so the slower one sets the time.
-    """
-    s = np.asarray(send_bytes, dtype=float)
-    pf = np.maximum(np.asarray(p, dtype=float), 1.0)
-    d, n = _split(pf, domain)
-    t_up = s * (d - 1.0) / pf / (np.asarray(bw_up, dtype=float) * SCALEUP_BW_EFF)
-    t_out = s * (pf - d) / pf / (np.asarray(bw_out, dtype=float) * SCALEOUT_BW_EFF)
-    lat = ALLTOALL_LAUNCH_S + SCALEUP_STEP_LATENCY_S + np.where(n > 1.0, SCALEOUT_STEP_LATENCY_S, 0.0)
-    return np.where(pf > 1.0, np.maximum(t_up, t_out) + lat, 0.0)
-
-
 def p2p_s(size_bytes: Array, cross_domain: Array, bw_up: Array, bw_out: Array) -> np.ndarray:
     """Point-to-point send of ``size_bytes`` (pipeline stage boundary), s."""
     s = np.asarray(size_bytes, dtype=float)

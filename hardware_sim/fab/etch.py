@@ -20,6 +20,7 @@ Aspect ratio ``AR = depth / diameter = L / (2R)``.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -28,6 +29,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from fabscope.errors import InputError, NotFoundError
+from hardware_sim.data_files import DATA_DIR
 
 # --------------------------------------------------------------------------- Clausing transmission
 
@@ -104,13 +106,34 @@ def _knudsen_factor(l_over_r: np.ndarray) -> np.ndarray:
     return 1.0 + 3.0 * l_over_r / 8.0
 
 
-@lru_cache(maxsize=1)
-def _clausing_spline() -> tuple[CubicSpline, float]:
-    """Cubic spline of K·(1 + 3L/8R) in x = ln(1 + L/R), from exact solutions (built once, ~1 s)."""
+CLAUSING_TABLE_FILE = DATA_DIR / "clausing_table.json"
+"""The exact Clausing solutions at the spline's knots, shipped with the package (built by
+:func:`build_clausing_table`; solving them takes ~10 s, so no process pays that at start-up)."""
+
+
+def build_clausing_table() -> dict[str, object]:
+    """The spline knots: x = ln(1 + L/R) on a uniform grid and f = K·(1 + 3L/8R) from exact solutions."""
     x = np.linspace(0.0, math.log1p(_TABLE_MAX_L_OVER_R), _TABLE_POINTS)
     l_over_r = np.expm1(x)
     f = np.array([clausing_transmission_exact(float(v)) for v in l_over_r]) * _knudsen_factor(l_over_r)
-    return CubicSpline(x, f), float(f[-1])
+    return {
+        "max_l_over_r": _TABLE_MAX_L_OVER_R,
+        "points": _TABLE_POINTS,
+        "note": "f = K*(1 + 3L/8R) at x = ln(1 + L/R); K from clausing_transmission_exact "
+        "(regenerate with: python -m hardware_sim.fab.etch)",
+        "x": x.tolist(),
+        "f": f.tolist(),
+    }
+
+
+@lru_cache(maxsize=1)
+def _clausing_spline() -> tuple[CubicSpline, float]:
+    """Cubic spline of K·(1 + 3L/8R) in x = ln(1 + L/R) through the shipped exact solutions."""
+    table = json.loads(CLAUSING_TABLE_FILE.read_text(encoding="utf-8"))
+    if table["max_l_over_r"] != _TABLE_MAX_L_OVER_R or table["points"] != _TABLE_POINTS:
+        raise RuntimeError(f"{CLAUSING_TABLE_FILE}: stale table; run python -m hardware_sim.fab.etch")
+    f = np.asarray(table["f"], dtype=float)
+    return CubicSpline(np.asarray(table["x"], dtype=float), f), float(f[-1])
 
 
 def clausing_transmission(l_over_r: np.ndarray | float) -> np.ndarray:
@@ -383,3 +406,7 @@ def hole_etch_for_aspect_ratio(
 def with_overrides(chemistry: EtchChemistry, **changes: float) -> EtchChemistry:
     """A copy of a preset with some parameters changed (e.g. ``reaction_probability=0.02``)."""
     return replace(chemistry, **changes)
+
+
+if __name__ == "__main__":  # regenerate the shipped Clausing table
+    CLAUSING_TABLE_FILE.write_text(json.dumps(build_clausing_table(), indent=1) + "\n", encoding="utf-8")

@@ -17,7 +17,7 @@ from fabscope.errors import DataError, InputError
 from pipelines.assets.reference_assets import reference_asset
 from pipelines.checks import table_check
 from pipelines.failures import as_failure
-from pipelines.resources import WarehouseResource
+from pipelines.resources import RunDateResource, WarehouseResource
 from pipelines.sources.fx import FX_CURRENCIES, sample_fx, to_usd, yahoo_fx
 from pipelines.sources.prices import ProviderError, ProviderSpec, build_provider, parse_provider
 from pipelines.sources.prices.adjustments import known_splits
@@ -39,7 +39,7 @@ class PricesConfig(dg.Config):
 
     provider: str = "sample"  # sample | yahoo | akshare | csv:DIR
     start: str = ""  # YYYY-MM-DD; default: full history (sample, csv) or incremental (yahoo, akshare)
-    end: str = ""  # YYYY-MM-DD; default: today (UTC)
+    end: str = ""  # YYYY-MM-DD; default: the run date (``RunDateResource``, the UTC date if unset)
 
 
 class FxConfig(dg.Config):
@@ -48,10 +48,6 @@ class FxConfig(dg.Config):
     provider: str = "sample"
     start: str = ""
     end: str = ""
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 def _parse_date(text: str, field: str) -> date | None:
@@ -91,9 +87,12 @@ def market_run_config(provider: str, *, start: str = "", end: str = "") -> dict:
     "Yahoo CNY=X-style when configured.",
 )
 def fx_daily(
-    context: dg.AssetExecutionContext, config: FxConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: FxConfig,
+    warehouse: WarehouseResource,
+    run_date: RunDateResource,
 ) -> dg.MaterializeResult:
-    end = _parse_date(config.end, "end") or _today()
+    end = _parse_date(config.end, "end") or run_date.as_date()
     with warehouse.connection() as con:
         if config.provider == "sample":
             start = _parse_date(config.start, "start") or HISTORY_START
@@ -229,11 +228,13 @@ def store_prices(con, frame: pl.DataFrame, provider: str, run_id: str | None, *,
     return written
 
 
-def _fetch_window(con, spec: ProviderSpec, config: PricesConfig) -> tuple[date | None, date | None]:
+def _fetch_window(
+    con, spec: ProviderSpec, config: PricesConfig, today: date
+) -> tuple[date | None, date | None]:
     start, end = _parse_date(config.start, "start"), _parse_date(config.end, "end")
     if spec.name == "csv":
         return start, end  # a drop is stored whole unless a range is given
-    end = end or _today()
+    end = end or today
     if start is None:
         latest = (
             scalar(con, "SELECT max(date) FROM prices_daily WHERE provider = ?", [spec.name])
@@ -253,7 +254,10 @@ def _fetch_window(con, spec: ProviderSpec, config: PricesConfig) -> tuple[date |
     "akshare | csv:DIR.",
 )
 def prices_daily(
-    context: dg.AssetExecutionContext, config: PricesConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: PricesConfig,
+    warehouse: WarehouseResource,
+    run_date: RunDateResource,
 ) -> dg.MaterializeResult:
     try:
         spec = parse_provider(config.provider)
@@ -263,7 +267,7 @@ def prices_daily(
         universe = con.sql("SELECT ticker, segment, benchmark, is_benchmark, currency FROM tickers").pl()
         events = [r[0] for r in con.execute("SELECT DISTINCT announced_date FROM export_controls").fetchall()]
         known = dict(zip(universe["ticker"].to_list(), universe["currency"].to_list(), strict=True))
-        start, end = _fetch_window(con, spec, config)
+        start, end = _fetch_window(con, spec, config, run_date.as_date())
         try:
             provider = build_provider(spec, universe=universe, events=events, known=known)
             result = provider.fetch(universe["ticker"].to_list(), start, end)

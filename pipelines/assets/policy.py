@@ -11,6 +11,7 @@ name) is skipped. Recorded responses can stand in for the live services (``fr_js
 """
 
 import re
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +21,7 @@ from fabscope.settings import get_settings
 from pipelines.checks import quarantine_check_specs, quarantine_result, table_check
 from pipelines.failures import as_failure
 from pipelines.loading import RefusedLoad, store_validated
-from pipelines.resources import WarehouseResource
+from pipelines.resources import RunDateResource, WarehouseResource
 from pipelines.sources import federal_register as fr
 from pipelines.sources import screening_list as csl
 from pipelines.sources.reference import REFERENCE_FILES
@@ -48,8 +49,6 @@ def _fr_documents(config: PolicyConfig) -> list[dict] | None:
     if config.fr_json:
         return fr.load_recorded(config.fr_json)
     if _live(config):
-        from datetime import date
-
         return fr.fetch_documents(date.fromisoformat(config.since))
     return None
 
@@ -64,9 +63,9 @@ def _csl_entities(config: PolicyConfig) -> tuple[pl.DataFrame | None, Validation
     return csl.entity_list_rows(result.good), result
 
 
-def _load_curated(name: str) -> ValidationResult:
+def _load_curated(name: str, today: date) -> ValidationResult:
     try:
-        return REFERENCE_FILES[name].load()
+        return REFERENCE_FILES[name].load(today=today)
     except ValidationError as exc:
         raise as_failure(exc) from None
 
@@ -138,9 +137,12 @@ def screening_list_events(entities: pl.DataFrame, existing: pl.DataFrame) -> pl.
     check_specs=quarantine_check_specs("export_controls"),
 )
 def export_controls(
-    context: dg.AssetExecutionContext, config: PolicyConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: PolicyConfig,
+    warehouse: WarehouseResource,
+    run_date: RunDateResource,
 ) -> dg.MaterializeResult:
-    curated = _load_curated("export_controls")
+    curated = _load_curated("export_controls", run_date.as_date())
     merged = curated.good.with_columns(pl.lit("curated").alias("origin"))
     docs = _fr_documents(config)
     added = {"federal_register": 0, "screening_list": 0}
@@ -169,9 +171,12 @@ def export_controls(
     check_specs=quarantine_check_specs("entity_list"),
 )
 def entity_list(
-    context: dg.AssetExecutionContext, config: PolicyConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: PolicyConfig,
+    warehouse: WarehouseResource,
+    run_date: RunDateResource,
 ) -> dg.MaterializeResult:
-    curated = _load_curated("entity_list")
+    curated = _load_curated("entity_list", run_date.as_date())
     merged = curated.good
     entities, _ = _csl_entities(config)
     with warehouse.connection() as con:

@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipelines.checks import quarantine_check_specs, quarantine_result
 from pipelines.loading import load_reference_file
-from pipelines.resources import WarehouseResource
+from pipelines.resources import RunDateResource, WarehouseResource
 from pipelines.sources.reference import REFERENCE_FILES
 
 
@@ -23,9 +23,13 @@ def reference_asset(name: str, group: str, description: str, deps: Sequence[str]
         tags={"source": "bundled"},
         check_specs=quarantine_check_specs(name),
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, run_date: RunDateResource
+    ) -> dg.MaterializeResult:
         with warehouse.connection() as con:
-            report = load_reference_file(con, ref, asset=name, run_id=context.run_id)
+            report = load_reference_file(
+                con, ref, asset=name, run_id=context.run_id, today=run_date.as_date()
+            )
         return quarantine_result(context, report)
 
     return _asset

@@ -27,7 +27,6 @@ from pipelines.sources.prices.base import RETRY_ATTEMPTS, RETRY_BACKOFF_S, with_
 
 API_URL = "https://www.federalregister.gov/api/v1/documents.json"
 BIS_SLUG = "industry-and-security-bureau"
-BIS_AGENCY_ID = 241
 FIELDS = (
     "title",
     "type",
@@ -97,7 +96,7 @@ def http_get_json(url: str) -> dict[str, Any]:
 
     def call() -> dict[str, Any]:
         req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - fixed https host
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # fixed https host
             return json.load(resp)
 
     return with_retries(call, attempts=RETRY_ATTEMPTS, backoff_s=RETRY_BACKOFF_S)

@@ -44,9 +44,9 @@ class ReferenceFile:
         """Where the bundled file lives."""
         return reference_dir() / f"{self.name}.csv"
 
-    def load(self, path: Path | None = None) -> ValidationResult:
-        """Read and validate the file (or ``path`` instead of the bundled one)."""
-        return read_csv_validated(path or self.path, self.rules, key=self.key, order=self.order)
+    def load(self, path: Path | None = None, *, today: date | None = None) -> ValidationResult:
+        """Read and validate the file (or ``path`` instead of the bundled one); ``today``: the run date."""
+        return read_csv_validated(path or self.path, self.rules, key=self.key, order=self.order, today=today)
 
 
 REFERENCE_FILES: dict[str, ReferenceFile] = {

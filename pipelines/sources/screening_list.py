@@ -23,37 +23,6 @@ from pipelines.validation import ColumnRule, ValidationResult, read_csv_validate
 
 CSL_CSV_URL = "https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.csv"
 ENTITY_LIST_SOURCE = "Entity List (EL) - Bureau of Industry and Security"
-CSL_COLUMNS = (
-    "_id",
-    "source",
-    "entity_number",
-    "type",
-    "programs",
-    "name",
-    "title",
-    "addresses",
-    "federal_register_notice",
-    "start_date",
-    "end_date",
-    "standard_order",
-    "license_requirement",
-    "license_policy",
-    "call_sign",
-    "vessel_type",
-    "gross_tonnage",
-    "gross_registered_tonnage",
-    "vessel_flag",
-    "vessel_owner",
-    "remarks",
-    "source_list_url",
-    "alt_names",
-    "citizenships",
-    "dates_of_birth",
-    "nationalities",
-    "places_of_birth",
-    "source_information_url",
-    "ids",
-)
 CSL_RULES = (
     ColumnRule("_id"),
     ColumnRule("source"),
@@ -83,7 +52,7 @@ def fetch_csv(cache_dir: Path, *, url: str = CSL_CSV_URL) -> Path:
     def call() -> Path:
         req = urllib.request.Request(url, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 - fixed https host
+            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # fixed https host
                 tmp = target.with_suffix(".part")
                 tmp.write_bytes(resp.read())
                 tmp.replace(target)

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -56,6 +57,7 @@ def test_status_on_a_duckdb_file_that_is_not_a_warehouse(
     _status_fails_cleanly(db, capsys, "not a fabscope warehouse")
 
 
+@pytest.mark.slow
 def test_refresh_of_a_newer_warehouse_says_why_and_leaves_nothing_behind(
     db_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -77,6 +79,7 @@ def test_relative_dagster_home_is_made_absolute(tmp_path: Path, monkeypatch: pyt
     assert (tmp_path / "dh" / "dagster.yaml").is_file()
 
 
+@pytest.mark.slow
 def test_failed_run_lines_are_readable_and_later_runs_do_not_repeat_old_quarantine(
     db_copy: Path, reference_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -99,14 +102,15 @@ def test_failed_run_lines_are_readable_and_later_runs_do_not_repeat_old_quaranti
     assert "quarantined rows" not in err and "refresh ok" in err
 
 
-def test_second_writer_says_it_is_waiting_then_completes(db_copy: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_second_writer_says_it_is_waiting_then_completes(db_copy: Path, tmp_path: Path, today: date) -> None:
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dh")}
     (tmp_path / "dh").mkdir()
     shutil.copyfile(Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml", tmp_path / "dh" / "dagster.yaml")
     lock = Warehouse(db_copy).lock(timeout=0)
     lock.acquire()
     proc = subprocess.Popen(
-        [*FABSCOPE, "refresh", "--db", str(db_copy), "--select", "hardware"],
+        [*FABSCOPE, "refresh", "--db", str(db_copy), "--select", "hardware", "--today", str(today)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -527,6 +527,7 @@ def test_upload_validation() -> None:
     assert se.clamp_paths("junk") == se.DEFAULT_PATHS and se.clamp_paths(10**9) == se.MAX_PATHS
 
 
+@pytest.mark.slow
 def test_rerun_stores_the_run_through_the_single_writer(db_copy: Path) -> None:
     text = se.build_scenario_yaml("baseline.yaml", "dash-test", {"demand_growth": 1.5})
     steps: list[tuple[int, int, str]] = []
@@ -541,6 +542,7 @@ def test_rerun_stores_the_run_through_the_single_writer(db_copy: Path) -> None:
         se.rerun(str(db_copy), "name: broken\n", progress=None)
 
 
+@pytest.mark.slow
 def test_rerun_in_a_fresh_process_reports_progress_and_errors(db_copy: Path) -> None:
     """What the dashboard's background callback calls (fork-safe: a new interpreter does the work)."""
     text = se.build_scenario_yaml("baseline.yaml", "dash-proc", {})

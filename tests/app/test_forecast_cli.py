@@ -25,6 +25,7 @@ def _json(capsys, argv: list[str]) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_run_prints_the_contract_keys_and_stores_the_run(db, capsys):
     doc = _json(capsys, ["forecast", "run", BASELINE, "--db", str(db), "--n-paths", "400", "--json"])
     assert doc["scenario_id"].startswith("baseline-")
@@ -44,6 +45,7 @@ def test_run_prints_the_contract_keys_and_stores_the_run(db, capsys):
     assert runs["scenario_id"].to_list() == [doc["scenario_id"]] and "name: baseline" in runs["yaml"][0]
 
 
+@pytest.mark.slow
 def test_rerun_is_reproducible_and_a_new_seed_is_a_new_run(db, capsys):
     argv = ["forecast", "run", BASELINE, "--db", str(db), "--n-paths", "300", "--json"]
     first = _json(capsys, argv)
@@ -61,6 +63,7 @@ def test_rerun_is_reproducible_and_a_new_seed_is_a_new_run(db, capsys):
     assert row["p50_diff"] == pytest.approx(row["b"]["p50"] - row["a"]["p50"])
 
 
+@pytest.mark.slow
 def test_backtest_json_keys(db, capsys):
     doc = _json(capsys, ["forecast", "backtest", "--db", str(db), "--json"])
     assert doc["models"]

@@ -9,14 +9,16 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
 from app.cli_data import run_refresh, status
+from pipelines import clock
+from pipelines.resources import RunDateResource
 from pipelines.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,12 +75,56 @@ def test_status_without_warehouse_is_a_clear_error(
     assert captured.out == "" and "fabscope refresh" in captured.err
 
 
-def test_second_refresh_gives_identical_row_counts(db_copy: Path) -> None:
+@pytest.mark.slow
+def test_second_refresh_gives_identical_row_counts(db_copy: Path, today: date) -> None:
     before = _counts(db_copy)
-    assert run_refresh(db_copy)
+    assert run_refresh(db_copy, today=today)
     assert _counts(db_copy) == before
 
 
+def _rows(db: Path) -> dict[str, list[tuple]]:
+    """Every table's rows, without the columns saying when or in which run they were written."""
+    out = {}
+    with Warehouse(db).read() as con:
+        columns = con.execute(
+            "SELECT table_name, list(column_name ORDER BY ordinal_position) FROM information_schema.columns "
+            "WHERE data_type <> 'TIMESTAMP' AND column_name <> 'run_id' GROUP BY 1"
+        ).fetchall()
+        for name, cols in sorted(columns):
+            if name not in ("table_refreshes", "quarantine"):
+                quoted = ", ".join(f'"{c}"' for c in cols)
+                out[name] = con.execute(f'SELECT {quoted} FROM "{name}" ORDER BY ALL').fetchall()
+    return out
+
+
+@pytest.mark.slow
+def test_refreshes_either_side_of_midnight_with_a_fixed_today_give_identical_rows(
+    db_copy: Path, today: date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wall clock moves from Friday 23:59 to Monday (a weekday more of sample prices if it were
+    read); with the run date pinned, every table holds the same rows."""
+    before = _rows(db_copy)
+    monkeypatch.setattr(clock, "utc_today", lambda: today + timedelta(days=3))
+    assert run_refresh(db_copy, today=today)
+    after = _rows(db_copy)
+    assert after.keys() == before.keys() and "prices_daily" in after
+    assert {t: after[t] == before[t] for t in after} == dict.fromkeys(after, True)
+    assert max(r[0] for r in after["prices_daily"]) == today
+
+
+def test_run_date_defaults_to_the_utc_date_and_is_read_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    days = iter([date(2026, 12, 4), date(2026, 12, 5)])
+    monkeypatch.setattr(clock, "utc_today", lambda: next(days))
+    resource = RunDateResource()
+    resource.setup_for_execution(None)  # type: ignore[arg-type]
+    assert resource.as_date() == resource.as_date() == date(2026, 12, 4)  # midnight passes mid-run
+    assert RunDateResource(today="2025-01-02").as_date() == date(2025, 1, 2)
+    assert clock.run_date(None) == date(2026, 12, 5)
+    with pytest.raises(ValueError, match="2025-13-01"):
+        clock.run_date("2025-13-01")
+
+
+@pytest.mark.slow
 def test_bad_rows_are_quarantined_and_good_rows_loaded(tmp_path: Path, reference_copy: Path) -> None:
     def corrupt(rows):
         rows[2]["capacity_wspm"] = "-5"
@@ -101,6 +147,7 @@ def test_bad_rows_are_quarantined_and_good_rows_loaded(tmp_path: Path, reference
     assert wh.query("SELECT count(*) AS n FROM fab_capacity")["n"].item() == total - 2
 
 
+@pytest.mark.slow
 def test_worse_source_is_refused_and_stored_data_kept(
     db_copy: Path, reference_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -118,6 +165,7 @@ def test_worse_source_is_refused_and_stored_data_kept(
     assert kept.rows() == [(2, "capacity_wspm")]
 
 
+@pytest.mark.slow
 def test_failed_blocking_check_keeps_published_warehouse(db_copy: Path, reference_copy: Path) -> None:
     _edit_csv(reference_copy / "fab_capacity.csv", lambda rows: rows[:3])  # valid rows, far too few
     before = _sha(db_copy)
@@ -125,11 +173,23 @@ def test_failed_blocking_check_keeps_published_warehouse(db_copy: Path, referenc
     assert _sha(db_copy) == before
 
 
-def test_broken_file_in_cli_subprocess_gives_readable_error(tmp_path: Path, reference_copy: Path) -> None:
+@pytest.mark.slow
+def test_broken_file_in_cli_subprocess_gives_readable_error(
+    tmp_path: Path, reference_copy: Path, today: date
+) -> None:
     (reference_copy / "entity_list.csv").write_text("who,when\nnobody,never\n")
     env = {**os.environ, "FABSCOPE_REFERENCE_DIR": str(reference_copy)}
     proc = subprocess.run(
-        [*FABSCOPE, "refresh", "--db", str(tmp_path / "w.duckdb"), "--select", "policy"],
+        [
+            *FABSCOPE,
+            "refresh",
+            "--db",
+            str(tmp_path / "w.duckdb"),
+            "--select",
+            "policy",
+            "--today",
+            str(today),
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -141,45 +201,22 @@ def test_broken_file_in_cli_subprocess_gives_readable_error(tmp_path: Path, refe
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
-_READER = textwrap.dedent("""
-    import os, sys, duckdb
-    path, stop_file, out = sys.argv[1:4]
-    ok = fail = 0
-    errors = []
-    while not os.path.exists(stop_file):
-        try:
-            con = duckdb.connect(path, read_only=True)
-            try:
-                n = con.execute("SELECT count(*) FROM fab_capacity").fetchall()[0][0]
-                assert n > 0
-            finally:
-                con.close()
-            ok += 1
-        except Exception as exc:
-            fail += 1
-            errors.append(repr(exc))
-    open(out, "w").write(f"{ok} {fail}\\n" + "\\n".join(errors[:5]))
-""")
+@pytest.mark.slow
+def test_reader_process_sees_no_error_during_a_real_refresh(
+    db_copy: Path, today: date, concurrent_reader
+) -> None:
+    with concurrent_reader(db_copy, "SELECT count(*), count(*) > 0 FROM fab_capacity") as seen:
+        assert run_refresh(db_copy, today=today)
+    assert seen.fail == 0, seen.errors
+    assert seen.ok > 10
 
 
-def test_reader_process_sees_no_error_during_a_real_refresh(db_copy: Path, tmp_path: Path) -> None:
-    stop, out = tmp_path / "stop", tmp_path / "reader.txt"
-    reader = subprocess.Popen([sys.executable, "-c", _READER, str(db_copy), str(stop), str(out)])
-    try:
-        assert run_refresh(db_copy)
-    finally:
-        stop.touch()
-        reader.wait(timeout=60)
-    ok, fail = (int(x) for x in out.read_text().splitlines()[0].split())
-    assert fail == 0, out.read_text()
-    assert ok > 10
-
-
-def test_refresh_killed_mid_way_leaves_old_warehouse(db_copy: Path) -> None:
+@pytest.mark.slow
+def test_refresh_killed_mid_way_leaves_old_warehouse(db_copy: Path, today: date) -> None:
     before = _sha(db_copy)
     staging_dir = Warehouse(db_copy).staging_dir
     proc = subprocess.Popen(
-        [*FABSCOPE, "refresh", "--db", str(db_copy)],
+        [*FABSCOPE, "refresh", "--db", str(db_copy), "--today", str(today)],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -200,6 +237,7 @@ def test_refresh_killed_mid_way_leaves_old_warehouse(db_copy: Path) -> None:
     assert run_refresh(db_copy, select="policy")  # lock freed, orphan staging removed
 
 
+@pytest.mark.slow
 def test_dagster_definitions_load_and_validate() -> None:
     from pipelines.definitions import defs
 
@@ -246,19 +284,23 @@ def test_unknown_provider_is_a_one_line_error(tmp_path: Path, capsys: pytest.Cap
     assert not (tmp_path / "w.duckdb").exists()
 
 
-def test_schedule_takes_the_price_provider_from_the_environment(
+def test_schedule_takes_the_price_provider_from_the_environment_and_the_tick_as_run_date(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import dagster as dg
 
     from pipelines.schedules import PRICES_ENV, daily_refresh
 
+    def tick() -> dg.ScheduleEvaluationContext:
+        return dg.build_schedule_context(scheduled_execution_time=datetime(2026, 12, 4, 22, 30, tzinfo=UTC))
+
     monkeypatch.delenv(PRICES_ENV, raising=False)
-    req = daily_refresh(dg.build_schedule_context())
+    req = daily_refresh(tick())
     assert req.run_config["ops"]["prices_daily"]["config"]["provider"] == "sample"
+    assert req.run_config["resources"]["run_date"]["config"]["today"] == "2026-12-04"
     monkeypatch.setenv(PRICES_ENV, f"csv:{tmp_path}")
-    req = daily_refresh(dg.build_schedule_context())
+    req = daily_refresh(tick())
     assert req.run_config["ops"]["prices_daily"]["config"]["provider"] == f"csv:{tmp_path}"
     monkeypatch.setenv(PRICES_ENV, "bloomberg")
-    skip = daily_refresh(dg.build_schedule_context())
+    skip = daily_refresh(tick())
     assert isinstance(skip, dg.SkipReason) and "bloomberg" in skip.skip_message

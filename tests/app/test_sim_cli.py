@@ -6,6 +6,13 @@ import pytest
 
 from app.cli import main
 
+LLM_8B = ("sim", "llm", "--system", "hgx-h20-8", "--model", "llama-3-8b")
+
+
+def replace_argv(*extra: str, model: str = "deepseek-r1", source: str = "hgx-h100-8") -> list[str]:
+    """``fabscope sim replace`` of ``source`` by CloudMatrix for ``model``, then ``extra`` flags."""
+    return ["sim", "replace", "--model", model, "--from", source, "--to", "cloudmatrix-384", *extra]
+
 
 def run(capsys, *argv):
     code = main(list(argv))
@@ -21,40 +28,18 @@ def test_list_json(capsys):
     assert isinstance(doc["process_flows"], list)
 
 
-def test_chip_json(capsys):
+def test_chip_json(capsys, contract_keys):
     code, out, _ = run(capsys, "sim", "chip", "ascend-910c", "--json")
     doc = json.loads(out)
-    assert code == 0
-    assert {
-        "id",
-        "vendor",
-        "bf16_tflops",
-        "int8_tops",
-        "hbm_gb",
-        "hbm_tbps",
-        "scaleup_gbps",
-        "tdp_w",
-        "sources",
-    } <= doc.keys()
+    assert code == 0 and doc.keys() >= contract_keys["chip"]
     assert doc["vendor"] == "Huawei" and isinstance(doc["sources"], list)
 
 
 @pytest.mark.parametrize("sid", ["cloudmatrix-384", "gb200-nvl72"])
-def test_system_json(capsys, sid):
+def test_system_json(capsys, sid, contract_keys):
     code, out, _ = run(capsys, "sim", "system", sid, "--json")
     doc = json.loads(out)
-    assert code == 0
-    assert {
-        "id",
-        "chips",
-        "bf16_pflops",
-        "hbm_tb",
-        "hbm_tbps",
-        "scaleup_tbps",
-        "power_kw",
-        "pflops_per_kw",
-        "power_breakdown_kw",
-    } <= doc.keys()
+    assert code == 0 and doc.keys() >= contract_keys["system"]
     assert doc["power_kw"] == pytest.approx(sum(doc["power_breakdown_kw"].values()))
 
 
@@ -156,42 +141,53 @@ def test_validate_json(capsys):
     assert code == 0 and doc["cases"] and "error_pct" in doc["cases"][0]
 
 
+def test_replace_json(capsys):
+    code, out, _ = run(capsys, *replace_argv("--chips", "10000", "--json"))
+    doc = json.loads(out)
+    assert code == 0
+    assert {
+        "model",
+        "tpot_target_ms",
+        "from",
+        "to",
+        "n_from_chips",
+        "chips_per_from_chip",
+        "to_chips_needed",
+        "to_systems_needed",
+        "power_ratio_to_over_from",
+        "power_basis",
+        "notes",
+    } <= doc.keys()
+    for side in ("from", "to"):
+        assert {
+            "system",
+            "chip",
+            "precision",
+            "precision_rule",
+            "batch",
+            "tokens_per_s_per_chip",
+            "chips",
+            "systems",
+            "tokens_per_s",
+            "power_kw",
+            "power_kw_whole_systems",
+            "tokens_per_s_per_kw",
+        } <= doc[side].keys()
+    assert doc["n_from_chips"] == 10000 and doc["to"]["chip"] == "ascend-910c"
+
+
 @pytest.mark.parametrize(
     "argv,needle",
     [
         (["sim", "chip", "h900", "--json"], "h900"),
         (["sim", "system", "nvl576", "--json"], "nvl576"),
         (["sim", "llm", "--system", "hgx-h20-8", "--model", "gpt-5", "--phase", "decode", "--json"], "gpt-5"),
-        (
-            [
-                "sim",
-                "llm",
-                "--system",
-                "hgx-h20-8",
-                "--model",
-                "llama-3-8b",
-                "--phase",
-                "decode",
-                "--batch",
-                "0",
-            ],
-            "--batch",
-        ),
-        (
-            [
-                "sim",
-                "llm",
-                "--system",
-                "hgx-h20-8",
-                "--model",
-                "llama-3-8b",
-                "--phase",
-                "prefill",
-                "--tpot-ms",
-                "20",
-            ],
-            "--tpot-ms",
-        ),
+        ([*LLM_8B, "--phase", "decode", "--batch", "0"], "--batch"),
+        ([*LLM_8B, "--phase", "prefill", "--tpot-ms", "20"], "--tpot-ms"),
+        (replace_argv("--chips", "10", "--json", model="nope"), "model id"),
+        (replace_argv("--chips", "10", "--json", source="nope"), "system id"),
+        (replace_argv("--chips", "0", "--json"), "--chips"),
+        (replace_argv("--chips", "10", "--tpot-ms", "1", "--json"), "cannot serve"),
     ],
 )
 def test_errors_exit_2_with_message(capsys, argv, needle):

@@ -7,7 +7,7 @@ import pytest
 
 from hardware_sim.fab import etch
 
-# Tabulated Clausing factors for a cylinder (issue 5; Clausing 1932 / Berman 1965 tables).
+# Tabulated Clausing factors for a cylinder (Clausing 1932 / Berman 1965 tables).
 CLAUSING_TABLE = [(0.0, 1.0), (1.0, 0.672), (2.0, 0.514), (20.0, 0.109)]
 
 

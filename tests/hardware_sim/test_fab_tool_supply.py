@@ -15,7 +15,6 @@ from hardware_sim.fab.tool_supply import (
     vendor_revenue_usd_b,
 )
 from pipelines.assets import capacity
-from pipelines.resources import WarehouseResource
 from pipelines.warehouse import Warehouse
 
 ASP = {"dry_etch": 5.0, "cvd": 4.0}
@@ -108,11 +107,10 @@ def test_default_splits_cover_amec_and_naura():
     assert all(sum(s.values()) <= 1 for s in REVENUE_SPLIT.values())
 
 
-def test_materialize_capacity_assets_fills_tool_supply(tmp_path: Path):
+@pytest.mark.slow
+def test_materialize_capacity_assets_fills_tool_supply(tmp_path: Path, run_resources):
     db = tmp_path / "w.duckdb"
-    result = dg.materialize(
-        [*capacity.ASSETS, *capacity.CHECKS], resources={"warehouse": WarehouseResource(db_path=str(db))}
-    )
+    result = dg.materialize([*capacity.ASSETS, *capacity.CHECKS], resources=run_resources(db))
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert any(c.check_name == "tool_supply_valid" for c in checks) and all(c.passed for c in checks)

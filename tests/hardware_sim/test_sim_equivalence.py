@@ -1,11 +1,9 @@
 """Chip-for-chip replacement (hardware_sim.accelerators.equivalence) and `fabscope sim replace`."""
 
-import json
 import math
 
 import pytest
 
-from app.cli import main
 from hardware_sim.accelerators import equivalence
 
 
@@ -83,91 +81,3 @@ def test_unknown_ids_raise_keyerror():
         equivalence.replacement("deepseek-r1", "nope", "cloudmatrix-384", 10)
     with pytest.raises(KeyError):
         equivalence.replacement("deepseek-r1", "hgx-h100-8", "cloudmatrix-384", 10, prec="fp4")
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_cli_replace_json(capsys):
-    code, out, _ = run(
-        capsys,
-        "sim",
-        "replace",
-        "--model",
-        "deepseek-r1",
-        "--from",
-        "hgx-h100-8",
-        "--to",
-        "cloudmatrix-384",
-        "--chips",
-        "10000",
-        "--json",
-    )
-    doc = json.loads(out)
-    assert code == 0
-    assert {
-        "model",
-        "tpot_target_ms",
-        "from",
-        "to",
-        "n_from_chips",
-        "chips_per_from_chip",
-        "to_chips_needed",
-        "to_systems_needed",
-        "power_ratio_to_over_from",
-        "power_basis",
-        "notes",
-    } <= doc.keys()
-    for side in ("from", "to"):
-        assert {
-            "system",
-            "chip",
-            "precision",
-            "precision_rule",
-            "batch",
-            "tokens_per_s_per_chip",
-            "chips",
-            "systems",
-            "tokens_per_s",
-            "power_kw",
-            "power_kw_whole_systems",
-            "tokens_per_s_per_kw",
-        } <= doc[side].keys()
-    assert doc["n_from_chips"] == 10000 and doc["to"]["chip"] == "ascend-910c"
-
-
-@pytest.mark.parametrize(
-    ("argv", "needle"),
-    [
-        (["--model", "nope", "--from", "hgx-h100-8", "--to", "cloudmatrix-384", "--chips", "10"], "model id"),
-        (
-            ["--model", "deepseek-r1", "--from", "nope", "--to", "cloudmatrix-384", "--chips", "10"],
-            "system id",
-        ),
-        (
-            ["--model", "deepseek-r1", "--from", "hgx-h100-8", "--to", "cloudmatrix-384", "--chips", "0"],
-            "--chips",
-        ),
-        (
-            [
-                "--model",
-                "deepseek-r1",
-                "--from",
-                "hgx-h100-8",
-                "--to",
-                "cloudmatrix-384",
-                "--chips",
-                "10",
-                "--tpot-ms",
-                "1",
-            ],
-            "cannot serve",
-        ),
-    ],
-)
-def test_cli_replace_errors(capsys, argv, needle):
-    code, out, err = run(capsys, "sim", "replace", *argv, "--json")
-    assert code == 2 and out == "" and needle in err

@@ -130,6 +130,7 @@ def test_ensemble_prefers_the_generating_curve_and_mixes_paths():
     assert paths.shape == (300, 2) and paths.min() >= 0 and paths.max() <= 1
 
 
+@pytest.mark.slow
 def test_backtest_scores_a_perfect_model_well_and_a_wrong_one_badly():
     years = np.arange(2015, 2025, dtype=float)
     truth = FisherPry()._curve(years, np.array([[np.log(0.3), 2022.0]]))[0]
@@ -141,6 +142,7 @@ def test_backtest_scores_a_perfect_model_well_and_a_wrong_one_badly():
     assert biased["mape"] > 3 * good["mape"]
 
 
+@pytest.mark.slow
 def test_backtests_cover_every_estimator_and_segment_with_history():
     import polars as pl
 

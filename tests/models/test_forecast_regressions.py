@@ -130,6 +130,7 @@ def test_unreadable_scenario_file_is_one_line(name, content, words, db, tmp_path
     _assert_one_clean_line(rc, out.out, out.err, path, words)
 
 
+@pytest.mark.slow
 def test_missing_scenario_file_via_the_console_script(db, tmp_path):
     """The real ``fabscope`` entry point: exit 2, one line, no traceback."""
     exe = Path(sys.executable).parent / "fabscope"
@@ -199,6 +200,7 @@ def _run(capsys, db: Path, *extra: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_run_id_covers_the_path_count_and_reruns_replace_rows(db, capsys):
     a = _run(capsys, db, "--n-paths", "300")
     b = _run(capsys, db, "--n-paths", "400")
@@ -222,6 +224,7 @@ def test_run_id_covers_the_path_count_and_reruns_replace_rows(db, capsys):
     assert _run(capsys, db, "--n-paths", "300", "--seed", str(scen.seed))["scenario_id"] == a["scenario_id"]
 
 
+@pytest.mark.slow
 def test_compare_an_unstored_model_is_a_clear_error(db, capsys):
     a = _run(capsys, db, "--n-paths", "200")
     b = _run(capsys, db, "--n-paths", "200", "--seed", "4")

@@ -8,11 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from fabscope.settings import get_settings
 from pipelines.sources.prices.csv_drop import drop_files, read_drop
-
-REAL = get_settings().real_prices or Path(__file__).resolve().parents[3] / "shared/data/real-prices"
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real price exports not present at {REAL}")
 
 
 def _closes(res, ticker: str) -> list[float]:
@@ -140,10 +136,9 @@ def test_subfolders_hold_two_exports_of_the_same_ticker(tmp_path: Path) -> None:
     assert closes == pytest.approx([92.669, 87.528, 122.97])  # pre-split rows in post-split units
 
 
-@needs_real
-def test_real_pre_and_post_split_exports_dropped_as_subfolders(tmp_path: Path) -> None:
+def test_real_pre_and_post_split_exports_dropped_as_subfolders(tmp_path: Path, real_prices: Path) -> None:
     for folder in ("prices_us_dieperdev", "prices_us_key07211"):
-        (tmp_path / folder).symlink_to(REAL / folder, target_is_directory=True)
+        (tmp_path / folder).symlink_to(real_prices / folder, target_is_directory=True)
     res = read_drop(tmp_path, {"^SOX": "USD"})
     assert not res.refused_files
     f = res.frame.sort("ticker", "date").with_columns(

@@ -5,18 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from models.scenarios import SCENARIO_DIR
 from pipelines.assets import forecast, history
-from pipelines.resources import WarehouseResource
 from pipelines.warehouse import Warehouse
 
 
-def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_path: Path):
+@pytest.mark.slow
+def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_path: Path, run_resources):
     db = tmp_path / "w.duckdb"
     result = dg.materialize(
         [history.substitution_history, *forecast.ASSETS, *forecast.CHECKS],
-        resources={"warehouse": WarehouseResource(db_path=str(db))},
+        resources=run_resources(db),
         selection=["substitution_history", "substitution_forecast", "forecast_backtest"],
     )
     assert result.success
@@ -30,7 +31,7 @@ def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_p
     assert wh.query("SELECT count(*) AS n FROM forecast_backtest")["n"][0] > 0
 
 
-def test_scenario_rerun_job_takes_a_file_as_run_config(tmp_path: Path):
+def test_scenario_rerun_job_takes_a_file_as_run_config(tmp_path: Path, run_resources):
     db = tmp_path / "w.duckdb"
     result = forecast.scenario_rerun.execute_in_process(
         run_config={
@@ -44,7 +45,7 @@ def test_scenario_rerun_job_takes_a_file_as_run_config(tmp_path: Path):
                 }
             }
         },
-        resources={"warehouse": WarehouseResource(db_path=str(db))},
+        resources=run_resources(db),
     )
     assert result.success
     sid = result.output_for_node("rerun_scenario")

@@ -11,29 +11,29 @@ import pytest
 
 from pipelines.assets import market
 from pipelines.assets.policy import export_controls
-from pipelines.resources import WarehouseResource
 from pipelines.warehouse import Warehouse
 
 
-def _run(db: Path, provider: str | None = None, checks: bool = True) -> dg.ExecuteInProcessResult:
+def _run(resources, db: Path, provider: str | None = None, checks: bool = True) -> dg.ExecuteInProcessResult:
     config = market.market_run_config(provider) if provider else None
     items = [*market.ASSETS, export_controls, *(market.CHECKS if checks else [])]
     return dg.materialize(
         items,
-        resources={"warehouse": WarehouseResource(db_path=str(db))},
+        resources=resources(db),
         run_config=config,
         raise_on_error=False,
     )
 
 
 @pytest.fixture(scope="module")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sample_db(tmp_path_factory: pytest.TempPathFactory, run_resources) -> Path:
     db = tmp_path_factory.mktemp("market") / "w.duckdb"
-    assert _run(db).success
+    assert _run(run_resources, db).success
     return db
 
 
-def test_sample_refresh_fills_prices_fx_and_event_study(sample_db: Path) -> None:
+@pytest.mark.slow
+def test_sample_refresh_fills_prices_fx_and_event_study(sample_db: Path, today: date) -> None:
     wh = Warehouse(sample_db)
     prov = wh.query(
         "SELECT provider, count(*) AS n, count(DISTINCT ticker) AS t FROM prices_daily GROUP BY 1"
@@ -48,10 +48,11 @@ def test_sample_refresh_fills_prices_fx_and_event_study(sample_db: Path) -> None
     assert "prices provider: sample" in wh.query("SELECT first(source) AS s FROM event_study")["s"].item()
     groups = wh.query('SELECT DISTINCT "group" FROM event_study_cross_section ORDER BY 1')["group"].to_list()
     assert groups == ["domestic_china", "foreign"]
-    fetch = wh.query("SELECT provider, tickers_failed, latest_date FROM price_fetches").row(0)
-    assert fetch[0] == "sample" and fetch[1] == 0 and fetch[2] <= date.today()
+    fetch = wh.query("SELECT provider, tickers_failed, requested_end, latest_date FROM price_fetches").row(0)
+    assert fetch[:3] == ("sample", 0, today) and fetch[3] == today  # the run date, a Friday
 
 
+@pytest.mark.slow
 def test_cambricon_anchor_visible_in_warehouse(sample_db: Path) -> None:
     wh = Warehouse(sample_db)
     p = dict(
@@ -63,7 +64,10 @@ def test_cambricon_anchor_visible_in_warehouse(sample_db: Path) -> None:
     assert p[date(2025, 6, 30)] / p[date(2024, 6, 28)] == pytest.approx(4.5)
 
 
-def test_ranged_sample_backfill_replaces_only_its_days(sample_db: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_ranged_sample_backfill_replaces_only_its_days(
+    sample_db: Path, tmp_path: Path, run_resources
+) -> None:
     import shutil
 
     db = tmp_path / "w.duckdb"
@@ -78,7 +82,7 @@ def test_ranged_sample_backfill_replaces_only_its_days(sample_db: Path, tmp_path
     items = [*market.ASSETS, export_controls, *market.CHECKS]
     result = dg.materialize(
         items,
-        resources={"warehouse": WarehouseResource(db_path=str(db))},
+        resources=run_resources(db),
         run_config=config,
         raise_on_error=False,
     )
@@ -97,12 +101,15 @@ def _good_drop(folder: Path) -> None:
     )
 
 
-def test_csv_drop_replaces_sample_rows_and_quarantines_bad_rows(sample_db: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_csv_drop_replaces_sample_rows_and_quarantines_bad_rows(
+    sample_db: Path, tmp_path: Path, run_resources
+) -> None:
     db = tmp_path / "w.duckdb"
     db.write_bytes(sample_db.read_bytes())
     drop = tmp_path / "drop"
     _good_drop(drop)
-    assert _run(db, f"csv:{drop}").success
+    assert _run(run_resources, db, f"csv:{drop}").success
     wh = Warehouse(db)
     nvda = wh.query("SELECT date, close, provider FROM prices_daily WHERE ticker = 'NVDA' ORDER BY date")
     assert nvda["provider"].unique().to_list() == ["csv"] and nvda["close"].to_list() == [100, 101, 102, 103]
@@ -121,7 +128,7 @@ def test_csv_drop_replaces_sample_rows_and_quarantines_bad_rows(sample_db: Path,
         "2025-01-07,NVDA,91\n"  # 6 duplicate
         "2025-01-08,NVDA,104\n"
     )  # 7 good new row
-    assert _run(db, f"csv:{drop}").success
+    assert _run(run_resources, db, f"csv:{drop}").success
     q = wh.query(
         "SELECT row, field, reason FROM quarantine WHERE source_file LIKE '%bad.csv' ORDER BY row, field"
     )
@@ -141,18 +148,20 @@ def test_csv_drop_replaces_sample_rows_and_quarantines_bad_rows(sample_db: Path,
     )
 
 
-def test_unknown_layout_only_drop_fails_with_readable_message(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_unknown_layout_only_drop_fails_with_readable_message(tmp_path: Path, run_resources) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
     (drop / "notes.csv").write_text("a,b\n1,2\n")
-    res = _run(tmp_path / "w.duckdb", f"csv:{drop}", checks=False)
+    res = _run(run_resources, tmp_path / "w.duckdb", f"csv:{drop}", checks=False)
     assert not res.success
     failure = next(e for e in res.all_events if e.event_type_value == "STEP_FAILURE")
     text = str(failure.event_specific_data.error.message) + str(failure.event_specific_data.error.cause or "")
     assert "notes.csv" in text and "unknown price layout" in text
 
 
-def test_freshness_check_fails_when_latest_date_lags(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_freshness_check_fails_when_latest_date_lags(tmp_path: Path, run_resources) -> None:
     drop = tmp_path / "drop"
     _good_drop(drop)
     db = tmp_path / "w.duckdb"
@@ -160,7 +169,7 @@ def test_freshness_check_fails_when_latest_date_lags(tmp_path: Path) -> None:
     items = [*market.ASSETS, export_controls, market.prices_daily_fresh]
     res = dg.materialize(
         items,
-        resources={"warehouse": WarehouseResource(db_path=str(db))},
+        resources=run_resources(db),
         run_config=config,
         raise_on_error=False,
     )

@@ -10,7 +10,6 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from fabscope.settings import get_settings
 from pipelines.sources.fx import sample_fx, to_usd, yahoo_fx
 from pipelines.sources.prices import parse_provider
 from pipelines.sources.prices.adjustments import known_splits, split_factor
@@ -21,8 +20,6 @@ from pipelines.sources.prices.sample import ANCHORS, sample_prices
 from pipelines.sources.prices.yahoo import YahooProvider, frame_from_download
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-REAL = get_settings().real_prices or Path(__file__).resolve().parents[3] / "shared/data/real-prices"
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real price exports not present at {REAL}")
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
@@ -239,7 +236,6 @@ def test_split_factor_depends_on_file_units() -> None:
 
 
 # ---- real exports (read in place; never copied into the project) --------------------------------
-@needs_real
 @pytest.mark.parametrize(
     "folder, tickers",
     [
@@ -249,19 +245,18 @@ def test_split_factor_depends_on_file_units() -> None:
         ("prices_hk_georgelikechen", {"0981.HK"}),
     ],
 )
-def test_real_exports_parse(folder: str, tickers: set[str]) -> None:
-    res = read_drop(REAL / folder, {"^SOX": "USD"})
+def test_real_exports_parse(folder: str, tickers: set[str], real_prices: Path) -> None:
+    res = read_drop(real_prices / folder, {"^SOX": "USD"})
     assert not res.refused_files
     assert set(res.tickers_ok) == tickers
     assert all(v.quarantine.height == 0 for v in res.validations), [v.summary() for v in res.validations]
     assert res.frame.filter(pl.col("close") <= 0).height == 0
 
 
-@needs_real
-def test_real_nvda_split_join_has_no_fake_crash(tmp_path: Path) -> None:
-    (tmp_path / "NVDA.csv").symlink_to(REAL / "prices_us_dieperdev" / "NVDA.csv")
+def test_real_nvda_split_join_has_no_fake_crash(tmp_path: Path, real_prices: Path) -> None:
+    (tmp_path / "NVDA.csv").symlink_to(real_prices / "prices_us_dieperdev" / "NVDA.csv")
     (tmp_path / "nvda_2025.csv").write_text(  # same ticker from the post-split export, canonical layout
-        read_drop(REAL / "prices_us_key07211")
+        read_drop(real_prices / "prices_us_key07211")
         .frame.filter(pl.col("ticker") == "NVDA")
         .select("date", "ticker", "close")
         .write_csv()

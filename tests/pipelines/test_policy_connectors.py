@@ -11,7 +11,6 @@ import polars as pl
 import pytest
 
 from pipelines.assets.policy import entity_list, export_controls
-from pipelines.resources import WarehouseResource
 from pipelines.sources import federal_register as fr
 from pipelines.sources import screening_list as csl
 from pipelines.sources.reference import REFERENCE_FILES
@@ -85,31 +84,33 @@ def test_csl_duplicate_ids_are_quarantined(tmp_path: Path) -> None:
     assert set(result.quarantine["field"]) == {"_id"} and result.quarantine.height == 2
 
 
-def _materialize(db: Path, config: dict | None) -> dg.ExecuteInProcessResult:
+def _materialize(resources, db: Path, config: dict | None) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [export_controls, entity_list],
-        resources={"warehouse": WarehouseResource(db_path=str(db))},
+        resources=resources(db),
         run_config=config,
         raise_on_error=False,
     )
 
 
-def test_offline_policy_refresh_is_curated_only(tmp_path: Path) -> None:
-    assert _materialize(tmp_path / "w.duckdb", None).success
+@pytest.mark.slow
+def test_offline_policy_refresh_is_curated_only(tmp_path: Path, run_resources) -> None:
+    assert _materialize(run_resources, tmp_path / "w.duckdb", None).success
     wh = Warehouse(tmp_path / "w.duckdb")
     assert wh.query("SELECT DISTINCT origin FROM export_controls")["origin"].to_list() == ["curated"]
     n_curated = REFERENCE_FILES["export_controls"].load().good.height
     assert wh.query("SELECT count(*) AS n FROM export_controls")["n"].item() == n_curated
 
 
-def test_recorded_connectors_merge_without_duplicates(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_recorded_connectors_merge_without_duplicates(tmp_path: Path, run_resources) -> None:
     cfg = {
         "export_controls": {"config": {"fr_json": str(FR_JSON), "csl_csv": str(CSL_CSV)}},
         "entity_list": {"config": {"csl_csv": str(CSL_CSV)}},
     }
     db = tmp_path / "w.duckdb"
-    assert _materialize(db, {"ops": cfg}).success
-    assert _materialize(db, {"ops": cfg}).success  # idempotent
+    assert _materialize(run_resources, db, {"ops": cfg}).success
+    assert _materialize(run_resources, db, {"ops": cfg}).success  # idempotent
     wh = Warehouse(db)
     n_curated = REFERENCE_FILES["export_controls"].load().good.height
     origins = dict(wh.query("SELECT origin, count(*) FROM export_controls GROUP BY 1").rows())

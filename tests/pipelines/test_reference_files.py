@@ -211,7 +211,7 @@ SEGMENTS = {"ai_accelerators", "wfe", "hbm"}
 TICKER_SEGMENTS = {"accelerator", "cpu", "foundry", "equipment", "memory", "index"}
 BOOLS = {"true", "false"}
 
-# Every symbol of the ticker universe in /work/shared/reference/market.md, plus ^TWII for 2330.TW.
+# Every symbol of the ticker universe in docs/reference/market.md, plus ^TWII for 2330.TW.
 MARKET_MD_TICKERS = {
     "688256.SS",
     "688041.SS",

@@ -87,8 +87,8 @@ def _export_controls(tmp_path: Path, rows: list[str]) -> Path:
     return _write(tmp_path, "\n".join([header, *rows]) + "\n", "export_controls.csv")
 
 
-def test_export_control_dates_out_of_order_or_mistyped_are_quarantined(tmp_path: Path) -> None:
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+def test_export_control_dates_out_of_order_or_mistyped_are_quarantined(tmp_path: Path, today: date) -> None:
+    tomorrow = (today + timedelta(days=1)).isoformat()
     rows = [
         "ok,2022-10-07,2022-10-07,BIS,t,c,chips_and_sme,s,reported,",
         "signed-before,2018-04-16,2018-04-15,BIS,t,c,licence_requirement,s,reported,",  # a day early: fine
@@ -96,7 +96,7 @@ def test_export_control_dates_out_of_order_or_mistyped_are_quarantined(tmp_path:
         f"future,{tomorrow},{tomorrow},BIS,t,c,chips_and_sme,s,reported,",
         "typo,2022-10-07,2202-10-07,BIS,t,c,chips_and_sme,s,reported,",
     ]
-    res = REFERENCE_FILES["export_controls"].load(_export_controls(tmp_path, rows))
+    res = REFERENCE_FILES["export_controls"].load(_export_controls(tmp_path, rows), today=today)
     assert res.good["event_id"].to_list() == ["ok", "signed-before"]
     problems = {(r["row"], r["field"]): r["reason"] for r in res.quarantine.iter_rows(named=True)}
     assert "before announced_date" in problems[(4, "effective_date")]
@@ -104,8 +104,8 @@ def test_export_control_dates_out_of_order_or_mistyped_are_quarantined(tmp_path:
     assert "above maximum" in problems[(6, "effective_date")]
 
 
-def test_bundled_reference_files_still_validate_cleanly() -> None:
+def test_bundled_reference_files_still_validate_cleanly(today: date) -> None:
     for ref in REFERENCE_FILES.values():
-        res = ref.load()
+        res = ref.load(today=today)
         assert res.quarantine.height == 0, res.summary()
         assert res.good.height > 0

@@ -91,6 +91,7 @@ def test_newer_schema_is_refused_and_file_untouched(tmp_path: Path) -> None:
     assert _sha(wh.path) == before
 
 
+@pytest.mark.slow
 def test_replace_rows_by_key_is_idempotent(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "w.duckdb")
     for _ in range(3):
@@ -138,49 +139,20 @@ def test_failed_write_leaves_published_file_untouched(tmp_path: Path) -> None:
     assert list(wh.staging_dir.iterdir()) == []
 
 
-_READER = textwrap.dedent("""
-    import sys, time, duckdb
-    path, stop_file, out = sys.argv[1], sys.argv[2], sys.argv[3]
-    import os
-    ok = fail = 0
-    seen = set()
-    errors = []
-    while not os.path.exists(stop_file):
-        try:
-            con = duckdb.connect(path, read_only=True)
-            try:
-                n, s = con.execute("SELECT count(*), coalesce(sum(car), 0) FROM event_study").fetchall()[0]
-            finally:
-                con.close()
-            # every published state has n rows all with car == n: a torn state would break this
-            if s != n * n:
-                raise AssertionError(f"inconsistent state: {n} rows, sum {s}")
-            seen.add(n)
-            ok += 1
-        except Exception as exc:
-            fail += 1
-            errors.append(repr(exc))
-    open(out, "w").write(f"{ok} {fail} {len(seen)}\\n" + "\\n".join(errors[:5]))
-""")
-
-
-def test_readers_in_another_process_never_fail_during_writes(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_readers_in_another_process_never_fail_during_writes(tmp_path: Path, concurrent_reader) -> None:
     wh = Warehouse(tmp_path / "w.duckdb")
     with wh.write() as con:
         replace_rows(con, "event_study", _events(1, car=1.0))
-    stop, out = tmp_path / "stop", tmp_path / "out.txt"
-    reader = subprocess.Popen([sys.executable, "-c", _READER, str(wh.path), str(stop), str(out)])
-    try:
+    # every published state has n rows all with car == n: a torn state would break the sum
+    sql = "SELECT count(*), coalesce(sum(car), 0) = count(*) * count(*) FROM event_study"
+    with concurrent_reader(wh.path, sql) as seen:
         time.sleep(0.5)
         for n in range(2, 40):
             with wh.write() as con:
                 replace_rows(con, "event_study", _events(n, car=float(n)))
-    finally:
-        stop.touch()
-        reader.wait(timeout=60)
-    ok, fail, distinct = (int(x) for x in out.read_text().splitlines()[0].split())
-    assert fail == 0, out.read_text()
-    assert ok > 0 and distinct > 1  # it read while states changed
+    assert seen.fail == 0, seen.errors
+    assert seen.ok > 0 and seen.states > 1  # it read while states changed
 
 
 _KILLED_WRITER = textwrap.dedent("""
@@ -196,6 +168,7 @@ _KILLED_WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_writer_killed_with_sigkill_leaves_old_data_and_frees_the_lock(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "w.duckdb")
     with wh.write() as con:

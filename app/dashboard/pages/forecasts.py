@@ -121,11 +121,8 @@ def _lever(param: str, specs: dict[str, tuple[str, str]]) -> html.Div:
 
 
 def _editor() -> html.Div:
-    try:
-        files = sorted(se.shipped())
-        specs = se.parameter_specs()
-    except ImportError as exc:  # the forecast models are not installed in this build
-        return ui.empty_state(f"scenario editor unavailable: {exc}")
+    files = sorted(se.shipped())
+    specs = se.parameter_specs()
     levers = [_lever(p, specs) for p in se.EDITOR_LEVERS if p in specs]
     return html.Div(
         className="card",
@@ -353,7 +350,7 @@ def _rerun(set_progress, n_clicks: int, text: str | None, seed: Any, paths: Any)
             n_paths=paths,
             progress=progress,
         )
-    except Exception as exc:  # noqa: BLE001 - shown to the analyst, never a traceback
+    except Exception as exc:  # shown to the analyst, never a traceback
         set_progress(("0", str(se.RERUN_STEPS), "failed"))
         return dash.no_update, html.Div(f"Run failed: {error_text(exc)}", className="banner banner-error")
     return (

@@ -179,7 +179,7 @@ def with_retries(
     for k in range(attempts):
         try:
             return call()
-        except retry_on as exc:  # noqa: PERF203 - bounded retry loop
+        except retry_on as exc:  # bounded retry loop
             last = exc
             if k + 1 < attempts:
                 sleep(backoff_s * 2**k)
@@ -203,7 +203,7 @@ def fetch_each(
             frame = with_retries(
                 lambda t=ticker: fetch_one(t), attempts=attempts, backoff_s=backoff_s, sleep=sleep
             )
-        except Exception as exc:  # noqa: BLE001 - one ticker failing never drops the others
+        except Exception as exc:  # one ticker failing never drops the others
             failures[ticker] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(
                 ": "
             )
