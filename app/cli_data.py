@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from app.cli_common import CliError, add_db_arg, emit_json
+from fabscope.errors import InputError
 from fabscope.settings import get_settings
 from pipelines.clock import run_date
 from pipelines.warehouse import Warehouse, WarehouseError, WarehouseNotFound, resolve_db_path, scalar
@@ -98,7 +99,7 @@ def _today_arg(text: str | None) -> date | None:
         return None
     try:
         return run_date(text)
-    except ValueError as exc:
+    except InputError as exc:
         raise CliError(f"--today: {exc}") from None
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from fabscope.errors import InputError
+
 
 def utc_today() -> date:
     """The current date in UTC: the only read of the wall clock for a date in fabscope."""
@@ -20,7 +22,7 @@ def utc_today() -> date:
 def run_date(today: str | date | None = None) -> date:
     """``today`` as a date (a ``date`` or ``YYYY-MM-DD``); empty or None: ``utc_today()``.
 
-    Raises ``ValueError`` naming the value when it is not a date."""
+    Raises ``InputError`` naming the value when it is not a date."""
     if isinstance(today, date):
         return today
     text = (today or "").strip()
@@ -29,4 +31,4 @@ def run_date(today: str | date | None = None) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"today={text!r}: expected a date YYYY-MM-DD") from None
+        raise InputError(f"today={text!r}: expected a date YYYY-MM-DD") from None

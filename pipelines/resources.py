@@ -12,7 +12,9 @@ import duckdb
 from filelock import FileLock, Timeout
 from pydantic import PrivateAttr
 
+from fabscope.errors import InputError
 from pipelines import clock
+from pipelines.failures import as_failure
 from pipelines.warehouse import Warehouse, WarehouseError, resolve_db_path
 
 _FAILURE_EVENTS = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
@@ -32,8 +34,8 @@ class RunDateResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
             self._resolved = clock.run_date(self.today)
-        except ValueError as exc:
-            raise dg.Failure(description=f"run_date: {exc}", allow_retries=False) from None
+        except InputError as exc:
+            raise as_failure(InputError(f"run_date: {exc}")) from None
 
     def as_date(self) -> date:
         """The run date (resolved at the start of the run; outside a run, now)."""

@@ -28,7 +28,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from fabscope.errors import InputError, NotFoundError
+from fabscope.errors import DataError, InputError, NotFoundError
 from hardware_sim.data_files import DATA_DIR
 
 # --------------------------------------------------------------------------- Clausing transmission
@@ -131,7 +131,7 @@ def _clausing_spline() -> tuple[CubicSpline, float]:
     """Cubic spline of K·(1 + 3L/8R) in x = ln(1 + L/R) through the shipped exact solutions."""
     table = json.loads(CLAUSING_TABLE_FILE.read_text(encoding="utf-8"))
     if table["max_l_over_r"] != _TABLE_MAX_L_OVER_R or table["points"] != _TABLE_POINTS:
-        raise RuntimeError(f"{CLAUSING_TABLE_FILE}: stale table; run python -m hardware_sim.fab.etch")
+        raise DataError(f"{CLAUSING_TABLE_FILE}: stale table; run python -m hardware_sim.fab.etch")
     f = np.asarray(table["f"], dtype=float)
     return CubicSpline(np.asarray(table["x"], dtype=float), f), float(f[-1])
 

@@ -87,3 +87,20 @@ def test_problems_are_raised_as_their_kind_where_found(
     with pytest.raises(kind) as caught:
         getattr(importlib.import_module(module), function)(argument)
     assert argument.split("-")[-1] in str(caught.value) and not str(caught.value).startswith("'")  # no quotes
+
+
+@pytest.mark.parametrize("kind", [InputError, DataError, WarehouseError, NotFoundError])
+def test_the_cli_renders_every_kind_once_in_one_line_with_exit_2(
+    kind: type[FabscopeError], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import app.cli_config
+    from app.cli import main
+
+    def refuse(**_: object) -> dict:
+        raise kind("tickers.csv: row 7 field 'currency': 'XYZ' is not allowed\n(the whole file's summary)")
+
+    monkeypatch.setattr(app.cli_config, "describe", refuse)
+    assert main(["config", "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "fabscope: tickers.csv: row 7 field 'currency': 'XYZ' is not allowed\n"
