@@ -16,6 +16,7 @@ import dash
 from dash import dcc, html
 
 from app.dashboard import components as ui
+from pipelines.warehouse import resolve_db_path
 
 DASHBOARD_DIR = Path(__file__).resolve().parent
 PAGES_DIR = DASHBOARD_DIR / "pages"
@@ -73,7 +74,7 @@ def _navbar() -> html.Header:
 
 def create_app(db_path: str | None = None) -> dash.Dash:
     """Build the dashboard for warehouse ``db_path`` (else ``$FABSCOPE_DB``, else ./data/fabscope.duckdb)."""
-    db = ui.set_db(db_path)
+    db = str(resolve_db_path(db_path))
     app = dash.Dash(
         __name__,
         use_pages=True,
@@ -84,7 +85,7 @@ def create_app(db_path: str | None = None) -> dash.Dash:
         suppress_callback_exceptions=True,
         background_callback_manager=_background_manager(db),
     )
-    app.server.config["FABSCOPE_DB"] = db
+    app.server.config[ui.DB_CONFIG_KEY] = db
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.layout = html.Div(
         className="shell",

@@ -9,7 +9,6 @@ one pattern-matching callback (:func:`register_shared_callbacks`) serves every d
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,7 +18,6 @@ import polars as pl
 from dash import MATCH, Input, Output, State, dcc, html
 
 from app.queries import REFRESH_HINT, QueryResult
-from pipelines.warehouse import resolve_db_path
 
 # ---- theme ---------------------------------------------------------------------------------
 DOMESTIC = "#c8102e"
@@ -57,20 +55,23 @@ TEMPLATE = go.layout.Template(
 GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
 
-# ---- warehouse path shared by the page callbacks -------------------------------------------
-_STATE: dict[str, str | None] = {"db": None}
-
-
-def set_db(path: str | os.PathLike[str] | None) -> str:
-    """Set the warehouse the pages read (``create_app`` calls this); returns the resolved path."""
-    resolved = str(resolve_db_path(path))
-    _STATE["db"] = resolved
-    return resolved
+# ---- the warehouse the pages read -------------------------------------------------------------
+DB_CONFIG_KEY = "FABSCOPE_DB"
+"""Key of the warehouse path in the Flask server config (``create_app`` sets it, once per app)."""
 
 
 def current_db() -> str:
-    """The warehouse the pages read (resolved by the contract rule if ``create_app`` did not set it)."""
-    return _STATE["db"] or set_db(None)
+    """The warehouse the running app reads: ``server.config[DB_CONFIG_KEY]`` of the app serving the request
+    (outside a request — a background rerun, a test — of the Dash app last built, ``dash.get_app()``).
+
+    The one accessor for the warehouse location: layouts and callbacks call it and hand the path to the
+    page's plain functions (which take it as an argument).
+    """
+    import dash
+    import flask
+
+    config = flask.current_app.config if flask.has_app_context() else dash.get_app().server.config
+    return str(config[DB_CONFIG_KEY])
 
 
 # ---- figures -------------------------------------------------------------------------------

@@ -226,13 +226,13 @@ def _wait_download(folder: Path, name: str, timeout: float = 20) -> str:
 
 def test_download_csv_saves_the_rows_behind_the_chart(dash_app, app_db: Path) -> None:
     from app.dashboard import components as ui
-    from app.dashboard import logic
+    from app.dashboard.pages import capacity_views
 
     folder = Path(dash_app.download_path)
     _visit(dash_app, "/capacity")
     dash_app.find_element("#cap-capacity-card button[id*='csv-button']").click()
     got = _wait_download(folder, "fabscope-cap-capacity.csv")
-    expected = ui.frame_csv(logic.capacity_view(q.fab_capacity(app_db), "company", [], []).frame)
+    expected = ui.frame_csv(capacity_views.capacity_view(q.fab_capacity(app_db), "company", [], []).frame)
     assert got == expected and got.startswith("company,fab,country,")
 
     _visit(dash_app, "/")  # a static card: rows and sources come with the layout
@@ -279,21 +279,16 @@ def test_every_page_on_a_missing_warehouse_says_how_to_get_data(dash_duo, tmp_pa
     missing = tmp_path / "nowhere" / "fabscope.duckdb"
     missing.parent.mkdir()
     dash_duo.start_server(create_app(str(missing)))
-    try:
-        for path in PAGES:
-            _visit(dash_duo, path)
-            assert "Traceback" not in dash_duo.driver.page_source
-            assert "fabscope refresh" in dash_duo.find_element(".content").text or path == "/forecasts", path
-            time.sleep(0.3)
-            assert _severe(dash_duo) == [], f"console errors on {path}: {_severe(dash_duo)}"
-        # the chart annotations (in SVG) explain the missing warehouse
-        _visit(dash_duo, "/market")
-        texts = dash_duo.driver.execute_script(
-            "return Array.from(document.querySelectorAll('.js-plotly-plot')).map("
-            "g => (g.layout.annotations || []).map(a => a.text).join(' '));"
-        )
-        assert texts and all("no warehouse" in t and "fabscope refresh" in t for t in texts), texts
-    finally:
-        from app.dashboard import components as ui
-
-        ui.set_db(None)
+    for path in PAGES:
+        _visit(dash_duo, path)
+        assert "Traceback" not in dash_duo.driver.page_source
+        assert "fabscope refresh" in dash_duo.find_element(".content").text or path == "/forecasts", path
+        time.sleep(0.3)
+        assert _severe(dash_duo) == [], f"console errors on {path}: {_severe(dash_duo)}"
+    # the chart annotations (in SVG) explain the missing warehouse
+    _visit(dash_duo, "/market")
+    texts = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('.js-plotly-plot')).map("
+        "g => (g.layout.annotations || []).map(a => a.text).join(' '));"
+    )
+    assert texts and all("no warehouse" in t and "fabscope refresh" in t for t in texts), texts

@@ -11,26 +11,26 @@ from dash import Input, Output, callback, dcc, html
 from app import queries as q
 from app.dashboard import components as ui
 from app.dashboard import logic
+from app.dashboard.pages import capacity_views as views
 
 dash.register_page(
     __name__, path="/capacity", name="Capacity & tooling", title="fabscope · Capacity", order=3
 )
 
 
-def capacity(dimension: str, products: list[str] | None, countries: list[str] | None) -> logic.View:
+def capacity(db: str, dimension: str, products: list[str] | None, countries: list[str] | None) -> views.View:
     """Logic of the capacity chart."""
-    return logic.capacity_view(q.fab_capacity(ui.current_db()), dimension, products, countries)
+    return views.capacity_view(q.fab_capacity(db), dimension, products, countries)
 
 
-def tool_demand(scenario_id: str | None) -> logic.View:
+def tool_demand(db: str, scenario_id: str | None, measure: str = "tools_new") -> views.View:
     """Logic of the tool-demand chart (falls back to the bundled domestic shares per tool type)."""
-    db = ui.current_db()
-    return logic.tool_demand_view(q.tool_demand(db, scenario_id), q.tool_domestic_share(db))
+    return views.tool_demand_view(q.tool_demand(db, scenario_id), q.tool_domestic_share(db), measure)
 
 
-def tool_supply(scenario_id: str | None) -> logic.View:
+def tool_supply(db: str, scenario_id: str | None) -> views.View:
     """Logic of the domestic tool-supply chart (new domestic tools demanded vs AMEC/Naura supply)."""
-    return logic.tool_supply_view(q.tool_supply(ui.current_db(), scenario_id))
+    return views.tool_supply_view(q.tool_supply(db, scenario_id))
 
 
 def etch(mode: str, layers: Any, aspect_ratio: Any, chemistry: str, chambers: Any) -> tuple[logic.View, Any]:
@@ -81,15 +81,27 @@ def fab(process: str | None, wspm: Any) -> tuple[logic.View, Any]:
     return view, ui.answer_panel(rows, "fab-answer")
 
 
+def _scenario_picker(ident: str, rows: q.QueryResult) -> html.Div:
+    """A scenario dropdown over the scenario ids in ``rows`` (the first picked; the reason when none)."""
+    scenarios = rows.frame["scenario_id"].unique().sort().to_list() if rows.ok else []
+    return ui.control(
+        "Scenario",
+        dcc.Dropdown(
+            id=ident,
+            options=scenarios,
+            value=scenarios[0] if scenarios else None,
+            placeholder=rows.reason if rows.empty else "scenario",
+            style={"width": "260px"},
+        ),
+    )
+
+
 def layout(**_: object) -> html.Div:
     db = ui.current_db()
     cap = q.fab_capacity(db)
     products = sorted(cap.frame["product"].drop_nulls().unique().to_list()) if cap.ok else []
     countries = sorted(cap.frame["country"].drop_nulls().unique().to_list()) if cap.ok else []
-    td = q.tool_demand(db)
-    scenarios = td.frame["scenario_id"].unique().sort().to_list() if td.ok else []
-    ts = q.tool_supply(db)
-    supply_scenarios = ts.frame["scenario_id"].unique().sort().to_list() if ts.ok else []
+    td, ts = q.tool_demand(db), q.tool_supply(db)
     flows = logic.process_flow_ids()
     default_flow = next((f for f in flows if "7nm" in f), flows[0] if flows else None)
     return html.Div(
@@ -113,7 +125,7 @@ def layout(**_: object) -> html.Div:
                             inline=True,
                             value="company",
                             options=[
-                                {"label": f" {v}", "value": k} for k, v in logic.CAPACITY_DIMENSIONS.items()
+                                {"label": f" {v}", "value": k} for k, v in views.CAPACITY_DIMENSIONS.items()
                             ],
                         ),
                     ),
@@ -136,18 +148,20 @@ def layout(**_: object) -> html.Div:
             ui.chart_card(
                 "cap-tools",
                 "Tool demand by type and domestic share",
-                subtitle="bars: tools needed per year (stacked by type); dotted: share from domestic vendors",
+                subtitle="bars (stacked by type): annual additions (new tools that year) or the installed base; "
+                "dotted: that year's share from domestic vendors (the latest reference figure of that year or "
+                "before; a gap where there is none yet)",
                 controls=[
+                    _scenario_picker("cap-tool-scenario", td),
                     ui.control(
-                        "Scenario",
-                        dcc.Dropdown(
-                            id="cap-tool-scenario",
-                            options=scenarios,
-                            value=scenarios[0] if scenarios else None,
-                            placeholder=td.reason if td.empty else "scenario",
-                            style={"width": "260px"},
+                        "Bars",
+                        dcc.RadioItems(
+                            id="cap-tool-measure",
+                            inline=True,
+                            value="tools_new",
+                            options=[{"label": f" {v}", "value": k} for k, v in views.TOOL_MEASURES.items()],
                         ),
-                    )
+                    ),
                 ],
             ),
             ui.chart_card(
@@ -156,18 +170,7 @@ def layout(**_: object) -> html.Div:
                 subtitle="all figures are estimates — supply = upper bound from vendor revenue (revenue × split ÷ "
                 "tool price); demand = floor from capacity additions (new tools × domestic share); "
                 "solid: demand, hatched: supply; coverage in the hover",
-                controls=[
-                    ui.control(
-                        "Scenario",
-                        dcc.Dropdown(
-                            id="cap-supply-scenario",
-                            options=supply_scenarios,
-                            value=supply_scenarios[0] if supply_scenarios else None,
-                            placeholder=ts.reason if ts.empty else "scenario",
-                            style={"width": "260px"},
-                        ),
-                    )
-                ],
+                controls=[_scenario_picker("cap-supply-scenario", ts)],
             ),
             html.Div(
                 className="grid grid-2",
@@ -289,17 +292,19 @@ def layout(**_: object) -> html.Div:
     Input("cap-countries", "value"),
 )
 def _update_capacity(dimension: str, products: list[str] | None, countries: list[str] | None) -> tuple:
-    return capacity(dimension, products, countries).card_outputs
+    return capacity(ui.current_db(), dimension, products, countries).card_outputs
 
 
-@callback(*ui.card_outputs("cap-tools"), Input("cap-tool-scenario", "value"))
-def _update_tools(scenario_id: str | None) -> tuple:
-    return tool_demand(scenario_id).card_outputs
+@callback(
+    *ui.card_outputs("cap-tools"), Input("cap-tool-scenario", "value"), Input("cap-tool-measure", "value")
+)
+def _update_tools(scenario_id: str | None, measure: str) -> tuple:
+    return tool_demand(ui.current_db(), scenario_id, measure).card_outputs
 
 
 @callback(*ui.card_outputs("cap-supply"), Input("cap-supply-scenario", "value"))
 def _update_supply(scenario_id: str | None) -> tuple:
-    return tool_supply(scenario_id).card_outputs
+    return tool_supply(ui.current_db(), scenario_id).card_outputs
 
 
 @callback(

@@ -11,40 +11,20 @@ from dash import Input, Output, callback, dcc, html
 from app import queries as q
 from app.dashboard import components as ui
 from app.dashboard import logic
+from app.dashboard.pages import hardware_views as views
 
 dash.register_page(__name__, path="/hardware", name="Hardware", title="fabscope · Hardware", order=4)
 
-DEFAULT_CHIPS = ("h100-sxm", "h20", "b200", "ascend-910b", "ascend-910c")
-DEFAULT_SYSTEMS = ("gb200-nvl72", "cloudmatrix-384", "hgx-h100-8", "hgx-h20-8")
-SPEC_ROWS = (
-    "vendor",
-    "bf16_tflops",
-    "int8_tops",
-    "hbm_gb",
-    "hbm_tbps",
-    "scaleup_gbps",
-    "tdp_w",
-    "tflops_per_w",
-    "flag",
-)
 
-
-def spec_table(ids: list[str] | None) -> Any:
+def spec_table(db: str, ids: list[str] | None) -> Any:
     """Chips side by side: one row per spec, one column per chip."""
-    chips = q.chip_specs(ui.current_db())
+    chips = q.chip_specs(db)
     if chips.empty:
         return ui.empty_state(chips.reason, title="Chip specs")
-    table = logic.chip_table(chips.frame, ids)
-    if table.is_empty():
+    records = views.spec_records(chips.frame, ids)
+    if not records:
         return ui.empty_state("pick at least one chip", title="Chip specs")
-    records = []
-    for spec in SPEC_ROWS:
-        row: dict[str, Any] = {"spec": logic.CHIP_METRICS.get(spec, spec)}
-        for r in table.iter_rows(named=True):
-            v = r.get(spec)
-            row[r["id"]] = f"{v:,.4g}" if isinstance(v, float) else ("—" if v is None else str(v))
-        records.append(row)
-    return ui.data_table(pl.DataFrame(records), table_id="hw-spec-table", page_size=len(SPEC_ROWS))
+    return ui.data_table(pl.DataFrame(records), table_id="hw-spec-table", page_size=len(views.SPEC_ROWS))
 
 
 def calculator(
@@ -102,7 +82,7 @@ def layout(**_: object) -> html.Div:
                             id="hw-chip-ids",
                             options=ui.id_options(chip_ids),
                             multi=True,
-                            value=[c for c in DEFAULT_CHIPS if c in chip_ids] or chip_ids[:5],
+                            value=[c for c in views.DEFAULT_CHIPS if c in chip_ids] or chip_ids[:5],
                         ),
                         wide=True,
                     ),
@@ -112,7 +92,7 @@ def layout(**_: object) -> html.Div:
                             id="hw-chip-metric",
                             clearable=False,
                             value="bf16_tflops",
-                            options=[{"label": v, "value": k} for k, v in logic.CHIP_METRICS.items()],
+                            options=[{"label": v, "value": k} for k, v in views.CHIP_METRICS.items()],
                             style={"width": "240px"},
                         ),
                     ),
@@ -128,7 +108,7 @@ def layout(**_: object) -> html.Div:
                             id="hw-system-ids",
                             options=ui.id_options(system_ids),
                             multi=True,
-                            value=[s for s in DEFAULT_SYSTEMS if s in system_ids] or system_ids[:4],
+                            value=[s for s in views.DEFAULT_SYSTEMS if s in system_ids] or system_ids[:4],
                         ),
                         wide=True,
                     ),
@@ -269,8 +249,9 @@ def layout(**_: object) -> html.Div:
     Input("hw-chip-metric", "value"),
 )
 def _update_chips(ids: list[str] | None, metric: str) -> tuple:
-    view = logic.chip_compare_view(q.chip_specs(ui.current_db()), ids or [], metric)
-    return (*view.card_outputs, spec_table(ids or []))
+    db = ui.current_db()
+    view = views.chip_compare_view(q.chip_specs(db), ids or [], metric)
+    return (*view.card_outputs, spec_table(db, ids or []))
 
 
 @callback(
@@ -281,8 +262,8 @@ def _update_chips(ids: list[str] | None, metric: str) -> tuple:
 )
 def _update_systems(ids: list[str] | None, unit: str) -> tuple:
     systems = q.system_perf(ui.current_db())
-    power = logic.power_view(systems, ids or [], per_chip=unit == "chip")
-    perfw = logic.perf_per_watt_view(systems, ids or [])
+    power = views.power_view(systems, ids or [], per_chip=unit == "chip")
+    perfw = views.perf_per_watt_view(systems, ids or [])
     return (*power.card_outputs, *perfw.card_outputs)
 
 

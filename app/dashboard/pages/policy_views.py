@@ -1,0 +1,118 @@
+"""Policy page views: a timeline of export-control actions (one lane per category) and Entity List
+additions, and the details of one action. Pure functions of :mod:`app.queries` results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from app import queries as q
+from app.dashboard.components import styled
+from app.dashboard.views_common import View, colour, empty_view, flag_symbols, merge_sources
+
+ENTITY_LANE = "Entity List additions"
+
+
+def policy_timeline_view(
+    events: q.QueryResult, entities: q.QueryResult, *, include_entities: bool = True, height: int = 420
+) -> View:
+    """Timeline: one lane per category (announced date), plus Entity List additions by date."""
+    if events.empty and (entities.empty or not include_entities):
+        return empty_view(events.reason or entities.reason, height=height)
+    fig = go.Figure()
+    frames = []
+    if not events.empty:
+        ev = events.frame
+        for i, cat in enumerate(sorted(ev["category"].drop_nulls().unique().to_list())):
+            g = ev.filter(pl.col("category") == cat)
+            fig.add_trace(
+                go.Scatter(
+                    x=g["announced_date"].to_list(),
+                    y=[cat] * g.height,
+                    mode="markers",
+                    name=cat,
+                    marker={
+                        "size": 12,
+                        "color": colour(i),
+                        "line": {"width": 1, "color": "white"},
+                        "symbol": flag_symbols(g["flag"].to_list()),
+                    },
+                    text=g["title"].to_list(),
+                    customdata=g["event_id"].to_list(),
+                    hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>" + cat + "</extra>",
+                )
+            )
+        frames.append(
+            ev.select(
+                "event_id",
+                pl.col("announced_date").alias("date"),
+                "category",
+                "title",
+                "agency",
+                "citation",
+                "source",
+                "flag",
+            )
+        )
+    if include_entities and not entities.empty:
+        counts = (
+            entities.frame.group_by("added_date", "event_id")
+            .agg(pl.col("name").count().alias("n"), pl.col("name").str.join("; ").alias("names"))
+            .sort("added_date")
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=counts["added_date"].to_list(),
+                y=[ENTITY_LANE] * counts.height,
+                mode="markers",
+                name=ENTITY_LANE,
+                marker={
+                    "size": [8 + 3 * min(n, 8) for n in counts["n"].to_list()],
+                    "color": "#52606d",
+                    "symbol": "diamond",
+                },
+                text=[
+                    f"{n} part{'y' if n == 1 else 'ies'}: {names[:160]}"
+                    for n, names in zip(counts["n"].to_list(), counts["names"].to_list(), strict=True)
+                ],
+                customdata=counts["event_id"].to_list(),
+                hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>Entity List</extra>",
+            )
+        )
+        frames.append(
+            entities.frame.select(
+                "event_id",
+                pl.col("added_date").alias("date"),
+                pl.lit("entity_list_addition").alias("category"),
+                pl.col("name").alias("title"),
+                pl.lit("BIS").alias("agency"),
+                "citation",
+                "source",
+                "flag",
+            )
+        )
+    styled(
+        fig,
+        height=height,
+        showlegend=False,
+        hovermode="closest",
+        margin={"l": 170, "r": 16, "t": 16, "b": 40},
+        yaxis={"title": None, "categoryorder": "category descending"},
+    )
+    frame = pl.concat(frames, how="vertical_relaxed").sort("date") if frames else pl.DataFrame()
+    return View(fig, frame, merge_sources(events.sources, entities.sources if include_entities else ()))
+
+
+def event_detail(events: pl.DataFrame, entities: pl.DataFrame, event_id: str | None) -> dict[str, Any] | None:
+    """Everything about one event: its row plus the Entity List parties it added."""
+    if not event_id or events.is_empty():
+        return None
+    row = events.filter(pl.col("event_id") == event_id)
+    if row.is_empty():
+        return None
+    out = row.row(0, named=True)
+    listed = entities.filter(pl.col("event_id") == event_id) if not entities.is_empty() else entities
+    out["entities"] = listed["name"].to_list() if not listed.is_empty() else []
+    return out
