@@ -141,17 +141,13 @@ def _editor() -> html.Div:
                 className="controls-row",
                 style={"marginTop": "10px"},
                 children=[
-                    ui.control(
+                    ui.picker(
                         "Base scenario",
-                        dcc.Dropdown(
-                            id="editor-base",
-                            options=ui.id_options(files),
-                            value="baseline.yaml"
-                            if "baseline.yaml" in files
-                            else (files[0] if files else None),
-                            clearable=False,
-                            style={"width": "220px"},
-                        ),
+                        "editor-base",
+                        files,
+                        "baseline.yaml" if "baseline.yaml" in files else (files[0] if files else None),
+                        width=220,
+                        clearable=False,
                     ),
                     ui.control(
                         "Run name",
@@ -218,36 +214,19 @@ def layout(**_: object) -> html.Div:
             html.Div(
                 className="controls-row",
                 children=[
-                    ui.control(
-                        "Segment",
-                        dcc.Dropdown(
-                            id="forecast-segment",
-                            options=[{"label": SEGMENT_LABELS[s], "value": s} for s in SEGMENTS],
-                            value=SEGMENTS[0],
-                            clearable=False,
-                            style={"width": "220px"},
-                        ),
+                    ui.picker(
+                        "Segment", "forecast-segment", SEGMENT_LABELS, SEGMENTS[0], width=220, clearable=False
                     ),
-                    ui.control(
+                    ui.picker(
                         "Scenario runs",
-                        dcc.Dropdown(
-                            id="forecast-scenarios",
-                            options=fan_opts,
-                            value=fan_ids,
-                            multi=True,
-                            placeholder="pick runs",
-                        ),
-                        wide=True,
+                        "forecast-scenarios",
+                        fan_opts,
+                        fan_ids,
+                        multi=True,
+                        placeholder="pick runs",
                     ),
-                    ui.control(
-                        "Model",
-                        dcc.Dropdown(
-                            id="forecast-model",
-                            options=ui.id_options(views.FAN_MODELS),
-                            value="structural",
-                            clearable=False,
-                            style={"width": "160px"},
-                        ),
+                    ui.picker(
+                        "Model", "forecast-model", views.FAN_MODELS, "structural", width=160, clearable=False
                     ),
                 ],
             ),
@@ -265,20 +244,14 @@ def layout(**_: object) -> html.Div:
                     "run a scenario from the editor to overlay it against the baseline", height=220
                 ).figure,
             ),
-            html.Div(
-                className="card",
-                children=[
-                    html.H3("Stored runs", className="card-title"),
-                    html.Div(table, id="runs-list"),
-                ],
-            ),
+            ui.panel("Stored runs", html.Div(table, id="runs-list")),
             ui.chart_card(
                 "forecast-compare",
                 "Compare two runs",
                 subtitle="CSV holds p50 of each run and the difference (B − A)",
                 controls=[
-                    ui.control("Run A", dcc.Dropdown(id="compare-a", options=run_opts, value=a), wide=True),
-                    ui.control("Run B", dcc.Dropdown(id="compare-b", options=run_opts, value=b), wide=True),
+                    ui.picker("Run A", "compare-a", run_opts, a, wide=True),
+                    ui.picker("Run B", "compare-b", run_opts, b, wide=True),
                 ],
             ),
         ]

@@ -15,23 +15,18 @@ import polars as pl
 from app import queries as q
 from app.dashboard.components import DOMESTIC, FOREIGN, styled
 from app.dashboard.views_common import View, colour, empty_view, merge_sources
+from pipelines.schema import TABLES
 
 DEFAULT_CHIPS = ("h100-sxm", "h20", "b200", "ascend-910b", "ascend-910c")
 """Chips compared when the Hardware page opens."""
 DEFAULT_SYSTEMS = ("gb200-nvl72", "cloudmatrix-384", "hgx-h100-8", "hgx-h20-8")
 """Systems compared when the Hardware page opens."""
 SPEC_ROWS = (
-    "vendor",
-    "bf16_tflops",
-    "int8_tops",
-    "hbm_gb",
-    "hbm_tbps",
-    "scaleup_gbps",
-    "tdp_w",
+    *(c for c in TABLES["chip_specs"].column_names if c not in ("id", "sources", "flag", "source")),
     "tflops_per_w",
     "flag",
 )
-"""Rows of the chips-side-by-side table (``chip_specs`` columns plus TFLOP/s per W)."""
+"""Rows of the chips-side-by-side table: the stored ``chip_specs`` figures, TFLOP/s per W, the flag."""
 DOMESTIC_VENDORS = frozenset(
     {"huawei", "cambricon", "hygon", "biren", "moore threads", "metax", "enflame", "iluvatar"}
 )

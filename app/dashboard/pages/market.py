@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
@@ -72,41 +72,13 @@ def layout(**_: object) -> html.Div:
     controls = html.Div(
         className="controls-row",
         children=[
-            html.Div(
-                className="control control-wide",
-                children=[
-                    html.Label("Tickers", htmlFor="market-tickers"),
-                    dcc.Dropdown(
-                        id="market-tickers",
-                        options=[{"label": v, "value": k} for k, v in labels.items()],
-                        value=defaults,
-                        multi=True,
-                        placeholder="pick tickers",
-                    ),
-                ],
-            ),
-            ui.control(
-                "Date range",
-                dcc.DatePickerRange(
-                    id="market-dates",
-                    start_date=start,
-                    end_date=end,
-                    min_date_allowed=first,
-                    max_date_allowed=last,
-                    display_format="YYYY-MM-DD",
-                ),
-            ),
-            ui.control(
+            ui.picker("Tickers", "market-tickers", labels, defaults, multi=True, placeholder="pick tickers"),
+            ui.date_range("Date range", "market-dates", first, last, start_date=start, end_date=end),
+            ui.checks(
                 "Markers",
-                dcc.Checklist(
-                    id="market-show-events",
-                    value=["events"],
-                    inline=True,
-                    options=[
-                        {"label": " export-control actions", "value": "events"},
-                        {"label": " log scale", "value": "log"},
-                    ],
-                ),
+                "market-show-events",
+                {"events": "export-control actions", "log": "log scale"},
+                ["events"],
             ),
         ],
     )
@@ -132,35 +104,24 @@ def layout(**_: object) -> html.Div:
                         "Event study: cumulative abnormal return per ticker",
                         subtitle="market-model CAR; dashed lines = the stored group means",
                         controls=[
-                            ui.control(
+                            ui.picker(
                                 "Event",
-                                dcc.Dropdown(
-                                    id="market-event",
-                                    options=ev_options,
-                                    value=ev_options[0]["value"] if ev_options else None,
-                                    placeholder=events.reason or "pick an event",
-                                    clearable=False,
-                                ),
+                                "market-event",
+                                ev_options,
+                                ev_options[0]["value"] if ev_options else None,
                                 wide=True,
+                                placeholder=events.reason or "pick an event",
+                                clearable=False,
                             ),
-                            ui.control(
-                                "Window (trading days)",
-                                dcc.RadioItems(id="market-window", options=[], value=None, inline=True),
-                            ),
+                            ui.choice("Window (trading days)", "market-window", [], None),
                         ],
                     ),
-                    html.Div(
-                        className="card",
-                        children=[
-                            html.H3("Domestic vs foreign, mean CAR", className="card-title"),
-                            html.Div(
-                                className="card-subtitle",
-                                children="the warehouse's cross-section for the chosen event and window "
-                                "(event_study_cross_section), as stored",
-                            ),
-                            html.Div(id="market-es-banner", style={"marginTop": "10px"}),
-                            html.Div(id="market-es-summary", style={"marginTop": "10px"}),
-                        ],
+                    ui.panel(
+                        "Domestic vs foreign, mean CAR",
+                        html.Div(id="market-es-banner", style={"marginTop": "10px"}),
+                        html.Div(id="market-es-summary", style={"marginTop": "10px"}),
+                        subtitle="the warehouse's cross-section for the chosen event and window "
+                        "(event_study_cross_section), as stored",
                     ),
                 ],
             ),

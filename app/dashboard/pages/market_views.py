@@ -35,21 +35,19 @@ def default_range(first: date, last: date, years: int = DEFAULT_YEARS) -> tuple[
     return start, last
 
 
+PERFORMANCE_SCHEMA = dict(
+    date=pl.Date, ticker=pl.String, close_usd=pl.Float64, index=pl.Float64, provider=pl.String
+)
+"""Columns of the normalised performance frame (``index``: 100 = first day shown)."""
+
+
 def normalise_usd(prices: pl.DataFrame) -> pl.DataFrame:
     """Per ticker: ``index`` = 100 × close_usd / first close_usd in the frame (USD total-price index).
 
     Rows without a USD close are dropped (no FX rate that day).
     """
     if prices.is_empty():
-        return pl.DataFrame(
-            schema={
-                "date": pl.Date,
-                "ticker": pl.String,
-                "close_usd": pl.Float64,
-                "index": pl.Float64,
-                "provider": pl.String,
-            }
-        )
+        return pl.DataFrame(schema=PERFORMANCE_SCHEMA)
     clean = prices.filter(pl.col("close_usd").is_not_null() & (pl.col("close_usd") > 0)).sort(
         "ticker", "date"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
@@ -97,40 +97,27 @@ def layout(**_: object) -> html.Div:
             html.Div(
                 className="controls-row",
                 children=[
-                    ui.control(
+                    ui.checks(
                         "Categories",
-                        dcc.Checklist(
-                            id="policy-categories",
-                            options=[{"label": f" {c}", "value": c} for c in cats],
-                            value=cats,
-                            inline=True,
-                            inputStyle={"marginLeft": "10px"},
-                        ),
+                        "policy-categories",
+                        cats,
+                        cats,
                         wide=True,
+                        inputStyle={"marginLeft": "10px"},
                     ),
-                    ui.control(
+                    ui.date_range(
                         "Date range",
-                        dcc.DatePickerRange(
-                            id="policy-dates",
-                            start_date=None,
-                            end_date=None,
-                            min_date_allowed=first,
-                            max_date_allowed=last,
-                            initial_visible_month=last,
-                            display_format="YYYY-MM-DD",
-                            clearable=True,
-                            start_date_placeholder_text=first.isoformat() if first else "from",
-                            end_date_placeholder_text=last.isoformat() if last else "to",
-                        ),
+                        "policy-dates",
+                        first,
+                        last,
+                        start_date=None,
+                        end_date=None,
+                        initial_visible_month=last,
+                        clearable=True,
+                        start_date_placeholder_text=first.isoformat() if first else "from",
+                        end_date_placeholder_text=last.isoformat() if last else "to",
                     ),
-                    ui.control(
-                        "Entity List",
-                        dcc.Checklist(
-                            id="policy-entities",
-                            value=["show"],
-                            options=[{"label": " show additions", "value": "show"}],
-                        ),
-                    ),
+                    ui.checks("Entity List", "policy-entities", {"show": "show additions"}, ["show"]),
                 ],
             ),
             ui.chart_card(
@@ -139,20 +126,8 @@ def layout(**_: object) -> html.Div:
                 subtitle="one lane per category; hollow = estimate (citation not yet verified); "
                 "◆ Entity List additions, size = parties listed; click a point for details",
             ),
-            html.Div(
-                className="card",
-                children=[
-                    html.H3("Details", className="card-title"),
-                    html.Div(id="policy-detail", children=detail(db, None)),
-                ],
-            ),
-            html.Div(
-                className="card",
-                children=[
-                    html.H3("Actions (filtered)", className="card-title"),
-                    html.Div(id="policy-table-wrap"),
-                ],
-            ),
+            ui.panel("Details", html.Div(id="policy-detail", children=detail(db, None))),
+            ui.panel("Actions (filtered)", html.Div(id="policy-table-wrap")),
         ]
     )
 

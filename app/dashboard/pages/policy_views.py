@@ -13,6 +13,8 @@ from app.dashboard.components import styled
 from app.dashboard.views_common import View, colour, empty_view, flag_symbols, merge_sources
 
 ENTITY_LANE = "Entity List additions"
+TIMELINE_COLUMNS = ("event_id", "date", "category", "title", "agency", "citation", "source", "flag")
+"""Columns of the timeline's rows (CSV): actions by announced date, Entity List additions by added date."""
 
 
 def policy_timeline_view(
@@ -44,18 +46,7 @@ def policy_timeline_view(
                     hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>" + cat + "</extra>",
                 )
             )
-        frames.append(
-            ev.select(
-                "event_id",
-                pl.col("announced_date").alias("date"),
-                "category",
-                "title",
-                "agency",
-                "citation",
-                "source",
-                "flag",
-            )
-        )
+        frames.append(ev.rename({"announced_date": "date"}).select(TIMELINE_COLUMNS))
     if include_entities and not entities.empty:
         counts = (
             entities.frame.group_by("added_date", "event_id")
@@ -81,18 +72,10 @@ def policy_timeline_view(
                 hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>Entity List</extra>",
             )
         )
-        frames.append(
-            entities.frame.select(
-                "event_id",
-                pl.col("added_date").alias("date"),
-                pl.lit("entity_list_addition").alias("category"),
-                pl.col("name").alias("title"),
-                pl.lit("BIS").alias("agency"),
-                "citation",
-                "source",
-                "flag",
-            )
+        additions = entities.frame.rename({"added_date": "date", "name": "title"}).with_columns(
+            category=pl.lit("entity_list_addition"), agency=pl.lit("BIS")
         )
+        frames.append(additions.select(TIMELINE_COLUMNS))
     styled(
         fig,
         height=height,

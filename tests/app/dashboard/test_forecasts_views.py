@@ -24,17 +24,20 @@ FC = pl.DataFrame(
 )
 
 
+HIST = pl.DataFrame(
+    {
+        "segment": ["wfe"],
+        "year": [2024],
+        "domestic_share": [0.25],
+        "metric": ["m"],
+        "source": ["SEMI"],
+        "flag": ["estimate"],
+    }
+)
+
+
 def test_fan_view_draws_band_and_median_per_scenario(qr) -> None:
-    hist = pl.DataFrame(
-        {
-            "segment": ["wfe"],
-            "year": [2024],
-            "domestic_share": [0.25],
-            "metric": ["m"],
-            "source": ["SEMI"],
-            "flag": ["estimate"],
-        }
-    )
+    hist = HIST
     view = fv.fan_view(qr(FC), "wfe", ["base", "alt"], qr(hist), None)
     bands = [t for t in view.figure.data if t.fill == "toself"]
     assert len(bands) == 2
@@ -69,16 +72,7 @@ def test_run_helpers(qr, empty) -> None:
 
 
 def test_fan_csv_holds_every_point_drawn(qr) -> None:
-    hist = pl.DataFrame(
-        {
-            "segment": ["wfe"],
-            "year": [2024],
-            "domestic_share": [0.25],
-            "metric": ["m"],
-            "source": ["SEMI"],
-            "flag": ["estimate"],
-        }
-    )
+    hist = HIST
     outlook = pl.DataFrame(
         {
             "segment": ["wfe"],
