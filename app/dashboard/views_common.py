@@ -6,7 +6,7 @@ results, testable without a browser); this module holds only what two or more of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -72,3 +72,14 @@ def parse_date(value: str | date | None) -> date | None:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
+
+
+def groups(frame: pl.DataFrame, column: str) -> Iterator[tuple[int, Any, pl.DataFrame]]:
+    """``(i, value, rows)`` for each distinct ``column`` value, in order of first appearance."""
+    for i, value in enumerate(frame[column].unique(maintain_order=True).to_list()):
+        yield i, value, frame.filter(pl.col(column) == value)
+
+
+def points(x: Sequence[Any], y: Sequence[Any], name: str, marker: dict[str, Any], **hover: Any) -> go.Scatter:
+    """A markers-only trace (``hover``: ``text``, ``customdata``, ``hovertemplate``)."""
+    return go.Scatter(x=list(x), y=list(y), mode="markers", name=name, marker=marker, **hover)

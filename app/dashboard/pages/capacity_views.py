@@ -13,7 +13,7 @@ import polars as pl
 
 from app import queries as q
 from app.dashboard.components import DOMESTIC, styled
-from app.dashboard.views_common import View, colour, empty_view, flag_symbols, pct
+from app.dashboard.views_common import View, colour, empty_view, flag_symbols, groups, pct
 
 REFERENCE_WAFER_MM = 300
 """Capacity is shown in 300 mm-equivalent wafer starts/month: own-size WSPM × (d / 300 mm)²."""
@@ -146,8 +146,8 @@ def tool_demand_view(
     label = TOOL_MEASURES[measure]
     frame = td.frame
     fig = go.Figure()
-    for i, tool in enumerate(frame["tool_type"].unique(maintain_order=True).to_list()):
-        part = frame.filter(pl.col("tool_type") == tool).sort("year")
+    for i, tool, rows in groups(frame, "tool_type"):
+        part = rows.sort("year")
         c = colour(i)
         fig.add_trace(
             go.Bar(

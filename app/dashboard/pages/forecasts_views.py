@@ -11,7 +11,7 @@ import polars as pl
 
 from app import queries as q
 from app.dashboard.components import styled
-from app.dashboard.views_common import View, colour, empty_view, flag_symbols, merge_sources
+from app.dashboard.views_common import View, colour, empty_view, flag_symbols, merge_sources, points
 
 FAN_MODELS = ("structural", "ensemble", "fisher_pry", "gompertz", "bass")
 """Forecast models offered in the fan chart's model picker (``substitution_forecast.model``)."""
@@ -92,48 +92,37 @@ def fan_view(
         )
     extra: list[str] = []
     shown = [frame.with_columns(pl.lit("forecast").alias("series"))]
-    if history is not None and history.ok:
-        h = history.frame.filter(pl.col("segment") == segment)
-        if not h.is_empty():
-            shown.append(h.with_columns(pl.lit("observed").alias("series")))
-            fig.add_trace(
-                go.Scatter(
-                    x=h["year"].to_list(),
-                    y=h["domestic_share"].to_list(),
-                    mode="markers",
-                    name="observed",
-                    marker={
-                        "color": "#1f2933",
-                        "size": 8,
-                        "symbol": flag_symbols(h["flag"].to_list()),
-                    },
-                    text=[
-                        f"{m} · {s}"
-                        for m, s in zip(h["metric"].to_list(), h["source"].to_list(), strict=True)
-                    ],
-                    hovertemplate="%{x}: %{y:.0%} observed<br>%{text}<extra></extra>",
-                )
+    for result, series, marker, label, hover in (
+        (
+            history,
+            "observed",
+            lambda r: {"color": "#1f2933", "size": 8, "symbol": flag_symbols(r["flag"].to_list())},
+            lambda r: [f"{m} · {s}" for m, s in zip(r["metric"], r["source"], strict=True)],
+            "%{x}: %{y:.0%} observed<br>%{text}<extra></extra>",
+        ),
+        (
+            outlooks,
+            "third-party outlook",
+            lambda _r: {"color": "#e9a23b", "size": 10, "symbol": "x"},
+            lambda r: [f"{p} ({m})" for p, m in zip(r["publisher"], r["metric"], strict=True)],
+            "%{x}: %{y:.0%}<br>%{text}<extra>outlook</extra>",
+        ),
+    ):
+        rows = result.frame.filter(pl.col("segment") == segment) if result is not None and result.ok else None
+        if rows is None or rows.is_empty():
+            continue
+        shown.append(rows.with_columns(pl.lit(series).alias("series")))
+        fig.add_trace(
+            points(
+                rows["year"],
+                rows["domestic_share"],
+                series,
+                marker(rows),
+                text=label(rows),
+                hovertemplate=hover,
             )
-            extra += h["source"].to_list()
-    if outlooks is not None and outlooks.ok:
-        o = outlooks.frame.filter(pl.col("segment") == segment)
-        if not o.is_empty():
-            shown.append(o.with_columns(pl.lit("third-party outlook").alias("series")))
-            fig.add_trace(
-                go.Scatter(
-                    x=o["year"].to_list(),
-                    y=o["domestic_share"].to_list(),
-                    mode="markers",
-                    name="third-party outlook",
-                    marker={"color": "#e9a23b", "size": 10, "symbol": "x"},
-                    text=[
-                        f"{p} ({m})"
-                        for p, m in zip(o["publisher"].to_list(), o["metric"].to_list(), strict=True)
-                    ],
-                    hovertemplate="%{x}: %{y:.0%}<br>%{text}<extra>outlook</extra>",
-                )
-            )
-            extra += o["source"].to_list()
+        )
+        extra += rows["source"].to_list()
     styled(
         fig,
         height=height,

@@ -14,7 +14,7 @@ import polars as pl
 
 from app import queries as q
 from app.dashboard.components import DOMESTIC, FOREIGN, styled
-from app.dashboard.views_common import View, colour, empty_view, merge_sources
+from app.dashboard.views_common import View, colour, empty_view, groups, merge_sources
 from pipelines.schema import TABLES
 
 DEFAULT_CHIPS = ("h100-sxm", "h20", "b200", "ascend-910b", "ascend-910c")
@@ -90,6 +90,10 @@ def power_breakdown(systems: pl.DataFrame, ids: Sequence[str] | None = None) -> 
     return pl.DataFrame(rows, schema={"id": pl.String, "component": pl.String, "kw": pl.Float64})
 
 
+def _hover(unit: str, component: str) -> str:
+    return "%{x}: %{y:,.1f} " + unit + "<extra>" + component + "</extra>"
+
+
 def power_view(
     systems: q.QueryResult, ids: Sequence[str] | None, *, per_chip: bool = False, height: int = 380
 ) -> View:
@@ -113,18 +117,13 @@ def power_view(
     else:
         long = long.with_columns(pl.col("kw").alias("value"))
         unit = "kW per system"
-    fig = go.Figure()
-    for i, comp in enumerate(long["component"].unique(maintain_order=True).to_list()):
-        part = long.filter(pl.col("component") == comp)
-        fig.add_trace(
-            go.Bar(
-                x=part["id"].to_list(),
-                y=part["value"].to_list(),
-                name=comp,
-                marker_color=colour(i),
-                hovertemplate="%{x}: %{y:,.1f} " + unit + "<extra>" + comp + "</extra>",
-            )
+    bars = [
+        go.Bar(
+            x=part["id"], y=part["value"], name=comp, marker_color=colour(i), hovertemplate=_hover(unit, comp)
         )
+        for i, comp, part in groups(long, "component")
+    ]
+    fig = go.Figure(bars)
     styled(fig, height=height, barmode="stack", yaxis_title=unit)
     return View(fig, long, systems.sources)
 
@@ -142,7 +141,7 @@ def perf_per_watt_view(systems: q.QueryResult, ids: Sequence[str] | None, *, hei
             x=frame["id"].to_list(),
             y=frame["pflops_per_kw"].to_list(),
             marker_color=FOREIGN,
-            customdata=list(zip(frame["bf16_pflops"].to_list(), frame["power_kw"].to_list(), strict=True)),
+            customdata=frame.select("bf16_pflops", "power_kw").rows(),
             hovertemplate="%{x}: %{y:.3f} PFLOP/s per kW<br>%{customdata[0]:,.0f} PFLOP/s · %{customdata[1]:,.0f} kW"
             "<extra></extra>",
         )

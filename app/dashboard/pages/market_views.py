@@ -15,7 +15,7 @@ import polars as pl
 
 from app import queries as q
 from app.dashboard.components import DOMESTIC, FOREIGN, styled
-from app.dashboard.views_common import View, colour, empty_view, merge_sources
+from app.dashboard.views_common import View, colour, empty_view, groups, merge_sources
 
 CAMBRICON = "688256.SS"
 NVIDIA = "NVDA"
@@ -114,8 +114,7 @@ def performance_view(
     labels = ticker_labels(tickers_frame)
     domestic = domestic_set(tickers_frame)
     fig = go.Figure()
-    for i, ticker in enumerate(perf["ticker"].unique(maintain_order=True).to_list()):
-        part = perf.filter(pl.col("ticker") == ticker)
+    for i, ticker, part in groups(perf, "ticker"):
         fig.add_trace(
             go.Scatter(
                 x=part["date"].to_numpy(),

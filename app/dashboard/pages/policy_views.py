@@ -10,7 +10,7 @@ import polars as pl
 
 from app import queries as q
 from app.dashboard.components import styled
-from app.dashboard.views_common import View, colour, empty_view, flag_symbols, merge_sources
+from app.dashboard.views_common import View, colour, empty_view, flag_symbols, groups, merge_sources, points
 
 ENTITY_LANE = "Entity List additions"
 TIMELINE_COLUMNS = ("event_id", "date", "category", "title", "agency", "citation", "source", "flag")
@@ -27,20 +27,14 @@ def policy_timeline_view(
     frames = []
     if not events.empty:
         ev = events.frame
-        for i, cat in enumerate(sorted(ev["category"].drop_nulls().unique().to_list())):
-            g = ev.filter(pl.col("category") == cat)
+        for i, cat, g in groups(ev.filter(pl.col("category").is_not_null()).sort("category"), "category"):
+            marker = {"size": 12, "color": colour(i), "line": {"width": 1, "color": "white"}}
             fig.add_trace(
-                go.Scatter(
-                    x=g["announced_date"].to_list(),
-                    y=[cat] * g.height,
-                    mode="markers",
-                    name=cat,
-                    marker={
-                        "size": 12,
-                        "color": colour(i),
-                        "line": {"width": 1, "color": "white"},
-                        "symbol": flag_symbols(g["flag"].to_list()),
-                    },
+                points(
+                    g["announced_date"],
+                    [cat] * g.height,
+                    cat,
+                    marker | {"symbol": flag_symbols(g["flag"].to_list())},
                     text=g["title"].to_list(),
                     customdata=g["event_id"].to_list(),
                     hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>" + cat + "</extra>",
@@ -53,20 +47,16 @@ def policy_timeline_view(
             .agg(pl.col("name").count().alias("n"), pl.col("name").str.join("; ").alias("names"))
             .sort("added_date")
         )
+        sizes = [8 + 3 * min(n, 8) for n in counts["n"].to_list()]
         fig.add_trace(
-            go.Scatter(
-                x=counts["added_date"].to_list(),
-                y=[ENTITY_LANE] * counts.height,
-                mode="markers",
-                name=ENTITY_LANE,
-                marker={
-                    "size": [8 + 3 * min(n, 8) for n in counts["n"].to_list()],
-                    "color": "#52606d",
-                    "symbol": "diamond",
-                },
+            points(
+                counts["added_date"],
+                [ENTITY_LANE] * counts.height,
+                ENTITY_LANE,
+                {"size": sizes, "color": "#52606d", "symbol": "diamond"},
                 text=[
                     f"{n} part{'y' if n == 1 else 'ies'}: {names[:160]}"
-                    for n, names in zip(counts["n"].to_list(), counts["names"].to_list(), strict=True)
+                    for n, names in zip(counts["n"], counts["names"], strict=True)
                 ],
                 customdata=counts["event_id"].to_list(),
                 hovertemplate="%{x|%Y-%m-%d} · %{text}<extra>Entity List</extra>",
