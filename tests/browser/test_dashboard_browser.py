@@ -160,6 +160,50 @@ def test_market_ticker_picker_changes_the_chart(dash_app, app_db: Path) -> None:
     assert _severe(dash_app) == []
 
 
+def _yaxis_title(dash_duo, graph_id: str) -> str:
+    return dash_duo.driver.execute_script(
+        "const g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+        "return g && g.layout && g.layout.yaxis && g.layout.yaxis.title ? g.layout.yaxis.title.text : '';",
+        f"#{graph_id}",
+    )
+
+
+def test_event_study_summary_shows_the_stored_statistic(dash_app, app_db: Path) -> None:
+    """The summary holds the warehouse's cross-section t-statistic (2.47 for the H20 event's domestic group)."""
+    h20 = "2025-04-15-nvidia-8k-h20-licence"
+    stored = q.event_study_cross_section(app_db, h20)
+    if stored.empty:
+        if REQUIRE:
+            pytest.fail(stored.reason)
+        pytest.skip(stored.reason)
+    row = next(
+        r
+        for r in stored.frame.iter_rows(named=True)
+        if r["window"] == "[-1,+1]" and r["group"] == "domestic_china"
+    )
+    _visit(dash_app, "/market")
+    dash_app.find_element("#market-event").click()
+    option = next(
+        o for o in dash_app.find_elements(".dash-dropdown-option") if o.text.startswith("2025-04-15")
+    )
+    option.click()
+    dash_app.wait_for_contains_text("#market-es-table", f"{row['t_stat']:.2f}", timeout=15)
+    assert "MacKinlay" in dash_app.find_element("#market-es-method").text
+    assert _severe(dash_app) == []
+
+
+def test_tool_demand_switches_between_additions_and_installed_base(dash_app) -> None:
+    _visit(dash_app, "/capacity")
+    assert "annual additions" in _yaxis_title(dash_app, "cap-tools-graph")
+    label = next(e for e in dash_app.find_elements("#cap-tool-measure label") if "installed base" in e.text)
+    label.click()
+    deadline = time.time() + 15
+    while time.time() < deadline and "installed base" not in _yaxis_title(dash_app, "cap-tools-graph"):
+        time.sleep(0.2)
+    assert "installed base" in _yaxis_title(dash_app, "cap-tools-graph")
+    assert _severe(dash_app) == []
+
+
 def _retype(dash_duo, input_id: str, value: str, answer_id: str, expected: str) -> tuple[str, str]:
     """Replace the value of ``input_id`` and wait until ``answer_id`` shows ``expected``: (text before, after)."""
     before = dash_duo.find_element(f"#{answer_id}").text
