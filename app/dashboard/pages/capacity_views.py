@@ -132,6 +132,21 @@ TOOL_MEASURES = {
 """What the tool-demand bars can show (``tool_demand`` columns): the default is the annual additions."""
 
 
+def _share_line(part: pl.DataFrame, tool: str, line_colour: str) -> go.Scatter:
+    """One tool type's domestic share per year, dotted on the right axis (gaps where unknown)."""
+    return go.Scatter(
+        x=part["year"].to_list(),
+        y=part["domestic_share"].to_list(),
+        yaxis="y2",
+        mode="lines+markers",
+        name=f"{tool} domestic share",
+        legendgroup=tool,
+        showlegend=False,
+        line={"color": line_colour, "dash": "dot"},
+        hovertemplate="%{x}: %{y:.0%} domestic that year<extra>" + tool + "</extra>",
+    )
+
+
 def tool_demand_view(
     td: q.QueryResult, shares: q.QueryResult | None = None, measure: str = "tools_new", *, height: int = 400
 ) -> View:
@@ -160,19 +175,7 @@ def tool_demand_view(
             )
         )
         if part["domestic_share"].is_not_null().any():
-            fig.add_trace(
-                go.Scatter(
-                    x=part["year"].to_list(),
-                    y=part["domestic_share"].to_list(),
-                    yaxis="y2",
-                    mode="lines+markers",
-                    name=f"{tool} domestic share",
-                    legendgroup=tool,
-                    showlegend=False,
-                    line={"color": c, "dash": "dot"},
-                    hovertemplate="%{x}: %{y:.0%} domestic that year<extra>" + tool + "</extra>",
-                )
-            )
+            fig.add_trace(_share_line(part, tool, c))
     styled(
         fig,
         height=height,
