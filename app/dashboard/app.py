@@ -1,9 +1,11 @@
 """The fabscope analyst dashboard: a Dash pages app on the published warehouse.
 
 ``create_app(db_path)`` builds the app (pages in ``app/dashboard/pages``, one file each);
-``serve(db_path, host, port)`` runs it (``fabscope serve`` calls this). Pages read the
-warehouse through :mod:`app.queries` with short-lived read-only connections, so a refresh
-can publish a new file while the dashboard is open. Scenario reruns are background
+``serve(db_path, host, port)`` runs it (``fabscope serve`` calls this). The warehouse location
+is held in one place, the server config (``components.DB_CONFIG_KEY``), and read with
+``components.current_db()``. Pages read the warehouse through :mod:`app.queries` with
+short-lived read-only connections, so a refresh can publish a new file while the dashboard is open.
+Each page's figure logic sits beside it in ``pages/<page>_views.py``. Scenario reruns are background
 callbacks (``DiskcacheManager``, cache beside the warehouse) that write through the
 warehouse's single writer.
 """
