@@ -202,6 +202,27 @@ def event_study(db: DbPath, event_id: str | None = None) -> QueryResult:
     )
 
 
+def event_study_cross_section(db: DbPath, event_id: str | None = None) -> QueryResult:
+    """The stored domestic-vs-foreign cross-section of the event study (every stored column), per window
+    and group; the statistics as the pipeline computed them (see :func:`column_docs` for their meaning)."""
+    return _run(
+        db,
+        "event_study_cross_section",
+        "SELECT * FROM event_study_cross_section WHERE (?::VARCHAR IS NULL OR event_id = ?::VARCHAR) "
+        'ORDER BY event_id, "window", "group"',
+        [event_id, event_id],
+        what="event-study cross-section",
+    )
+
+
+def column_docs(table: str) -> dict[str, str]:
+    """``column -> meaning`` of a warehouse table, from the schema (``pipelines.schema``)."""
+    from pipelines.schema import TABLES
+
+    spec = TABLES.get(table)
+    return {c.name: c.doc for c in spec.columns if c.doc} if spec else {}
+
+
 def event_study_events(db: DbPath) -> QueryResult:
     """Events that have event-study rows, with their title and date (newest first)."""
     return _run(
@@ -307,11 +328,12 @@ def fab_capacity(db: DbPath) -> QueryResult:
 
 
 def tool_demand(db: DbPath, scenario_id: str | None = None) -> QueryResult:
-    """Tools needed per year and tool type, with the domestic share (one scenario or all)."""
+    """Per year and tool type: installed base (``count``), annual additions (``tools_new``) and that year's
+    domestic share (one scenario or all)."""
     return _run(
         db,
         "tool_demand",
-        "SELECT scenario_id, year, tool_type, count, domestic_share, source FROM tool_demand "
+        "SELECT scenario_id, year, tool_type, count, tools_new, domestic_share, source FROM tool_demand "
         "WHERE (?::VARCHAR IS NULL OR scenario_id = ?::VARCHAR) ORDER BY scenario_id, year, tool_type",
         [scenario_id, scenario_id],
         what="tool-demand",

@@ -79,6 +79,7 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
     from app.dashboard import logic
     from app.dashboard import scenario_edit as se
     from app.dashboard.app import create_app
+    from app.dashboard.pages import forecasts_views, hardware_views, market_views
 
     create_app(str(db))
     pages = {
@@ -91,64 +92,70 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
     runs = q.scenario_runs(db)
     run_ids = runs.frame["scenario_id"].to_list() if runs.ok else []
     a, b = (run_ids + [None, None])[:2]
-    tickers = list(logic.DEFAULT_TICKERS)
+    tickers = list(market_views.DEFAULT_TICKERS)
     lever_ids = [{"type": "lever", "param": p} for p in se.EDITOR_LEVERS]
 
     rng = q.price_range(db)
     start, end = (
-        logic.default_range(rng.frame.item(0, "first"), rng.frame.item(0, "last")) if rng.ok else (None, None)
+        market_views.default_range(rng.frame.item(0, "first"), rng.frame.item(0, "last"))
+        if rng.ok
+        else (None, None)
     )
 
     def market_perf() -> Any:
-        view, banner = pages["market"].performance(tickers, start, end, ["events"])
+        view, banner = pages["market"].performance(str(db), tickers, start, end, ["events"])
         return (*view.card_outputs, banner)
 
     def market_es() -> Any:
-        view, table, windows, banner = pages["market"].event_study(event_id, None)
+        view, table, windows, banner = pages["market"].event_study(str(db), event_id, None)
         return (*view.card_outputs, table, windows, banner)
 
     return {
         "overview page (5 queries + figure)": lambda: pages["overview"].layout(),
         "market: performance (4 tickers, 3y)": market_perf,
         "market: event study": market_es,
-        "policy: timeline + table": lambda: pages["policy"].timeline(q.export_control_categories(db), True),
-        "policy: timeline, 2023 date range": lambda: pages["policy"].timeline(
-            q.export_control_categories(db), True, "2023-01-01", "2023-12-31"
+        "policy: timeline + table": lambda: pages["policy"].timeline(
+            str(db), q.export_control_categories(db), True
         ),
-        "policy: event details": lambda: pages["policy"].detail(event_id),
-        "capacity: fab capacity chart": lambda: pages["capacity"].capacity("company", [], []).card_outputs,
-        "capacity: tool demand": lambda: pages["capacity"].tool_demand(None).card_outputs,
-        "capacity: domestic tool supply": lambda: pages["capacity"].tool_supply(None).card_outputs,
+        "policy: timeline, 2023 date range": lambda: pages["policy"].timeline(
+            str(db), q.export_control_categories(db), True, "2023-01-01", "2023-12-31"
+        ),
+        "policy: event details": lambda: pages["policy"].detail(str(db), event_id),
+        "capacity: fab capacity chart": lambda: (
+            pages["capacity"].capacity(str(db), "company", [], []).card_outputs
+        ),
+        "capacity: tool demand": lambda: pages["capacity"].tool_demand(str(db), None).card_outputs,
+        "capacity: domestic tool supply": lambda: pages["capacity"].tool_supply(str(db), None).card_outputs,
         "capacity: etch calculator": lambda: pages["capacity"].etch("layers", 232, None, "conventional", 4),
         "capacity: fab calculator": lambda: pages["capacity"].fab(flows[0] if flows else None, 50000),
         "hardware: chips + spec table": lambda: (
-            logic.chip_compare_view(q.chip_specs(db), None, "bf16_tflops").card_outputs,
-            pages["hardware"].spec_table(None),
+            hardware_views.chip_compare_view(q.chip_specs(db), None, "bf16_tflops").card_outputs,
+            pages["hardware"].spec_table(str(db), None),
         ),
         "hardware: power + perf/W": lambda: (
-            logic.power_view(q.system_perf(db), None, per_chip=True).card_outputs,
-            logic.perf_per_watt_view(q.system_perf(db), None).card_outputs,
+            hardware_views.power_view(q.system_perf(db), None, per_chip=True).card_outputs,
+            hardware_views.perf_per_watt_view(q.system_perf(db), None).card_outputs,
         ),
         "hardware: LLM calculator + sweep": lambda: pages["hardware"].calculator(
             "cloudmatrix-384", "deepseek-r1", "decode", "fp8", 32, None, 2048, 512
         ),
         "forecasts: fan chart": lambda: (
-            pages["forecasts"].fan("ai_accelerators", run_ids[:3], "structural").card_outputs
+            pages["forecasts"].fan(str(db), "ai_accelerators", run_ids[:3], "structural").card_outputs
         ),
         "forecasts: compare two runs": lambda: (
-            logic.compare_runs_view(
+            forecasts_views.compare_runs_view(
                 q.substitution_forecast(db, [i for i in (a, b) if i]), a, b, "wfe"
             ).card_outputs
         ),
         "forecasts: compare, no runs picked": lambda: (
-            pages["forecasts"].compare(None, None, "wfe").card_outputs
+            pages["forecasts"].compare(str(db), None, None, "wfe").card_outputs
         ),
         "forecasts: editor compose + validate": lambda: pages["forecasts"].check(
             pages["forecasts"].compose(
                 "baseline.yaml", "bench", [1.0] * len(lever_ids), lever_ids, None, None, "editor-name"
             )[0]
         ),
-        "forecasts: run list": lambda: pages["forecasts"].run_list()[:2],
+        "forecasts: run list": lambda: pages["forecasts"].run_list(str(db))[:2],
     }
 
 

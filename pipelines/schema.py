@@ -272,9 +272,16 @@ _TABLE_LIST: list[Table] = [
             _c("scenario_id", nullable=False),
             _c("year", "INTEGER", False),
             _c("tool_type", nullable=False),
-            _c("count", "DOUBLE", doc="tools installed/needed"),
-            _c("domestic_share", "DOUBLE"),
+            _c("count", "DOUBLE", doc="installed base: tools needed to run that year's capacity"),
+            _c(
+                "domestic_share",
+                "DOUBLE",
+                doc="that year's domestic-vendor share, fraction (latest reference figure of that year or before)",
+            ),
             _c("source"),
+            _c(
+                "tools_new", "DOUBLE", doc="annual additions: increase of count over the previous year, tools"
+            ),
         ),
         ("scenario_id", "year", "tool_type"),
         "tools needed per year and tool type, with the domestic-supplier share",

@@ -1,9 +1,11 @@
 """The fabscope analyst dashboard: a Dash pages app on the published warehouse.
 
 ``create_app(db_path)`` builds the app (pages in ``app/dashboard/pages``, one file each);
-``serve(db_path, host, port)`` runs it (``fabscope serve`` calls this). Pages read the
-warehouse through :mod:`app.queries` with short-lived read-only connections, so a refresh
-can publish a new file while the dashboard is open. Scenario reruns are background
+``serve(db_path, host, port)`` runs it (``fabscope serve`` calls this). The warehouse location
+is held in one place, the server config (``components.DB_CONFIG_KEY``), and read with
+``components.current_db()``. Pages read the warehouse through :mod:`app.queries` with
+short-lived read-only connections, so a refresh can publish a new file while the dashboard is open.
+Each page's figure logic sits beside it in ``pages/<page>_views.py``. Scenario reruns are background
 callbacks (``DiskcacheManager``, cache beside the warehouse) that write through the
 warehouse's single writer.
 """
@@ -16,6 +18,7 @@ import dash
 from dash import dcc, html
 
 from app.dashboard import components as ui
+from pipelines.warehouse import resolve_db_path
 
 DASHBOARD_DIR = Path(__file__).resolve().parent
 PAGES_DIR = DASHBOARD_DIR / "pages"
@@ -73,7 +76,7 @@ def _navbar() -> html.Header:
 
 def create_app(db_path: str | None = None) -> dash.Dash:
     """Build the dashboard for warehouse ``db_path`` (else ``$FABSCOPE_DB``, else ./data/fabscope.duckdb)."""
-    db = ui.set_db(db_path)
+    db = str(resolve_db_path(db_path))
     app = dash.Dash(
         __name__,
         use_pages=True,
@@ -84,7 +87,7 @@ def create_app(db_path: str | None = None) -> dash.Dash:
         suppress_callback_exceptions=True,
         background_callback_manager=_background_manager(db),
     )
-    app.server.config["FABSCOPE_DB"] = db
+    app.server.config[ui.DB_CONFIG_KEY] = db
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.layout = html.Div(
         className="shell",

@@ -9,9 +9,8 @@ one pattern-matching callback (:func:`register_shared_callbacks`) serves every d
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -19,7 +18,6 @@ import polars as pl
 from dash import MATCH, Input, Output, State, dcc, html
 
 from app.queries import REFRESH_HINT, QueryResult
-from pipelines.warehouse import resolve_db_path
 
 # ---- theme ---------------------------------------------------------------------------------
 DOMESTIC = "#c8102e"
@@ -57,20 +55,23 @@ TEMPLATE = go.layout.Template(
 GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
 
 
-# ---- warehouse path shared by the page callbacks -------------------------------------------
-_STATE: dict[str, str | None] = {"db": None}
-
-
-def set_db(path: str | os.PathLike[str] | None) -> str:
-    """Set the warehouse the pages read (``create_app`` calls this); returns the resolved path."""
-    resolved = str(resolve_db_path(path))
-    _STATE["db"] = resolved
-    return resolved
+# ---- the warehouse the pages read -------------------------------------------------------------
+DB_CONFIG_KEY = "FABSCOPE_DB"
+"""Key of the warehouse path in the Flask server config (``create_app`` sets it, once per app)."""
 
 
 def current_db() -> str:
-    """The warehouse the pages read (resolved by the contract rule if ``create_app`` did not set it)."""
-    return _STATE["db"] or set_db(None)
+    """The warehouse the running app reads: ``server.config[DB_CONFIG_KEY]`` of the app serving the request
+    (outside a request — a background rerun, a test — of the Dash app last built, ``dash.get_app()``).
+
+    The one accessor for the warehouse location: layouts and callbacks call it and hand the path to the
+    page's plain functions (which take it as an argument).
+    """
+    import dash
+    import flask
+
+    config = flask.current_app.config if flask.has_app_context() else dash.get_app().server.config
+    return str(config[DB_CONFIG_KEY])
 
 
 # ---- figures -------------------------------------------------------------------------------
@@ -347,15 +348,93 @@ def data_table(
 
 # ---- controls and calculator answers ---------------------------------------------------------
 def control(label: str, widget: Any, *, wide: bool = False) -> html.Div:
-    """A labelled input in a controls row (``wide`` for multi-select dropdowns and long inputs)."""
-    return html.Div(
-        className="control control-wide" if wide else "control", children=[html.Label(label), widget]
-    )
+    """A labelled input in a controls row (``wide`` for multi-select dropdowns and long inputs); the label
+    is tied to the widget by its id."""
+    ident = getattr(widget, "id", None)
+    tag = html.Label(label, htmlFor=ident) if isinstance(ident, str) else html.Label(label)
+    return html.Div(className="control control-wide" if wide else "control", children=[tag, widget])
 
 
 def id_options(ids: Iterable[str]) -> list[dict[str, str]]:
     """Dropdown/radio options whose label is the value itself."""
     return [{"label": i, "value": i} for i in ids]
+
+
+Choices = Mapping[str, str] | Iterable[str] | Sequence[dict[str, str]]
+"""Options of a picker: ``{value: label}``, values that are their own labels, or ready Dash options."""
+
+
+def _options(choices: Choices, pad: str = "") -> list[dict[str, str]]:
+    if isinstance(choices, Mapping):
+        pairs: Iterable[tuple[str, str]] = choices.items()
+    else:
+        items = list(choices)
+        if items and isinstance(items[0], dict):
+            return items
+        pairs = ((c, c) for c in items)
+    return [{"label": f"{pad}{label}", "value": value} for value, label in pairs]
+
+
+def picker(
+    label: str,
+    ident: str,
+    choices: Choices,
+    value: Any,
+    *,
+    width: int | None = None,
+    wide: bool | None = None,
+    **dropdown: Any,
+) -> html.Div:
+    """A labelled dropdown; ``width`` in px, or a ``wide`` slot (the default for ``multi=True``)."""
+    if width:
+        dropdown["style"] = {"width": f"{width}px"}
+    widget = dcc.Dropdown(id=ident, options=_options(choices), value=value, **dropdown)
+    return control(label, widget, wide=bool(dropdown.get("multi")) if wide is None else wide)
+
+
+def choice(label: str, ident: str, choices: Choices, value: Any) -> html.Div:
+    """A labelled inline radio group."""
+    return control(label, dcc.RadioItems(id=ident, options=_options(choices, " "), value=value, inline=True))
+
+
+def checks(
+    label: str, ident: str, choices: Choices, value: list[str], *, wide: bool = False, **extra: Any
+) -> html.Div:
+    """A labelled inline checklist."""
+    widget = dcc.Checklist(id=ident, options=_options(choices, " "), value=value, inline=True, **extra)
+    return control(label, widget, wide=wide)
+
+
+def date_range(label: str, ident: str, first: Any, last: Any, **extra: Any) -> html.Div:
+    """A labelled date-range picker limited to ``first``..``last`` (dates shown as YYYY-MM-DD)."""
+    widget = dcc.DatePickerRange(
+        id=ident, min_date_allowed=first, max_date_allowed=last, display_format="YYYY-MM-DD", **extra
+    )
+    return control(label, widget)
+
+
+def panel(title: str, *children: Any, subtitle: str | None = None, ident: str | None = None) -> html.Div:
+    """A titled card without a chart (tables, details, editors)."""
+    head = [html.H3(title, className="card-title")]
+    if subtitle:
+        head.append(html.Div(subtitle, className="card-subtitle"))
+    extra = {"id": ident} if ident else {}
+    return html.Div(className="card", children=[*head, *children], **extra)
+
+
+def number(label: str, ident: str, value: Any, *, width: int = 120, step: Any = 1, **limits: Any) -> html.Div:
+    """A labelled number box (``min``/``max``/``placeholder`` in ``limits``; ``width`` in px) that sends its
+    value when the user leaves it or presses Enter."""
+    widget = dcc.Input(
+        id=ident,
+        type="number",
+        value=value,
+        step=step,
+        debounce=True,
+        style={"width": f"{width}px"},
+        **limits,
+    )
+    return control(label, widget)
 
 
 def answer_slot(ident: str) -> html.Div:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -271,7 +271,7 @@ def _capacity_by_year(
 
 def tool_demand(
     capacity: Iterable[dict[str, Any]],
-    domestic_share: dict[str, float],
+    domestic_share: Mapping[str, float] | Callable[[int], Mapping[str, float]],
     scenario_id: str,
     *,
     china_only: bool = True,
@@ -294,8 +294,11 @@ def tool_demand(
     * an aggregate row (fab named ``... total ...``/``all fabs``/``all sites``) counts only the capacity
       above what that company's itemised rows of the same product already cover in that year.
 
-    Output rows: ``scenario_id, year, tool_type, count`` (fractional tools), ``domestic_share`` (None if
-    unknown), ``domestic_count``, ``tools_installed`` (rounded up per fab and flow), ``tools_new`` (increase
+    ``domestic_share`` is one share per tool type for every year, or a function giving the shares in force
+    in a year (e.g. ``functools.partial(latest_domestic_share, reference_rows)``).
+
+    Output rows: ``scenario_id, year, tool_type, count`` (fractional tools), ``domestic_share`` (that year's;
+    None if unknown), ``domestic_count``, ``tools_installed`` (rounded up per fab and flow), ``tools_new`` (increase
     in ``count`` over the previous year, floored at 0), ``capex_usd_b`` (of the installed tools), ``wspm``
     (capacity behind the row), ``source``.
     """
@@ -353,8 +356,9 @@ def tool_demand(
             wspm_behind[(u.year, c.type)] += u.wspm
     rows = []
     previous: dict[str, float] = {}
+    shares_of_year = domestic_share if callable(domestic_share) else (lambda _year: domestic_share)
     for y, t in sorted(count):
-        share = domestic_share.get(t)
+        share = shares_of_year(y).get(t)
         n = count[(y, t)]
         rows.append(
             {
@@ -376,7 +380,10 @@ def tool_demand(
 
 
 def tool_demand_rows(
-    capacity: list[dict], domestic_share: dict[str, float], scenario_id: str, **options: Any
+    capacity: list[dict],
+    domestic_share: Mapping[str, float] | Callable[[int], Mapping[str, float]],
+    scenario_id: str,
+    **options: Any,
 ) -> list[dict]:
     """Rows for the ``tool_demand`` table (see :func:`tool_demand` for rules and extra columns)."""
     return tool_demand(capacity, domestic_share, scenario_id, **options).rows

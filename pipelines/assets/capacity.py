@@ -1,5 +1,7 @@
 """Capacity group: fabs, HBM suppliers, equipment vendors, domestic tool shares, tool demand."""
 
+from functools import partial
+
 import dagster as dg
 import polars as pl
 
@@ -11,7 +13,8 @@ from pipelines.warehouse import replace_rows
 
 REFERENCE_SCENARIO = "reference"  # tool demand for the bundled capacity figures as they stand
 TOOL_DEMAND_SOURCE = (
-    "hardware_sim.fab.tool_counts tool counts from fab_capacity; domestic shares from tool_domestic_share"
+    "hardware_sim.fab.tool_counts tool counts from fab_capacity; each year's domestic share from "
+    "tool_domestic_share (latest figure of that year or before)"
 )
 
 fab_capacity = reference_asset(
@@ -52,8 +55,9 @@ def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 
     with warehouse.connection() as con:
         capacity = con.sql("SELECT * FROM fab_capacity WHERE capacity_wspm IS NOT NULL").pl().to_dicts()
-        shares = latest_domestic_share(con.sql("SELECT * FROM tool_domestic_share").pl().to_dicts())
-        rows = tool_demand_rows(capacity, shares, scenario_id=REFERENCE_SCENARIO)
+        share_rows = con.sql("SELECT * FROM tool_domestic_share").pl().to_dicts()
+        shares_of_year = partial(latest_domestic_share, share_rows)  # each year's share, never the latest's
+        rows = tool_demand_rows(capacity, shares_of_year, scenario_id=REFERENCE_SCENARIO)
         frame = _store_reference_scenario(con, "tool_demand", rows, context.run_id, source=TOOL_DEMAND_SOURCE)
     return dg.MaterializeResult(metadata={"rows": frame.height, "tool_types": frame["tool_type"].n_unique()})
 

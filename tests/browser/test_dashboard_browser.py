@@ -161,6 +161,50 @@ def test_market_ticker_picker_changes_the_chart(dash_app, app_db: Path) -> None:
     assert _severe(dash_app) == []
 
 
+def _yaxis_title(dash_duo, graph_id: str) -> str:
+    return dash_duo.driver.execute_script(
+        "const g = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+        "return g && g.layout && g.layout.yaxis && g.layout.yaxis.title ? g.layout.yaxis.title.text : '';",
+        f"#{graph_id}",
+    )
+
+
+def test_event_study_summary_shows_the_stored_statistic(dash_app, app_db: Path) -> None:
+    """The summary holds the warehouse's cross-section statistics as stored (per group and test method)."""
+    h20 = "2025-04-15-nvidia-8k-h20-licence"
+    stored = q.event_study_cross_section(app_db, h20)
+    if stored.empty:
+        if REQUIRE:
+            pytest.fail(stored.reason)
+        pytest.skip(stored.reason)
+    row = next(
+        r
+        for r in stored.frame.iter_rows(named=True)
+        if r["window"] == "[-1,+1]" and r["group"] == "domestic_china" and r["method"] == "bmp_kp"
+    )
+    _visit(dash_app, "/market")
+    dash_app.find_element("#market-event").click()
+    option = next(
+        o for o in dash_app.find_elements(".dash-dropdown-option") if o.text.startswith("2025-04-15")
+    )
+    option.click()
+    dash_app.wait_for_contains_text("#market-es-table", f"{row['t_stat']:.2f}", timeout=15)
+    assert "bmp_kp" in dash_app.find_element("#market-es-method").text
+    assert _severe(dash_app) == []
+
+
+def test_tool_demand_switches_between_additions_and_installed_base(dash_app) -> None:
+    _visit(dash_app, "/capacity")
+    assert "annual additions" in _yaxis_title(dash_app, "cap-tools-graph")
+    label = next(e for e in dash_app.find_elements("#cap-tool-measure label") if "installed base" in e.text)
+    label.click()
+    deadline = time.time() + 15
+    while time.time() < deadline and "installed base" not in _yaxis_title(dash_app, "cap-tools-graph"):
+        time.sleep(0.2)
+    assert "installed base" in _yaxis_title(dash_app, "cap-tools-graph")
+    assert _severe(dash_app) == []
+
+
 def _retype(dash_duo, input_id: str, value: str, answer_id: str, expected: str) -> tuple[str, str]:
     """Replace the value of ``input_id`` and wait until ``answer_id`` shows ``expected``: (text before, after)."""
     before = dash_duo.find_element(f"#{answer_id}").text
@@ -227,13 +271,13 @@ def _wait_download(folder: Path, name: str, timeout: float = 20) -> str:
 
 def test_download_csv_saves_the_rows_behind_the_chart(dash_app, app_db: Path) -> None:
     from app.dashboard import components as ui
-    from app.dashboard import logic
+    from app.dashboard.pages import capacity_views
 
     folder = Path(dash_app.download_path)
     _visit(dash_app, "/capacity")
     dash_app.find_element("#cap-capacity-card button[id*='csv-button']").click()
     got = _wait_download(folder, "fabscope-cap-capacity.csv")
-    expected = ui.frame_csv(logic.capacity_view(q.fab_capacity(app_db), "company", [], []).frame)
+    expected = ui.frame_csv(capacity_views.capacity_view(q.fab_capacity(app_db), "company", [], []).frame)
     assert got == expected and got.startswith("company,fab,country,")
 
     _visit(dash_app, "/")  # a static card: rows and sources come with the layout
@@ -280,21 +324,16 @@ def test_every_page_on_a_missing_warehouse_says_how_to_get_data(dash_duo, tmp_pa
     missing = tmp_path / "nowhere" / "fabscope.duckdb"
     missing.parent.mkdir()
     dash_duo.start_server(create_app(str(missing)))
-    try:
-        for path in PAGES:
-            _visit(dash_duo, path)
-            assert "Traceback" not in dash_duo.driver.page_source
-            assert "fabscope refresh" in dash_duo.find_element(".content").text or path == "/forecasts", path
-            time.sleep(0.3)
-            assert _severe(dash_duo) == [], f"console errors on {path}: {_severe(dash_duo)}"
-        # the chart annotations (in SVG) explain the missing warehouse
-        _visit(dash_duo, "/market")
-        texts = dash_duo.driver.execute_script(
-            "return Array.from(document.querySelectorAll('.js-plotly-plot')).map("
-            "g => (g.layout.annotations || []).map(a => a.text).join(' '));"
-        )
-        assert texts and all("no warehouse" in t and "fabscope refresh" in t for t in texts), texts
-    finally:
-        from app.dashboard import components as ui
-
-        ui.set_db(None)
+    for path in PAGES:
+        _visit(dash_duo, path)
+        assert "Traceback" not in dash_duo.driver.page_source
+        assert "fabscope refresh" in dash_duo.find_element(".content").text or path == "/forecasts", path
+        time.sleep(0.3)
+        assert _severe(dash_duo) == [], f"console errors on {path}: {_severe(dash_duo)}"
+    # the chart annotations (in SVG) explain the missing warehouse
+    _visit(dash_duo, "/market")
+    texts = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('.js-plotly-plot')).map("
+        "g => (g.layout.annotations || []).map(a => a.text).join(' '));"
+    )
+    assert texts and all("no warehouse" in t and "fabscope refresh" in t for t in texts), texts

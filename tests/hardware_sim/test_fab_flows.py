@@ -209,3 +209,20 @@ def test_domestic_share_reference_file() -> None:
     latest = tool_counts.latest_domestic_share(rows)
     assert latest["dry_etch"] == pytest.approx(0.60)
     assert tool_counts.latest_domestic_share(rows, year=2021)["litho_duv"] == pytest.approx(0.01)
+
+
+def test_tool_demand_takes_each_years_domestic_share() -> None:
+    """With a function of the year, each row carries the share in force that year (None before any)."""
+    from functools import partial
+
+    reference = [
+        {"tool_type": "litho_duv", "year": 2021, "domestic_share": 0.01},
+        {"tool_type": "litho_duv", "year": 2024, "domestic_share": 0.10},
+    ]
+    capacity = [_row(year=y) for y in (2020, 2022, 2025)]
+    rows = tool_counts.tool_demand_rows(capacity, partial(tool_counts.latest_domestic_share, reference), "s")
+    litho = {r["year"]: r for r in rows if r["tool_type"] == "litho_duv"}
+    assert litho[2020]["domestic_share"] is None and litho[2020]["domestic_count"] is None
+    assert litho[2022]["domestic_share"] == pytest.approx(0.01)
+    assert litho[2025]["domestic_share"] == pytest.approx(0.10)
+    assert litho[2025]["domestic_count"] == pytest.approx(0.10 * litho[2025]["count"])

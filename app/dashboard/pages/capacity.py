@@ -6,31 +6,31 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
 from app.dashboard import logic
+from app.dashboard.pages import capacity_views as views
 
 dash.register_page(
     __name__, path="/capacity", name="Capacity & tooling", title="fabscope · Capacity", order=3
 )
 
 
-def capacity(dimension: str, products: list[str] | None, countries: list[str] | None) -> logic.View:
+def capacity(db: str, dimension: str, products: list[str] | None, countries: list[str] | None) -> views.View:
     """Logic of the capacity chart."""
-    return logic.capacity_view(q.fab_capacity(ui.current_db()), dimension, products, countries)
+    return views.capacity_view(q.fab_capacity(db), dimension, products, countries)
 
 
-def tool_demand(scenario_id: str | None) -> logic.View:
+def tool_demand(db: str, scenario_id: str | None, measure: str = "tools_new") -> views.View:
     """Logic of the tool-demand chart (falls back to the bundled domestic shares per tool type)."""
-    db = ui.current_db()
-    return logic.tool_demand_view(q.tool_demand(db, scenario_id), q.tool_domestic_share(db))
+    return views.tool_demand_view(q.tool_demand(db, scenario_id), q.tool_domestic_share(db), measure)
 
 
-def tool_supply(scenario_id: str | None) -> logic.View:
+def tool_supply(db: str, scenario_id: str | None) -> views.View:
     """Logic of the domestic tool-supply chart (new domestic tools demanded vs AMEC/Naura supply)."""
-    return logic.tool_supply_view(q.tool_supply(ui.current_db(), scenario_id))
+    return views.tool_supply_view(q.tool_supply(db, scenario_id))
 
 
 def etch(mode: str, layers: Any, aspect_ratio: Any, chemistry: str, chambers: Any) -> tuple[logic.View, Any]:
@@ -81,17 +81,99 @@ def fab(process: str | None, wspm: Any) -> tuple[logic.View, Any]:
     return view, ui.answer_panel(rows, "fab-answer")
 
 
-def layout(**_: object) -> html.Div:
-    db = ui.current_db()
+def _scenario_picker(ident: str, rows: q.QueryResult) -> html.Div:
+    """A scenario dropdown over the scenario ids in ``rows`` (the first picked; the reason when none)."""
+    scenarios = rows.frame["scenario_id"].unique().sort().to_list() if rows.ok else []
+    first = scenarios[0] if scenarios else None
+    return ui.picker(
+        "Scenario", ident, scenarios, first, width=260, placeholder=rows.reason if rows.empty else "scenario"
+    )
+
+
+def _capacity_card(db: str) -> html.Div:
     cap = q.fab_capacity(db)
     products = sorted(cap.frame["product"].drop_nulls().unique().to_list()) if cap.ok else []
     countries = sorted(cap.frame["country"].drop_nulls().unique().to_list()) if cap.ok else []
-    td = q.tool_demand(db)
-    scenarios = td.frame["scenario_id"].unique().sort().to_list() if td.ok else []
-    ts = q.tool_supply(db)
-    supply_scenarios = ts.frame["scenario_id"].unique().sort().to_list() if ts.ok else []
+    return ui.chart_card(
+        "cap-capacity",
+        "Fab capacity over time",
+        subtitle="300 mm-equivalent wafer starts/month (200 mm fabs × (200/300)²); each line is one fab or "
+        "analyst series — never summed, since totals and competing estimates overlap; "
+        "hollow = estimate",
+        controls=[
+            ui.choice("Colour by", "cap-dimension", views.CAPACITY_DIMENSIONS, "company"),
+            ui.picker("Products", "cap-products", products, [], multi=True, placeholder="all"),
+            ui.picker("Countries", "cap-countries", countries, [], multi=True, placeholder="all"),
+        ],
+    )
+
+
+def _tool_cards(db: str) -> list[html.Div]:
+    return [
+        ui.chart_card(
+            "cap-tools",
+            "Tool demand by type and domestic share",
+            subtitle="bars (stacked by type): annual additions (new tools that year) or the installed base; "
+            "dotted: that year's share from domestic vendors (the latest reference figure of that year or "
+            "before; a gap where there is none yet)",
+            controls=[
+                _scenario_picker("cap-tool-scenario", q.tool_demand(db)),
+                ui.choice("Bars", "cap-tool-measure", views.TOOL_MEASURES, "tools_new"),
+            ],
+        ),
+        ui.chart_card(
+            "cap-supply",
+            "Domestic etch & deposition tools: demand vs AMEC/Naura supply",
+            subtitle="all figures are estimates — supply = upper bound from vendor revenue (revenue × split ÷ "
+            "tool price); demand = floor from capacity additions (new tools × domestic share); "
+            "solid: demand, hatched: supply; coverage in the hover",
+            controls=[_scenario_picker("cap-supply-scenario", q.tool_supply(db))],
+        ),
+    ]
+
+
+def _calculator_cards() -> html.Div:
     flows = logic.process_flow_ids()
     default_flow = next((f for f in flows if "7nm" in f), flows[0] if flows else None)
+    etch_card = ui.chart_card(
+        "cap-etch",
+        "Etch calculator (high-aspect-ratio holes)",
+        subtitle="hardware_sim.fab.etch: Knudsen transport (Clausing) + ion shadowing; 3D NAND stacks "
+        "over 128 layers are etched in decks",
+        controls=[
+            ui.choice(
+                "Input", "etch-mode", {"layers": "NAND layers", "aspect_ratio": "aspect ratio"}, "layers"
+            ),
+            ui.number("Layers", "etch-layers", 232, min=1, max=logic.MAX_LAYERS),
+            ui.number("Aspect ratio", "etch-ar", 60, step="any", min=1, max=logic.MAX_ASPECT_RATIO),
+            ui.choice("Chemistry", "etch-chem", ("conventional", "cryo"), "conventional"),
+            ui.number("Chambers", "etch-chambers", 4, width=110, min=1, max=12),
+        ],
+        footer=ui.answer_slot("etch-answer-wrap"),
+    )
+    fab_card = ui.chart_card(
+        "cap-fab",
+        "Fab calculator (tools for a process and WSPM)",
+        subtitle="tools = WSPM × passes × hours per pass ÷ (hours/month × uptime × utilisation)",
+        controls=[
+            ui.picker(
+                "Process flow",
+                "fab-process",
+                flows,
+                default_flow,
+                width=220,
+                clearable=False,
+                placeholder="no process flows in this build",
+            ),
+            ui.number("Wafer starts / month", "fab-wspm", 50000, width=150, min=1, max=logic.MAX_WSPM),
+        ],
+        footer=ui.answer_slot("fab-answer-wrap"),
+    )
+    return html.Div(className="grid grid-2", children=[etch_card, fab_card])
+
+
+def layout(**_: object) -> html.Div:
+    db = ui.current_db()
     return html.Div(
         [
             ui.page_header(
@@ -99,185 +181,9 @@ def layout(**_: object) -> html.Div:
                 "Who can make what, where; which tools that takes, and how much of "
                 "them China can buy at home.",
             ),
-            ui.chart_card(
-                "cap-capacity",
-                "Fab capacity over time",
-                subtitle="300 mm-equivalent wafer starts/month (200 mm fabs × (200/300)²); each line is one fab or "
-                "analyst series — never summed, since totals and competing estimates overlap; "
-                "hollow = estimate",
-                controls=[
-                    ui.control(
-                        "Colour by",
-                        dcc.RadioItems(
-                            id="cap-dimension",
-                            inline=True,
-                            value="company",
-                            options=[
-                                {"label": f" {v}", "value": k} for k, v in logic.CAPACITY_DIMENSIONS.items()
-                            ],
-                        ),
-                    ),
-                    ui.control(
-                        "Products",
-                        dcc.Dropdown(
-                            id="cap-products", options=products, value=[], multi=True, placeholder="all"
-                        ),
-                        wide=True,
-                    ),
-                    ui.control(
-                        "Countries",
-                        dcc.Dropdown(
-                            id="cap-countries", options=countries, value=[], multi=True, placeholder="all"
-                        ),
-                        wide=True,
-                    ),
-                ],
-            ),
-            ui.chart_card(
-                "cap-tools",
-                "Tool demand by type and domestic share",
-                subtitle="bars: tools needed per year (stacked by type); dotted: share from domestic vendors",
-                controls=[
-                    ui.control(
-                        "Scenario",
-                        dcc.Dropdown(
-                            id="cap-tool-scenario",
-                            options=scenarios,
-                            value=scenarios[0] if scenarios else None,
-                            placeholder=td.reason if td.empty else "scenario",
-                            style={"width": "260px"},
-                        ),
-                    )
-                ],
-            ),
-            ui.chart_card(
-                "cap-supply",
-                "Domestic etch & deposition tools: demand vs AMEC/Naura supply",
-                subtitle="all figures are estimates — supply = upper bound from vendor revenue (revenue × split ÷ "
-                "tool price); demand = floor from capacity additions (new tools × domestic share); "
-                "solid: demand, hatched: supply; coverage in the hover",
-                controls=[
-                    ui.control(
-                        "Scenario",
-                        dcc.Dropdown(
-                            id="cap-supply-scenario",
-                            options=supply_scenarios,
-                            value=supply_scenarios[0] if supply_scenarios else None,
-                            placeholder=ts.reason if ts.empty else "scenario",
-                            style={"width": "260px"},
-                        ),
-                    )
-                ],
-            ),
-            html.Div(
-                className="grid grid-2",
-                children=[
-                    ui.chart_card(
-                        "cap-etch",
-                        "Etch calculator (high-aspect-ratio holes)",
-                        subtitle="hardware_sim.fab.etch: Knudsen transport (Clausing) + ion shadowing; 3D NAND stacks "
-                        "over 128 layers are etched in decks",
-                        controls=[
-                            ui.control(
-                                "Input",
-                                dcc.RadioItems(
-                                    id="etch-mode",
-                                    inline=True,
-                                    value="layers",
-                                    options=[
-                                        {"label": " NAND layers", "value": "layers"},
-                                        {"label": " aspect ratio", "value": "aspect_ratio"},
-                                    ],
-                                ),
-                            ),
-                            ui.control(
-                                "Layers",
-                                dcc.Input(
-                                    id="etch-layers",
-                                    type="number",
-                                    value=232,
-                                    min=1,
-                                    max=logic.MAX_LAYERS,
-                                    step=1,
-                                    debounce=True,
-                                    style={"width": "120px"},
-                                ),
-                            ),
-                            ui.control(
-                                "Aspect ratio",
-                                dcc.Input(
-                                    id="etch-ar",
-                                    type="number",
-                                    value=60,
-                                    min=1,
-                                    max=logic.MAX_ASPECT_RATIO,
-                                    step="any",
-                                    debounce=True,
-                                    style={"width": "120px"},
-                                ),
-                            ),
-                            ui.control(
-                                "Chemistry",
-                                dcc.RadioItems(
-                                    id="etch-chem",
-                                    inline=True,
-                                    value="conventional",
-                                    options=[
-                                        {"label": " conventional", "value": "conventional"},
-                                        {"label": " cryo", "value": "cryo"},
-                                    ],
-                                ),
-                            ),
-                            ui.control(
-                                "Chambers",
-                                dcc.Input(
-                                    id="etch-chambers",
-                                    type="number",
-                                    value=4,
-                                    min=1,
-                                    max=12,
-                                    step=1,
-                                    debounce=True,
-                                    style={"width": "110px"},
-                                ),
-                            ),
-                        ],
-                        footer=ui.answer_slot("etch-answer-wrap"),
-                    ),
-                    ui.chart_card(
-                        "cap-fab",
-                        "Fab calculator (tools for a process and WSPM)",
-                        subtitle="tools = WSPM × passes × hours per pass ÷ (hours/month × uptime × utilisation)",
-                        controls=[
-                            ui.control(
-                                "Process flow",
-                                dcc.Dropdown(
-                                    id="fab-process",
-                                    options=flows,
-                                    value=default_flow,
-                                    clearable=False,
-                                    style={"width": "220px"},
-                                    placeholder="no process flows in this build",
-                                ),
-                            ),
-                            ui.control(
-                                "Wafer starts / month",
-                                dcc.Input(
-                                    id="fab-wspm",
-                                    type="number",
-                                    value=50000,
-                                    min=1,
-                                    max=logic.MAX_WSPM,
-                                    step=1,
-                                    debounce=True,
-                                    style={"width": "150px"},
-                                ),
-                            ),
-                        ],
-                        footer=ui.answer_slot("fab-answer-wrap"),
-                    ),
-                ],
-            ),
+            _capacity_card(db),
+            *_tool_cards(db),
+            _calculator_cards(),
         ]
     )
 
@@ -289,17 +195,19 @@ def layout(**_: object) -> html.Div:
     Input("cap-countries", "value"),
 )
 def _update_capacity(dimension: str, products: list[str] | None, countries: list[str] | None) -> tuple:
-    return capacity(dimension, products, countries).card_outputs
+    return capacity(ui.current_db(), dimension, products, countries).card_outputs
 
 
-@callback(*ui.card_outputs("cap-tools"), Input("cap-tool-scenario", "value"))
-def _update_tools(scenario_id: str | None) -> tuple:
-    return tool_demand(scenario_id).card_outputs
+@callback(
+    *ui.card_outputs("cap-tools"), Input("cap-tool-scenario", "value"), Input("cap-tool-measure", "value")
+)
+def _update_tools(scenario_id: str | None, measure: str) -> tuple:
+    return tool_demand(ui.current_db(), scenario_id, measure).card_outputs
 
 
 @callback(*ui.card_outputs("cap-supply"), Input("cap-supply-scenario", "value"))
 def _update_supply(scenario_id: str | None) -> tuple:
-    return tool_supply(scenario_id).card_outputs
+    return tool_supply(ui.current_db(), scenario_id).card_outputs
 
 
 @callback(

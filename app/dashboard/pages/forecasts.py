@@ -9,25 +9,24 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 
 from app import queries as q
 from app.dashboard import components as ui
-from app.dashboard import logic
 from app.dashboard import scenario_edit as se
 from app.dashboard.errors import error_text
+from app.dashboard.pages import forecasts_views as views
+from app.dashboard.views_common import SEGMENT_LABELS
 
 dash.register_page(__name__, path="/forecasts", name="Forecasts", title="fabscope · Forecasts", order=5)
 
-SEGMENTS = tuple(logic.SEGMENT_LABELS)
-RUN_COLUMNS = ("scenario_id", "name", "seed", "n_paths", "start_year", "end_year", "created_at", "file")
+SEGMENTS = tuple(SEGMENT_LABELS)
 
 
 # ---- logic behind the callbacks (plain functions) ----------------------------------------
-def fan(segment: str, scenario_ids: list[str] | None, model: str | None) -> logic.View:
+def fan(db: str, segment: str, scenario_ids: list[str] | None, model: str | None) -> views.View:
     """Fan chart of the chosen scenarios (``None``: all stored), observed shares and third-party outlooks."""
-    db = ui.current_db()
     if scenario_ids is not None and not scenario_ids:  # a cleared picker asks for a pick, never "all runs"
         if q.forecast_scenarios(db):
-            return logic.empty_view("pick at least one scenario run", height=440)
-        return logic.empty_view(q.substitution_forecast(db, None).reason, height=440)
-    return logic.fan_view(
+            return views.empty_view("pick at least one scenario run", height=440)
+        return views.empty_view(q.substitution_forecast(db, None).reason, height=440)
+    return views.fan_view(
         q.substitution_forecast(db, scenario_ids or None),
         segment,
         scenario_ids,
@@ -37,10 +36,10 @@ def fan(segment: str, scenario_ids: list[str] | None, model: str | None) -> logi
     )
 
 
-def compare(a: str | None, b: str | None, segment: str) -> logic.View:
+def compare(db: str, a: str | None, b: str | None, segment: str) -> views.View:
     """Two stored runs on one chart and their p50 difference (or why there is nothing to compare)."""
-    fc = q.substitution_forecast(ui.current_db(), [i for i in (a, b) if i] or None)
-    return logic.compare_runs_view(fc, a, b, segment)
+    fc = q.substitution_forecast(db, [i for i in (a, b) if i] or None)
+    return views.compare_runs_view(fc, a, b, segment)
 
 
 def compose(
@@ -81,9 +80,10 @@ def check(text: str | None) -> Any:
     )
 
 
-def run_list() -> tuple[Any, list[dict[str, str]], str | None, str | None, list[dict[str, str]], list[str]]:
+def run_list(
+    db: str,
+) -> tuple[Any, list[dict[str, str]], str | None, str | None, list[dict[str, str]], list[str]]:
     """Run table, compare options, default A (baseline) and B (newest other), fan options and defaults."""
-    db = ui.current_db()
     runs = q.scenario_runs(db)
     if runs.empty:
         ids = q.forecast_scenarios(db)
@@ -91,11 +91,11 @@ def run_list() -> tuple[Any, list[dict[str, str]], str | None, str | None, list[
         a = next((i for i in ids if i.startswith("baseline")), ids[0] if ids else None)
         b = next((i for i in ids if i != a), None)
         return ui.empty_state(runs.reason, title="Stored runs"), opts, a, b, opts, ids[:3]
-    table = ui.data_table(runs.frame, table_id="runs-table", columns=RUN_COLUMNS, page_size=8)
-    opts = logic.run_options(runs)
-    base = logic.baseline_run_id(runs)
+    table = ui.data_table(runs.frame, table_id="runs-table", columns=views.RUN_COLUMNS, page_size=8)
+    opts = views.run_options(runs)
+    base = views.baseline_run_id(runs)
     others = [o["value"] for o in opts if o["value"] != base]
-    return table, opts, base, (others[0] if others else None), opts, logic.latest_per_name(runs)
+    return table, opts, base, (others[0] if others else None), opts, views.latest_per_name(runs)
 
 
 # ---- layout ------------------------------------------------------------------------------
@@ -139,17 +139,13 @@ def _editor() -> html.Div:
                 className="controls-row",
                 style={"marginTop": "10px"},
                 children=[
-                    ui.control(
+                    ui.picker(
                         "Base scenario",
-                        dcc.Dropdown(
-                            id="editor-base",
-                            options=ui.id_options(files),
-                            value="baseline.yaml"
-                            if "baseline.yaml" in files
-                            else (files[0] if files else None),
-                            clearable=False,
-                            style={"width": "220px"},
-                        ),
+                        "editor-base",
+                        files,
+                        "baseline.yaml" if "baseline.yaml" in files else (files[0] if files else None),
+                        width=220,
+                        clearable=False,
                     ),
                     ui.control(
                         "Run name",
@@ -205,7 +201,7 @@ def _editor() -> html.Div:
 
 
 def layout(**_: object) -> html.Div:
-    table, run_opts, a, b, fan_opts, fan_ids = run_list()
+    table, run_opts, a, b, fan_opts, fan_ids = run_list(ui.current_db())
     return html.Div(
         [
             ui.page_header(
@@ -216,38 +212,19 @@ def layout(**_: object) -> html.Div:
             html.Div(
                 className="controls-row",
                 children=[
-                    ui.control(
-                        "Segment",
-                        dcc.Dropdown(
-                            id="forecast-segment",
-                            options=[{"label": logic.SEGMENT_LABELS[s], "value": s} for s in SEGMENTS],
-                            value=SEGMENTS[0],
-                            clearable=False,
-                            style={"width": "220px"},
-                        ),
+                    ui.picker(
+                        "Segment", "forecast-segment", SEGMENT_LABELS, SEGMENTS[0], width=220, clearable=False
                     ),
-                    ui.control(
+                    ui.picker(
                         "Scenario runs",
-                        dcc.Dropdown(
-                            id="forecast-scenarios",
-                            options=fan_opts,
-                            value=fan_ids,
-                            multi=True,
-                            placeholder="pick runs",
-                        ),
-                        wide=True,
+                        "forecast-scenarios",
+                        fan_opts,
+                        fan_ids,
+                        multi=True,
+                        placeholder="pick runs",
                     ),
-                    ui.control(
-                        "Model",
-                        dcc.Dropdown(
-                            id="forecast-model",
-                            options=ui.id_options(
-                                ("structural", "ensemble", "fisher_pry", "gompertz", "bass")
-                            ),
-                            value="structural",
-                            clearable=False,
-                            style={"width": "160px"},
-                        ),
+                    ui.picker(
+                        "Model", "forecast-model", views.FAN_MODELS, "structural", width=160, clearable=False
                     ),
                 ],
             ),
@@ -261,24 +238,18 @@ def layout(**_: object) -> html.Div:
             ui.chart_card(
                 "forecast-overlay",
                 "Your rerun against the baseline",
-                figure=logic.empty_view(
+                figure=views.empty_view(
                     "run a scenario from the editor to overlay it against the baseline", height=220
                 ).figure,
             ),
-            html.Div(
-                className="card",
-                children=[
-                    html.H3("Stored runs", className="card-title"),
-                    html.Div(table, id="runs-list"),
-                ],
-            ),
+            ui.panel("Stored runs", html.Div(table, id="runs-list")),
             ui.chart_card(
                 "forecast-compare",
                 "Compare two runs",
                 subtitle="CSV holds p50 of each run and the difference (B − A)",
                 controls=[
-                    ui.control("Run A", dcc.Dropdown(id="compare-a", options=run_opts, value=a), wide=True),
-                    ui.control("Run B", dcc.Dropdown(id="compare-b", options=run_opts, value=b), wide=True),
+                    ui.picker("Run A", "compare-a", run_opts, a, wide=True),
+                    ui.picker("Run B", "compare-b", run_opts, b, wide=True),
                 ],
             ),
         ]
@@ -293,7 +264,7 @@ def layout(**_: object) -> html.Div:
     Input("forecast-model", "value"),
 )
 def _update_fan(segment: str, scenario_ids: list[str] | None, model: str | None) -> tuple:
-    return fan(segment, scenario_ids or [], model).card_outputs
+    return fan(ui.current_db(), segment, scenario_ids or [], model).card_outputs
 
 
 @callback(
@@ -374,8 +345,8 @@ def _overlay(last: dict | None, segment: str) -> tuple:
     db = ui.current_db()
     run_id = (last or {}).get("scenario_id")
     runs = q.scenario_runs(db)
-    base = logic.baseline_run_id(runs, q.forecast_scenarios(db))
-    return logic.overlay_view(
+    base = views.baseline_run_id(runs, q.forecast_scenarios(db))
+    return views.overlay_view(
         q.substitution_forecast(db, [i for i in (base, run_id) if i] or None), base, run_id, segment
     ).card_outputs
 
@@ -390,7 +361,7 @@ def _overlay(last: dict | None, segment: str) -> tuple:
     prevent_initial_call=True,
 )
 def _refresh_runs(last: dict | None) -> tuple:
-    table, opts, _a, b, fan_opts, _ids = run_list()
+    table, opts, _a, b, fan_opts, _ids = run_list(ui.current_db())
     newest = (last or {}).get("scenario_id") or b
     return table, opts, opts, newest, fan_opts
 
@@ -402,4 +373,4 @@ def _refresh_runs(last: dict | None) -> tuple:
     Input("forecast-segment", "value"),
 )
 def _compare(a: str | None, b: str | None, segment: str) -> tuple:
-    return compare(a, b, segment).card_outputs
+    return compare(ui.current_db(), a, b, segment).card_outputs

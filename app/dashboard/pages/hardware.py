@@ -6,45 +6,25 @@ from typing import Any
 
 import dash
 import polars as pl
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
 from app.dashboard import logic
+from app.dashboard.pages import hardware_views as views
 
 dash.register_page(__name__, path="/hardware", name="Hardware", title="fabscope · Hardware", order=4)
 
-DEFAULT_CHIPS = ("h100-sxm", "h20", "b200", "ascend-910b", "ascend-910c")
-DEFAULT_SYSTEMS = ("gb200-nvl72", "cloudmatrix-384", "hgx-h100-8", "hgx-h20-8")
-SPEC_ROWS = (
-    "vendor",
-    "bf16_tflops",
-    "int8_tops",
-    "hbm_gb",
-    "hbm_tbps",
-    "scaleup_gbps",
-    "tdp_w",
-    "tflops_per_w",
-    "flag",
-)
 
-
-def spec_table(ids: list[str] | None) -> Any:
+def spec_table(db: str, ids: list[str] | None) -> Any:
     """Chips side by side: one row per spec, one column per chip."""
-    chips = q.chip_specs(ui.current_db())
+    chips = q.chip_specs(db)
     if chips.empty:
         return ui.empty_state(chips.reason, title="Chip specs")
-    table = logic.chip_table(chips.frame, ids)
-    if table.is_empty():
+    records = views.spec_records(chips.frame, ids)
+    if not records:
         return ui.empty_state("pick at least one chip", title="Chip specs")
-    records = []
-    for spec in SPEC_ROWS:
-        row: dict[str, Any] = {"spec": logic.CHIP_METRICS.get(spec, spec)}
-        for r in table.iter_rows(named=True):
-            v = r.get(spec)
-            row[r["id"]] = f"{v:,.4g}" if isinstance(v, float) else ("—" if v is None else str(v))
-        records.append(row)
-    return ui.data_table(pl.DataFrame(records), table_id="hw-spec-table", page_size=len(SPEC_ROWS))
+    return ui.data_table(pl.DataFrame(records), table_id="hw-spec-table", page_size=len(views.SPEC_ROWS))
 
 
 def calculator(
@@ -66,24 +46,55 @@ def calculator(
     return logic.llm_view(res), answer
 
 
+def _llm_card() -> html.Div:
+    from hardware_sim.accelerators.catalog import llm_ids, system_ids
+
+    models, systems = llm_ids(), system_ids()
+    return ui.chart_card(
+        "hw-llm",
+        "LLM serving calculator",
+        subtitle="tokens/s per chip at the chosen batch (★) and across batches; with a TPOT target the "
+        "largest batch meeting it is searched",
+        controls=[
+            ui.picker(
+                "System",
+                "llm-system",
+                systems,
+                _first_of(systems, "cloudmatrix-384"),
+                width=190,
+                clearable=False,
+            ),
+            ui.picker(
+                "Model", "llm-model", models, _first_of(models, "deepseek-r1"), width=170, clearable=False
+            ),
+            ui.choice("Phase", "llm-phase", logic.PHASES, "decode"),
+            ui.choice("Precision", "llm-precision", logic.PRECISIONS, "fp8"),
+            ui.number("Batch / chip", "llm-batch", 32, min=1, max=logic.MAX_CALC_BATCH),
+            ui.number(
+                "TPOT target ms", "llm-tpot", None, width=140, step="any", min=0, placeholder="optional"
+            ),
+            ui.number("Input tokens", "llm-input", 2048, width=130, min=1),
+            ui.number("Output tokens", "llm-output", 512, width=130, min=0),
+        ],
+        footer=ui.answer_slot("llm-answer-wrap"),
+    )
+
+
+def _defaults(preferred: tuple[str, ...], ids: list[str]) -> list[str]:
+    """The ``preferred`` ids on offer, else the first as many of ``ids``."""
+    return [i for i in preferred if i in ids] or ids[: len(preferred)]
+
+
+def _first_of(ids: list[str], preferred: str) -> str | None:
+    """``preferred`` when offered, else the first id (None when there are none)."""
+    return preferred if preferred in ids else (ids[0] if ids else None)
+
+
 def layout(**_: object) -> html.Div:
     db = ui.current_db()
     chips, systems = q.chip_specs(db), q.system_perf(db)
     chip_ids = chips.frame["id"].to_list() if chips.ok else []
     system_ids = systems.frame["id"].to_list() if systems.ok else []
-    try:
-        from hardware_sim.accelerators.catalog import llm_ids
-        from hardware_sim.accelerators.catalog import system_ids as sim_systems
-
-        models, calc_systems = llm_ids(), sim_systems()
-    except ImportError:
-        models, calc_systems = [], []
-    default_model = "deepseek-r1" if "deepseek-r1" in models else (models[0] if models else None)
-    default_system = (
-        "cloudmatrix-384"
-        if "cloudmatrix-384" in calc_systems
-        else (calc_systems[0] if calc_systems else None)
-    )
     return html.Div(
         [
             ui.page_header(
@@ -96,25 +107,20 @@ def layout(**_: object) -> html.Div:
                 "Chips side by side",
                 subtitle="dense figures; red = Chinese vendor; TFLOP/s per W uses chip TDP only",
                 controls=[
-                    ui.control(
+                    ui.picker(
                         "Chips",
-                        dcc.Dropdown(
-                            id="hw-chip-ids",
-                            options=ui.id_options(chip_ids),
-                            multi=True,
-                            value=[c for c in DEFAULT_CHIPS if c in chip_ids] or chip_ids[:5],
-                        ),
-                        wide=True,
+                        "hw-chip-ids",
+                        chip_ids,
+                        _defaults(views.DEFAULT_CHIPS, chip_ids),
+                        multi=True,
                     ),
-                    ui.control(
+                    ui.picker(
                         "Metric",
-                        dcc.Dropdown(
-                            id="hw-chip-metric",
-                            clearable=False,
-                            value="bf16_tflops",
-                            options=[{"label": v, "value": k} for k, v in logic.CHIP_METRICS.items()],
-                            style={"width": "240px"},
-                        ),
+                        "hw-chip-metric",
+                        views.CHIP_METRICS,
+                        "bf16_tflops",
+                        width=240,
+                        clearable=False,
                     ),
                 ],
                 footer=ui.answer_slot("hw-spec-wrap"),
@@ -122,27 +128,18 @@ def layout(**_: object) -> html.Div:
             html.Div(
                 className="controls-row",
                 children=[
-                    ui.control(
+                    ui.picker(
                         "Systems",
-                        dcc.Dropdown(
-                            id="hw-system-ids",
-                            options=ui.id_options(system_ids),
-                            multi=True,
-                            value=[s for s in DEFAULT_SYSTEMS if s in system_ids] or system_ids[:4],
-                        ),
-                        wide=True,
+                        "hw-system-ids",
+                        system_ids,
+                        _defaults(views.DEFAULT_SYSTEMS, system_ids),
+                        multi=True,
                     ),
-                    ui.control(
+                    ui.choice(
                         "Power per",
-                        dcc.RadioItems(
-                            id="hw-power-unit",
-                            inline=True,
-                            value="chip",
-                            options=[
-                                {"label": " system (kW)", "value": "system"},
-                                {"label": " accelerator (W)", "value": "chip"},
-                            ],
-                        ),
+                        "hw-power-unit",
+                        {"system": "system (kW)", "chip": "accelerator (W)"},
+                        "chip",
                     ),
                 ],
             ),
@@ -160,104 +157,7 @@ def layout(**_: object) -> html.Div:
                     ),
                 ],
             ),
-            ui.chart_card(
-                "hw-llm",
-                "LLM serving calculator",
-                subtitle="tokens/s per chip at the chosen batch (★) and across batches; with a TPOT target the "
-                "largest batch meeting it is searched",
-                controls=[
-                    ui.control(
-                        "System",
-                        dcc.Dropdown(
-                            id="llm-system",
-                            options=ui.id_options(calc_systems),
-                            value=default_system,
-                            clearable=False,
-                            style={"width": "190px"},
-                        ),
-                    ),
-                    ui.control(
-                        "Model",
-                        dcc.Dropdown(
-                            id="llm-model",
-                            options=ui.id_options(models),
-                            value=default_model,
-                            clearable=False,
-                            style={"width": "170px"},
-                        ),
-                    ),
-                    ui.control(
-                        "Phase",
-                        dcc.RadioItems(
-                            id="llm-phase", options=ui.id_options(logic.PHASES), value="decode", inline=True
-                        ),
-                    ),
-                    ui.control(
-                        "Precision",
-                        dcc.RadioItems(
-                            id="llm-precision",
-                            options=ui.id_options(logic.PRECISIONS),
-                            value="fp8",
-                            inline=True,
-                        ),
-                    ),
-                    ui.control(
-                        "Batch / chip",
-                        dcc.Input(
-                            id="llm-batch",
-                            type="number",
-                            value=32,
-                            min=1,
-                            max=logic.MAX_CALC_BATCH,
-                            step=1,
-                            debounce=True,
-                            style={"width": "120px"},
-                        ),
-                    ),
-                    ui.control(
-                        "TPOT target ms",
-                        dcc.Input(
-                            id="llm-tpot",
-                            type="number",
-                            value=None,
-                            min=0,
-                            step="any",
-                            placeholder="optional",
-                            debounce=True,
-                            style={"width": "140px"},
-                        ),
-                    ),
-                    ui.control(
-                        "Input tokens",
-                        dcc.Input(
-                            id="llm-input",
-                            type="number",
-                            value=2048,
-                            min=1,
-                            step=1,
-                            debounce=True,
-                            style={"width": "130px"},
-                        ),
-                    ),
-                    ui.control(
-                        "Output tokens",
-                        dcc.Input(
-                            id="llm-output",
-                            type="number",
-                            value=512,
-                            min=0,
-                            step=1,
-                            debounce=True,
-                            style={"width": "130px"},
-                        ),
-                    ),
-                ],
-                footer=ui.answer_slot("llm-answer-wrap"),
-            )
-            if models
-            else ui.empty_state(
-                "hardware_sim.accelerators.llm is not available in this build", title="LLM calculator"
-            ),
+            _llm_card(),
         ]
     )
 
@@ -269,8 +169,9 @@ def layout(**_: object) -> html.Div:
     Input("hw-chip-metric", "value"),
 )
 def _update_chips(ids: list[str] | None, metric: str) -> tuple:
-    view = logic.chip_compare_view(q.chip_specs(ui.current_db()), ids or [], metric)
-    return (*view.card_outputs, spec_table(ids or []))
+    db = ui.current_db()
+    view = views.chip_compare_view(q.chip_specs(db), ids or [], metric)
+    return (*view.card_outputs, spec_table(db, ids or []))
 
 
 @callback(
@@ -281,8 +182,8 @@ def _update_chips(ids: list[str] | None, metric: str) -> tuple:
 )
 def _update_systems(ids: list[str] | None, unit: str) -> tuple:
     systems = q.system_perf(ui.current_db())
-    power = logic.power_view(systems, ids or [], per_chip=unit == "chip")
-    perfw = logic.perf_per_watt_view(systems, ids or [])
+    power = views.power_view(systems, ids or [], per_chip=unit == "chip")
+    perfw = views.perf_per_watt_view(systems, ids or [])
     return (*power.card_outputs, *perfw.card_outputs)
 
 

@@ -5,103 +5,80 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
-from app.dashboard import logic
+from app.dashboard.pages import market_views as views
+from app.dashboard.views_common import parse_date
 
 dash.register_page(__name__, path="/market", name="Market", title="fabscope · Market", order=1)
 
 
 def performance(
-    tickers: list[str] | None, start: Any, end: Any, show_events: list[str] | None
-) -> tuple[logic.View, Any]:
+    db: str, tickers: list[str] | None, start: Any, end: Any, show_events: list[str] | None
+) -> tuple[views.View, Any]:
     """Logic of the performance callback: the view and the sample banner."""
-    db = ui.current_db()
     tickers = list(tickers or [])
     if not tickers:  # nothing to pick on an empty warehouse: say what is missing, not "pick a ticker"
         universe = q.tickers(db)
         if universe.empty:
-            return logic.empty_view(universe.reason, height=420), None
-    prices = q.prices(db, tickers, logic.parse_date(start), logic.parse_date(end))
+            return views.empty_view(universe.reason, height=420), None
+    prices = q.prices(db, tickers, parse_date(start), parse_date(end))
     events = q.export_controls(db).frame if show_events and "events" in show_events else None
-    view = logic.performance_view(prices, q.tickers(db).frame, events)
+    view = views.performance_view(prices, q.tickers(db).frame, events)
     if show_events and "log" in show_events and view.figure.data:
         view.figure.update_yaxes(type="log")
     return view, ui.sample_banner(view.sample_tickers)
 
 
-def event_study(event_id: str | None, window: str | None) -> tuple[logic.View, Any, list[str], Any]:
+def summary(cross: q.QueryResult, window: str) -> Any:
+    """The stored cross-section of one window as a table, with what each statistic is (from the schema)."""
+    cells = views.summary_cells(cross, window, q.column_docs("event_study_cross_section"))
+    if "reason" in cells:
+        return ui.empty_state(cells["reason"], title="Event study")
+    table = ui.data_table(cells["frame"], table_id="market-es-table", formats=cells["formats"], page_size=8)
+    return html.Div([table, html.P(cells["notes"], className="note", id="market-es-method")])
+
+
+def event_study(db: str, event_id: str | None, window: str | None) -> tuple[views.View, Any, list[str], Any]:
     """Logic of the event-study callback: CAR view, summary table, windows available, sample banner."""
-    db = ui.current_db()
     if not event_id:
         events = q.event_study_events(db)  # nothing to pick on an empty warehouse: say what is missing
         reason = events.reason if events.empty else "pick an event"
-        return logic.empty_view(reason), ui.empty_state(reason, title="Event study"), [], None
+        return views.empty_view(reason), ui.empty_state(reason, title="Event study"), [], None
     es = q.event_study(db, event_id)
-    view = logic.car_view(es, window)
+    cross = q.event_study_cross_section(db, event_id)
+    view = views.car_view(es, window, cross)
     if es.empty:
         return view, ui.empty_state(es.reason, title="Event study"), [], None
-    summary = logic.event_study_summary(es.frame.filter(es.frame["window"] == view.note))
-    table = ui.data_table(
-        summary, table_id="market-es-table", formats={"mean_car": "+.2%", "mean_t": ".2f"}, page_size=6
-    )
     sample = q.sample_price_tickers(db, es.frame["ticker"].unique().to_list())
-    return view, table, logic.window_options(es), ui.sample_banner(sample)
+    return view, summary(cross, view.note or ""), views.window_options(es), ui.sample_banner(sample)
 
 
 def layout(**_: object) -> html.Div:
     db = ui.current_db()
     tick = q.tickers(db)
-    labels = logic.ticker_labels(tick.frame)
+    labels = views.ticker_labels(tick.frame)
     rng = q.price_range(db)
     start = end = first = last = None
     if rng.ok:
         first, last = rng.frame.item(0, "first"), rng.frame.item(0, "last")
-        start, end = logic.default_range(first, last)
+        start, end = views.default_range(first, last)
     available = set(labels)
-    defaults = [t for t in logic.DEFAULT_TICKERS if t in available] or list(labels)[:3]
+    defaults = [t for t in views.DEFAULT_TICKERS if t in available] or list(labels)[:3]
     events = q.event_study_events(db)
-    ev_options = logic.event_options(events)
+    ev_options = views.event_options(events)
     controls = html.Div(
         className="controls-row",
         children=[
-            html.Div(
-                className="control control-wide",
-                children=[
-                    html.Label("Tickers", htmlFor="market-tickers"),
-                    dcc.Dropdown(
-                        id="market-tickers",
-                        options=[{"label": v, "value": k} for k, v in labels.items()],
-                        value=defaults,
-                        multi=True,
-                        placeholder="pick tickers",
-                    ),
-                ],
-            ),
-            ui.control(
-                "Date range",
-                dcc.DatePickerRange(
-                    id="market-dates",
-                    start_date=start,
-                    end_date=end,
-                    min_date_allowed=first,
-                    max_date_allowed=last,
-                    display_format="YYYY-MM-DD",
-                ),
-            ),
-            ui.control(
+            ui.picker("Tickers", "market-tickers", labels, defaults, multi=True, placeholder="pick tickers"),
+            ui.date_range("Date range", "market-dates", first, last, start_date=start, end_date=end),
+            ui.checks(
                 "Markers",
-                dcc.Checklist(
-                    id="market-show-events",
-                    value=["events"],
-                    inline=True,
-                    options=[
-                        {"label": " export-control actions", "value": "events"},
-                        {"label": " log scale", "value": "log"},
-                    ],
-                ),
+                "market-show-events",
+                {"events": "export-control actions", "log": "log scale"},
+                ["events"],
             ),
         ],
     )
@@ -125,36 +102,26 @@ def layout(**_: object) -> html.Div:
                     ui.chart_card(
                         "market-car",
                         "Event study: cumulative abnormal return per ticker",
-                        subtitle="market-model CAR; dashed lines = group means",
+                        subtitle="market-model CAR; dashed lines = the stored group means",
                         controls=[
-                            ui.control(
+                            ui.picker(
                                 "Event",
-                                dcc.Dropdown(
-                                    id="market-event",
-                                    options=ev_options,
-                                    value=ev_options[0]["value"] if ev_options else None,
-                                    placeholder=events.reason or "pick an event",
-                                    clearable=False,
-                                ),
+                                "market-event",
+                                ev_options,
+                                ev_options[0]["value"] if ev_options else None,
                                 wide=True,
+                                placeholder=events.reason or "pick an event",
+                                clearable=False,
                             ),
-                            ui.control(
-                                "Window (trading days)",
-                                dcc.RadioItems(id="market-window", options=[], value=None, inline=True),
-                            ),
+                            ui.choice("Window (trading days)", "market-window", [], None),
                         ],
                     ),
-                    html.Div(
-                        className="card",
-                        children=[
-                            html.H3("Domestic vs foreign, mean CAR", className="card-title"),
-                            html.Div(
-                                className="card-subtitle",
-                                children="per window of the chosen event; t = mean of per-ticker t-statistics",
-                            ),
-                            html.Div(id="market-es-banner", style={"marginTop": "10px"}),
-                            html.Div(id="market-es-summary", style={"marginTop": "10px"}),
-                        ],
+                    ui.panel(
+                        "Domestic vs foreign, mean CAR",
+                        html.Div(id="market-es-banner", style={"marginTop": "10px"}),
+                        html.Div(id="market-es-summary", style={"marginTop": "10px"}),
+                        subtitle="the warehouse's cross-section for the chosen event and window "
+                        "(event_study_cross_section), as stored",
                     ),
                 ],
             ),
@@ -171,7 +138,7 @@ def layout(**_: object) -> html.Div:
     Input("market-show-events", "value"),
 )
 def _update_performance(tickers: list[str] | None, start: Any, end: Any, show: list[str] | None) -> tuple:
-    view, banner = performance(tickers, start, end, show)
+    view, banner = performance(ui.current_db(), tickers, start, end, show)
     return (*view.card_outputs, banner)
 
 
@@ -185,6 +152,6 @@ def _update_performance(tickers: list[str] | None, start: Any, end: Any, show: l
     Input("market-window", "value"),
 )
 def _update_event_study(event_id: str | None, window: str | None) -> tuple:
-    view, table, windows, banner = event_study(event_id, window)
+    view, table, windows, banner = event_study(ui.current_db(), event_id, window)
     options = [{"label": f" {w}", "value": w} for w in windows]
     return (*view.card_outputs, table, options, view.note if windows else None, banner)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
-from app.dashboard import logic
+from app.dashboard.pages import policy_views as views
+from app.dashboard.views_common import parse_date
 
 dash.register_page(__name__, path="/policy", name="Policy", title="fabscope · Policy", order=2)
 
@@ -17,22 +18,21 @@ TABLE_COLUMNS = ("announced_date", "category", "agency", "title", "citation", "f
 
 
 def timeline(
-    categories: list[str] | None, include_entities: bool, start: Any = None, end: Any = None
-) -> tuple[logic.View, Any]:
+    db: str, categories: list[str] | None, include_entities: bool, start: Any = None, end: Any = None
+) -> tuple[views.View, Any]:
     """Logic of the timeline callback: the timeline view and the events table.
 
     ``categories`` filters the actions; ``start``/``end`` (dates or 'YYYY-MM-DD', inclusive, either
     may be empty) filter both the actions (announced date) and the Entity List additions (added date).
     """
-    db = ui.current_db()
-    first, last = logic.parse_date(start), logic.parse_date(end)
+    first, last = parse_date(start), parse_date(end)
     if first and last and first > last:
         reason = f"the start date {first.isoformat()} is after the end date {last.isoformat()} — pick a valid range"
-        return logic.empty_view(reason, height=420), ui.empty_state(reason, title="Export-control actions")
+        return views.empty_view(reason, height=420), ui.empty_state(reason, title="Export-control actions")
     known = q.export_control_categories(db)
     events = q.export_controls(db, categories if known else None, first, last)
     entities = q.entity_list(db, first, last)
-    view = logic.policy_timeline_view(events, entities, include_entities=include_entities)
+    view = views.policy_timeline_view(events, entities, include_entities=include_entities)
     if events.empty:
         table: Any = ui.empty_state(events.reason, title="Export-control actions")
     else:
@@ -40,15 +40,14 @@ def timeline(
     return view, table
 
 
-def detail(event_id: str | None) -> Any:
+def detail(db: str, event_id: str | None) -> Any:
     """Logic of the details panel: one event with its citation, source, flag and listed parties."""
     if not event_id:
         return html.P(
             "Click a point on the timeline to see the action, its citation and the parties it listed.",
             className="muted",
         )
-    db = ui.current_db()
-    info = logic.event_detail(q.export_controls(db).frame, q.entity_list(db).frame, event_id)
+    info = views.event_detail(q.export_controls(db).frame, q.entity_list(db).frame, event_id)
     if info is None:
         return html.P(f"no details stored for {event_id}", className="muted")
     effective = info["effective_date"].isoformat() if info.get("effective_date") else "—"
@@ -98,40 +97,27 @@ def layout(**_: object) -> html.Div:
             html.Div(
                 className="controls-row",
                 children=[
-                    ui.control(
+                    ui.checks(
                         "Categories",
-                        dcc.Checklist(
-                            id="policy-categories",
-                            options=[{"label": f" {c}", "value": c} for c in cats],
-                            value=cats,
-                            inline=True,
-                            inputStyle={"marginLeft": "10px"},
-                        ),
+                        "policy-categories",
+                        cats,
+                        cats,
                         wide=True,
+                        inputStyle={"marginLeft": "10px"},
                     ),
-                    ui.control(
+                    ui.date_range(
                         "Date range",
-                        dcc.DatePickerRange(
-                            id="policy-dates",
-                            start_date=None,
-                            end_date=None,
-                            min_date_allowed=first,
-                            max_date_allowed=last,
-                            initial_visible_month=last,
-                            display_format="YYYY-MM-DD",
-                            clearable=True,
-                            start_date_placeholder_text=first.isoformat() if first else "from",
-                            end_date_placeholder_text=last.isoformat() if last else "to",
-                        ),
+                        "policy-dates",
+                        first,
+                        last,
+                        start_date=None,
+                        end_date=None,
+                        initial_visible_month=last,
+                        clearable=True,
+                        start_date_placeholder_text=first.isoformat() if first else "from",
+                        end_date_placeholder_text=last.isoformat() if last else "to",
                     ),
-                    ui.control(
-                        "Entity List",
-                        dcc.Checklist(
-                            id="policy-entities",
-                            value=["show"],
-                            options=[{"label": " show additions", "value": "show"}],
-                        ),
-                    ),
+                    ui.checks("Entity List", "policy-entities", {"show": "show additions"}, ["show"]),
                 ],
             ),
             ui.chart_card(
@@ -140,20 +126,8 @@ def layout(**_: object) -> html.Div:
                 subtitle="one lane per category; hollow = estimate (citation not yet verified); "
                 "◆ Entity List additions, size = parties listed; click a point for details",
             ),
-            html.Div(
-                className="card",
-                children=[
-                    html.H3("Details", className="card-title"),
-                    html.Div(id="policy-detail", children=detail(None)),
-                ],
-            ),
-            html.Div(
-                className="card",
-                children=[
-                    html.H3("Actions (filtered)", className="card-title"),
-                    html.Div(id="policy-table-wrap"),
-                ],
-            ),
+            ui.panel("Details", html.Div(id="policy-detail", children=detail(db, None))),
+            ui.panel("Actions (filtered)", html.Div(id="policy-table-wrap")),
         ]
     )
 
@@ -167,7 +141,7 @@ def layout(**_: object) -> html.Div:
     Input("policy-dates", "end_date"),
 )
 def _update_timeline(categories: list[str] | None, entities: list[str] | None, start: Any, end: Any) -> tuple:
-    view, table = timeline(categories or [], bool(entities), start, end)
+    view, table = timeline(ui.current_db(), categories or [], bool(entities), start, end)
     return (*view.card_outputs, table)
 
 
@@ -178,4 +152,4 @@ def _update_timeline(categories: list[str] | None, entities: list[str] | None, s
 )
 def _show_detail(click: dict | None) -> Any:
     points = (click or {}).get("points") or []
-    return detail(points[0].get("customdata") if points else None)
+    return detail(ui.current_db(), points[0].get("customdata") if points else None)

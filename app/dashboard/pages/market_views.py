@@ -1,0 +1,287 @@
+"""Market page views: normalised USD performance with export-control markers, and the event study.
+
+Pure functions of :mod:`app.queries` results (no browser, no Dash context). The event-study summary
+shows the warehouse's cross-sectional rows as stored (``event_study_cross_section``: one row per
+window, group and — when the table has one — method); nothing here re-derives a statistic.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from app import queries as q
+from app.dashboard.components import DOMESTIC, FOREIGN, styled
+from app.dashboard.views_common import View, colour, empty_view, groups, merge_sources
+
+CAMBRICON = "688256.SS"
+NVIDIA = "NVDA"
+DEFAULT_TICKERS = (CAMBRICON, NVIDIA, "688981.SS", "AMD")
+"""Tickers shown when the Market page opens (Cambricon, Nvidia, SMIC A-share, AMD)."""
+DEFAULT_YEARS = 3
+"""Default date range on the Market page: the last 3 years of stored prices."""
+GROUP_LABELS = {"domestic_china": "domestic (China)", "foreign": "foreign"}
+"""Display names of the event-study cross-section groups (``event_study_cross_section.group``)."""
+CROSS_SECTION_HIDDEN = ("event_id", "window", "source", "run_id")
+"""Cross-section columns not shown in the summary table (the event and window are the picker's)."""
+
+
+def default_range(first: date, last: date, years: int = DEFAULT_YEARS) -> tuple[date, date]:
+    """Default Market date range: the last ``years`` years of stored prices (clipped to ``first``)."""
+    start = max(first, last - timedelta(days=round(365.25 * years)))
+    return start, last
+
+
+PERFORMANCE_SCHEMA = dict(
+    date=pl.Date, ticker=pl.String, close_usd=pl.Float64, index=pl.Float64, provider=pl.String
+)
+"""Columns of the normalised performance frame (``index``: 100 = first day shown)."""
+
+
+def normalise_usd(prices: pl.DataFrame) -> pl.DataFrame:
+    """Per ticker: ``index`` = 100 × close_usd / first close_usd in the frame (USD total-price index).
+
+    Rows without a USD close are dropped (no FX rate that day).
+    """
+    if prices.is_empty():
+        return pl.DataFrame(schema=PERFORMANCE_SCHEMA)
+    clean = prices.filter(pl.col("close_usd").is_not_null() & (pl.col("close_usd") > 0)).sort(
+        "ticker", "date"
+    )
+    return clean.with_columns(
+        (100.0 * pl.col("close_usd") / pl.col("close_usd").first().over("ticker")).alias("index")
+    ).select(
+        "date", "ticker", "close_usd", "index", "provider", *(["source"] if "source" in clean.columns else [])
+    )
+
+
+def ticker_labels(tickers_frame: pl.DataFrame) -> dict[str, str]:
+    """``ticker -> "TICKER · Name"`` for pickers and legends."""
+    if tickers_frame.is_empty():
+        return {}
+    return {
+        r["ticker"]: f"{r['ticker']} · {r['name']}" if r.get("name") else r["ticker"]
+        for r in tickers_frame.iter_rows(named=True)
+    }
+
+
+def domestic_set(tickers_frame: pl.DataFrame) -> set[str]:
+    """Tickers flagged ``domestic_china``."""
+    if tickers_frame.is_empty() or "domestic_china" not in tickers_frame.columns:
+        return set()
+    return set(tickers_frame.filter(pl.col("domestic_china").fill_null(False))["ticker"].to_list())
+
+
+def _event_markers(fig: go.Figure, events: pl.DataFrame, top: float) -> None:
+    """Dotted verticals and ▼ markers (hover: title, agency, citation) for export-control actions."""
+    line = {"color": "rgba(200,16,46,0.35)", "width": 1, "dash": "dot"}
+    fig.update_layout(
+        shapes=[
+            {"type": "line", "x0": d, "x1": d, "y0": 0, "y1": 1, "yref": "paper", "line": line}
+            for d in events["announced_date"].to_list()
+        ]
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=events["announced_date"].to_list(),
+            y=[top] * events.height,
+            mode="markers",
+            name="export-control action",
+            marker={"symbol": "triangle-down", "size": 9, "color": DOMESTIC},
+            text=[
+                f"{r['title']}<br>{r['agency']} · {r['citation'] or ''}" for r in events.iter_rows(named=True)
+            ],
+            customdata=events["event_id"].to_list(),
+            hovertemplate="%{x|%Y-%m-%d}<br>%{text}<extra>event</extra>",
+        )
+    )
+
+
+def performance_view(
+    prices: q.QueryResult, tickers_frame: pl.DataFrame, events: pl.DataFrame | None, *, height: int = 420
+) -> View:
+    """Normalised USD performance (100 = first day in range) with export-control event markers."""
+    if prices.empty:
+        return empty_view(prices.reason, height=height)
+    perf = normalise_usd(prices.frame)
+    if perf.is_empty():
+        return empty_view(
+            "no USD prices for this selection (FX rates missing?) — run `fabscope refresh`", height=height
+        )
+    labels = ticker_labels(tickers_frame)
+    domestic = domestic_set(tickers_frame)
+    fig = go.Figure()
+    for i, ticker, part in groups(perf, "ticker"):
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"].to_numpy(),
+                y=part["index"].to_numpy(),
+                mode="lines",
+                name=labels.get(ticker, ticker),
+                line={
+                    "width": 2 if ticker in domestic else 1.6,
+                    "color": colour(i),
+                    "dash": "solid" if ticker in domestic else "dot",
+                },
+                hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}<extra>" + ticker + "</extra>",
+            )
+        )
+    shown_events = pl.DataFrame()
+    if events is not None and not events.is_empty():
+        lo, hi = perf["date"].min(), perf["date"].max()
+        shown_events = events.filter(pl.col("announced_date").is_between(lo, hi))
+        if not shown_events.is_empty():
+            _event_markers(fig, shown_events, float(perf["index"].max()) * 1.04)
+    styled(fig, height=height, yaxis_title="index, USD (100 = first day shown)", hovermode="closest")
+    sample = tuple(sorted(set(perf.filter(pl.col("provider") == q.SAMPLE_PROVIDER)["ticker"].to_list())))
+    sources = merge_sources(
+        prices.sources, tuple(shown_events["source"].to_list()) if "source" in shown_events.columns else ()
+    )
+    return View(fig, perf, sources, sample_tickers=sample)
+
+
+def one_year_return(prices: pl.DataFrame, ticker: str) -> float | None:
+    """Fractional USD return of ``ticker`` over the last 365 days stored (None if not enough data)."""
+    part = prices.filter((pl.col("ticker") == ticker) & pl.col("close_usd").is_not_null()).sort("date")
+    if part.height < 2:
+        return None
+    last_date = part["date"][-1]
+    window = part.filter(pl.col("date") >= last_date - timedelta(days=365))
+    if window.height < 2:
+        return None
+    return float(window["close_usd"][-1] / window["close_usd"][0] - 1.0)
+
+
+# ---- event study ------------------------------------------------------------------------------
+def event_options(events: q.QueryResult) -> list[dict[str, str]]:
+    """Dropdown options for events with an event study: 'YYYY-MM-DD — title'."""
+    if events.empty:
+        return []
+    out = []
+    for r in events.frame.iter_rows(named=True):
+        when = r["announced_date"].isoformat() if r.get("announced_date") else "?"
+        title = (r.get("title") or r["event_id"])[:90]
+        out.append({"label": f"{when} — {title}", "value": r["event_id"]})
+    return out
+
+
+def window_sort_key(w: str) -> tuple[int, str]:
+    """Sort '[-1,+1]' < '[-5,+5]' < '[0,+20]' by width, then text."""
+    try:
+        lo, hi = (int(x) for x in w.strip("[]() ").split(","))
+        return (hi - lo, w)
+    except ValueError:
+        return (10**6, w)
+
+
+def window_options(es: q.QueryResult) -> list[str]:
+    """Event windows present, narrowest first."""
+    if es.empty:
+        return []
+    return sorted(es.frame["window"].unique().to_list(), key=window_sort_key)
+
+
+def group_rows(cross: q.QueryResult | None, window: str) -> pl.DataFrame:
+    """The stored cross-section rows of one window (every group and method), empty when there are none."""
+    if cross is None or cross.empty or "window" not in cross.frame.columns:
+        return pl.DataFrame()
+    return cross.frame.filter(pl.col("window") == window)
+
+
+def stored_group_means(cross: q.QueryResult | None, window: str) -> dict[bool, float]:
+    """``{is_domestic: mean CAR}`` as the warehouse stores it for ``window`` (first row per group)."""
+    rows = group_rows(cross, window)
+    if rows.is_empty() or "mean_car" not in rows.columns:
+        return {}
+    out: dict[bool, float] = {}
+    for r in rows.iter_rows(named=True):
+        is_domestic = r["group"] == "domestic_china"
+        if r["mean_car"] is not None:
+            out.setdefault(is_domestic, float(r["mean_car"]))
+    return out
+
+
+def car_view(
+    es: q.QueryResult, window: str | None = None, cross: q.QueryResult | None = None, *, height: int = 380
+) -> View:
+    """Cumulative abnormal return per ticker for one event (and window), domestic vs foreign.
+
+    The dashed group lines are the stored cross-section means (``cross``), never recomputed here.
+    """
+    if es.empty:
+        return empty_view(es.reason, height=height)
+    frame = es.frame
+    windows = sorted(frame["window"].unique().to_list(), key=window_sort_key)
+    win = window if window in windows else windows[0]
+    part = frame.filter(pl.col("window") == win).sort("car", descending=True)
+    means = stored_group_means(cross, win)
+    fig = go.Figure()
+    for flag, col, name, where in (
+        (True, DOMESTIC, GROUP_LABELS["domestic_china"], "top left"),
+        (False, FOREIGN, GROUP_LABELS["foreign"], "bottom right"),
+    ):
+        g = part.filter(pl.col("domestic_china") == flag)
+        if g.is_empty():
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=g["ticker"].to_list(),
+                y=(g["car"] * 100).to_list(),
+                name=name,
+                marker_color=col,
+                customdata=list(zip(g["t_stat"].to_list(), g["name"].to_list(), strict=True)),
+                hovertemplate="%{x} %{customdata[1]}<br>CAR %{y:.2f}%<br>t = %{customdata[0]:.2f}<extra></extra>",
+            )
+        )
+        if flag in means:
+            mean = means[flag] * 100
+            fig.add_hline(
+                y=mean,
+                line={"color": col, "dash": "dash", "width": 1},
+                annotation_text=f"mean {name}: {mean:+.2f}%",
+                annotation_position=where,
+                annotation_font_color=col,
+            )
+    styled(
+        fig,
+        height=height,
+        yaxis_title=f"CAR over {win} (%)",
+        barmode="group",
+        xaxis={"categoryorder": "array", "categoryarray": part["ticker"].to_list()},
+    )
+    return View(fig, frame, merge_sources(es.sources, cross.sources if cross is not None else ()), note=win)
+
+
+def cross_section_table(cross: q.QueryResult, window: str) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The stored cross-section rows of ``window`` as shown: every stored column except the event, window
+    and source (so new statistic or method columns and rows show up), groups by their display name.
+
+    Returns the frame and d3 formats for its numeric columns (CARs as signed percentages).
+    """
+    rows = group_rows(cross, window)
+    if rows.is_empty():
+        return rows, {}
+    shown = rows.select([c for c in rows.columns if c not in CROSS_SECTION_HIDDEN])
+    if "group" in shown.columns:
+        shown = shown.with_columns(pl.col("group").replace(GROUP_LABELS))
+    formats = {c: ("+.2%" if "car" in c else ".2f") for c, t in shown.schema.items() if t.is_float()}
+    return shown, formats
+
+
+def statistic_notes(columns: list[str], docs: dict[str, str]) -> str:
+    """'t_stat: MacKinlay J1 …; …': what each shown statistic is, from the warehouse schema's column docs."""
+    parts = [f"{c.replace('_', ' ')}: {docs[c]}" for c in columns if docs.get(c) and c not in ("group",)]
+    return "; ".join(parts)
+
+
+def summary_cells(cross: q.QueryResult, window: str, docs: dict[str, str]) -> dict[str, Any]:
+    """Everything the summary card needs: rows, formats and the method notes (or why there is nothing)."""
+    if cross.empty:
+        return {"reason": cross.reason}
+    frame, formats = cross_section_table(cross, window)
+    if frame.is_empty():
+        return {"reason": f"no cross-section stored for window {window} — run `fabscope refresh`"}
+    return {"frame": frame, "formats": formats, "notes": statistic_notes(frame.columns, docs)}

@@ -1,0 +1,85 @@
+"""What every page's view module shares: the :class:`View` a chart card shows, empty views, formatting.
+
+Each page keeps its figure logic in ``app/dashboard/pages/<page>_views.py`` (pure functions of query
+results, testable without a browser); this module holds only what two or more of them use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from app import queries as q
+from app.dashboard.components import COLORWAY, empty_figure, frame_csv, sources_list
+
+SEGMENT_LABELS = {"ai_accelerators": "AI accelerators", "wfe": "fab equipment (WFE)", "hbm": "HBM"}
+"""Display names of the forecast segments (Overview headline figures and the Forecasts page)."""
+
+
+@dataclass
+class View:
+    """What a chart card shows: the figure, the rows behind it, their sources, a note."""
+
+    figure: go.Figure
+    frame: pl.DataFrame = field(default_factory=pl.DataFrame)
+    sources: tuple[str, ...] = ()
+    note: str | None = None
+    sample_tickers: tuple[str, ...] = ()
+
+    @property
+    def card_outputs(self) -> tuple[go.Figure, str, list[Any]]:
+        """(figure, CSV text, sources list children): the outputs of ``components.card_outputs``."""
+        return self.figure, frame_csv(self.frame), sources_list(self.sources)
+
+
+def empty_view(reason: str | None, *, height: int = 300) -> View:
+    """A view that says why there is nothing to plot."""
+    return View(empty_figure(reason or f"no data yet — {q.REFRESH_HINT}", height=height), note=reason)
+
+
+def merge_sources(*groups: Sequence[str]) -> tuple[str, ...]:
+    """The non-empty citations of ``groups``, in order, each once."""
+    return tuple(dict.fromkeys(s for g in groups for s in g if s))
+
+
+def pct(x: float | None, digits: int = 0) -> str:
+    """A fraction as a percentage ('34%'); '—' when unknown."""
+    return "—" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def colour(i: int) -> str:
+    """The ``i``-th colour of the fabscope colourway (wraps around)."""
+    return COLORWAY[i % len(COLORWAY)]
+
+
+def flag_symbols(flags: Sequence[str | None]) -> list[str]:
+    """Marker symbols for ``flag`` values: filled circle = reported, hollow = estimate (or unknown)."""
+    return ["circle" if f == "reported" else "circle-open" for f in flags]
+
+
+def parse_date(value: str | date | None) -> date | None:
+    """A date from a date picker value ('YYYY-MM-DD' or ISO datetime); None if empty/invalid."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def groups(frame: pl.DataFrame, column: str) -> Iterator[tuple[int, Any, pl.DataFrame]]:
+    """``(i, value, rows)`` for each distinct ``column`` value, in order of first appearance."""
+    for i, value in enumerate(frame[column].unique(maintain_order=True).to_list()):
+        yield i, value, frame.filter(pl.col(column) == value)
+
+
+def points(x: Sequence[Any], y: Sequence[Any], name: str, marker: dict[str, Any], **hover: Any) -> go.Scatter:
+    """A markers-only trace (``hover``: ``text``, ``customdata``, ``hovertemplate``)."""
+    return go.Scatter(x=list(x), y=list(y), mode="markers", name=name, marker=marker, **hover)

@@ -1,0 +1,109 @@
+"""Forecasts page: fan charts, run comparison, stored-run helpers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from app.dashboard import components as ui
+from app.dashboard.pages import forecasts_views as fv
+
+FC = pl.DataFrame(
+    {
+        "scenario_id": ["base"] * 3 + ["alt"] * 3 + ["base"] * 3,
+        "segment": ["wfe"] * 9,
+        "year": [2025, 2026, 2027] * 3,
+        "model": ["structural"] * 6 + ["ensemble"] * 3,
+        "p10": [0.1, 0.2, 0.3, 0.2, 0.3, 0.4, 0.0, 0.0, 0.0],
+        "p50": [0.2, 0.3, 0.4, 0.3, 0.4, 0.5, 0.1, 0.1, 0.1],
+        "p90": [0.3, 0.4, 0.5, 0.4, 0.5, 0.6, 0.2, 0.2, 0.2],
+        "source": ["m"] * 9,
+    }
+)
+
+
+HIST = pl.DataFrame(
+    {
+        "segment": ["wfe"],
+        "year": [2024],
+        "domestic_share": [0.25],
+        "metric": ["m"],
+        "source": ["SEMI"],
+        "flag": ["estimate"],
+    }
+)
+
+
+def test_fan_view_draws_band_and_median_per_scenario(qr) -> None:
+    hist = HIST
+    view = fv.fan_view(qr(FC), "wfe", ["base", "alt"], qr(hist), None)
+    bands = [t for t in view.figure.data if t.fill == "toself"]
+    assert len(bands) == 2
+    base_band = bands[0]
+    assert list(base_band.y) == [0.3, 0.4, 0.5, 0.3, 0.2, 0.1]  # p90 forward, p10 back
+    assert view.note == "model: structural" and "SEMI" in view.sources
+    assert fv.fan_view(qr(FC), "hbm").figure.layout.annotations  # no hbm rows: says so
+
+
+def test_compare_runs_difference(qr) -> None:
+    view = fv.compare_runs_view(qr(FC), "base", "alt", "wfe")
+    assert view.frame["p50_b_minus_a"].to_list() == pytest.approx([0.1, 0.1, 0.1])
+    assert fv.compare_runs_view(qr(FC), None, "alt", "wfe").figure.layout.annotations
+
+
+def test_run_helpers(qr, empty) -> None:
+    from datetime import datetime
+
+    runs = qr(
+        pl.DataFrame(
+            {
+                "scenario_id": ["baseline-old", "baseline-new", "x-1"],
+                "name": ["baseline", "baseline", "x"],
+                "created_at": [datetime(2026, 1, 1), datetime(2026, 3, 1), datetime(2026, 2, 1)],
+            }
+        )
+    )
+    assert fv.baseline_run_id(runs) == "baseline-new"
+    assert fv.latest_per_name(runs) == ["baseline-new", "x-1"]
+    assert fv.baseline_run_id(empty(), ["x", "baseline-7"]) == "baseline-7"
+    assert [o["value"] for o in fv.run_options(runs)] == ["baseline-old", "baseline-new", "x-1"]
+
+
+def test_fan_csv_holds_every_point_drawn(qr) -> None:
+    hist = HIST
+    outlook = pl.DataFrame(
+        {
+            "segment": ["wfe"],
+            "year": [2027],
+            "domestic_share": [0.5],
+            "metric": ["m"],
+            "publisher": ["Bank"],
+            "published": [date(2025, 1, 1)],
+            "source": ["Bank note"],
+            "flag": ["estimate"],
+        }
+    )
+    view = fv.fan_view(qr(FC), "wfe", ["base"], qr(hist), qr(outlook))
+    drawn = sum(len(t.y) for t in view.figure.data if t.fill != "toself")  # p50 points + observed + outlooks
+    assert view.frame.height == drawn == 5
+    assert view.frame.columns[0] == "series"
+    assert set(view.frame["series"].to_list()) == {"forecast", "observed", "third-party outlook"}
+    csv = ui.frame_csv(view.frame)
+    assert "observed" in csv and "Bank" in csv
+    compare = fv.compare_runs_view(qr(FC), "base", "alt", "wfe")
+    assert compare.frame.height == 3  # compare CSV: one row per year, no observed rows mixed in
+
+
+def test_compare_on_an_empty_warehouse_says_what_is_missing(qr, empty) -> None:
+    view = fv.compare_runs_view(
+        empty("no forecast data yet (table `substitution_forecast` is missing) — run `fabscope refresh`"),
+        None,
+        None,
+        "wfe",
+    )
+    assert "substitution_forecast" in view.figure.layout.annotations[0].text
+    assert (
+        "pick two runs" in fv.compare_runs_view(qr(FC), None, "alt", "wfe").figure.layout.annotations[0].text
+    )

@@ -1,0 +1,63 @@
+"""Hardware page: chips side by side, power breakdown, performance per watt."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from app.dashboard import components as ui
+from app.dashboard.pages import hardware_views as hv
+
+CHIPS = pl.DataFrame(
+    {
+        "id": ["x", "y"],
+        "vendor": ["NVIDIA", "Huawei"],
+        "bf16_tflops": [1000.0, 750.0],
+        "int8_tops": [2000.0, 1500.0],
+        "hbm_gb": [80.0, 128.0],
+        "hbm_tbps": [3.35, 3.2],
+        "scaleup_gbps": [900.0, 392.0],
+        "tdp_w": [700.0, None],
+        "sources": ["a; b", "c"],
+        "flag": ["reported", "estimate"],
+        "source": ["sim", "sim"],
+    }
+)
+SYSTEMS = pl.DataFrame(
+    {
+        "id": ["s8", "s384"],
+        "chips": [8, 384],
+        "bf16_pflops": [8.0, 290.0],
+        "power_kw": [10.0, 560.0],
+        "pflops_per_kw": [0.8, 0.52],
+        "power_breakdown_kw": [
+            json.dumps({"accelerators": 6.0, "cooling": 4.0}),
+            json.dumps({"accelerators": 300.0, "optics": 60.0}),
+        ],
+        "source": ["sim", "sim"],
+    }
+)
+
+
+def test_chip_table_perf_per_watt_and_vendor_colours(qr) -> None:
+    table = hv.chip_table(CHIPS, None)
+    assert table["tflops_per_w"].to_list()[0] == pytest.approx(1000 / 700)
+    assert table["tflops_per_w"].to_list()[1] is None  # TDP unpublished: no made-up figure
+    view = hv.chip_compare_view(qr(CHIPS), ["x", "y"], "bf16_tflops")
+    assert list(view.figure.data[0].marker.color) == [ui.FOREIGN, ui.DOMESTIC]
+    assert {"a", "b", "c"} <= set(view.sources)
+    assert hv.chip_compare_view(qr(CHIPS), [], "bf16_tflops").figure.layout.annotations
+
+
+def test_power_breakdown_per_system_and_per_chip(qr) -> None:
+    long = hv.power_breakdown(SYSTEMS, ["s8"])
+    assert dict(zip(long["component"].to_list(), long["kw"].to_list(), strict=True)) == {
+        "accelerators": 6.0,
+        "cooling": 4.0,
+    }
+    per_chip = hv.power_view(qr(SYSTEMS), ["s8"], per_chip=True)
+    assert per_chip.frame.filter(pl.col("component") == "cooling")["value"][0] == pytest.approx(500.0)  # W
+    perfw = hv.perf_per_watt_view(qr(SYSTEMS), None)
+    assert list(perfw.figure.data[0].x) == ["s8", "s384"]
