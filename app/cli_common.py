@@ -46,3 +46,52 @@ def add_db_arg(parser: Any) -> None:
     parser.add_argument(
         "--db", default=None, help="warehouse file (default: $FABSCOPE_DB or ./data/fabscope.duckdb)"
     )
+
+
+def build_request(request_type: Any, args: Any, fields: dict[str, str] | None = None) -> Any:
+    """A simulator request (``hardware_sim.api``) from parsed CLI ``args``; a refusal becomes a ``CliError``.
+
+    ``fields`` maps request fields to ``args`` attributes when the names differ; options left unset (None)
+    are left out so the request's own defaults apply. The request alone validates and defaults.
+    """
+    from hardware_sim.api import RequestRefused
+
+    names = fields or {}
+    values = {}
+    for field in request_type.model_fields:
+        value = getattr(args, names.get(field, field), None)
+        if value is not None:
+            values[field] = value
+    try:
+        return request_type.build(**values)
+    except RequestRefused as exc:
+        raise CliError(refusal_line(request_type, exc)) from None
+
+
+def refusal_line(request_type: Any, exc: Any) -> str:
+    """One line naming the flag: ``--layers: must be in 1..1,000, got 5000``."""
+    first = exc.refusals[0]
+    flag = request_type.flag(first.field)
+    return f"{flag}: {first.reason}" if flag else first.reason
+
+
+def run_request(request: Any) -> Any:
+    """``request.run()``; what the physics refuses (an impossible layout, say) becomes a ``CliError``."""
+    from hardware_sim.api import RequestRefused
+
+    try:
+        return request.run()
+    except RequestRefused as exc:
+        raise CliError(refusal_line(type(request), exc)) from None
+
+
+def help_text(request_type: Any, field: str) -> str:
+    """``--help`` text of a request field: its description (with unit) and its default, from the request."""
+    info = request_type.model_fields[field]
+    if info.is_required():
+        return str(info.description)
+    default = info.get_default(call_default_factory=True)
+    if default is None:
+        return str(info.description)
+    shown = f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{info.description} (default {shown})"
