@@ -52,7 +52,8 @@ def build_request(request_type: Any, args: Any, fields: dict[str, str] | None = 
     """A simulator request (``hardware_sim.api``) from parsed CLI ``args``; a refusal becomes a ``CliError``.
 
     ``fields`` maps request fields to ``args`` attributes when the names differ; options left unset (None)
-    are left out so the request's own defaults apply. The request alone validates and defaults.
+    are left out so the request's own defaults apply, and an empty value (``--batch ""``) is passed as
+    "no value" so it is refused as such. The request alone validates and defaults.
     """
     from hardware_sim.api import RequestRefused
 
@@ -61,7 +62,7 @@ def build_request(request_type: Any, args: Any, fields: dict[str, str] | None = 
     for field in request_type.model_fields:
         value = getattr(args, names.get(field, field), None)
         if value is not None:
-            values[field] = value
+            values[field] = None if isinstance(value, str) and not value.strip() else value
     try:
         return request_type.build(**values)
     except RequestRefused as exc:

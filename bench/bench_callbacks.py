@@ -79,6 +79,7 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
     from app.dashboard import logic
     from app.dashboard import scenario_edit as se
     from app.dashboard.app import create_app
+    from hardware_sim.fab.process_flows import process_flow_ids
 
     create_app(str(db))
     pages = {
@@ -87,7 +88,7 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
     }
     events = q.event_study_events(db)
     event_id = events.frame["event_id"][0] if events.ok else None
-    flows = logic.process_flow_ids()
+    flows = process_flow_ids()
     runs = q.scenario_runs(db)
     run_ids = runs.frame["scenario_id"].to_list() if runs.ok else []
     a, b = (run_ids + [None, None])[:2]

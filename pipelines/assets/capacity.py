@@ -85,12 +85,13 @@ CHECKS.append(
 def tool_supply(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from hardware_sim.fab.process_flows import tool_types
     from hardware_sim.fab.tool_supply import supply_vs_demand
+    from pipelines.sources.fx import FX_ANCHORS
 
     asp = {name: t.capex_usd_m for name, t in tool_types().items()}
     with warehouse.connection() as con:
         demand = con.sql("SELECT * FROM tool_demand WHERE scenario_id = ?", params=[REFERENCE_SCENARIO]).pl()
         vendors = con.sql("SELECT * FROM equipment_vendors").pl()
-        rows = supply_vs_demand(demand.to_dicts(), vendors.to_dicts(), asp)
+        rows = supply_vs_demand(demand.to_dicts(), vendors.to_dicts(), asp, cny_per_usd=FX_ANCHORS["CNY"])
         frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
             pl.lit(REFERENCE_SCENARIO).alias("scenario_id")
         )

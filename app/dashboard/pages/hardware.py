@@ -11,6 +11,8 @@ from dash import Input, Output, callback, dcc, html
 from app import queries as q
 from app.dashboard import components as ui
 from app.dashboard import logic
+from app.dashboard.pages import hardware_calculator as calc
+from app.dashboard.pages.calculator_widgets import message_id
 
 dash.register_page(__name__, path="/hardware", name="Hardware", title="fabscope · Hardware", order=4)
 
@@ -57,13 +59,11 @@ def calculator(
     input_len: Any,
     output_len: Any,
 ) -> tuple[logic.View, Any]:
-    """Logic of the LLM calculator: the sweep view and the answer panel."""
-    res = logic.llm_serving(system, model, phase, precision, batch, tpot, input_len, output_len)
-    rows = logic.llm_result_rows(res)
-    answer = (
-        ui.error_panel(res["error"], "llm-answer") if "error" in res else ui.answer_panel(rows, "llm-answer")
+    """The LLM calculator: the sweep view and the answer panel (or the refusal)."""
+    view, answer, _messages = calc.llm_outputs(
+        system, model, phase, precision, batch, tpot, input_len, output_len
     )
-    return logic.llm_view(res), answer
+    return view, answer
 
 
 def layout(**_: object) -> html.Div:
@@ -71,19 +71,6 @@ def layout(**_: object) -> html.Div:
     chips, systems = q.chip_specs(db), q.system_perf(db)
     chip_ids = chips.frame["id"].to_list() if chips.ok else []
     system_ids = systems.frame["id"].to_list() if systems.ok else []
-    try:
-        from hardware_sim.accelerators.catalog import llm_ids
-        from hardware_sim.accelerators.catalog import system_ids as sim_systems
-
-        models, calc_systems = llm_ids(), sim_systems()
-    except ImportError:
-        models, calc_systems = [], []
-    default_model = "deepseek-r1" if "deepseek-r1" in models else (models[0] if models else None)
-    default_system = (
-        "cloudmatrix-384"
-        if "cloudmatrix-384" in calc_systems
-        else (calc_systems[0] if calc_systems else None)
-    )
     return html.Div(
         [
             ui.page_header(
@@ -160,104 +147,7 @@ def layout(**_: object) -> html.Div:
                     ),
                 ],
             ),
-            ui.chart_card(
-                "hw-llm",
-                "LLM serving calculator",
-                subtitle="tokens/s per chip at the chosen batch (★) and across batches; with a TPOT target the "
-                "largest batch meeting it is searched",
-                controls=[
-                    ui.control(
-                        "System",
-                        dcc.Dropdown(
-                            id="llm-system",
-                            options=ui.id_options(calc_systems),
-                            value=default_system,
-                            clearable=False,
-                            style={"width": "190px"},
-                        ),
-                    ),
-                    ui.control(
-                        "Model",
-                        dcc.Dropdown(
-                            id="llm-model",
-                            options=ui.id_options(models),
-                            value=default_model,
-                            clearable=False,
-                            style={"width": "170px"},
-                        ),
-                    ),
-                    ui.control(
-                        "Phase",
-                        dcc.RadioItems(
-                            id="llm-phase", options=ui.id_options(logic.PHASES), value="decode", inline=True
-                        ),
-                    ),
-                    ui.control(
-                        "Precision",
-                        dcc.RadioItems(
-                            id="llm-precision",
-                            options=ui.id_options(logic.PRECISIONS),
-                            value="fp8",
-                            inline=True,
-                        ),
-                    ),
-                    ui.control(
-                        "Batch / chip",
-                        dcc.Input(
-                            id="llm-batch",
-                            type="number",
-                            value=32,
-                            min=1,
-                            max=logic.MAX_CALC_BATCH,
-                            step=1,
-                            debounce=True,
-                            style={"width": "120px"},
-                        ),
-                    ),
-                    ui.control(
-                        "TPOT target ms",
-                        dcc.Input(
-                            id="llm-tpot",
-                            type="number",
-                            value=None,
-                            min=0,
-                            step="any",
-                            placeholder="optional",
-                            debounce=True,
-                            style={"width": "140px"},
-                        ),
-                    ),
-                    ui.control(
-                        "Input tokens",
-                        dcc.Input(
-                            id="llm-input",
-                            type="number",
-                            value=2048,
-                            min=1,
-                            step=1,
-                            debounce=True,
-                            style={"width": "130px"},
-                        ),
-                    ),
-                    ui.control(
-                        "Output tokens",
-                        dcc.Input(
-                            id="llm-output",
-                            type="number",
-                            value=512,
-                            min=0,
-                            step=1,
-                            debounce=True,
-                            style={"width": "130px"},
-                        ),
-                    ),
-                ],
-                footer=ui.answer_slot("llm-answer-wrap"),
-            )
-            if models
-            else ui.empty_state(
-                "hardware_sim.accelerators.llm is not available in this build", title="LLM calculator"
-            ),
+            calc.llm_card(),
         ]
     )
 
@@ -289,24 +179,9 @@ def _update_systems(ids: list[str] | None, unit: str) -> tuple:
 @callback(
     *ui.card_outputs("hw-llm"),
     Output("llm-answer-wrap", "children"),
-    Input("llm-system", "value"),
-    Input("llm-model", "value"),
-    Input("llm-phase", "value"),
-    Input("llm-precision", "value"),
-    Input("llm-batch", "value"),
-    Input("llm-tpot", "value"),
-    Input("llm-input", "value"),
-    Input("llm-output", "value"),
+    *[Output(message_id(control_id), "children") for control_id, _ in calc.LLM_CONTROLS.values()],
+    *[Input(control_id, "value") for control_id, _ in calc.LLM_CONTROLS.values()],
 )
-def _update_llm(
-    system: str | None,
-    model: str | None,
-    phase: str,
-    precision: str,
-    batch: Any,
-    tpot: Any,
-    n_in: Any,
-    n_out: Any,
-) -> tuple:
-    view, answer = calculator(system, model, phase, precision, batch, tpot, n_in, n_out)
-    return (*view.card_outputs, answer)
+def _update_llm(*values: Any) -> tuple:
+    view, answer, messages = calc.llm_outputs(*values)
+    return (*view.card_outputs, answer, *messages)
