@@ -5,11 +5,13 @@ components; what is valid is decided by the requests of :mod:`hardware_sim.api`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dash import dcc, html
 
 from app.dashboard import components as ui
+from app.dashboard.logic import View, empty_view
 from hardware_sim.api import RequestRefused
 
 
@@ -51,3 +53,30 @@ def refusal_panel(controls: dict[str, tuple[str, str]], refused: RequestRefused,
     return ui.error_panel(
         f"no answer — {label}: {first.reason}" if label else f"no answer — {first.reason}", ident
     )
+
+
+def answer_of(build: Callable[[], Any]) -> Any:
+    """``build().run()``, the simulator's typed result, or the :class:`RequestRefused` of the inputs."""
+    try:
+        return build().run()
+    except RequestRefused as refused:
+        return refused
+
+
+def calculator_outputs(
+    res: Any,
+    controls: dict[str, tuple[str, str]],
+    ident: str,
+    view: Callable[[Any], View],
+    rows: Callable[[Any], list[tuple[str, str]]],
+    height: int,
+) -> tuple[View, Any, list[str]]:
+    """(view, answer panel, message beside each control) for a result — or, for a refusal, an empty
+    chart saying why, the withheld-answer panel and the refusal beside the control it concerns."""
+    if isinstance(res, RequestRefused):
+        return (
+            empty_view(str(res), height=height),
+            refusal_panel(controls, res, ident),
+            field_messages(controls, res),
+        )
+    return view(res), ui.answer_panel(rows(res), ident), field_messages(controls, None)

@@ -17,11 +17,11 @@ from dash import dcc, html
 from app.dashboard import components as ui
 from app.dashboard.logic import View, empty_view
 from app.dashboard.pages.calculator_widgets import (
+    answer_of,
+    calculator_outputs,
     control_with_message,
     default_of,
-    field_messages,
     number_box,
-    refusal_panel,
 )
 from hardware_sim.api import RequestRefused
 from hardware_sim.api.fab import EtchRequest, EtchResult, FabRequest, FabResult, arde_curve
@@ -56,10 +56,7 @@ def etch_answer(
     mode: str, layers: Any, aspect_ratio: Any, chemistry: Any, chambers: Any
 ) -> EtchResult | RequestRefused:
     """The etch calculator's answer: the simulator's result, or the refusal of the inputs."""
-    try:
-        return etch_request(mode, layers, aspect_ratio, chemistry, chambers).run()
-    except RequestRefused as refused:
-        return refused
+    return answer_of(lambda: etch_request(mode, layers, aspect_ratio, chemistry, chambers))
 
 
 def etch_rows(res: EtchResult) -> list[tuple[str, str]]:
@@ -121,13 +118,7 @@ def etch_outputs(
 ) -> tuple[View, Any, list[str]]:
     """Everything the etch card shows: (view, answer panel, message beside each of :data:`ETCH_CONTROLS`)."""
     res = etch_answer(mode, layers, aspect_ratio, chemistry, chambers)
-    if isinstance(res, RequestRefused):
-        return (
-            empty_view(str(res), height=320),
-            refusal_panel(ETCH_CONTROLS, res, "etch-answer"),
-            field_messages(ETCH_CONTROLS, res),
-        )
-    return etch_view(res), ui.answer_panel(etch_rows(res), "etch-answer"), field_messages(ETCH_CONTROLS, None)
+    return calculator_outputs(res, ETCH_CONTROLS, "etch-answer", etch_view, etch_rows, 320)
 
 
 def etch_card() -> html.Div:
@@ -180,10 +171,7 @@ def etch_card() -> html.Div:
 # ------------------------------------------------------------------------------------------- fab
 def fab_answer(process: Any, wspm: Any) -> FabResult | RequestRefused:
     """The fab calculator's answer: the simulator's result, or the refusal of the inputs."""
-    try:
-        return FabRequest.build(process=process, wspm=wspm).run()
-    except RequestRefused as refused:
-        return refused
+    return answer_of(lambda: FabRequest.build(process=process, wspm=wspm))
 
 
 def fab_rows(res: FabResult) -> list[tuple[str, str]]:
@@ -231,14 +219,7 @@ def fab_view(res: FabResult, *, height: int = 360) -> View:
 
 def fab_outputs(process: Any, wspm: Any) -> tuple[View, Any, list[str]]:
     """Everything the fab card shows: (view, answer panel, message beside each of :data:`FAB_CONTROLS`)."""
-    res = fab_answer(process, wspm)
-    if isinstance(res, RequestRefused):
-        return (
-            empty_view(str(res), height=360),
-            refusal_panel(FAB_CONTROLS, res, "fab-answer"),
-            field_messages(FAB_CONTROLS, res),
-        )
-    return fab_view(res), ui.answer_panel(fab_rows(res), "fab-answer"), field_messages(FAB_CONTROLS, None)
+    return calculator_outputs(fab_answer(process, wspm), FAB_CONTROLS, "fab-answer", fab_view, fab_rows, 360)
 
 
 def fab_card() -> html.Div:

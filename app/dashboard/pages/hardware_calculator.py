@@ -16,13 +16,13 @@ import polars as pl
 from dash import dcc, html
 
 from app.dashboard import components as ui
-from app.dashboard.logic import View, empty_view
+from app.dashboard.logic import View
 from app.dashboard.pages.calculator_widgets import (
+    answer_of,
+    calculator_outputs,
     control_with_message,
     default_of,
-    field_messages,
     number_box,
-    refusal_panel,
 )
 from hardware_sim.accelerators.catalog import llm_ids, system_ids
 from hardware_sim.api import RequestRefused
@@ -70,21 +70,10 @@ def llm_request(
     return LlmServeRequest.build(**values)
 
 
-def llm_answer(
-    system: Any,
-    model: Any,
-    phase: Any,
-    precision: Any,
-    batch: Any,
-    tpot_ms: Any,
-    input_len: Any,
-    output_len: Any,
-) -> LlmServeResult | RequestRefused:
-    """The calculator's answer: the simulator's result, or the refusal of the inputs."""
-    try:
-        return llm_request(system, model, phase, precision, batch, tpot_ms, input_len, output_len).run()
-    except RequestRefused as refused:
-        return refused
+def llm_answer(*values: Any) -> LlmServeResult | RequestRefused:
+    """The calculator's answer for the control values (in :data:`LLM_CONTROLS` order): the simulator's
+    result, or the refusal of the inputs."""
+    return answer_of(lambda: llm_request(*values))
 
 
 def llm_rows(res: LlmServeResult) -> list[tuple[str, str]]:
@@ -198,25 +187,10 @@ def llm_view(res: LlmServeResult, *, height: int = 340) -> View:
     )
 
 
-def llm_outputs(
-    system: Any,
-    model: Any,
-    phase: Any,
-    precision: Any,
-    batch: Any,
-    tpot_ms: Any,
-    input_len: Any,
-    output_len: Any,
-) -> tuple[View, Any, list[str]]:
-    """Everything the card shows: (view, answer panel, message beside each of :data:`LLM_CONTROLS`)."""
-    res = llm_answer(system, model, phase, precision, batch, tpot_ms, input_len, output_len)
-    if isinstance(res, RequestRefused):
-        return (
-            empty_view(str(res), height=340),
-            refusal_panel(LLM_CONTROLS, res, "llm-answer"),
-            field_messages(LLM_CONTROLS, res),
-        )
-    return llm_view(res), ui.answer_panel(llm_rows(res), "llm-answer"), field_messages(LLM_CONTROLS, None)
+def llm_outputs(*values: Any) -> tuple[View, Any, list[str]]:
+    """Everything the card shows for the control values (in :data:`LLM_CONTROLS` order): (view, answer
+    panel, message beside each control)."""
+    return calculator_outputs(llm_answer(*values), LLM_CONTROLS, "llm-answer", llm_view, llm_rows, 340)
 
 
 def llm_card() -> html.Div:
