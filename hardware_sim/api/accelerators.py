@@ -9,9 +9,17 @@ field (a new breakdown, a note) reaches every caller without an edit here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+)
 
 from hardware_sim.accelerators import catalog, cost, equivalence, llm, power
 from hardware_sim.api._base import Count, Number, Refusal, RequestRefused, SimRequest
@@ -38,6 +46,12 @@ def _check_id(kind: str, valid: Callable[[], list[str]], value: str) -> str:
     if value not in ids:
         raise ValueError(f"unknown {kind} id {value!r}; valid {kind} ids: {', '.join(ids)}")
     return value
+
+
+ChipId = Annotated[str, AfterValidator(lambda v: _check_id("chip", catalog.chip_ids, v))]
+SystemId = Annotated[str, AfterValidator(lambda v: _check_id("system", catalog.system_ids, v))]
+ModelId = Annotated[str, AfterValidator(lambda v: _check_id("model", catalog.llm_ids, v))]
+"""Catalog ids; an unknown id is refused with the list of valid ones."""
 
 
 def _run(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -86,8 +100,7 @@ class ChipRequest(SimRequest):
     """One accelerator's spec sheet."""
 
     cli_flags = {"id": "ID"}
-    id: str = Field(description="chip id (`fabscope sim list`)")
-    _known = field_validator("id")(classmethod(lambda cls, v: _check_id("chip", catalog.chip_ids, v)))
+    id: ChipId = Field(description="chip id (`fabscope sim list`)")
 
     def run(self) -> ChipResult:
         return ChipResult.from_physics(catalog.chip_spec_record(self.id))
@@ -111,8 +124,7 @@ class SystemRequest(SimRequest):
     """One system's totals, power computed from its components."""
 
     cli_flags = {"id": "ID"}
-    id: str = Field(description="system id (`fabscope sim list`)")
-    _known = field_validator("id")(classmethod(lambda cls, v: _check_id("system", catalog.system_ids, v)))
+    id: SystemId = Field(description="system id (`fabscope sim list`)")
 
     def run(self) -> SystemResult:
         return SystemResult.from_physics(power.system_record(self.id))
@@ -165,8 +177,8 @@ class LlmServeRequest(SimRequest):
     """Prefill or decode of one LLM on one system: at ``batch`` sequences per chip, or the largest batch
     meeting a decode ``tpot_ms`` target (then ``batch`` is not used)."""
 
-    system: str = Field(description="system id (`fabscope sim list`)")
-    model: str = Field(description="LLM id (`fabscope sim list`)")
+    system: SystemId = Field(description="system id (`fabscope sim list`)")
+    model: ModelId = Field(description="LLM id (`fabscope sim list`)")
     phase: Phase = Field(description="prefill (TTFT) or decode (TPOT)")
     precision: Literal["native", "bf16", "fp8", "int8"] = Field(
         "native",
@@ -189,11 +201,6 @@ class LlmServeRequest(SimRequest):
     with_operators: bool = Field(False, description="include the per-operator table")
 
     cli_flags = {"with_operators": "--ops"}
-
-    _system = field_validator("system")(
-        classmethod(lambda cls, v: _check_id("system", catalog.system_ids, v))
-    )
-    _model = field_validator("model")(classmethod(lambda cls, v: _check_id("model", catalog.llm_ids, v)))
 
     @field_validator("tpot_ms")
     @classmethod
@@ -281,16 +288,11 @@ class TrainResult(_Record):
 class TrainRequest(SimRequest):
     """One training step of ``global_batch`` sequences of ``seq_len`` tokens on all chips of a system."""
 
-    system: str = Field(description="system id")
-    model: str = Field(description="LLM id")
+    system: SystemId = Field(description="system id")
+    model: ModelId = Field(description="LLM id")
     global_batch: Count = Field(1024, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step")
     seq_len: Count = Field(4096, ge=1, le=MAX_SEQUENCE_TOKENS, description="tokens per sequence")
     precision: Precision = Field("bf16", description="training precision")
-
-    _system = field_validator("system")(
-        classmethod(lambda cls, v: _check_id("system", catalog.system_ids, v))
-    )
-    _model = field_validator("model")(classmethod(lambda cls, v: _check_id("model", catalog.llm_ids, v)))
 
     def run(self) -> TrainResult:
         return TrainResult.from_physics(
@@ -319,9 +321,9 @@ class ReplaceResult(_Record):
 class ReplaceRequest(SimRequest):
     """Chips of ``to_system`` needed to match ``chips`` chips of ``from_system`` at one decode TPOT target."""
 
-    model: str = Field(description="LLM id")
-    from_system: str = Field(description="system id being replaced")
-    to_system: str = Field(description="replacement system id")
+    model: ModelId = Field(description="LLM id")
+    from_system: SystemId = Field(description="system id being replaced")
+    to_system: SystemId = Field(description="replacement system id")
     chips: Count = Field(ge=1, le=MAX_REPLACED_CHIPS, description="accelerators of from_system to match")
     tpot_ms: Number = Field(50.0, gt=0, le=MAX_TPOT_MS, description="decode TPOT target on both sides, ms")
     input_len: Count = Field(2048, ge=1, le=MAX_SEQUENCE_TOKENS, description="prompt tokens")
@@ -331,11 +333,6 @@ class ReplaceRequest(SimRequest):
     )
 
     cli_flags = {"from_system": "--from", "to_system": "--to"}
-
-    _model = field_validator("model")(classmethod(lambda cls, v: _check_id("model", catalog.llm_ids, v)))
-    _systems = field_validator("from_system", "to_system")(
-        classmethod(lambda cls, v: _check_id("system", catalog.system_ids, v))
-    )
 
     def run(self) -> ReplaceResult:
         return ReplaceResult.from_physics(
