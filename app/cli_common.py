@@ -87,12 +87,13 @@ def run_request(request: Any) -> Any:
 
 
 def help_text(request_type: Any, field: str) -> str:
-    """``--help`` text of a request field: its description (with unit) and its default, from the request."""
+    """``--help`` text of a request field, all from the request: description (with unit), limits, default."""
+    from hardware_sim.api import range_text
+
     info = request_type.model_fields[field]
-    if info.is_required():
-        return str(info.description)
-    default = info.get_default(call_default_factory=True)
-    if default is None:
-        return str(info.description)
-    shown = f"{default:g}" if isinstance(default, float) else str(default)
-    return f"{info.description} (default {shown})"
+    limits = range_text(request_type, field)
+    notes = [] if limits == "a valid value" else [limits]
+    default = None if info.is_required() else info.get_default(call_default_factory=True)
+    if default is not None and not isinstance(default, bool):
+        notes.append(f"default {default:g}" if isinstance(default, float) else f"default {default}")
+    return f"{info.description}" + (f" ({'; '.join(notes)})" if notes else "")

@@ -6,6 +6,6 @@
 for the typed result. The CLI and the dashboard do exactly that and nothing more.
 """
 
-from hardware_sim.api._base import Refusal, RequestRefused, SimRequest
+from hardware_sim.api._base import Refusal, RequestRefused, SimRequest, range_text
 
-__all__ = ["Refusal", "RequestRefused", "SimRequest"]
+__all__ = ["Refusal", "RequestRefused", "SimRequest", "range_text"]

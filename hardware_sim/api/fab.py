@@ -84,7 +84,10 @@ class EtchRequest(SimRequest):
         None, ge=1, le=MAX_NAND_LAYERS, description="3D NAND word-line layers (give this or aspect_ratio)"
     )
     aspect_ratio: Number | None = Field(
-        None, gt=0, le=MAX_ASPECT_RATIO, description="hole depth / diameter, single deck (or layers)"
+        None,
+        gt=0,
+        le=MAX_ASPECT_RATIO,
+        description="depth / diameter of a single-deck hole (give this or layers)",
     )
     chemistry: EtchChemistryName = Field(
         "conventional", description=f"etch chemistry preset: {' | '.join(sorted(etch.CHEMISTRIES))}"
