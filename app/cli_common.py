@@ -49,3 +49,54 @@ def add_db_arg(parser: Any) -> None:
     parser.add_argument(
         "--db", default=None, help="warehouse file (default: $FABSCOPE_DB or ./data/fabscope.duckdb)"
     )
+
+
+def build_request(request_type: Any, args: Any, fields: dict[str, str] | None = None) -> Any:
+    """A simulator request (``hardware_sim.api``) from parsed CLI ``args``; a refusal becomes a ``CliError``.
+
+    ``fields`` maps request fields to ``args`` attributes when the names differ; options left unset (None)
+    are left out so the request's own defaults apply, and an empty value (``--batch ""``) is passed as
+    "no value" so it is refused as such. The request alone validates and defaults.
+    """
+    from hardware_sim.api import RequestRefused
+
+    names = fields or {}
+    values = {}
+    for field in request_type.model_fields:
+        value = getattr(args, names.get(field, field), None)
+        if value is not None:
+            values[field] = None if isinstance(value, str) and not value.strip() else value
+    try:
+        return request_type.build(**values)
+    except RequestRefused as exc:
+        raise CliError(refusal_line(request_type, exc)) from None
+
+
+def refusal_line(request_type: Any, exc: Any) -> str:
+    """One line naming the flag: ``--layers: must be in 1..1,000, got 5000``."""
+    first = exc.refusals[0]
+    flag = request_type.flag(first.field)
+    return f"{flag}: {first.reason}" if flag else first.reason
+
+
+def run_request(request: Any) -> Any:
+    """``request.run()``; what the physics refuses (an impossible layout, say) becomes a ``CliError``."""
+    from hardware_sim.api import RequestRefused
+
+    try:
+        return request.run()
+    except RequestRefused as exc:
+        raise CliError(refusal_line(type(request), exc)) from None
+
+
+def help_text(request_type: Any, field: str) -> str:
+    """``--help`` text of a request field, all from the request: description (with unit), limits, default."""
+    from hardware_sim.api import range_text
+
+    info = request_type.model_fields[field]
+    limits = range_text(request_type, field)
+    notes = [] if limits == "a valid value" else [limits]
+    default = None if info.is_required() else info.get_default(call_default_factory=True)
+    if default is not None and not isinstance(default, bool):
+        notes.append(f"default {default:g}" if isinstance(default, float) else f"default {default}")
+    return f"{info.description}" + (f" ({'; '.join(notes)})" if notes else "")

@@ -5,22 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli_common import CliError, emit_json
-from hardware_sim.accelerators import catalog, cost, equivalence, llm, power, validation
-from hardware_sim.accelerators.roofline import PRECISIONS
-
-
-def _process_flow_ids() -> list[str]:
-    try:
-        from hardware_sim.fab.process_flows import process_flow_ids
-    except ImportError:
-        return []
-    return list(process_flow_ids())
-
-
-def _check_id(kind: str, value: str, valid: list[str]) -> None:
-    if value not in valid:
-        raise CliError(f"unknown {kind} id {value!r}; valid {kind} ids: {', '.join(valid)}")
+from app.cli_common import build_request, emit_json, help_text, run_request
+from hardware_sim.accelerators import catalog, validation
+from hardware_sim.api.accelerators import (
+    ChipRequest,
+    LlmServeRequest,
+    ReplaceRequest,
+    SystemRequest,
+    TrainRequest,
+)
+from hardware_sim.fab.process_flows import process_flow_ids
 
 
 def _fmt(v: Any) -> str:
@@ -58,7 +52,7 @@ def _list(args: argparse.Namespace) -> int:
         "chips": catalog.chip_ids(),
         "systems": catalog.system_ids(),
         "llms": catalog.llm_ids(),
-        "process_flows": _process_flow_ids(),
+        "process_flows": process_flow_ids(),
     }
     if args.json:
         emit_json(out)
@@ -69,60 +63,17 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _chip(args: argparse.Namespace) -> int:
-    _check_id("chip", args.id, catalog.chip_ids())
-    _emit(args, catalog.chip_spec_record(args.id))
+    _emit(args, run_request(build_request(ChipRequest, args)).record())
     return 0
 
 
 def _system(args: argparse.Namespace) -> int:
-    _check_id("system", args.id, catalog.system_ids())
-    _emit(args, power.system_record(args.id), skip=("notes",))
+    _emit(args, run_request(build_request(SystemRequest, args)).record(), skip=("notes",))
     return 0
 
 
-def _positive(name: str, value: float | None, allow_zero: bool = False) -> None:
-    if value is None:
-        return
-    if value < 0 or (value == 0 and not allow_zero):
-        raise CliError(f"--{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
-
-
 def _llm(args: argparse.Namespace) -> int:
-    _check_id("system", args.system, catalog.system_ids())
-    _check_id("model", args.model, catalog.llm_ids())
-    _positive("batch", args.batch)
-    _positive("input-len", args.input_len)
-    _positive("output-len", args.output_len, allow_zero=True)
-    _positive("tpot-ms", args.tpot_ms)
-    layout = None
-    if any(v is not None for v in (args.tp, args.dp, args.pp)):
-        for name in ("tp", "dp", "pp"):
-            _positive(name, getattr(args, name))
-        layout = {"tp": args.tp or 1, "dp": args.dp or 1, "pp": args.pp or 1}
-    if args.precision is None:  # serve a model at the precision its weights are released in
-        args.precision = catalog.get_llm(args.model).native_precision
-    if args.tpot_ms is not None:
-        if args.phase != "decode":
-            raise CliError("--tpot-ms applies to --phase decode only")
-        res = llm.search_batch_for_tpot(
-            args.system, args.model, args.tpot_ms, args.input_len, args.output_len, args.precision, layout
-        )
-    else:
-        res = llm.serve(
-            args.system,
-            args.model,
-            args.phase,
-            args.batch,
-            args.input_len,
-            args.output_len,
-            args.precision,
-            layout,
-        )
-    c = cost.serving_cost(res)
-    res["cost_per_mtok_usd"] = None if c is None else c["usd_per_mtok"]
-    res["cost"] = c
-    if not args.ops:
-        res.pop("operators", None)
+    res = run_request(build_request(LlmServeRequest, args, {"with_operators": "ops"})).record()
     if args.json:
         emit_json(res)
     else:
@@ -133,34 +84,12 @@ def _llm(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    _check_id("system", args.system, catalog.system_ids())
-    _check_id("model", args.model, catalog.llm_ids())
-    _positive("global-batch", args.global_batch)
-    _positive("seq-len", args.seq_len)
-    res = llm.train_step(args.system, args.model, args.global_batch, args.seq_len, args.precision)
-    _emit(args, res)
+    _emit(args, run_request(build_request(TrainRequest, args)).record())
     return 0
 
 
 def _replace(args: argparse.Namespace) -> int:
-    _check_id("model", args.model, catalog.llm_ids())
-    _check_id("system", args.from_system, catalog.system_ids())
-    _check_id("system", args.to_system, catalog.system_ids())
-    _positive("chips", args.chips)
-    _positive("tpot-ms", args.tpot_ms)
-    _positive("input-len", args.input_len)
-    _positive("output-len", args.output_len)
-    res = equivalence.replacement(
-        args.model,
-        args.from_system,
-        args.to_system,
-        args.chips,
-        args.tpot_ms,
-        args.input_len,
-        args.output_len,
-        args.precision,
-    )
-    _emit(args, res)
+    _emit(args, run_request(build_request(ReplaceRequest, args)).record())
     return 0
 
 
@@ -187,64 +116,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_list)
 
     p = subparsers.add_parser("chip", help="accelerator spec sheet with sources")
-    p.add_argument("id", help="chip id (see `fabscope sim list`)")
+    p.add_argument("id", help=help_text(ChipRequest, "id"))
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_chip)
 
     p = subparsers.add_parser("system", help="system totals and component power")
-    p.add_argument("id", help="system id (see `fabscope sim list`)")
+    p.add_argument("id", help=help_text(SystemRequest, "id"))
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_system)
 
     p = subparsers.add_parser("llm", help="LLM prefill/decode performance on a system")
-    p.add_argument("--system", required=True, help="system id")
-    p.add_argument("--model", required=True, help="LLM id")
-    p.add_argument("--phase", required=True, choices=("prefill", "decode"))
-    p.add_argument("--batch", type=int, default=1, help="concurrent sequences per accelerator (default 1)")
-    p.add_argument("--input-len", type=int, default=2048, help="prompt tokens (default 2048)")
-    p.add_argument("--output-len", type=int, default=512, help="generated tokens (default 512)")
-    p.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=None,
-        help="bf16 | fp8 | int8 (default: the precision the model's weights are released in)",
-    )
-    p.add_argument("--tpot-ms", type=float, default=None, help="search the largest batch meeting this TPOT")
-    p.add_argument("--tp", type=int, default=None, help="override tensor parallelism")
-    p.add_argument("--dp", type=int, default=None, help="override attention data parallelism")
-    p.add_argument("--pp", type=int, default=None, help="override pipeline stages")
-    p.add_argument("--ops", action="store_true", help="include the per-operator table")
+    for field in LlmServeRequest.model_fields:
+        if field != "with_operators":
+            p.add_argument("--" + field.replace("_", "-"), help=help_text(LlmServeRequest, field))
+    p.add_argument("--ops", action="store_true", help=help_text(LlmServeRequest, "with_operators"))
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_llm)
 
     p = subparsers.add_parser("train", help="training step time and MFU on all chips of a system")
-    p.add_argument("--system", required=True, help="system id")
-    p.add_argument("--model", required=True, help="LLM id")
-    p.add_argument("--global-batch", type=int, default=1024, help="sequences per step (default 1024)")
-    p.add_argument("--seq-len", type=int, default=4096, help="tokens per sequence (default 4096)")
-    p.add_argument("--precision", choices=PRECISIONS, default="bf16")
+    for field in TrainRequest.model_fields:
+        p.add_argument("--" + field.replace("_", "-"), help=help_text(TrainRequest, field))
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_train)
 
     p = subparsers.add_parser(
         "replace", help="chips of one system needed to match N chips of another (decode)"
     )
-    p.add_argument("--model", required=True, help="LLM id")
-    p.add_argument("--from", dest="from_system", required=True, help="system id being replaced")
-    p.add_argument("--to", dest="to_system", required=True, help="replacement system id")
-    p.add_argument("--chips", type=int, required=True, help="accelerators of --from to match")
-    p.add_argument(
-        "--tpot-ms", type=float, default=50.0, help="decode TPOT target on both sides (default 50)"
-    )
-    p.add_argument("--input-len", type=int, default=2048, help="prompt tokens (default 2048)")
-    p.add_argument("--output-len", type=int, default=512, help="generated tokens (default 512)")
-    p.add_argument(
-        "--precision",
-        choices=PRECISIONS,
-        default=None,
-        help="force one precision on both sides (default: native if the chip supports it, "
-        "else the chip's narrowest supported precision)",
-    )
+    for field in ReplaceRequest.model_fields:
+        flag = ReplaceRequest.flag(field)
+        p.add_argument(flag, dest=field, help=help_text(ReplaceRequest, field))
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_replace)
 

@@ -37,7 +37,7 @@ def _percentile(values: list[float], pct: float) -> float:
 
 def _outputs(value: Any) -> Any:
     """What Dash would send: ``View`` objects expanded to their card outputs (figure, CSV, sources)."""
-    from app.dashboard.logic import View
+    from app.dashboard.views_common import View
 
     if isinstance(value, View):
         return value.card_outputs
@@ -76,10 +76,10 @@ def _build_db(folder: Path) -> Path:
 def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
     """Name → zero-argument function doing what that callback does (outputs returned)."""
     from app import queries as q
-    from app.dashboard import logic
     from app.dashboard import scenario_edit as se
     from app.dashboard.app import create_app
     from app.dashboard.pages import forecasts_views, hardware_views, market_views
+    from hardware_sim.fab.process_flows import process_flow_ids
 
     create_app(str(db))
     pages = {
@@ -88,7 +88,7 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
     }
     events = q.event_study_events(db)
     event_id = events.frame["event_id"][0] if events.ok else None
-    flows = logic.process_flow_ids()
+    flows = process_flow_ids()
     runs = q.scenario_runs(db)
     run_ids = runs.frame["scenario_id"].to_list() if runs.ok else []
     a, b = (run_ids + [None, None])[:2]

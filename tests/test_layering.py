@@ -41,7 +41,16 @@ def test_package_respects_layering(package: str) -> None:
 
 
 def test_hardware_sim_needs_only_numeric_libraries() -> None:
-    allowed = {"numpy", "scipy", "yaml", "pydantic", "fabscope", "hardware_sim", "__future__"}
+    allowed = {
+        "numpy",
+        "scipy",
+        "yaml",
+        "pydantic",
+        "annotated_types",
+        "fabscope",
+        "hardware_sim",
+        "__future__",
+    }
     import sys
 
     stdlib = set(sys.stdlib_module_names)

@@ -147,6 +147,12 @@ def default_utilisation() -> float:
     return _default("utilisation")
 
 
+def channel_hole_etch_chambers() -> int:
+    """Chambers on the high-aspect-ratio etch tool of the 3D NAND flows (``nand.channel_hole_etch.chambers``):
+    the one default for every channel-hole etch estimate (``fabscope sim etch``, the dashboard, the fab model)."""
+    return int(_require(_raw()["nand"]["channel_hole_etch"], "chambers", "nand.channel_hole_etch"))
+
+
 @lru_cache(maxsize=1)
 def tool_types() -> dict[str, ToolType]:
     """All tool types with throughput (wafers/hour while up) and capex (USD million per tool)."""

@@ -4,7 +4,8 @@ Shipments per vendor, year and tool type (tools per year; flag ``estimate``)::
 
     tools = revenue_usd_b × 1000 × split[vendor][tool type] ÷ ASP_usd_m[tool type]
 
-with revenue from ``equipment_vendors`` (``segment = total_revenue``; CNY converted at :data:`CNY_PER_USD`),
+with revenue from ``equipment_vendors`` (``segment = total_revenue``; CNY converted at the caller's annual
+CNY-per-USD rates — the pipelines pass their one FX table, ``pipelines.sources.fx.FX_ANCHORS``),
 the vendor's revenue split by tool type (:data:`REVENUE_SPLIT`) and the average selling price per tool
 (USD million; by default the list price per tool type in ``process_flows.yaml``). Years after a vendor's last
 reported revenue grow it at :data:`REVENUE_GROWTH` per year.
@@ -25,11 +26,6 @@ import numpy as np
 
 from fabscope.errors import DataError, InputError
 from hardware_sim.fab.tool_counts import finite_or_none
-
-#: CNY per USD, annual averages. Source: recalled from published PBoC central-parity / Fed H.10 annual means;
-#: flag ``estimate`` (verify). Years after the last entry use the last entry.
-CNY_PER_USD: dict[int, float] = {2022: 6.73, 2023: 7.08, 2024: 7.19}
-CNY_PER_USD_SOURCE = "annual-average CNY/USD, recalled (PBoC/Fed H.10); estimate, verify"
 
 #: Share of each vendor's *total* revenue that comes from new tools of each tool type (fractions of revenue;
 #: tool types as in process_flows.yaml). The rest (other tools, components, services) is not counted.
@@ -63,17 +59,23 @@ SOURCE = (
 )
 
 
-def cny_per_usd(year: int) -> float:
-    """CNY per USD for ``year`` (the latest known rate for later years, the earliest for earlier ones)."""
-    known = sorted(CNY_PER_USD)
+def rate_for_year(units_per_usd: Mapping[int, float], year: int) -> float:
+    """The rate of ``year`` from annual rates (units per USD): the latest year on or before it, else the
+    earliest known year's."""
+    if not units_per_usd:
+        raise ValueError("no FX rates given")
+    known = sorted(units_per_usd)
     y = min(max(year, known[0]), known[-1])
-    return CNY_PER_USD[max(k for k in known if k <= y)]
+    return float(units_per_usd[max(k for k in known if k <= y)])
 
 
-def vendor_revenue_usd_b(vendor_rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[int, float]]:
+def vendor_revenue_usd_b(
+    vendor_rows: Iterable[Mapping[str, Any]], cny_per_usd: Mapping[int, float] | None = None
+) -> dict[str, dict[int, float]]:
     """Total revenue per vendor and year in USD billion from ``equipment_vendors`` rows.
 
-    Uses ``revenue_usd_b`` when given, else ``revenue_local`` in CNY ÷ :func:`cny_per_usd`. Rows of other
+    Uses ``revenue_usd_b`` when given, else ``revenue_local`` in CNY ÷ the year's rate of ``cny_per_usd``
+    (annual CNY per USD; required as soon as a row is in CNY). Rows of other
     segments, without a figure, or in other currencies are ignored.
     """
     out: dict[str, dict[int, float]] = defaultdict(dict)
@@ -84,7 +86,13 @@ def vendor_revenue_usd_b(vendor_rows: Iterable[Mapping[str, Any]]) -> dict[str, 
         usd = finite_or_none(r.get("revenue_usd_b"))
         if usd is None and str(r.get("currency") or "").upper() == "CNY":
             local = finite_or_none(r.get("revenue_local"))
-            usd = None if local is None or year is None else local / cny_per_usd(int(year))
+            if local is not None and year is not None and cny_per_usd is None:
+                raise ValueError(
+                    f"equipment_vendors: {r.get('vendor')} reports CNY revenue; pass cny_per_usd rates"
+                )
+            usd = (
+                None if local is None or year is None else local / rate_for_year(cny_per_usd or {}, int(year))
+            )
         if usd is None or year is None:
             continue
         if usd < 0:
@@ -128,10 +136,11 @@ def vendor_shipments(
     *,
     splits: Mapping[str, Mapping[str, float]] = REVENUE_SPLIT,
     growth: float = REVENUE_GROWTH,
+    cny_per_usd: Mapping[int, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows ``vendor, year, tool_type, revenue_usd_b, split, asp_usd_m, tools, basis`` for every vendor in
     ``splits`` with revenue in that year (reported or projected). A vendor without any revenue row raises."""
-    revenue = vendor_revenue_usd_b(vendor_rows)
+    revenue = vendor_revenue_usd_b(vendor_rows, cny_per_usd)
     out = []
     for vendor, split in splits.items():
         if vendor not in revenue:
@@ -220,6 +229,7 @@ def supply_vs_demand(
     splits: Mapping[str, Mapping[str, float]] = REVENUE_SPLIT,
     growth: float = REVENUE_GROWTH,
     groups: Mapping[str, tuple[str, ...]] = TOOL_GROUPS,
+    cny_per_usd: Mapping[int, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Per year and tool type supplied by a domestic vendor: new tools demanded (tools/year), domestic tools
     demanded (× domestic share; None if the share is unknown), domestic tools supplyable (tools/year),
@@ -231,7 +241,9 @@ def supply_vs_demand(
     """
     demand = new_tools_by_year(demand_rows)
     years = sorted({y for y, _ in demand})
-    ships = vendor_shipments(vendor_rows, asp_usd_m_by_tool, years, splits=splits, growth=growth)
+    ships = vendor_shipments(
+        vendor_rows, asp_usd_m_by_tool, years, splits=splits, growth=growth, cny_per_usd=cny_per_usd
+    )
     supply: dict[tuple[int, str], float] = defaultdict(float)
     detail: dict[tuple[int, str], list[str]] = defaultdict(list)
     basis: dict[tuple[int, str], set[str]] = defaultdict(set)

@@ -85,3 +85,25 @@ def tool_throughput(
         effective_wafers_per_hour=rate * uptime,
         limited_by="chambers" if chamber_rate <= transfer_rate else "transfer",
     )
+
+
+def multi_pass_throughput(total_process_min: float, passes: int, chambers: int = 1) -> ToolThroughput:
+    """Throughput of a step a wafer takes in ``passes`` separate visits to the tool (wafers/hour, all visits).
+
+    A 3D NAND channel hole of several decks is etched one deck at a time, with the next deck's stack
+    deposited in between, so each deck is its own visit and pays the per-wafer pump-down, clean and robot
+    transfer again: rate = (rate of one visit of ``total_process_min / passes`` minutes) / ``passes``.
+    This is the rule :func:`hardware_sim.fab.process_flows.nand_flow` applies (one dry-etch pass per deck).
+    Rates are while the tool is up; ``effective_wafers_per_hour`` uses the default uptime of
+    :func:`tool_throughput`.
+    """
+    if passes < 1:
+        raise ValueError(f"passes must be >= 1, got {passes}")
+    one = tool_throughput(total_process_min / passes, chambers=chambers)
+    return ToolThroughput(
+        chamber_wph=one.chamber_wph / passes,
+        transfer_wph=one.transfer_wph / passes,
+        wafers_per_hour=one.wafers_per_hour / passes,
+        effective_wafers_per_hour=one.effective_wafers_per_hour / passes,
+        limited_by=one.limited_by,
+    )

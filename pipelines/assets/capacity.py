@@ -72,12 +72,13 @@ def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 def tool_supply(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from hardware_sim.fab.process_flows import tool_types
     from hardware_sim.fab.tool_supply import supply_vs_demand
+    from pipelines.sources.fx import FX_ANCHORS
 
     asp = {name: t.capex_usd_m for name, t in tool_types().items()}
     with warehouse.connection() as con:
         demand = con.sql("SELECT * FROM tool_demand WHERE scenario_id = ?", params=[REFERENCE_SCENARIO]).pl()
         vendors = con.sql("SELECT * FROM equipment_vendors").pl()
-        rows = supply_vs_demand(demand.to_dicts(), vendors.to_dicts(), asp)
+        rows = supply_vs_demand(demand.to_dicts(), vendors.to_dicts(), asp, cny_per_usd=FX_ANCHORS["CNY"])
         frame = _store_reference_scenario(
             con, "tool_supply", rows, context.run_id, scenario_id=REFERENCE_SCENARIO
         )

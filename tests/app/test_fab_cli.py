@@ -58,7 +58,14 @@ def test_sim_fab_json(capsys) -> None:
         (["sim", "etch", "--aspect-ratio", "-3"], "--aspect-ratio"),
         (["sim", "fab", "--process", "7nm-euv", "--wspm", "1e12"], "world"),
         (["sim", "fab", "--process", "3dnand-100000", "--wspm", "1000"], "1..1000"),
-        (["sim", "etch", "--layers", "5000"], "1..1000"),
+        (["sim", "etch", "--layers", "5000"], "--layers: must be in 1..1,000, got 5000"),
+        (["sim", "etch", "--layers", "2.5"], "--layers: must be a whole number, got 2.5"),
+        (["sim", "etch", "--aspect-ratio", "201"], "--aspect-ratio: must be in (0, 200], got 201"),
+        (["sim", "etch", "--layers", "232", "--chambers", "13"], "--chambers: must be in 1..12, got 13"),
+        (["sim", "etch", "--aspect-ratio", "40", "--decks", "2"], "--decks: applies to a layer count only"),
+        (["sim", "etch"], "give either a layer count or an aspect ratio"),
+        (["sim", "etch", "--layers", "1", "--chemistry", "magic"], "--chemistry: must be one of"),
+        (["sim", "fab", "--wspm", "1000"], "--process: a value is required"),
     ],
 )
 def test_sim_fab_etch_errors(capsys, argv, needle) -> None:

@@ -229,6 +229,27 @@ def test_calculators_answer(dash_app) -> None:
     assert _severe(dash_app) == []
 
 
+def test_calculators_refuse_out_of_range_input_beside_the_control(dash_app) -> None:
+    """No silent substitution: out-of-range, fractional or empty input shows why next to the box and
+    withholds the answer (the browser must not blank the value before the server sees it)."""
+    _visit(dash_app, "/capacity")
+    dash_app.wait_for_contains_text("#etch-answer", "etch time", timeout=15)
+    _retype(dash_app, "etch-chambers", "13", "etch-chambers-msg", "must be in 1..12, got 13")
+    dash_app.wait_for_contains_text("#etch-answer", "no answer", timeout=15)
+    _retype(dash_app, "etch-chambers", "6", "etch-answer", "6 chamber(s)")
+    _retype(dash_app, "etch-layers", "2.5", "etch-layers-msg", "must be a whole number, got 2.5")
+    _retype(dash_app, "fab-wspm", "15000001", "fab-wspm-msg", "must be in [0, 15,000,000]")
+
+    _visit(dash_app, "/hardware")
+    dash_app.wait_for_contains_text("#llm-answer", "tokens/s per chip", timeout=15)
+    _retype(dash_app, "llm-batch", "0", "llm-batch-msg", "must be in 1..65,536, got 0")
+    assert "no answer" in dash_app.find_element("#llm-answer").text
+    _retype(dash_app, "llm-batch", "", "llm-batch-msg", "a value is required")
+    _retype(dash_app, "llm-batch", "4", "llm-answer", "batch per chip\n4")
+    assert dash_app.find_element("#llm-batch-msg").text == ""
+    assert _severe(dash_app) == []
+
+
 def test_scenario_rerun_completes_and_appears_in_the_run_list(dash_app, app_db: Path) -> None:
     _visit(dash_app, "/forecasts")
     dash_app.wait_for_contains_text("#editor-check", "valid scenario", timeout=15)

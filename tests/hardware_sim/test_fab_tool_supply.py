@@ -9,8 +9,8 @@ import pytest
 
 from hardware_sim.fab.tool_supply import (
     REVENUE_SPLIT,
-    cny_per_usd,
     projected_revenue,
+    rate_for_year,
     supply_vs_demand,
     vendor_revenue_usd_b,
 )
@@ -87,7 +87,11 @@ def test_cny_revenue_is_converted_and_projection_needs_history():
         {"vendor": "X", "year": 2024, "segment": "total_revenue", "revenue_local": 7.19, "currency": "CNY"},
         {"vendor": "X", "year": 2024, "segment": "wfe", "market_share": 0.1},
     ]
-    assert vendor_revenue_usd_b(rows) == {"X": {2024: pytest.approx(7.19 / cny_per_usd(2024))}}
+    rates = {2023: 7.0, 2024: 7.19}
+    assert vendor_revenue_usd_b(rows, rates) == {"X": {2024: pytest.approx(1.0)}}
+    assert rate_for_year(rates, 2030) == 7.19 and rate_for_year(rates, 2000) == 7.0
+    with pytest.raises(ValueError, match="cny_per_usd"):
+        vendor_revenue_usd_b(rows)  # no FX table of its own: the caller passes the one the pipelines keep
     assert projected_revenue({2024: 1.0}, 2023) is None
     assert projected_revenue({2024: 1.0}, 2026, growth=0.5) == (pytest.approx(2.25), "projected")
 

@@ -10,8 +10,9 @@ from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
-from app.dashboard import logic
+from app.dashboard.pages import capacity_calculators as calc
 from app.dashboard.pages import capacity_views as views
+from app.dashboard.pages.calculator_widgets import message_id
 
 dash.register_page(
     __name__, path="/capacity", name="Capacity & tooling", title="fabscope · Capacity", order=3
@@ -33,52 +34,16 @@ def tool_supply(db: str, scenario_id: str | None) -> views.View:
     return views.tool_supply_view(q.tool_supply(db, scenario_id))
 
 
-def etch(mode: str, layers: Any, aspect_ratio: Any, chemistry: str, chambers: Any) -> tuple[logic.View, Any]:
-    """Logic of the etch calculator: ARDE curve and the answer panel."""
-    res = logic.etch_calculator(mode, layers, aspect_ratio, chemistry, chambers)
-    if "error" in res:
-        return logic.etch_view(res), ui.error_panel(res["error"], "etch-answer")
-    rows = [
-        ("aspect ratio (per deck)", f"{res['aspect_ratio']:.1f}"),
-        (
-            "bottom etch rate",
-            f"{res['etch_rate_nm_min']:.0f} nm/min (open field {res['open_field_rate_nm_min']:.0f})",
-        ),
-        ("etch time", f"{res['etch_time_min']:.1f} min over {res['decks']} deck(s)"),
-        ("hole depth", f"{res['stack_height_nm'] / 1000:.2f} µm, Ø {res['hole_diameter_nm']:.0f} nm"),
-        (
-            "wafers per hour",
-            f"{res['wafers_per_hour']:.2f} per tool ({res['chambers']} chamber(s), "
-            f"{res['limited_by']}-limited)",
-        ),
-    ]
-    return logic.etch_view(res), ui.answer_panel(rows, "etch-answer")
+def etch(mode: str, layers: Any, aspect_ratio: Any, chemistry: str, chambers: Any) -> tuple[views.View, Any]:
+    """The etch calculator: ARDE curve and the answer panel (or the refusal)."""
+    view, answer, _messages = calc.etch_outputs(mode, layers, aspect_ratio, chemistry, chambers)
+    return view, answer
 
 
-def fab(process: str | None, wspm: Any) -> tuple[logic.View, Any]:
-    """Logic of the fab calculator: tools per type and a summary."""
-    res = logic.fab_calculator(process, wspm)
-    view = logic.fab_view(res)
-    if "error" in res:
-        return view, ui.error_panel(res["error"], "fab-answer")
-    total = sum(float(t["count"]) for t in res["tools"])
-    rows = [
-        ("process", f"{res.get('process', process)}: {res.get('name', '')}"),
-        ("wafer starts / month", f"{int(res.get('wspm', wspm)):,}"),
-        ("tools (all types)", f"{res.get('total_tools', total):,.0f}"),
-    ]
-    for key, label, fmt in (
-        ("litho_passes", "litho passes / wafer", "{:,.0f}"),
-        ("capex_usd_b", "tool capex, USD bn", "{:,.2f}"),
-        ("capex_usd_b_per_10k_wspm", "capex per 10k WSPM, USD bn", "{:,.2f}"),
-        ("uptime", "uptime", "{:.0%}"),
-        ("utilisation", "utilisation", "{:.0%}"),
-        ("hours_per_month", "hours / month", "{:,.0f}"),
-    ):
-        if isinstance(res.get(key), int | float):
-            rows.append((label, fmt.format(res[key])))
-    rows.append(("flag", f"{res.get('flag', 'estimate')} — tool counts are first-principles estimates"))
-    return view, ui.answer_panel(rows, "fab-answer")
+def fab(process: str | None, wspm: Any) -> tuple[views.View, Any]:
+    """The fab calculator: tools per type and a summary (or the refusal)."""
+    view, answer, _messages = calc.fab_outputs(process, wspm)
+    return view, answer
 
 
 def _scenario_picker(ident: str, rows: q.QueryResult) -> html.Div:
@@ -132,46 +97,6 @@ def _tool_cards(db: str) -> list[html.Div]:
     ]
 
 
-def _calculator_cards() -> html.Div:
-    flows = logic.process_flow_ids()
-    default_flow = next((f for f in flows if "7nm" in f), flows[0] if flows else None)
-    etch_card = ui.chart_card(
-        "cap-etch",
-        "Etch calculator (high-aspect-ratio holes)",
-        subtitle="hardware_sim.fab.etch: Knudsen transport (Clausing) + ion shadowing; 3D NAND stacks "
-        "over 128 layers are etched in decks",
-        controls=[
-            ui.choice(
-                "Input", "etch-mode", {"layers": "NAND layers", "aspect_ratio": "aspect ratio"}, "layers"
-            ),
-            ui.number("Layers", "etch-layers", 232, min=1, max=logic.MAX_LAYERS),
-            ui.number("Aspect ratio", "etch-ar", 60, step="any", min=1, max=logic.MAX_ASPECT_RATIO),
-            ui.choice("Chemistry", "etch-chem", ("conventional", "cryo"), "conventional"),
-            ui.number("Chambers", "etch-chambers", 4, width=110, min=1, max=12),
-        ],
-        footer=ui.answer_slot("etch-answer-wrap"),
-    )
-    fab_card = ui.chart_card(
-        "cap-fab",
-        "Fab calculator (tools for a process and WSPM)",
-        subtitle="tools = WSPM × passes × hours per pass ÷ (hours/month × uptime × utilisation)",
-        controls=[
-            ui.picker(
-                "Process flow",
-                "fab-process",
-                flows,
-                default_flow,
-                width=220,
-                clearable=False,
-                placeholder="no process flows in this build",
-            ),
-            ui.number("Wafer starts / month", "fab-wspm", 50000, width=150, min=1, max=logic.MAX_WSPM),
-        ],
-        footer=ui.answer_slot("fab-answer-wrap"),
-    )
-    return html.Div(className="grid grid-2", children=[etch_card, fab_card])
-
-
 def layout(**_: object) -> html.Div:
     db = ui.current_db()
     return html.Div(
@@ -183,7 +108,7 @@ def layout(**_: object) -> html.Div:
             ),
             _capacity_card(db),
             *_tool_cards(db),
-            _calculator_cards(),
+            html.Div(className="grid grid-2", children=[calc.etch_card(), calc.fab_card()]),
         ]
     )
 
@@ -213,23 +138,21 @@ def _update_supply(scenario_id: str | None) -> tuple:
 @callback(
     *ui.card_outputs("cap-etch"),
     Output("etch-answer-wrap", "children"),
+    *[Output(message_id(control_id), "children") for control_id, _ in calc.ETCH_CONTROLS.values()],
     Input("etch-mode", "value"),
-    Input("etch-layers", "value"),
-    Input("etch-ar", "value"),
-    Input("etch-chem", "value"),
-    Input("etch-chambers", "value"),
+    *[Input(control_id, "value") for control_id, _ in calc.ETCH_CONTROLS.values()],
 )
-def _update_etch(mode: str, layers: Any, ar: Any, chem: str, chambers: Any) -> tuple:
-    view, answer = etch(mode, layers, ar, chem, chambers)
-    return (*view.card_outputs, answer)
+def _update_etch(mode: str, layers: Any, ar: Any, chem: Any, chambers: Any) -> tuple:
+    view, answer, messages = calc.etch_outputs(mode, layers, ar, chem, chambers)
+    return (*view.card_outputs, answer, *messages)
 
 
 @callback(
     *ui.card_outputs("cap-fab"),
     Output("fab-answer-wrap", "children"),
-    Input("fab-process", "value"),
-    Input("fab-wspm", "value"),
+    *[Output(message_id(control_id), "children") for control_id, _ in calc.FAB_CONTROLS.values()],
+    *[Input(control_id, "value") for control_id, _ in calc.FAB_CONTROLS.values()],
 )
-def _update_fab(process: str | None, wspm: Any) -> tuple:
-    view, answer = fab(process, wspm)
-    return (*view.card_outputs, answer)
+def _update_fab(process: Any, wspm: Any) -> tuple:
+    view, answer, messages = calc.fab_outputs(process, wspm)
+    return (*view.card_outputs, answer, *messages)

@@ -10,8 +10,9 @@ from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
-from app.dashboard import logic
+from app.dashboard.pages import hardware_calculator as calc
 from app.dashboard.pages import hardware_views as views
+from app.dashboard.pages.calculator_widgets import message_id
 
 dash.register_page(__name__, path="/hardware", name="Hardware", title="fabscope · Hardware", order=4)
 
@@ -36,58 +37,17 @@ def calculator(
     tpot: Any,
     input_len: Any,
     output_len: Any,
-) -> tuple[logic.View, Any]:
-    """Logic of the LLM calculator: the sweep view and the answer panel."""
-    res = logic.llm_serving(system, model, phase, precision, batch, tpot, input_len, output_len)
-    rows = logic.llm_result_rows(res)
-    answer = (
-        ui.error_panel(res["error"], "llm-answer") if "error" in res else ui.answer_panel(rows, "llm-answer")
+) -> tuple[views.View, Any]:
+    """The LLM calculator: the sweep view and the answer panel (or the refusal)."""
+    view, answer, _messages = calc.llm_outputs(
+        system, model, phase, precision, batch, tpot, input_len, output_len
     )
-    return logic.llm_view(res), answer
-
-
-def _llm_card() -> html.Div:
-    from hardware_sim.accelerators.catalog import llm_ids, system_ids
-
-    models, systems = llm_ids(), system_ids()
-    return ui.chart_card(
-        "hw-llm",
-        "LLM serving calculator",
-        subtitle="tokens/s per chip at the chosen batch (★) and across batches; with a TPOT target the "
-        "largest batch meeting it is searched",
-        controls=[
-            ui.picker(
-                "System",
-                "llm-system",
-                systems,
-                _first_of(systems, "cloudmatrix-384"),
-                width=190,
-                clearable=False,
-            ),
-            ui.picker(
-                "Model", "llm-model", models, _first_of(models, "deepseek-r1"), width=170, clearable=False
-            ),
-            ui.choice("Phase", "llm-phase", logic.PHASES, "decode"),
-            ui.choice("Precision", "llm-precision", logic.PRECISIONS, "fp8"),
-            ui.number("Batch / chip", "llm-batch", 32, min=1, max=logic.MAX_CALC_BATCH),
-            ui.number(
-                "TPOT target ms", "llm-tpot", None, width=140, step="any", min=0, placeholder="optional"
-            ),
-            ui.number("Input tokens", "llm-input", 2048, width=130, min=1),
-            ui.number("Output tokens", "llm-output", 512, width=130, min=0),
-        ],
-        footer=ui.answer_slot("llm-answer-wrap"),
-    )
+    return view, answer
 
 
 def _defaults(preferred: tuple[str, ...], ids: list[str]) -> list[str]:
     """The ``preferred`` ids on offer, else the first as many of ``ids``."""
     return [i for i in preferred if i in ids] or ids[: len(preferred)]
-
-
-def _first_of(ids: list[str], preferred: str) -> str | None:
-    """``preferred`` when offered, else the first id (None when there are none)."""
-    return preferred if preferred in ids else (ids[0] if ids else None)
 
 
 def layout(**_: object) -> html.Div:
@@ -157,7 +117,7 @@ def layout(**_: object) -> html.Div:
                     ),
                 ],
             ),
-            _llm_card(),
+            calc.llm_card(),
         ]
     )
 
@@ -190,24 +150,9 @@ def _update_systems(ids: list[str] | None, unit: str) -> tuple:
 @callback(
     *ui.card_outputs("hw-llm"),
     Output("llm-answer-wrap", "children"),
-    Input("llm-system", "value"),
-    Input("llm-model", "value"),
-    Input("llm-phase", "value"),
-    Input("llm-precision", "value"),
-    Input("llm-batch", "value"),
-    Input("llm-tpot", "value"),
-    Input("llm-input", "value"),
-    Input("llm-output", "value"),
+    *[Output(message_id(control_id), "children") for control_id, _ in calc.LLM_CONTROLS.values()],
+    *[Input(control_id, "value") for control_id, _ in calc.LLM_CONTROLS.values()],
 )
-def _update_llm(
-    system: str | None,
-    model: str | None,
-    phase: str,
-    precision: str,
-    batch: Any,
-    tpot: Any,
-    n_in: Any,
-    n_out: Any,
-) -> tuple:
-    view, answer = calculator(system, model, phase, precision, batch, tpot, n_in, n_out)
-    return (*view.card_outputs, answer)
+def _update_llm(*values: Any) -> tuple:
+    view, answer, messages = calc.llm_outputs(*values)
+    return (*view.card_outputs, answer, *messages)
