@@ -98,6 +98,22 @@ def _positive(name: str, value: float | None, allow_zero: bool = False) -> None:
         raise CliError(f"--{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
 
 
+def _mechanism_kwargs(args: argparse.Namespace) -> dict:
+    """Serving-mechanism options of ``sim llm`` (hardware_sim.accelerators.mechanisms) as keyword arguments."""
+    if args.acceptance is not None and not 0.0 <= args.acceptance <= 1.0:
+        raise CliError(f"--acceptance must be in [0, 1], got {args.acceptance}")
+    if args.mtp is not None and not 0 <= args.mtp <= 7:
+        raise CliError(f"--mtp must be in 0..7, got {args.mtp}")
+    return {
+        "mtp": args.mtp,
+        "acceptance": args.acceptance,
+        "moe_routing": args.moe_routing,
+        "ep_overlap": False if args.no_ep_overlap else None,
+        "serving": args.serving,
+        "kv_precision": args.kv_precision,
+    }
+
+
 def _llm(args: argparse.Namespace) -> int:
     _check_id("system", args.system, catalog.system_ids())
     _check_id("model", args.model, catalog.llm_ids())
@@ -117,7 +133,14 @@ def _llm(args: argparse.Namespace) -> int:
             if args.phase != "decode":
                 raise CliError("--tpot-ms applies to --phase decode only")
             res = llm.search_batch_for_tpot(
-                args.system, args.model, args.tpot_ms, args.input_len, args.output_len, args.precision, layout
+                args.system,
+                args.model,
+                args.tpot_ms,
+                args.input_len,
+                args.output_len,
+                args.precision,
+                layout,
+                **_mechanism_kwargs(args),
             )
         else:
             res = llm.serve(
@@ -129,6 +152,7 @@ def _llm(args: argparse.Namespace) -> int:
                 args.output_len,
                 args.precision,
                 layout,
+                **_mechanism_kwargs(args),
             )
     c = cost.serving_cost(res)
     res["cost_per_mtok_usd"] = None if c is None else c["usd_per_mtok"]
@@ -183,12 +207,19 @@ def _validate(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(res)
         return 0
-    print(f"{'case':24s} {'measured':>10s} {'predicted':>10s} {'error':>8s}  unit")
+    print(f"{'case':24s} {'measured':>10s} {'predicted':>10s} {'error':>8s} {'LOSO':>8s}  unit")
     for r in res["cases"]:
         print(
-            f"{r['id']:24s} {r['measured']:10,.0f} {r['predicted']:10,.0f} {r['error_pct']:+7.1f}%  {r['unit']}"
+            f"{r['id']:24s} {r['measured']:10,.0f} {r['predicted']:10,.0f} {r['error_pct']:+7.1f}% "
+            f"{r['loso_error_pct']:+7.1f}%  {r['unit']}"
         )
     print(f"mean |error| {res['mean_abs_error_pct']:.1f}%")
+    for kind, s in res["summary"].items():
+        pl, lo = s["plain"], s["loso"]
+        print(
+            f"{kind}: geometric-mean error {pl['geo_mean_error_pct']:.1f}% (LOSO {lo['geo_mean_error_pct']:.1f}%), "
+            f"worst factor {pl['worst_factor']:.2f}x (LOSO {lo['worst_factor']:.2f}x)"
+        )
     for n in res["notes"]:
         print(f"note: {n}")
     return 0
@@ -227,6 +258,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tp", type=int, default=None, help="override tensor parallelism")
     p.add_argument("--dp", type=int, default=None, help="override attention data parallelism")
     p.add_argument("--pp", type=int, default=None, help="override pipeline stages")
+    p.add_argument(
+        "--mtp", type=int, default=None, help="MTP / speculative draft tokens per step (default 0)"
+    )
+    p.add_argument("--acceptance", type=float, default=None, help="per-draft-token acceptance (default 0.85)")
+    p.add_argument("--moe-routing", choices=("uniform", "balanced"), default=None, help="MoE load model")
+    p.add_argument("--no-ep-overlap", action="store_true", help="no two-micro-batch MoE overlap")
+    p.add_argument("--serving", choices=("disaggregated", "colocated"), default=None, help="P/D layout")
+    p.add_argument(
+        "--kv-precision", choices=PRECISIONS, default=None, help="KV-cache precision (default bf16)"
+    )
     p.add_argument("--ops", action="store_true", help="include the per-operator table")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_llm)

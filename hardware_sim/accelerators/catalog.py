@@ -100,6 +100,12 @@ class Chip:
         return float(self.figures["scaleout_gbps"].value)
 
     @property
+    def serving_ranks(self) -> int:
+        """Ranks one package runs as when serving (2 for a two-die part whose dies are separate devices)."""
+        f = self.figures.get("serving_ranks")
+        return 1 if f is None else int(f.value)
+
+    @property
     def flag(self) -> str:
         """``estimate`` if any figure is an estimate, else ``reported``."""
         return _overall_flag(self.figures)
@@ -130,6 +136,12 @@ class System:
     @property
     def scaleup_domain(self) -> int:
         return int(self.figures["scaleup_domain"].value)
+
+    @property
+    def ranks_per_chip(self) -> int:
+        """Serving ranks per chip package (the chip's ``serving_ranks``; 2 for the Ascend 910C, whose two dies
+        are separate devices and CloudMatrix-Infer runs each as one EP rank), else 1."""
+        return _chips()[self.chip_id].serving_ranks
 
     @property
     def flag(self) -> str:
@@ -211,6 +223,13 @@ def _chips() -> dict[str, Chip]:
             if fig.value is not None and (not isinstance(fig.value, int | float) or fig.value < 0):
                 raise CatalogError(f"chips.yaml: entry '{cid}', field '{name}': expected a number >= 0")
             figs[name] = fig
+        if "serving_ranks" in raw:  # optional: dies that run as separate serving ranks
+            fig = _figure("chips.yaml", cid, "serving_ranks", raw["serving_ranks"], sources, False)
+            if not isinstance(fig.value, int) or fig.value < 1:
+                raise CatalogError(
+                    f"chips.yaml: entry '{cid}', field 'serving_ranks': expected a whole number >= 1"
+                )
+            figs["serving_ranks"] = fig
         out[cid] = Chip(
             id=cid,
             name=raw["name"],

@@ -62,13 +62,20 @@ def memory_per_chip(
     layout: Layout,
     kv_precision: str | None = None,
 ) -> dict[str, Any]:
-    """Weights and KV cache per chip (GB) and whether they fit in the usable device memory."""
+    """Weights and KV cache per chip (GB) and whether they fit in the usable device memory (checked per
+    rank when the system runs several ranks per chip; ``layout`` counts ranks)."""
     system, model, chip = resolve(system_id, model_id, prec)
+    r = system.ranks_per_chip
     m, p = model_arrays(model), precision_arrays(prec, kv=kv_precision)
     w = weight_bytes_per_chip(m, layout, p)
-    kv = kv_bytes_per_chip(m, batch, context_len, layout, p)
-    usable = HBM_USABLE_FRACTION * chip.hbm_gb * 1e9
-    return {"weights_gb": w / 1e9, "kv_gb": kv / 1e9, "usable_gb": usable / 1e9, "fits": (w + kv) <= usable}
+    kv = kv_bytes_per_chip(m, np.asarray(batch, dtype=float) / r, context_len, layout, p)
+    usable = HBM_USABLE_FRACTION * chip.hbm_gb * 1e9 / r
+    return {
+        "weights_gb": w * r / 1e9,
+        "kv_gb": kv * r / 1e9,
+        "usable_gb": usable * r / 1e9,
+        "fits": (w + kv) <= usable,
+    }
 
 
 def max_batch(
@@ -81,12 +88,13 @@ def max_batch(
 ) -> int:
     """Largest batch (sequences per chip) whose weights + KV cache of ``context_len`` tokens fit; 0 if none."""
     system, model, chip = resolve(system_id, model_id, prec)
+    r = system.ranks_per_chip
     m, p = model_arrays(model), precision_arrays(prec, kv=kv_precision)
-    free = HBM_USABLE_FRACTION * chip.hbm_gb * 1e9 - float(weight_bytes_per_chip(m, layout, p))
+    free = HBM_USABLE_FRACTION * chip.hbm_gb * 1e9 / r - float(weight_bytes_per_chip(m, layout, p))
     per_seq = float(kv_bytes_per_chip(m, 1, context_len, layout, p))
     if free <= 0:
         return 0
-    return int(free // per_seq)
+    return int(free // per_seq) * r
 
 
 def decode_step(
@@ -195,16 +203,18 @@ def serve(
                 serving=serving, kv_precision=kv_precision)  # fmt: skip
     system, model, chip = resolve(system_id, model_id, prec)
     lay, lay_note = layout_arg(system, model, phase, prec, layout)
-    hw, prec_note = hardware_arrays(chip, system, prec)
+    ranks = system.ranks_per_chip  # the step model runs per rank (die); results are per chip package
+    hw, prec_note = hardware_arrays(chip, system, prec, ranks)
     m, p = model_arrays(model), _prec(prec, o)
+    b_rank = batch / ranks
     if phase == "prefill":
         ctx, ctx_max = 0, input_len
-        r = evaluate_step(hw, m, batch, input_len, 0, lay, p, with_ops=with_ops, opts=o)
+        r = evaluate_step(hw, m, b_rank, input_len, 0, lay, p, with_ops=with_ops, opts=o)
         t = float(r["time_s"])
         tokens = batch * input_len / t
     else:
         ctx, ctx_max = input_len + output_len / 2.0, input_len + output_len
-        r = decode_step(hw, m, batch, input_len, output_len, lay, p, o, with_ops=with_ops)
+        r = decode_step(hw, m, b_rank, input_len, output_len, lay, p, o, with_ops=with_ops)
         t = float(r["step_s"])
         tokens = batch * r["tokens_per_step"] / t
     mem = memory_per_chip(model_id, system_id, batch, ctx_max, prec, lay, o.kv_precision)
@@ -234,7 +244,7 @@ def serve(
         out["step_ms"] = t * 1e3
         out["tokens_per_step_per_sequence"] = float(r["tokens_per_step"])
         out["tokens_per_s_per_sequence"] = 1.0 / float(r["tpot_s"])
-    n_layout = int(lay.n_chips)
+    n_layout = int(lay.n_chips) // ranks
     breakdown = {
         "compute_bound_ops": float(r["compute_s"]) * 1e3,
         "memory_bound_ops": float(r["memory_s"]) * 1e3,
@@ -262,8 +272,9 @@ def serve(
             "fits_memory": bool(mem["fits"]),
             "max_batch": max_batch(model_id, system_id, int(ctx_max), prec, lay, kv),
             "time_breakdown_ms": breakdown,
-            "gflop_per_chip": float(r["flops"]) / 1e9,
-            "gb_moved_per_chip": float(r["bytes"]) / 1e9,
+            "ranks_per_chip": ranks,
+            "gflop_per_chip": float(r["flops"]) * ranks / 1e9,
+            "gb_moved_per_chip": float(r["bytes"]) * ranks / 1e9,
         }
     )
     notes = [n for n in (prec_note,) if n]
@@ -298,9 +309,10 @@ def _largest_batch_meeting(
     limit = max_batch(model.id, system.id, input_len + output_len, prec, lay, o.kv_precision)
     if limit < 1:
         return 0, limit
-    hw, _ = hardware_arrays(chip, system, prec)
+    ranks = system.ranks_per_chip
+    hw, _ = hardware_arrays(chip, system, prec, ranks)
     batches = np.arange(1, min(limit, 1 << 16) + 1, dtype=float)
-    r = decode_step(hw, model_arrays(model), batches, input_len, output_len, lay, _prec(prec, o), o)
+    r = decode_step(hw, model_arrays(model), batches / ranks, input_len, output_len, lay, _prec(prec, o), o)
     ok = np.nonzero(r["tpot_s"] * 1e3 <= tpot_ms)[0]
     return (int(batches[ok[-1]]) if ok.size else 0), limit
 

@@ -74,18 +74,24 @@ class HardwareArrays:
     domain: np.ndarray  # chips per scale-up domain
 
 
-def hardware_arrays(chip: Chip, system: System | None, prec: str) -> tuple[HardwareArrays, str]:
-    """:class:`HardwareArrays` for ``chip`` (inside ``system``, if given) at precision ``prec``, and a note."""
+def hardware_arrays(
+    chip: Chip, system: System | None, prec: str, ranks: int = 1
+) -> tuple[HardwareArrays, str]:
+    """:class:`HardwareArrays` for ``chip`` (inside ``system``, if given) at precision ``prec``, and a note.
+
+    ``ranks`` > 1 splits the package into that many equal ranks (one per die: compute, memory and links
+    divided evenly, ``ranks`` x as many ranks per scale-up domain)."""
     peak, note = peak_tflops(chip, prec)
     domain = system.scaleup_domain if system is not None else 1
+    r = float(ranks)
     hw = HardwareArrays(
-        peak_flops=np.asarray(peak * 1e12),
-        bf16_flops=np.asarray(chip.bf16_tflops * 1e12),
-        mem_bw=np.asarray(chip.hbm_tbps * 1e12),
-        mem_bytes=np.asarray(chip.hbm_gb * 1e9),
-        bw_up=np.asarray(chip.scaleup_gbps_per_direction * 1e9),
-        bw_out=np.asarray(chip.scaleout_gbps * 1e9),
-        domain=np.asarray(float(domain)),
+        peak_flops=np.asarray(peak * 1e12 / r),
+        bf16_flops=np.asarray(chip.bf16_tflops * 1e12 / r),
+        mem_bw=np.asarray(chip.hbm_tbps * 1e12 / r),
+        mem_bytes=np.asarray(chip.hbm_gb * 1e9 / r),
+        bw_up=np.asarray(chip.scaleup_gbps_per_direction * 1e9 / r),
+        bw_out=np.asarray(chip.scaleout_gbps * 1e9 / r),
+        domain=np.asarray(float(domain) * r),
     )
     return hw, note
 
@@ -234,7 +240,7 @@ def default_layout(system: System, model: LLM, phase: str, prec: str = "bf16") -
             return lay, f"{lay.describe()}: {system.default_layouts.get('note', 'system default')}"
     m = model_arrays(model)
     p = precision_arrays(prec)
-    budget = DENSE_WEIGHT_SHARE_MAX * HBM_USABLE_FRACTION * chip.hbm_gb * 1e9
+    budget = DENSE_WEIGHT_SHARE_MAX * HBM_USABLE_FRACTION * chip.hbm_gb * 1e9 / system.ranks_per_chip
     tp, pp = 1, 1
     domain = system.scaleup_domain
     while float(weight_bytes_per_chip(m, Layout(tp, 1, pp), p)) > budget:

@@ -149,10 +149,10 @@ CASES: tuple[Case, ...] = (
         6688.0,
         SRC_CM384,
         "reported",
-        "CloudMatrix-Infer, DeepSeek-R1, INT8, prefill EP32 on 16 Ascend 910C",
+        "CloudMatrix-Infer, DeepSeek-R1, INT8, prefill EP32 on 32 dies of 16 Ascend 910C (one rank per die)",
         "4096-token prompts, 4 per NPU assumed",
         _serve_tps(
-            "cloudmatrix-384", "deepseek-r1", "prefill", 4, 4096, 1, "int8", {"tp": 1, "dp": 16, "pp": 1}
+            "cloudmatrix-384", "deepseek-r1", "prefill", 4, 4096, 1, "int8", {"tp": 1, "dp": 32, "pp": 1}
         ),
     ),
     Case(
@@ -162,10 +162,10 @@ CASES: tuple[Case, ...] = (
         1943.0,
         SRC_CM384,
         "reported",
-        "CloudMatrix-Infer, DeepSeek-R1, INT8, decode EP320 on 160 Ascend 910C, TPOT < 50 ms (MTP on)",
+        "CloudMatrix-Infer, DeepSeek-R1, INT8, decode EP320 on 320 dies of 160 Ascend 910C (one rank per die), TPOT < 50 ms (MTP on)",
         "context ~4096 tokens assumed; batch searched by the model for TPOT <= 50 ms; MTP 1 draft token",
         _tpot_tps(
-            "cloudmatrix-384", "deepseek-r1", 50.0, 4096, 1, "int8", {"tp": 1, "dp": 160, "pp": 1}, **MTP_ON
+            "cloudmatrix-384", "deepseek-r1", 50.0, 4096, 1, "int8", {"tp": 1, "dp": 320, "pp": 1}, **MTP_ON
         ),
     ),
     Case(
@@ -178,7 +178,7 @@ CASES: tuple[Case, ...] = (
         "as cm384-decode-50ms with a 15 ms TPOT target",
         "context ~4096 tokens assumed; batch searched by the model; MTP 1 draft token",
         _tpot_tps(
-            "cloudmatrix-384", "deepseek-r1", 15.0, 4096, 1, "int8", {"tp": 1, "dp": 160, "pp": 1}, **MTP_ON
+            "cloudmatrix-384", "deepseek-r1", 15.0, 4096, 1, "int8", {"tp": 1, "dp": 320, "pp": 1}, **MTP_ON
         ),
     ),
     Case(
