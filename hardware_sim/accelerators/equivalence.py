@@ -157,8 +157,8 @@ def replacement(
         "power_kw_whole_systems counts every chip of the rounded-up systems",
         "notes": [
             "decode tokens/s only, largest batch per chip meeting the TPOT target, default layout per system",
-            "roofline over-predicts large-scale DeepSeek serving by ~1.5-2.5x (fabscope sim validate): "
-            "trust the ratio more than the absolute tokens/s",
+            "the model over-predicts published large-scale DeepSeek serving (geometric mean ~1.5x, up to "
+            "~2.7x for prefill; fabscope sim validate): trust the ratio more than the absolute tokens/s",
             "serving replicas are chips_in_replica chips; a real deployment rounds to whole replicas too",
         ],
     }

@@ -140,8 +140,14 @@ class Layout:
     def n_chips(self) -> np.ndarray:
         return np.asarray(self.tp) * np.asarray(self.dp) * np.asarray(self.pp)
 
-    def describe(self) -> str:
-        return f"TP{int(self.tp)} x DP{int(self.dp)} x PP{int(self.pp)} (EP{int(self.ep)}), {int(self.n_chips)} chips"
+    def describe(self, ranks_per_chip: int = 1) -> str:
+        """``TPa x DPb x PPc (EPd), n chips`` (degrees count ranks: ``n ranks on m chips`` when a chip runs
+        several)."""
+        head = f"TP{int(self.tp)} x DP{int(self.dp)} x PP{int(self.pp)} (EP{int(self.ep)})"
+        n = int(self.n_chips)
+        if ranks_per_chip > 1:
+            return f"{head}, {n} ranks on {n // ranks_per_chip} chips"
+        return f"{head}, {n} chips"
 
 
 @dataclass(frozen=True)

@@ -258,7 +258,7 @@ def serve(
     kv = o.kv_precision
     out.update(
         {
-            "layout": lay.describe(),
+            "layout": lay.describe(ranks),
             "layout_note": lay_note,
             "tp": int(lay.tp),
             "dp": int(lay.dp),

@@ -237,7 +237,10 @@ def default_layout(system: System, model: LLM, phase: str, prec: str = "bf16") -
         )
         if cfg:
             lay = Layout(int(cfg["tp"]), int(cfg["dp"]), int(cfg.get("pp", 1)))
-            return lay, f"{lay.describe()}: {system.default_layouts.get('note', 'system default')}"
+            return (
+                lay,
+                f"{lay.describe(system.ranks_per_chip)}: {system.default_layouts.get('note', 'system default')}",
+            )
     m = model_arrays(model)
     p = precision_arrays(prec)
     budget = DENSE_WEIGHT_SHARE_MAX * HBM_USABLE_FRACTION * chip.hbm_gb * 1e9 / system.ranks_per_chip
@@ -252,11 +255,14 @@ def default_layout(system: System, model: LLM, phase: str, prec: str = "bf16") -
             break
     if model.is_moe:  # MoE on a system without a stated layout: EP over the TP group
         lay = Layout(1, tp, pp)
-        return lay, f"{lay.describe()}: DP attention + EP over the smallest group that fits (fabscope rule)"
+        return (
+            lay,
+            f"{lay.describe(system.ranks_per_chip)}: DP attention + EP over the smallest group that fits (fabscope rule)",
+        )
     lay = Layout(tp, 1, pp)
     return (
         lay,
-        f"{lay.describe()}: smallest TP (then PP) leaving half the usable HBM for KV cache (fabscope rule)",
+        f"{lay.describe(system.ranks_per_chip)}: smallest TP (then PP) leaving half the usable HBM for KV cache (fabscope rule)",
     )
 
 
@@ -280,4 +286,4 @@ def layout_arg(system: System, model: LLM, phase: str, prec: str, layout: Layout
         layout = Layout(layout.get("tp", 1), layout.get("dp", 1), layout.get("pp", 1))
     check_layout(model, layout)
     layout = Layout(int(layout.tp), int(layout.dp), int(layout.pp))
-    return layout, f"{layout.describe()}: given by the caller"
+    return layout, f"{layout.describe(system.ranks_per_chip)}: given by the caller"
