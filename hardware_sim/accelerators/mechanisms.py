@@ -29,9 +29,10 @@ Mechanisms (formulas; all vectorised over NumPy arrays):
   the requests they serve: ``b * n / output_len`` prompts of ``input_len`` tokens per step.
 * **KV-cache precision** (``kv_precision``): BF16 by default (FlashMLA and FlashAttention decode kernels read
   a BF16 cache even when GEMMs run in FP8); ``fp8``/``int8`` halve the cache bytes.
-* **Shape-dependent attention efficiency** in decode: tensor-core tiles are 64 query rows; a decode step
+* **Shape-dependent attention efficiency** in decode: tensor-core tiles have a fixed number of query rows; a decode step
   has ``heads per KV head per chip x q`` rows (MLA absorbed: ``n_heads / tp * q``; GQA: ``n_heads / n_kv * q``),
-  so the compute efficiency scales by ``min(1, rows / 64)``.
+  so the compute efficiency scales by ``min(1, rows / tile)`` with 64-row tiles (FlashMLA) or 16-row
+  MMA tiles (GQA decode kernels).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ SRC_DEEPEP = (
     "7168 hidden, top-8, FP8 dispatch / BF16 combine)"
 )
 SRC_FLASHMLA = "FlashMLA README and 2025-04-22 deep-dive, github.com/deepseek-ai/FlashMLA"
+SRC_MMA = (
+    "NVIDIA PTX ISA, warp-level mma.sync shapes (m16n8k16); FlashInfer decode kernels (docs.flashinfer.ai)"
+)
 SRC_V3_REPORT = "DeepSeek-V3 technical report, arXiv 2412.19437, section 5.4.3 (MTP acceptance 85-90%)"
 SRC_DEEPSEEK_V3_OVERLAP = (
     "DeepSeek-V3 technical report (dual micro-batch overlap in decode) and "
@@ -77,9 +81,14 @@ PARAMS: dict[str, Param] = {
     ),
     # MTP: acceptance of the second-token prediction 85-90% (DeepSeek-V3 report); we take the low end.
     "mtp_acceptance": Param(0.85, "probability", SRC_V3_REPORT, "reported", "low end of 85-90%"),
-    # Tensor-core tile rows of decode attention kernels: FlashMLA's compute-intensive path needs
-    # h_q * s_q >= 64 (README, 2025-04 update); Hopper wgmma tiles are 64 rows (FlashAttention-3).
-    "attn_tile_rows": Param(64.0, "query rows", SRC_FLASHMLA, "reported"),
+    # Tensor-core tile rows of decode attention kernels. Absorbed MLA: FlashMLA's compute-intensive path
+    # needs h_q * s_q >= 64 (README, 2025-04 update; Hopper wgmma tiles are 64 rows). GQA decode:
+    # FlashInfer / FlashAttention-2 decode kernels pack the query heads of one KV head into the rows of
+    # mma.sync m16n8k16 tiles (16 rows; NVIDIA PTX ISA, FlashInfer "use_tensor_cores" decode path).
+    "attn_tile_rows_mla": Param(64.0, "query rows", SRC_FLASHMLA, "reported"),
+    "attn_tile_rows_gqa": Param(
+        16.0, "query rows", SRC_MMA, "reported", "m16n8k16 MMA: 16 rows (FlashInfer tensor-core decode)"
+    ),
     # Normal (prefill) DeepEP kernels run on SMs: the README's example reserves 24 of the H800's 132 SMs
     # (Buffer.set_num_sms(24)), so computation overlapped with them runs on the remaining 82%; the
     # low-latency decode kernels are hook-based and occupy no SMs (README). Applied to every chip family.
@@ -162,9 +171,11 @@ def moe_imbalance(copies_per_rank, ep, routing: str = "uniform") -> np.ndarray:
     return np.where((p > 1.0) & (routing != "balanced"), f, 1.0)
 
 
-def attention_tile_efficiency(rows) -> np.ndarray:
-    """Fraction of a tensor-core tile filled by ``rows`` query rows in a decode attention kernel."""
-    return np.minimum(1.0, np.asarray(rows, dtype=float) / param("attn_tile_rows"))
+def attention_tile_efficiency(rows, is_mla) -> np.ndarray:
+    """Fraction of a tensor-core tile filled by ``rows`` query rows in a decode attention kernel (MLA:
+    FlashMLA's 64-row tiles; GQA: 16-row MMA tiles)."""
+    tile = np.where(is_mla, param("attn_tile_rows_mla"), param("attn_tile_rows_gqa"))
+    return np.minimum(1.0, np.asarray(rows, dtype=float) / tile)
 
 
 def params_table() -> list[dict[str, object]]:

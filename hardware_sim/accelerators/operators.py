@@ -354,7 +354,7 @@ def step_operators(
             # the absorbed MLA decode kernel has its own measured efficiency (FlashMLA); decode kernels fill
             # tensor-core tiles with (query heads per KV head on this chip) x q rows
             np.where(mla & absorbed, MLA_DECODE_COMPUTE_EFF, ATTENTION_COMPUTE_EFF)
-            * np.where(absorbed, attention_tile_efficiency(_decode_rows(m, tp) * q), 1.0)
+            * np.where(absorbed, attention_tile_efficiency(_decode_rows(m, tp) * q, mla), 1.0)
             + np.zeros_like(core_flops),
         )
     )
