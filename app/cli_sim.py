@@ -225,21 +225,38 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finish(p: argparse.ArgumentParser, func) -> None:
+    """Add ``--catalog DIR`` (user catalog: chips/systems/llms YAML with the bundled schema) and the handler."""
+    p.add_argument(
+        "--catalog", default=None, help="directory of chips/systems/llms YAML adding to the catalog"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        if args.catalog is not None:
+            try:
+                catalog.use_catalog(args.catalog)
+            except catalog.CatalogError as exc:
+                raise CliError(str(exc)) from exc
+        return func(args)
+
+    p.set_defaults(func=run)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``list``, ``chip``, ``system``, ``llm``, ``train``, ``replace``, ``validate`` to the ``fabscope sim`` sub-parsers."""
     p = subparsers.add_parser("list", help="ids of chips, systems, LLMs and process flows")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_list)
+    _finish(p, _list)
 
     p = subparsers.add_parser("chip", help="accelerator spec sheet with sources")
     p.add_argument("id", help="chip id (see `fabscope sim list`)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_chip)
+    _finish(p, _chip)
 
     p = subparsers.add_parser("system", help="system totals and component power")
     p.add_argument("id", help="system id (see `fabscope sim list`)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_system)
+    _finish(p, _system)
 
     p = subparsers.add_parser("llm", help="LLM prefill/decode performance on a system")
     p.add_argument("--system", required=True, help="system id")
@@ -270,7 +287,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--ops", action="store_true", help="include the per-operator table")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_llm)
+    _finish(p, _llm)
 
     p = subparsers.add_parser("train", help="training step time and MFU on all chips of a system")
     p.add_argument("--system", required=True, help="system id")
@@ -279,7 +296,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seq-len", type=int, default=4096, help="tokens per sequence (default 4096)")
     p.add_argument("--precision", choices=PRECISIONS, default="bf16")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_train)
+    _finish(p, _train)
 
     p = subparsers.add_parser(
         "replace", help="chips of one system needed to match N chips of another (decode)"
@@ -301,8 +318,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "else the chip's narrowest supported precision)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_replace)
+    _finish(p, _replace)
 
     p = subparsers.add_parser("validate", help="model predictions beside published measurements")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_validate)
+    _finish(p, _validate)
