@@ -197,6 +197,7 @@ def _replace(args: argparse.Namespace) -> int:
             args.input_len,
             args.output_len,
             args.precision,
+            **_mechanism_kwargs(args),
         )
     _emit(args, res)
     return 0
@@ -223,6 +224,20 @@ def _validate(args: argparse.Namespace) -> int:
     for n in res["notes"]:
         print(f"note: {n}")
     return 0
+
+
+def _mechanism_args(p: argparse.ArgumentParser) -> None:
+    """Serving-mechanism flags (hardware_sim.accelerators.mechanisms) shared by ``sim llm`` and ``sim replace``."""
+    p.add_argument(
+        "--mtp", type=int, default=None, help="MTP / speculative draft tokens per step (default 0)"
+    )
+    p.add_argument("--acceptance", type=float, default=None, help="per-draft-token acceptance (default 0.85)")
+    p.add_argument("--moe-routing", choices=("uniform", "balanced"), default=None, help="MoE load model")
+    p.add_argument("--no-ep-overlap", action="store_true", help="no two-micro-batch MoE overlap")
+    p.add_argument("--serving", choices=("disaggregated", "colocated"), default=None, help="P/D layout")
+    p.add_argument(
+        "--kv-precision", choices=PRECISIONS, default=None, help="KV-cache precision (default bf16)"
+    )
 
 
 def _finish(p: argparse.ArgumentParser, func) -> None:
@@ -275,16 +290,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tp", type=int, default=None, help="override tensor parallelism")
     p.add_argument("--dp", type=int, default=None, help="override attention data parallelism")
     p.add_argument("--pp", type=int, default=None, help="override pipeline stages")
-    p.add_argument(
-        "--mtp", type=int, default=None, help="MTP / speculative draft tokens per step (default 0)"
-    )
-    p.add_argument("--acceptance", type=float, default=None, help="per-draft-token acceptance (default 0.85)")
-    p.add_argument("--moe-routing", choices=("uniform", "balanced"), default=None, help="MoE load model")
-    p.add_argument("--no-ep-overlap", action="store_true", help="no two-micro-batch MoE overlap")
-    p.add_argument("--serving", choices=("disaggregated", "colocated"), default=None, help="P/D layout")
-    p.add_argument(
-        "--kv-precision", choices=PRECISIONS, default=None, help="KV-cache precision (default bf16)"
-    )
+    _mechanism_args(p)
     p.add_argument("--ops", action="store_true", help="include the per-operator table")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     _finish(p, _llm)
@@ -317,6 +323,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="force one precision on both sides (default: native if the chip supports it, "
         "else the chip's narrowest supported precision)",
     )
+    _mechanism_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     _finish(p, _replace)
 

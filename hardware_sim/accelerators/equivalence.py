@@ -57,13 +57,19 @@ def _ceil(x: float) -> int:
 
 
 def _side(
-    system_id: str, model_id: str, tpot_ms: float, input_len: int, output_len: int, prec: str | None
+    system_id: str,
+    model_id: str,
+    tpot_ms: float,
+    input_len: int,
+    output_len: int,
+    prec: str | None,
+    options_kw: dict[str, Any],
 ) -> dict[str, Any]:
     if prec is None:
         used, rule = serving_precision(system_id, model_id)
     else:
         used, rule = prec, f"{prec} requested for both sides"
-    res = llm.search_batch_for_tpot(system_id, model_id, tpot_ms, input_len, output_len, used)
+    res = llm.search_batch_for_tpot(system_id, model_id, tpot_ms, input_len, output_len, used, **options_kw)
     if not (res["meets_target"] and res["fits_memory"]):
         raise ValueError(
             f"{system_id} cannot serve {model_id} at {used} within TPOT {tpot_ms:g} ms "
@@ -112,8 +118,12 @@ def replacement(
     input_len: int = 2048,
     output_len: int = 512,
     prec: str | None = None,
+    **options_kw: Any,
 ) -> dict[str, Any]:
     """Chips (and whole systems) of ``to_system`` needed to match the decode tokens/s of ``n_from_chips``.
+
+    ``options_kw`` are serving-mechanism options applied to both sides (``mtp``, ``acceptance``,
+    ``moe_routing``, ``ep_overlap``, ``serving``, ``kv_precision``; see ``llm.serve``).
 
     ``tpot_ms`` is the decode latency target (ms/token) on both sides; ``input_len``/``output_len`` are tokens
     per request. ``prec`` (bf16 | fp8 | int8) forces one precision on both sides; ``None`` lets each side use
@@ -135,8 +145,8 @@ def replacement(
     if prec is not None and prec not in PRECISIONS:
         raise KeyError(f"unknown precision {prec!r}; valid: {', '.join(PRECISIONS)}")
     catalog.get_llm(model_id)  # KeyError naming the valid ids
-    src = _side(from_system, model_id, tpot_ms, input_len, output_len, prec)
-    dst = _side(to_system, model_id, tpot_ms, input_len, output_len, prec)
+    src = _side(from_system, model_id, tpot_ms, input_len, output_len, prec, options_kw)
+    dst = _side(to_system, model_id, tpot_ms, input_len, output_len, prec, options_kw)
     ratio = src["tokens_per_s_per_chip"] / dst["tokens_per_s_per_chip"]
     n = int(n_from_chips)
     need = _ceil(n * ratio)
