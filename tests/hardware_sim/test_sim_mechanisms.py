@@ -143,3 +143,19 @@ def test_leave_out_swaps_only_parameters_of_that_source_and_restores():
 def test_every_mechanism_parameter_has_source_and_flag():
     for name, p in PARAMS.items():
         assert p.source and p.flag in ("reported", "estimate"), name
+
+
+def test_cli_mechanism_flags(capsys):
+    import json
+
+    from app.cli import main
+
+    args = ["sim", "llm", "--system", "hgx-h800-8", "--model", "deepseek-r1", "--phase", "decode"]
+    assert main([*args, "--batch", "16", "--mtp", "1", "--kv-precision", "fp8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mtp"] == 1 and out["kv_precision"] == "fp8" and out["tokens_per_step_per_sequence"] > 1
+    assert main([*args, "--acceptance", "1.5"]) == 2
+    assert "--acceptance" in capsys.readouterr().err
+    assert main(["sim", "validate"]) == 0
+    text = capsys.readouterr().out
+    assert "LOSO" in text and "geometric-mean error" in text
