@@ -20,6 +20,7 @@ from typing import Any
 from hardware_sim.data_files import DATA_DIR, read_yaml_mapping
 
 FLAGS = ("reported", "estimate")
+CHIP_STATUSES = ("shipping", "announced")
 
 _CHIP_NUMERIC = (
     "bf16_tflops",
@@ -72,6 +73,7 @@ class Chip:
     figures: dict[str, Figure]
     sources: dict[str, str]  # source key -> citation, only the keys this chip uses
     conflict: str = ""
+    status: str = "shipping"  # shipping | announced (figures from a launch announcement, not a datasheet)
 
     def value(self, name: str) -> float | None:
         """The numeric value of figure ``name`` (None when the chip has no such capability)."""
@@ -288,6 +290,9 @@ def _chips() -> dict[str, Chip]:
         for name in ("name", "vendor"):
             if not isinstance(raw.get(name), str):
                 raise CatalogError(f"{label}: entry '{cid}', field '{name}': expected a string")
+        status = raw.get("status", "shipping")
+        if status not in CHIP_STATUSES:
+            raise CatalogError(f"{label}: entry '{cid}', field 'status': expected one of {CHIP_STATUSES}")
         out[cid] = Chip(
             id=cid,
             name=raw["name"],
@@ -298,6 +303,7 @@ def _chips() -> dict[str, Chip]:
             figures=figs,
             sources=_cited(figs, sources),
             conflict=raw.get("conflict", ""),
+            status=status,
         )
     return out
 
@@ -435,4 +441,5 @@ def chip_spec_record(chip_id: str) -> dict[str, Any]:
         )
     if chip.conflict:
         rec["notes"]["conflict"] = chip.conflict
+    rec["status"] = chip.status
     return rec
