@@ -12,6 +12,8 @@ and the previous catalog stays in use.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -109,7 +111,10 @@ class Chip:
 
     @property
     def serving_ranks(self) -> int:
-        """Ranks one package runs as when serving (2 for a two-die part whose dies are separate devices)."""
+        """Ranks one package runs as when serving (2 for a two-die part whose dies are separate devices);
+        :func:`serving_ranks_as` can override it temporarily (leave-one-source-out validation)."""
+        if self.id in _RANKS_OVERRIDE:
+            return _RANKS_OVERRIDE[self.id]
         f = self.figures.get("serving_ranks")
         return 1 if f is None else int(f.value)
 
@@ -200,6 +205,20 @@ class LLM:
 
 
 _EXPECTED = "a mapping with 'sources' and a list of entries"
+# chip id -> serving ranks while inside serving_ranks_as (validation's leave-one-source-out runs)
+_RANKS_OVERRIDE: dict[str, int] = {}
+
+
+@contextmanager
+def serving_ranks_as(chip_id: str, ranks: int) -> Iterator[None]:
+    """Within the block, chip ``chip_id`` serves as ``ranks`` ranks per package."""
+    _RANKS_OVERRIDE[chip_id] = int(ranks)
+    try:
+        yield
+    finally:
+        del _RANKS_OVERRIDE[chip_id]
+
+
 # Directory of the user catalog in use (None = bundled only); set through use_catalog.
 _USER_DIR: Path | None = None
 

@@ -50,3 +50,13 @@ def test_sweep_agrees_with_the_point_model():
         b = int(res["batch"][i])
         point = llm.serve(s, "deepseek-r1", "decode", b, 4096, 0, "int8", {"tp": 1, "dp": 32, "pp": 1}, False)
         assert res["tokens_per_s_per_chip"][i] == pytest.approx(point["tokens_per_s_per_chip"], rel=1e-9)
+
+
+def test_loso_drops_what_a_case_takes_from_its_own_source():
+    rows = {r["id"]: r for r in validate()["cases"]}
+    # the CloudMatrix per-die ranks come from the CloudMatrix paper: LOSO serves the 910C as one rank
+    cm = rows["cm384-decode-50ms"]
+    assert cm["loso_swapped"] and cm["loso_predicted"] != cm["predicted"]
+    # nothing of the other cases comes from their own sources
+    assert rows["sglang-h100-decode"]["loso_predicted"] == rows["sglang-h100-decode"]["predicted"]
+    assert not rows["sglang-h100-decode"]["loso_swapped"]
