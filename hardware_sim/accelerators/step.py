@@ -18,6 +18,7 @@ vectorised core :func:`evaluate_step` is what ``hardware_sim.accelerators.sweep`
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,15 +139,41 @@ def evaluate_step(
     moe = (m.n_routed_experts > 0) & (layout.ep.astype(float) > 1)
     if not (opts.ep_overlap and np.any(moe)):
         return one
-    two = _step(
-        hw, m, batch, q, ctx, layout, prec, with_ops, opts.moe_routing, param("overlap_micro_batches")
-    )
+    n_mb = param("overlap_micro_batches")
+    shape = np.shape(one["time_s"])
+    moe_full = np.broadcast_to(moe, shape)
+    if with_ops or shape == () or np.all(moe_full):
+        two = _step(hw, m, batch, q, ctx, layout, prec, with_ops, opts.moe_routing, n_mb)
+    else:  # evaluate the overlapped schedule on the MoE points only (vectorised sweeps mix dense and MoE)
+        sel = np.nonzero(moe_full.ravel())[0]
+        pick = _subset(shape, sel)
+        sub = _step(
+            pick(hw), pick(m), pick(batch), pick(q), pick(ctx), pick(layout), pick(prec), False,
+            opts.moe_routing, n_mb,
+        )  # fmt: skip
+        two = {}
+        for k, v in one.items():
+            full = np.array(np.broadcast_to(v, shape), dtype=np.asarray(v).dtype).ravel()
+            full[sel] = sub[k]
+            two[k] = full.reshape(shape)
     use = moe & (two["time_s"] < one["time_s"])
     out = {k: np.where(use, two[k], one[k]) for k in one if k not in ("ops", "comms")}
     if with_ops:
         src = two if np.all(use) else one
         out["ops"], out["comms"] = src["ops"], src["comms"]
     return out
+
+
+def _subset(shape: tuple[int, ...], sel: np.ndarray):
+    """A function taking the flat entries ``sel`` of an input broadcast to ``shape`` (arrays and the
+    array dataclasses alike)."""
+
+    def pick(x):
+        if dataclasses.is_dataclass(x):
+            return type(x)(**{f.name: pick(getattr(x, f.name)) for f in dataclasses.fields(x)})
+        return np.broadcast_to(np.asarray(x), shape).ravel()[sel]
+
+    return pick
 
 
 def _step(hw, m, batch, q, ctx, layout: Layout, prec, with_ops: bool, routing: str, n_mb: float):
