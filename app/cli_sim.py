@@ -98,56 +98,81 @@ def _validate(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(res)
         return 0
-    print(f"{'case':24s} {'measured':>10s} {'predicted':>10s} {'error':>8s}  unit")
+    print(f"{'case':24s} {'measured':>10s} {'predicted':>10s} {'error':>8s} {'LOSO':>8s}  unit")
     for r in res["cases"]:
         print(
-            f"{r['id']:24s} {r['measured']:10,.0f} {r['predicted']:10,.0f} {r['error_pct']:+7.1f}%  {r['unit']}"
+            f"{r['id']:24s} {r['measured']:10,.0f} {r['predicted']:10,.0f} {r['error_pct']:+7.1f}% "
+            f"{r['loso_error_pct']:+7.1f}%  {r['unit']}"
         )
     print(f"mean |error| {res['mean_abs_error_pct']:.1f}%")
+    for kind, s in res["summary"].items():
+        pl, lo = s["plain"], s["loso"]
+        print(
+            f"{kind}: geometric-mean error {pl['geo_mean_error_pct']:.1f}% (LOSO {lo['geo_mean_error_pct']:.1f}%), "
+            f"worst factor {pl['worst_factor']:.2f}x (LOSO {lo['worst_factor']:.2f}x)"
+        )
     for n in res["notes"]:
         print(f"note: {n}")
     return 0
+
+
+def _finish(p: argparse.ArgumentParser, func) -> None:
+    """Add ``--catalog DIR`` (user catalog: chips/systems/llms YAML with the bundled schema) and the handler."""
+    p.add_argument(
+        "--catalog", default=None, help="directory of chips/systems/llms YAML adding to the catalog"
+    )
+
+    def run(args: argparse.Namespace) -> int:
+        if args.catalog is not None:
+            catalog.use_catalog(args.catalog)  # CatalogError (a DataError) names file, entry and field
+        return func(args)
+
+    p.set_defaults(func=run)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``list``, ``chip``, ``system``, ``llm``, ``train``, ``replace``, ``validate`` to the ``fabscope sim`` sub-parsers."""
     p = subparsers.add_parser("list", help="ids of chips, systems, LLMs and process flows")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_list)
+    _finish(p, _list)
 
     p = subparsers.add_parser("chip", help="accelerator spec sheet with sources")
     p.add_argument("id", help=help_text(ChipRequest, "id"))
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_chip)
+    _finish(p, _chip)
 
     p = subparsers.add_parser("system", help="system totals and component power")
     p.add_argument("id", help=help_text(SystemRequest, "id"))
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_system)
+    _finish(p, _system)
 
     p = subparsers.add_parser("llm", help="LLM prefill/decode performance on a system")
     for field in LlmServeRequest.model_fields:
-        if field != "with_operators":
+        if field not in ("with_operators", "no_ep_overlap"):
             p.add_argument("--" + field.replace("_", "-"), help=help_text(LlmServeRequest, field))
     p.add_argument("--ops", action="store_true", help=help_text(LlmServeRequest, "with_operators"))
+    p.add_argument("--no-ep-overlap", action="store_true", help=help_text(LlmServeRequest, "no_ep_overlap"))
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_llm)
+    _finish(p, _llm)
 
     p = subparsers.add_parser("train", help="training step time and MFU on all chips of a system")
     for field in TrainRequest.model_fields:
         p.add_argument("--" + field.replace("_", "-"), help=help_text(TrainRequest, field))
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_train)
+    _finish(p, _train)
 
     p = subparsers.add_parser(
         "replace", help="chips of one system needed to match N chips of another (decode)"
     )
     for field in ReplaceRequest.model_fields:
+        if field == "no_ep_overlap":
+            p.add_argument("--no-ep-overlap", action="store_true", help=help_text(ReplaceRequest, field))
+            continue
         flag = ReplaceRequest.flag(field)
         p.add_argument(flag, dest=field, help=help_text(ReplaceRequest, field))
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_replace)
+    _finish(p, _replace)
 
     p = subparsers.add_parser("validate", help="model predictions beside published measurements")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_validate)
+    _finish(p, _validate)

@@ -16,11 +16,12 @@ Reference workload (assumption, flag ``estimate``; the choice moves the ratios):
 Llama-3-70B (dense, so every catalogued chip can run it without a system-specific MoE layout),
 BF16, tensor-parallel 4 inside an 8-chip scale-up domain, prompt 2048 + 512 output tokens, the
 largest batch whose TPOT <= 50 ms and whose KV cache fits the chip's HBM. Every chip is
-evaluated with ``hardware_sim.accelerators.llm.evaluate_step`` on its own catalogue figures (FLOP/s, HBM
-size and bandwidth, link bandwidth), so chips without a catalogued system (Ascend 910B,
-Cambricon, Hygon) get a ratio on the same footing as those with one; for the H100, H20 and
-Ascend 910C it equals ``hardware_sim.accelerators.llm.search_batch_for_tpot`` on their own 8-chip-domain
-layouts (tested).
+evaluated with the simulator's decode step (``hardware_sim.accelerators.llm.decode_step``: serving
+mechanisms, BF16 KV cache) on its own catalogue figures (FLOP/s, HBM size and bandwidth, link
+bandwidth), so chips without a catalogued system (Ascend 910B, Cambricon, Hygon) get a ratio on the
+same footing as those with one; a two-die part whose dies serve as separate ranks (Ascend 910C) runs
+TP4 packages as TP8 over dies. For the H100, H20 and Ascend 910C it equals
+``hardware_sim.accelerators.llm.search_batch_for_tpot`` on their own 8-chip-domain layouts (tested).
 
 Ratios are computed once per process (``functools.cache``), not per Monte Carlo path.
 """
@@ -33,7 +34,7 @@ from functools import cache
 import numpy as np
 
 from hardware_sim.accelerators.catalog import chip_spec_record, get_chip, get_llm
-from hardware_sim.accelerators.llm import evaluate_step, hardware_arrays
+from hardware_sim.accelerators.llm import decode_step, hardware_arrays
 from hardware_sim.accelerators.operators import (
     Layout,
     kv_bytes_per_chip,
@@ -84,22 +85,25 @@ def decode_tokens_per_s(chip_id: str, compute_factor: float = 1.0) -> float:
     bandwidth and links unchanged: a hypothetical faster die with the same memory system.
     """
     chip = get_chip(chip_id)
-    hw, _ = hardware_arrays(chip, _Domain(), PRECISION)  # type: ignore[arg-type]
+    ranks = chip.serving_ranks
+    hw, _ = hardware_arrays(chip, _Domain(), PRECISION, ranks)  # type: ignore[arg-type]
     if compute_factor != 1.0:
         hw = dataclasses.replace(
             hw, peak_flops=hw.peak_flops * compute_factor, bf16_flops=hw.bf16_flops * compute_factor
         )
+    layout = Layout(int(LAYOUT.tp) * ranks, int(LAYOUT.dp), int(LAYOUT.pp))
     m, p = model_arrays(get_llm(SERVING_MODEL)), precision_arrays(PRECISION)
-    free = HBM_USABLE_FRACTION * chip.hbm_gb * 1e9 - float(weight_bytes_per_chip(m, LAYOUT, p))
-    per_seq = float(kv_bytes_per_chip(m, 1, INPUT_LEN + OUTPUT_LEN, LAYOUT, p))
-    limit = int(min(free // per_seq, MAX_BATCH)) if free > 0 else 0
+    free = HBM_USABLE_FRACTION * chip.hbm_gb * 1e9 / ranks - float(weight_bytes_per_chip(m, layout, p))
+    per_seq = float(kv_bytes_per_chip(m, 1, INPUT_LEN + OUTPUT_LEN, layout, p))
+    limit = int(min((free // per_seq) * ranks, MAX_BATCH)) if free > 0 else 0
     if limit < 1:
         return 0.0
-    batches = np.arange(1, limit + 1, dtype=float)
-    step = evaluate_step(hw, m, batches, 1, INPUT_LEN + OUTPUT_LEN / 2.0, LAYOUT, p)
-    ok = np.nonzero(np.asarray(step["time_s"]) * 1e3 <= TPOT_TARGET_MS)[0]
+    batches = np.arange(1, limit + 1, dtype=float)  # sequences per chip package
+    step = decode_step(hw, m, batches / ranks, INPUT_LEN, OUTPUT_LEN, layout, p)
+    tpot = np.asarray(step["tpot_s"])
+    ok = np.nonzero(tpot * 1e3 <= TPOT_TARGET_MS)[0]
     i = int(ok[-1]) if ok.size else 0  # batch 1 if even that misses the target
-    return float(batches[i] / np.asarray(step["time_s"])[i])
+    return float(batches[i] * step["tokens_per_step"] / np.asarray(step["step_s"])[i])
 
 
 @cache

@@ -3,18 +3,27 @@
 Every chip/system figure in the YAML is ``{value, flag, source[, note]}``; this module validates the files,
 exposes them as frozen dataclasses with units in the field names, and builds the flat records the CLI
 and the ``chip_specs`` table use. Unknown ids raise ``fabscope.errors.NotFoundError`` (a ``KeyError``) naming the id and listing valid ones.
+
+User catalogs: :func:`use_catalog` adds a directory whose ``chips.yaml``, ``systems.yaml`` and ``llms.yaml``
+(each optional, same schema; their ``sources`` may also cite the bundled source keys) add entries or
+override bundled ones with the same id. A bad file raises :class:`CatalogError` naming file, entry and field,
+and the previous catalog stays in use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from fabscope.errors import DataError, NotFoundError
 from hardware_sim.data_files import DATA_DIR, read_yaml_mapping
 
 FLAGS = ("reported", "estimate")
+CHIP_STATUSES = ("shipping", "announced")
 
 _CHIP_NUMERIC = (
     "bf16_tflops",
@@ -67,6 +76,7 @@ class Chip:
     figures: dict[str, Figure]
     sources: dict[str, str]  # source key -> citation, only the keys this chip uses
     conflict: str = ""
+    status: str = "shipping"  # shipping | announced (figures from a launch announcement, not a datasheet)
 
     def value(self, name: str) -> float | None:
         """The numeric value of figure ``name`` (None when the chip has no such capability)."""
@@ -101,6 +111,15 @@ class Chip:
         return float(self.figures["scaleout_gbps"].value)
 
     @property
+    def serving_ranks(self) -> int:
+        """Ranks one package runs as when serving (2 for a two-die part whose dies are separate devices);
+        :func:`serving_ranks_as` can override it temporarily (leave-one-source-out validation)."""
+        if self.id in _RANKS_OVERRIDE:
+            return _RANKS_OVERRIDE[self.id]
+        f = self.figures.get("serving_ranks")
+        return 1 if f is None else int(f.value)
+
+    @property
     def flag(self) -> str:
         """``estimate`` if any figure is an estimate, else ``reported``."""
         return _overall_flag(self.figures)
@@ -131,6 +150,12 @@ class System:
     @property
     def scaleup_domain(self) -> int:
         return int(self.figures["scaleup_domain"].value)
+
+    @property
+    def ranks_per_chip(self) -> int:
+        """Serving ranks per chip package (the chip's ``serving_ranks``; 2 for the Ascend 910C, whose two dies
+        are separate devices and CloudMatrix-Infer runs each as one EP rank), else 1."""
+        return _chips()[self.chip_id].serving_ranks
 
     @property
     def flag(self) -> str:
@@ -180,10 +205,75 @@ class LLM:
 # --------------------------------------------------------------------------------------------- loading
 
 
+_EXPECTED = "a mapping with 'sources' and a list of entries"
+# chip id -> serving ranks while inside serving_ranks_as (validation's leave-one-source-out runs)
+_RANKS_OVERRIDE: dict[str, int] = {}
+
+
+@contextmanager
+def serving_ranks_as(chip_id: str, ranks: int) -> Iterator[None]:
+    """Within the block, chip ``chip_id`` serves as ``ranks`` ranks per package."""
+    _RANKS_OVERRIDE[chip_id] = int(ranks)
+    try:
+        yield
+    finally:
+        del _RANKS_OVERRIDE[chip_id]
+
+
+# Directory of the user catalog in use (None = bundled only); set through use_catalog.
+_USER_DIR: Path | None = None
+
+
 def _load_yaml(name: str) -> dict[str, Any]:
-    return read_yaml_mapping(
-        DATA_DIR / name, CatalogError, "a mapping with 'sources' and a list of entries", required=("sources",)
-    )
+    return read_yaml_mapping(DATA_DIR / name, CatalogError, _EXPECTED, required=("sources",))
+
+
+def _entries(name: str, key: str) -> list[tuple[str, dict[str, Any], dict[str, str]]]:
+    """``(file label, raw entry, sources table)`` of every entry of list ``key``: the bundled file's, then
+    the user catalog's (an entry with a bundled id replaces it in place)."""
+    docs = [(name, _load_yaml(name))]
+    if _USER_DIR is not None and (_USER_DIR / name).is_file():
+        path = _USER_DIR / name
+        docs.append((str(path), read_yaml_mapping(path, CatalogError, _EXPECTED, required=("sources",))))
+    bundled_sources = docs[0][1]["sources"]
+    out: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {}
+    for label, doc in docs:
+        if not isinstance(doc["sources"], dict):
+            raise CatalogError(f"{label}: 'sources' must be a mapping of key -> citation")
+        sources = {**bundled_sources, **doc["sources"]}
+        entries = doc.get(key, [])
+        if not isinstance(entries, list):
+            raise CatalogError(f"{label}: '{key}' must be a list of entries")
+        for i, raw in enumerate(entries):
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                raise CatalogError(f"{label}: entry {i + 1} of '{key}', field 'id': expected a string id")
+            out[raw["id"]] = (label, raw, sources)
+    return list(out.values())
+
+
+def _clear_caches() -> None:
+    for f in (_chips, _systems, _llms):
+        f.cache_clear()
+
+
+def use_catalog(directory: str | Path | None) -> None:
+    """Use the bundled catalog plus the YAML files in ``directory`` (None: bundled only).
+
+    Loads and validates everything at once; on any error (CatalogError naming file, entry and field) the
+    previous catalog stays in use."""
+    global _USER_DIR
+    previous = _USER_DIR
+    new = None if directory is None else Path(directory)
+    if new is not None and not new.is_dir():
+        raise CatalogError(f"{directory}: not a directory (expected chips.yaml / systems.yaml / llms.yaml)")
+    _USER_DIR = new
+    _clear_caches()
+    try:
+        _chips(), _systems(), _llms()
+    except CatalogError:
+        _USER_DIR = previous
+        _clear_caches()
+        raise
 
 
 def _figure(path: str, entry: str, name: str, raw: Any, sources: dict[str, str], nullable: bool) -> Figure:
@@ -201,17 +291,28 @@ def _figure(path: str, entry: str, name: str, raw: Any, sources: dict[str, str],
 
 @cache
 def _chips() -> dict[str, Chip]:
-    doc = _load_yaml("chips.yaml")
-    sources = doc["sources"]
     out: dict[str, Chip] = {}
-    for raw in doc.get("chips", []):
-        cid = raw.get("id", "?")
+    for label, raw, sources in _entries("chips.yaml", "chips"):
+        cid = raw["id"]
         figs = {}
         for name in _CHIP_NUMERIC:
-            fig = _figure("chips.yaml", cid, name, raw.get(name), sources, name in _CHIP_OPTIONAL)
+            fig = _figure(label, cid, name, raw.get(name), sources, name in _CHIP_OPTIONAL)
             if fig.value is not None and (not isinstance(fig.value, int | float) or fig.value < 0):
-                raise CatalogError(f"chips.yaml: entry '{cid}', field '{name}': expected a number >= 0")
+                raise CatalogError(f"{label}: entry '{cid}', field '{name}': expected a number >= 0")
             figs[name] = fig
+        if "serving_ranks" in raw:  # optional: dies that run as separate serving ranks
+            fig = _figure(label, cid, "serving_ranks", raw["serving_ranks"], sources, False)
+            if not isinstance(fig.value, int) or fig.value < 1:
+                raise CatalogError(
+                    f"{label}: entry '{cid}', field 'serving_ranks': expected a whole number >= 1"
+                )
+            figs["serving_ranks"] = fig
+        for name in ("name", "vendor"):
+            if not isinstance(raw.get(name), str):
+                raise CatalogError(f"{label}: entry '{cid}', field '{name}': expected a string")
+        status = raw.get("status", "shipping")
+        if status not in CHIP_STATUSES:
+            raise CatalogError(f"{label}: entry '{cid}', field 'status': expected one of {CHIP_STATUSES}")
         out[cid] = Chip(
             id=cid,
             name=raw["name"],
@@ -222,29 +323,29 @@ def _chips() -> dict[str, Chip]:
             figures=figs,
             sources=_cited(figs, sources),
             conflict=raw.get("conflict", ""),
+            status=status,
         )
     return out
 
 
 @cache
 def _systems() -> dict[str, System]:
-    doc = _load_yaml("systems.yaml")
-    sources = doc["sources"]
     out: dict[str, System] = {}
-    for raw in doc.get("systems", []):
-        sid = raw.get("id", "?")
+    for label, raw, sources in _entries("systems.yaml", "systems"):
+        sid = raw["id"]
+        for name in ("name", "vendor"):
+            if not isinstance(raw.get(name), str):
+                raise CatalogError(f"{label}: entry '{sid}', field '{name}': expected a string")
         figs = {
-            k: _figure("systems.yaml", sid, k, v, sources, False)
+            k: _figure(label, sid, k, v, sources, False)
             for k, v in raw.items()
             if k not in ("id", "name", "vendor", "default_layouts")
         }
         for req in ("chip", "chips", "scaleup_domain", "host_cpus", "host_cpu_w", "cooling"):
             if req not in figs:
-                raise CatalogError(f"systems.yaml: entry '{sid}' lacks required field '{req}'")
+                raise CatalogError(f"{label}: entry '{sid}' lacks required field '{req}'")
         if figs["chip"].value not in _chips():
-            raise CatalogError(
-                f"systems.yaml: entry '{sid}', field 'chip': unknown chip {figs['chip'].value!r}"
-            )
+            raise CatalogError(f"{label}: entry '{sid}', field 'chip': unknown chip {figs['chip'].value!r}")
         out[sid] = System(
             sid, raw["name"], raw["vendor"], figs, raw.get("default_layouts", {}), _cited(figs, sources)
         )
@@ -253,25 +354,36 @@ def _systems() -> dict[str, System]:
 
 @cache
 def _llms() -> dict[str, LLM]:
-    doc = _load_yaml("llms.yaml")
     out: dict[str, LLM] = {}
     known = set(LLM.__dataclass_fields__) - {"notes"}
-    for raw in doc.get("llms", []):
-        mid = raw.get("id", "?")
+    ints = [f for f, d in LLM.__dataclass_fields__.items() if d.type in ("int", int)]
+    for label, raw, sources in _entries("llms.yaml", "llms"):
+        mid = raw["id"]
         kwargs = {k: v for k, v in raw.items() if k in known}
         notes = {k: v for k, v in raw.items() if k not in known}
         if raw.get("attention") not in ("gqa", "mla"):
-            raise CatalogError(f"llms.yaml: entry '{mid}', field 'attention': expected 'gqa' or 'mla'")
+            raise CatalogError(f"{label}: entry '{mid}', field 'attention': expected 'gqa' or 'mla'")
+        for name in ints:
+            if name in kwargs and (not isinstance(kwargs[name], int) or kwargs[name] < 0):
+                raise CatalogError(f"{label}: entry '{mid}', field '{name}': expected a whole number >= 0")
         try:
             model = LLM(notes=notes, **kwargs)
         except TypeError as exc:
-            raise CatalogError(f"llms.yaml: entry '{mid}': {exc}") from exc
-        if model.source not in doc["sources"]:
-            raise CatalogError(
-                f"llms.yaml: entry '{mid}', field 'source': unknown source key {model.source!r}"
-            )
+            raise CatalogError(f"{label}: entry '{mid}': {exc}") from exc
+        if model.source not in sources:
+            raise CatalogError(f"{label}: entry '{mid}', field 'source': unknown source key {model.source!r}")
         out[mid] = model
+        _LLM_SOURCES[mid] = sources[model.source]
     return out
+
+
+_LLM_SOURCES: dict[str, str] = {}
+
+
+def llm_source(model: LLM) -> str:
+    """Citation text of a model's source key."""
+    _llms()
+    return _LLM_SOURCES[model.id]
 
 
 # ------------------------------------------------------------------------------------------ public API
@@ -349,4 +461,5 @@ def chip_spec_record(chip_id: str) -> dict[str, Any]:
         )
     if chip.conflict:
         rec["notes"]["conflict"] = chip.conflict
+    rec["status"] = chip.status
     return rec

@@ -58,13 +58,19 @@ def _ceil(x: float) -> int:
 
 
 def _side(
-    system_id: str, model_id: str, tpot_ms: float, input_len: int, output_len: int, prec: str | None
+    system_id: str,
+    model_id: str,
+    tpot_ms: float,
+    input_len: int,
+    output_len: int,
+    prec: str | None,
+    options_kw: dict[str, Any],
 ) -> dict[str, Any]:
     if prec is None:
         used, rule = serving_precision(system_id, model_id)
     else:
         used, rule = prec, f"{prec} requested for both sides"
-    res = llm.search_batch_for_tpot(system_id, model_id, tpot_ms, input_len, output_len, used)
+    res = llm.search_batch_for_tpot(system_id, model_id, tpot_ms, input_len, output_len, used, **options_kw)
     if not (res["meets_target"] and res["fits_memory"]):
         raise InputError(
             f"{system_id} cannot serve {model_id} at {used} within TPOT {tpot_ms:g} ms "
@@ -113,8 +119,12 @@ def replacement(
     input_len: int = 2048,
     output_len: int = 512,
     prec: str | None = None,
+    **options_kw: Any,
 ) -> dict[str, Any]:
     """Chips (and whole systems) of ``to_system`` needed to match the decode tokens/s of ``n_from_chips``.
+
+    ``options_kw`` are serving-mechanism options applied to both sides (``mtp``, ``acceptance``,
+    ``moe_routing``, ``ep_overlap``, ``serving``, ``kv_precision``; see ``llm.serve``).
 
     ``tpot_ms`` is the decode latency target (ms/token) on both sides; ``input_len``/``output_len`` are tokens
     per request. ``prec`` (bf16 | fp8 | int8) forces one precision on both sides; ``None`` lets each side use
@@ -136,8 +146,8 @@ def replacement(
     if prec is not None and prec not in PRECISIONS:
         raise NotFoundError(f"unknown precision {prec!r}; valid: {', '.join(PRECISIONS)}")
     catalog.get_llm(model_id)  # NotFoundError naming the valid ids
-    src = _side(from_system, model_id, tpot_ms, input_len, output_len, prec)
-    dst = _side(to_system, model_id, tpot_ms, input_len, output_len, prec)
+    src = _side(from_system, model_id, tpot_ms, input_len, output_len, prec, options_kw)
+    dst = _side(to_system, model_id, tpot_ms, input_len, output_len, prec, options_kw)
     ratio = src["tokens_per_s_per_chip"] / dst["tokens_per_s_per_chip"]
     n = int(n_from_chips)
     need = _ceil(n * ratio)
@@ -158,8 +168,8 @@ def replacement(
         "power_kw_whole_systems counts every chip of the rounded-up systems",
         "notes": [
             "decode tokens/s only, largest batch per chip meeting the TPOT target, default layout per system",
-            "roofline over-predicts large-scale DeepSeek serving by ~1.5-2.5x (fabscope sim validate): "
-            "trust the ratio more than the absolute tokens/s",
+            "the model over-predicts published large-scale DeepSeek serving (geometric mean ~1.5x, up to "
+            "~2.7x for prefill; fabscope sim validate): trust the ratio more than the absolute tokens/s",
             "serving replicas are chips_in_replica chips; a real deployment rounds to whole replicas too",
         ],
     }

@@ -11,10 +11,14 @@ Conventions (per chip, per step = one forward pass over the chip's share of the 
   * FLOP count 2 per multiply-add. Bytes = weights read + activations read/written + KV read/written.
   * With ``pp`` stages, each chip holds ``1/pp`` of the layers but sees ``pp`` micro-batches per step, so
     per-step weight traffic does not shrink with ``pp`` (it shrinks with ``tp`` and, for experts, ``ep``).
-  * MoE routing is assumed uniform (no hot experts); expected distinct experts touched by ``T`` tokens is
-    ``E * (1 - (1 - k/E)**T)``.
+  * MoE routing is uniform in expectation (no hot experts); expected distinct experts touched by ``T``
+    tokens is ``E * (1 - (1 - k/E)**T)``; ``expert_load`` scales the routed-expert work of the most loaded
+    rank (``hardware_sim.accelerators.mechanisms.moe_imbalance``).
+  * Communication per step (TP all-reduce, EP dispatch/combine, PP sends) is in
+    ``hardware_sim.accelerators.communication``.
   * MLA: prefill uses the naive form (decompress K/V for every cached token, then 192/128-dim MHA);
-    decode (q == 1) uses the absorbed form (attention in the 512+64-dim latent space), as DeepSeek does.
+    decode (q <= DECODE_MAX_Q, i.e. with MTP too) uses the absorbed form (attention in the 512+64-dim latent
+    space), as DeepSeek does. Decode attention's compute efficiency scales with the query rows per tile.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from hardware_sim.accelerators.catalog import LLM
+from hardware_sim.accelerators.mechanisms import DECODE_MAX_Q, attention_tile_efficiency
 from hardware_sim.accelerators.roofline import ATTENTION_COMPUTE_EFF, MLA_DECODE_COMPUTE_EFF, precision
 
 _MODEL_FIELDS = (
@@ -103,14 +108,17 @@ class PrecisionArrays:
     dispatch_bytes: np.ndarray
 
 
-def precision_arrays(names: str | Sequence[str]) -> PrecisionArrays:
-    """:class:`PrecisionArrays` for one precision name or a sequence of them."""
+def precision_arrays(names: str | Sequence[str], kv: str | None = None) -> PrecisionArrays:
+    """:class:`PrecisionArrays` for one precision name or a sequence of them; ``kv`` (a precision name)
+    overrides the KV-cache element size (default: each precision's own, BF16 for the 8-bit ones)."""
     single = isinstance(names, str)
     ps = [precision(names)] if single else [precision(n) for n in names]
     cols = {
         k: np.array([getattr(p, k) for p in ps])
         for k in ("weight_bytes", "kv_bytes", "act_bytes", "dispatch_bytes")
     }
+    if kv is not None:
+        cols["kv_bytes"] = np.full(len(ps), precision(kv).weight_bytes)
     if single:
         cols = {k: v[0] for k, v in cols.items()}
     return PrecisionArrays(**cols)
@@ -132,8 +140,14 @@ class Layout:
     def n_chips(self) -> np.ndarray:
         return np.asarray(self.tp) * np.asarray(self.dp) * np.asarray(self.pp)
 
-    def describe(self) -> str:
-        return f"TP{int(self.tp)} x DP{int(self.dp)} x PP{int(self.pp)} (EP{int(self.ep)}), {int(self.n_chips)} chips"
+    def describe(self, ranks_per_chip: int = 1) -> str:
+        """``TPa x DPb x PPc (EPd), n chips`` (degrees count ranks: ``n ranks on m chips`` when a chip runs
+        several)."""
+        head = f"TP{int(self.tp)} x DP{int(self.dp)} x PP{int(self.pp)} (EP{int(self.ep)})"
+        n = int(self.n_chips)
+        if ranks_per_chip > 1:
+            return f"{head}, {n} ranks on {n // ranks_per_chip} chips"
+        return f"{head}, {n} chips"
 
 
 @dataclass(frozen=True)
@@ -151,18 +165,6 @@ class OpCost:
     @property
     def bytes(self) -> np.ndarray:
         return self.weight_bytes + self.act_bytes + self.kv_bytes
-
-
-@dataclass(frozen=True)
-class CommCost:
-    """One communication pattern per chip per step: ``calls`` collectives of ``size_bytes`` over ``group``."""
-
-    name: str
-    collective: str  # "all_reduce" | "moe_all_to_all" | "p2p"
-    size_bytes: np.ndarray  # per call; for moe_all_to_all: one copy of the chip's tokens
-    calls: np.ndarray
-    group: np.ndarray
-    fanout: np.ndarray | float = 1.0  # copies per token (top-k) for moe_all_to_all
 
 
 # ------------------------------------------------------------------------------------- parameter counts
@@ -250,10 +252,28 @@ def _gemm(name: str, tokens, k, n, layers, tp, wb, ab) -> OpCost:
     return OpCost(name, "gemm", flops, weights + zero, acts + zero, zero)
 
 
-def step_operators(m: ModelArrays, batch, q, ctx, layout: Layout, prec: PrecisionArrays) -> list[OpCost]:
+def lm_head_op(m: ModelArrays, batch, layout: Layout, prec: PrecisionArrays) -> OpCost:
+    """LM head GEMM for the last token of ``batch`` sequences (weights split over TP)."""
+    tp = np.asarray(layout.tp, dtype=float)
+    return _gemm(
+        "lm_head",
+        np.asarray(batch, dtype=float),
+        m.hidden,
+        m.vocab,
+        1.0,
+        tp,
+        prec.weight_bytes,
+        prec.act_bytes,
+    )
+
+
+def step_operators(
+    m: ModelArrays, batch, q, ctx, layout: Layout, prec: PrecisionArrays, expert_load=1.0
+) -> list[OpCost]:
     """Operators of one forward step on one chip (see the module docstring for conventions).
 
-    ``batch`` sequences per chip, ``q`` new tokens per sequence, ``ctx`` tokens already cached.
+    ``batch`` sequences per chip, ``q`` new tokens per sequence, ``ctx`` tokens already cached,
+    ``expert_load`` the routed-expert load of the most loaded EP rank relative to the mean (>= 1).
     Returns a list of :class:`OpCost` whose FLOP and bytes are summed over the chip's layers.
     """
     b = np.asarray(batch, dtype=float)
@@ -266,7 +286,7 @@ def step_operators(m: ModelArrays, batch, q, ctx, layout: Layout, prec: Precisio
     t = b * q  # tokens owned by this chip in the step
     kv_total = ctx + q  # cached tokens attended by the last query
     ctx_mean = ctx + (q + 1.0) / 2.0  # mean attended length per query (causal)
-    absorbed = q <= 1.0  # MLA decode path
+    absorbed = q <= DECODE_MAX_Q  # MLA decode path (1 token, or 1 + MTP draft tokens)
     mla = m.is_mla
     ops: list[OpCost] = []
 
@@ -331,8 +351,10 @@ def step_operators(m: ModelArrays, batch, q, ctx, layout: Layout, prec: Precisio
             np.zeros_like(core_flops),
             core_acts + np.zeros_like(core_flops),
             kv_read + kv_write + np.zeros_like(core_flops),
-            # the absorbed MLA decode kernel has its own measured efficiency (FlashMLA)
+            # the absorbed MLA decode kernel has its own measured efficiency (FlashMLA); decode kernels fill
+            # tensor-core tiles with (query heads per KV head on this chip) x q rows
             np.where(mla & absorbed, MLA_DECODE_COMPUTE_EFF, ATTENTION_COMPUTE_EFF)
+            * np.where(absorbed, attention_tile_efficiency(_decode_rows(m, tp) * q, mla), 1.0)
             + np.zeros_like(core_flops),
         )
     )
@@ -375,10 +397,11 @@ def step_operators(m: ModelArrays, batch, q, ctx, layout: Layout, prec: Precisio
     p_touch = 1.0 - np.power(np.clip(1.0 - k / safe_e, 0.0, 1.0), b * q * ep)
     experts_touched = np.where(E > 0, E / ep * p_touch, 0.0)
     pp = np.asarray(layout.pp, dtype=float)
-    routed_flops = 2.0 * t_in * 3.0 * h * fe * nm
+    load = np.asarray(expert_load, dtype=float)
+    routed_flops = 2.0 * t_in * 3.0 * h * fe * nm * load
     # pp micro-batches x (nm/pp) layers = nm layer-passes per step
     routed_weights = experts_touched * 3.0 * h * fe * wb * nm
-    routed_acts = t_in * (2.0 * h + 3.0 * fe) * ab * nm
+    routed_acts = t_in * (2.0 * h + 3.0 * fe) * ab * nm * load
     ops.append(
         OpCost(
             "moe_routed_experts",
@@ -419,60 +442,13 @@ def step_operators(m: ModelArrays, batch, q, ctx, layout: Layout, prec: Precisio
             np.zeros_like(emb_bytes),
         )
     )
-    ops.append(_gemm("lm_head", b, h, m.vocab, 1.0, tp, wb, ab))
+    ops.append(lm_head_op(m, b, layout, prec))
     return ops
 
 
-def step_communication(m: ModelArrays, batch, q, layout: Layout, prec: PrecisionArrays) -> list[CommCost]:
-    """Communication of one forward step on one chip.
-
-    * TP: two all-reduces of the hidden states per layer (after attention and after the FFN/MoE), each
-      over one micro-batch of ``batch*q*tp`` tokens; ``2 * n_layers`` calls per step.
-    * EP (MoE layers): dispatch (``top_k`` copies of each owned token's hidden state, FP8 when the model
-      runs in 8 bits) and combine (BF16) all-to-alls over ``ep`` chips; one of each per MoE layer.
-    * PP: one activation send per micro-batch per stage boundary, over scale-up while the replica's
-      ``tp*dp*pp`` chips fit in one scale-up domain, else over scale-out.
-    """
-    b = np.asarray(batch, dtype=float)
-    q = np.asarray(q, dtype=float)
-    tp = np.asarray(layout.tp, dtype=float)
-    pp = np.asarray(layout.pp, dtype=float)
-    ep = layout.ep.astype(float)
-    h = m.hidden
-    t = b * q
-    ones = np.ones_like(t * h)
-    moe = m.n_routed_experts > 0
-    return [
-        CommCost(
-            "tp_all_reduce",
-            "all_reduce",
-            t * tp * h * prec.act_bytes * ones,
-            np.where(tp > 1, 2.0 * m.n_layers, 0.0) * ones,
-            tp * ones,
-        ),
-        CommCost(
-            "ep_dispatch",
-            "moe_all_to_all",
-            t * h * prec.dispatch_bytes * ones,
-            np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones,
-            ep * ones,
-            m.top_k,
-        ),
-        CommCost(
-            "ep_combine",
-            "moe_all_to_all",
-            t * h * prec.act_bytes * ones,
-            np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones,
-            ep * ones,
-            m.top_k,
-        ),
-        # group = chips the pipeline spans (tp*dp*pp): the send crosses the scale-out network only when the
-        # replica does not fit in one scale-up domain (hardware_sim.accelerators.llm compares it with the domain size)
-        CommCost(
-            "pp_send",
-            "p2p",
-            t * h * prec.act_bytes * ones,
-            np.where(pp > 1, pp - 1.0, 0.0) * ones,
-            layout.n_chips.astype(float) * ones,
-        ),
-    ]
+def _decode_rows(m: ModelArrays, tp) -> np.ndarray:
+    """Query rows sharing one KV stream per token in decode: MLA absorbed -> all heads on the chip
+    (``n_heads / tp``); GQA -> the group ``n_heads / n_kv_heads``."""
+    return np.where(
+        m.is_mla, m.n_heads / np.asarray(tp, dtype=float), m.n_heads / np.maximum(m.n_kv_heads, 1.0)
+    )

@@ -43,7 +43,8 @@ def _scaleup_switched_bits_s(system_id: str) -> float:
     tiers = float(sysm.value("scaleup_tiers")) if "scaleup_tiers" in sysm.figures else 1.0
     if sysm.scaleup_domain <= 1:
         return 0.0
-    return sysm.n_chips * chip.scaleup_gbps_per_direction * 1e9 * 8.0 * (2.0 * tiers - 1.0)
+    # tiers 0 = switchless full mesh (AMD Infinity Fabric 8-GPU platforms): no switch hops
+    return sysm.n_chips * chip.scaleup_gbps_per_direction * 1e9 * 8.0 * max(2.0 * tiers - 1.0, 0.0)
 
 
 def power_breakdown_kw(system_id: str) -> dict[str, float]:

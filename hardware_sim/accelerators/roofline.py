@@ -74,8 +74,11 @@ class Precision:
 
 _PRECISION_TABLE = {
     "bf16": Precision("bf16", 2.0, 2.0, 2.0, 2.0, "bf16_tflops"),
-    "fp8": Precision("fp8", 1.0, 1.0, 2.0, 1.0, "fp8_tflops"),
-    "int8": Precision("int8", 1.0, 1.0, 2.0, 1.0, "int8_tops"),
+    # KV cache BF16 by default with 8-bit GEMMs: FlashMLA (BF16/FP16 paged cache) and FlashAttention decode
+    # read a BF16 cache, and vLLM / SGLang's kv_cache_dtype "auto" keeps the activation dtype (BF16); an
+    # FP8/INT8 cache is a separate setting (``kv_precision``).
+    "fp8": Precision("fp8", 1.0, 2.0, 2.0, 1.0, "fp8_tflops"),
+    "int8": Precision("int8", 1.0, 2.0, 2.0, 1.0, "int8_tops"),
 }
 
 

@@ -1,7 +1,8 @@
 """Vectorised design-space sweep: (system x model x batch x sequence length x precision x layout) in one
 NumPy pass through :func:`hardware_sim.llm.evaluate_step`.
 
-``sweep_grid`` flattens the Cartesian grid into 1-D index arrays, gathers the per-point hardware and model
+Batches count sequences per chip package and layouts count serving ranks, as in ``serving.serve`` (a two-rank
+Ascend 910C runs ``batch / 2`` per die). ``sweep_grid`` flattens the Cartesian grid into 1-D index arrays, gathers the per-point hardware and model
 parameters, and evaluates every point at once; ``sweep_loop`` evaluates the same grid point by point in
 plain Python (the baseline ``bench/bench_llm_sweep.py`` compares against, and a test checks they agree).
 """
@@ -55,9 +56,14 @@ class Grid:
 
 
 def _hardware_table(grid: Grid) -> HardwareArrays:
-    """Hardware parameters of shape (n_systems, n_precisions)."""
+    """Hardware parameters of shape (n_systems, n_precisions), per serving rank (as ``serving.serve``)."""
     rows = [
-        [hardware_arrays(get_chip(get_system(s).chip_id), get_system(s), p)[0] for p in grid.precisions]
+        [
+            hardware_arrays(get_chip(get_system(s).chip_id), get_system(s), p, get_system(s).ranks_per_chip)[
+                0
+            ]
+            for p in grid.precisions
+        ]
         for s in grid.systems
     ]
     fields = HardwareArrays.__dataclass_fields__
@@ -92,16 +98,17 @@ def sweep_grid(grid: Grid) -> dict[str, Any]:
     lay_arr = np.array(grid.layouts, dtype=float).reshape(-1, 3)
     layout = Layout(lay_arr[yi, 0], lay_arr[yi, 1], lay_arr[yi, 2])
     batch = np.asarray(grid.batches, dtype=float)[bi]
+    ranks = np.array([float(get_system(s).ranks_per_chip) for s in grid.systems])[si]
     seq = np.asarray(grid.seq_lens, dtype=float)[li]
     if grid.phase == "prefill":
         q, ctx, ctx_max = seq, 0.0, seq
     else:
         q, ctx, ctx_max = 1.0, seq, seq
-    r = evaluate_step(hw, models, batch, q, ctx, layout, prec)
+    r = evaluate_step(hw, models, batch / ranks, q, ctx, layout, prec)
     t = r["time_s"]
     tps = batch * q / t
     mem = weight_bytes_per_chip(models, layout, prec) + kv_bytes_per_chip(
-        models, batch, ctx_max, layout, prec
+        models, batch / ranks, ctx_max, layout, prec
     )
     fits = mem <= HBM_USABLE_FRACTION * hw.mem_bytes
     return {
@@ -125,9 +132,12 @@ def sweep_loop(grid: Grid) -> dict[str, Any]:
         grid.systems, grid.models, grid.batches, grid.seq_lens, grid.precisions, grid.layouts
     ):
         system = get_system(s)
-        hw, _ = hardware_arrays(get_chip(system.chip_id), system, p)
+        ranks = system.ranks_per_chip
+        hw, _ = hardware_arrays(get_chip(system.chip_id), system, p, ranks)
         q, ctx = (seq, 0.0) if grid.phase == "prefill" else (1.0, seq)
-        r = evaluate_step(hw, model_arrays(get_llm(m)), b, q, ctx, Layout(tp, dp, pp), precision_arrays(p))
+        r = evaluate_step(
+            hw, model_arrays(get_llm(m)), b / ranks, q, ctx, Layout(tp, dp, pp), precision_arrays(p)
+        )
         t = float(r["time_s"])
         times.append(t)
         tps.append(b * q / t)

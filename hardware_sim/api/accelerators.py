@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from hardware_sim.accelerators import catalog, cost, equivalence, llm, power
+from hardware_sim.accelerators.mechanisms import DECODE_MAX_Q
 from hardware_sim.api._base import Count, Number, Refusal, RequestRefused, SimRequest
 
 #: Most concurrent sequences per accelerator: the range the TPOT batch search covers (2^16).
@@ -38,6 +39,8 @@ MAX_GLOBAL_BATCH = 1 << 24
 MAX_REPLACED_CHIPS = 100_000_000
 
 Precision = Literal["bf16", "fp8", "int8"]
+MAX_MTP_DRAFT_TOKENS = int(DECODE_MAX_Q) - 1
+"""Most draft tokens per MTP step (the decode kernels' query-length limit less the verified token)."""
 Phase = Literal["prefill", "decode"]
 
 
@@ -173,7 +176,38 @@ class LlmServeResult(_Record):
     cost: dict[str, Any] | None = None
 
 
-class LlmServeRequest(SimRequest):
+class ServingMechanisms(SimRequest):
+    """Serving-mechanism options shared by ``sim llm`` and ``sim replace``
+    (:mod:`hardware_sim.accelerators.mechanisms`; None = the mechanism's default)."""
+
+    mtp: Count | None = Field(
+        None, ge=0, le=MAX_MTP_DRAFT_TOKENS, description="MTP / speculative draft tokens per step (default 0)"
+    )
+    acceptance: Number | None = Field(
+        None, ge=0, le=1, description="per-draft-token acceptance, fraction (default 0.85)"
+    )
+    moe_routing: Literal["uniform", "balanced"] | None = Field(
+        None, description="MoE load model: uniform random routing or perfectly balanced (default uniform)"
+    )
+    no_ep_overlap: bool = Field(False, description="no two-micro-batch overlap of MoE communication")
+    serving: Literal["disaggregated", "colocated"] | None = Field(
+        None, description="prefill and decode on separate chips, or sharing them (default disaggregated)"
+    )
+    kv_precision: Precision | None = Field(None, description="KV-cache precision (default bf16)")
+
+    def mechanism_kwargs(self) -> dict[str, Any]:
+        """The options as keyword arguments of :func:`llm.serve` / :func:`equivalence.replacement`."""
+        return {
+            "mtp": self.mtp,
+            "acceptance": self.acceptance,
+            "moe_routing": self.moe_routing,
+            "ep_overlap": False if self.no_ep_overlap else None,
+            "serving": self.serving,
+            "kv_precision": self.kv_precision,
+        }
+
+
+class LlmServeRequest(ServingMechanisms):
     """Prefill or decode of one LLM on one system: at ``batch`` sequences per chip, or the largest batch
     meeting a decode ``tpot_ms`` target (then ``batch`` is not used)."""
 
@@ -200,7 +234,7 @@ class LlmServeRequest(SimRequest):
     pp: Count | None = Field(None, ge=1, le=MAX_PARALLEL_DEGREE, description="pipeline stages")
     with_operators: bool = Field(False, description="include the per-operator table")
 
-    cli_flags = {"with_operators": "--ops"}
+    cli_flags = {"with_operators": "--ops", "no_ep_overlap": "--no-ep-overlap"}
 
     @field_validator("tpot_ms")
     @classmethod
@@ -244,6 +278,7 @@ class LlmServeRequest(SimRequest):
                     self.output_len,
                     prec,
                     self.layout(),
+                    **self.mechanism_kwargs(),
                 )
             )
         else:
@@ -258,6 +293,7 @@ class LlmServeRequest(SimRequest):
                     prec,
                     self.layout(),
                     with_ops=self.with_operators,
+                    **self.mechanism_kwargs(),
                 )
             )
         c = cost.serving_cost(res)
@@ -318,7 +354,7 @@ class ReplaceResult(_Record):
     power_ratio_to_over_from: float
 
 
-class ReplaceRequest(SimRequest):
+class ReplaceRequest(ServingMechanisms):
     """Chips of ``to_system`` needed to match ``chips`` chips of ``from_system`` at one decode TPOT target."""
 
     model: ModelId = Field(description="LLM id")
@@ -332,7 +368,7 @@ class ReplaceRequest(SimRequest):
         None, description="one precision on both sides (default: each side's serving precision)"
     )
 
-    cli_flags = {"from_system": "--from", "to_system": "--to"}
+    cli_flags = {"from_system": "--from", "to_system": "--to", "no_ep_overlap": "--no-ep-overlap"}
 
     def run(self) -> ReplaceResult:
         return ReplaceResult.from_physics(
@@ -346,6 +382,7 @@ class ReplaceRequest(SimRequest):
                     self.input_len,
                     self.output_len,
                     self.precision,
+                    **self.mechanism_kwargs(),
                 )
             )
         )

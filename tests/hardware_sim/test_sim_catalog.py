@@ -83,3 +83,28 @@ def test_missing_data_file_raises_the_loader_error(tmp_path):
 
     with pytest.raises(FlowDataError, match="absent.yaml: cannot read YAML"):
         read_yaml_mapping(tmp_path / "absent.yaml", FlowDataError, "a mapping")
+
+
+def test_wider_catalog_parameter_counts_match_the_model_cards():
+    reported = {  # (total, active) in billions, from the model cards / config.json
+        "llama-2-70b": (69.0, None),
+        "llama-3.1-405b": (405.0, None),
+        "qwen3-235b-a22b": (235.0, 22.0),
+        "kimi-k2": (1040.0, 32.0),
+        "gpt-oss-120b": (116.8, None),  # 5.1 B active excludes the embedding table
+    }
+    for mid, (total, active) in reported.items():
+        pc = param_counts(model_arrays(catalog.get_llm(mid)))
+        assert float(pc["total"]) / 1e9 == pytest.approx(total, rel=0.02), mid
+        if active is not None:
+            assert float(pc["active"]) / 1e9 == pytest.approx(active, rel=0.05), mid
+
+
+def test_announced_chips_say_so():
+    rec = catalog.chip_spec_record("ascend-950dt")
+    assert (
+        rec["status"] == "announced"
+        and rec["flag"] == "estimate"
+        and "bf16_tflops" in rec["estimated_fields"]
+    )
+    assert catalog.chip_spec_record("h100-sxm")["status"] == "shipping"

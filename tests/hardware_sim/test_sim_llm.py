@@ -73,7 +73,8 @@ def test_memory_limit_weights_plus_kv():
 
 def test_default_layouts_are_stated():
     r = llm.serve("cloudmatrix-384", "deepseek-r1", "decode", batch=8, prec="int8", with_ops=False)
-    assert r["dp"] == 160 and "CloudMatrix" in r["layout_note"]
+    # CloudMatrix-Infer runs one rank per 910C die: EP320 over 320 dies of 160 NPUs
+    assert r["dp"] == 320 and r["chips_in_replica"] == 160 and "CloudMatrix" in r["layout_note"]
     r = llm.serve("hgx-h100-8", "llama-3-70b", "decode", batch=1, with_ops=False)
     assert r["tp"] == 4 and "fabscope rule" in r["layout_note"]
 

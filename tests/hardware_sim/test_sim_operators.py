@@ -3,13 +3,13 @@
 import pytest
 
 from hardware_sim.accelerators.catalog import get_llm
+from hardware_sim.accelerators.communication import step_communication
 from hardware_sim.accelerators.operators import (
     Layout,
     kv_bytes_per_chip,
     model_arrays,
     param_counts,
     precision_arrays,
-    step_communication,
     step_operators,
 )
 
@@ -31,11 +31,15 @@ def test_llama70b_decode_weight_bytes_are_two_bytes_per_param():
     assert weights == pytest.approx(2 * 70.6e9, rel=0.02)
 
 
-def test_fp8_halves_weight_and_kv_bytes():
+def test_fp8_halves_weight_bytes_and_kv_precision_is_its_own_setting():
     b16 = ops_by_name(LLAMA, 4, 1, 1000)
     f8 = ops_by_name(LLAMA, 4, 1, 1000, prec="fp8")
     assert float(f8["ffn_dense"].weight_bytes) == pytest.approx(float(b16["ffn_dense"].weight_bytes) / 2)
-    assert float(f8["attention_core"].kv_bytes) == pytest.approx(float(b16["attention_core"].kv_bytes) / 2)
+    # FP8 GEMMs keep a BF16 KV cache by default (FlashMLA / FlashAttention decode kernels read BF16) ...
+    assert float(f8["attention_core"].kv_bytes) == pytest.approx(float(b16["attention_core"].kv_bytes))
+    # ... and an FP8 cache is asked for separately: it halves the KV bytes
+    f8kv = {o.name: o for o in step_operators(LLAMA, 4, 1, 1000, ONE, precision_arrays("fp8", kv="fp8"))}
+    assert float(f8kv["attention_core"].kv_bytes) == pytest.approx(float(b16["attention_core"].kv_bytes) / 2)
 
 
 def test_llama_qkv_and_ffn_flops_hand_calc():

@@ -1,7 +1,9 @@
 """Vectorised sweep agrees with the point-by-point loop; validation table is well-formed."""
 
 import numpy as np
+import pytest
 
+from hardware_sim.accelerators import llm
 from hardware_sim.accelerators.sweep import Grid, sweep_grid, sweep_loop
 from hardware_sim.accelerators.validation import CASES, validate
 
@@ -35,3 +37,26 @@ def test_validation_rows_have_source_and_error():
     for r in v["cases"]:
         assert r["source"] and r["flag"] in ("reported", "estimate") and r["measured"] > 0
         assert np.isclose(r["error_pct"], (r["predicted"] / r["measured"] - 1) * 100)
+
+
+def test_sweep_agrees_with_the_point_model():
+    """The vectorised sweep and ``serve`` give the same decode tokens/s (incl. the two-rank 910C)."""
+    grid = Grid(
+        ["hgx-h800-8", "cloudmatrix-384"], ["deepseek-r1"], [8, 64], [4096], ["int8"], [(1, 32, 1)], "decode"
+    )
+    res = sweep_grid(grid)
+    for i in range(grid.size):
+        s = grid.systems[int(res["system_idx"][i])]
+        b = int(res["batch"][i])
+        point = llm.serve(s, "deepseek-r1", "decode", b, 4096, 0, "int8", {"tp": 1, "dp": 32, "pp": 1}, False)
+        assert res["tokens_per_s_per_chip"][i] == pytest.approx(point["tokens_per_s_per_chip"], rel=1e-9)
+
+
+def test_loso_drops_what_a_case_takes_from_its_own_source():
+    rows = {r["id"]: r for r in validate()["cases"]}
+    # the CloudMatrix per-die ranks come from the CloudMatrix paper: LOSO serves the 910C as one rank
+    cm = rows["cm384-decode-50ms"]
+    assert cm["loso_swapped"] and cm["loso_predicted"] != cm["predicted"]
+    # nothing of the other cases comes from their own sources
+    assert rows["sglang-h100-decode"]["loso_predicted"] == rows["sglang-h100-decode"]["predicted"]
+    assert not rows["sglang-h100-decode"]["loso_swapped"]

@@ -30,7 +30,8 @@ def history() -> pl.DataFrame:
 )
 def test_ratios_match_the_simulators_serving_search(system, chip):
     ref = search_batch_for_tpot(system, ce.SERVING_MODEL, ce.TPOT_TARGET_MS)
-    assert ref["layout"].startswith("TP4 x DP1 x PP1")  # same layout as the reference workload
+    # same layout as the reference workload: TP4 over packages (TP8 over dies for the two-rank 910C)
+    assert ref["chips_in_replica"] == 4 and ref["dp"] == 1 and ref["pp"] == 1
     assert ce.decode_tokens_per_s(chip) == pytest.approx(ref["tokens_per_s_per_chip"], rel=1e-9)
 
 
@@ -46,7 +47,8 @@ def test_decode_gain_is_monotone_and_below_the_compute_factor():
     f = np.array([1.0, 1.2, 1.5, 2.0])
     g = ce.decode_gain(f)
     assert g[0] == pytest.approx(1.0)
-    assert np.all(np.diff(g) > 0) and np.all(g[1:] < f[1:])  # memory-bound: extra FLOP/s buy less
+    # memory-bound: extra FLOP/s buy less, and nothing once the KV cache caps the batch
+    assert g[1] > g[0] and np.all(np.diff(g) >= 0) and np.all(g[1:] < f[1:])
 
 
 def test_backcast_2024_lands_inside_the_observed_history_range(history):
