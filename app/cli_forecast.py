@@ -12,6 +12,8 @@ import sys
 from typing import Any
 
 from app.cli_common import CliError, add_db_arg, emit_json
+from models.observations import AI_METRICS, DEFAULT_AI_METRIC, ObservationError
+from models.posterior import SamplerError
 from models.scenarios import ScenarioError
 from pipelines import forecast_store
 from pipelines.warehouse import Warehouse, WarehouseError
@@ -28,19 +30,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     wh = Warehouse(args.db)
     try:
         with wh.write() as con:
-            doc = forecast_store.run_and_store_scenario(con, args.file, seed=args.seed, n_paths=args.n_paths)
-    except (ScenarioError, WarehouseError) as exc:
+            doc = forecast_store.run_and_store_scenario(
+                con,
+                args.file,
+                seed=args.seed,
+                n_paths=args.n_paths,
+                as_of_date=args.as_of,
+                metric=args.metric,
+                observations_file=args.observations,
+            )
+    except (ScenarioError, ObservationError, SamplerError, WarehouseError) as exc:
         raise CliError(str(exc)) from None
     if "fisher_pry" not in doc["models"]:
         print(
-            "fabscope: no substitution_history in the warehouse: statistical curves skipped "
+            "fabscope: no observations in the warehouse: statistical curves skipped "
             "(run `fabscope refresh` first)",
             file=sys.stderr,
         )
     if args.json:
         emit_json(doc)
     else:
-        print(f"scenario {doc['name']}  id {doc['scenario_id']}  seed {doc['seed']}  stored in {wh.path}")
+        as_of = f"  as of {doc['as_of']}" if doc["as_of"] else ""
+        print(
+            f"scenario {doc['name']}  id {doc['scenario_id']}  seed {doc['seed']}  metric {doc['metric']}"
+            f"{as_of}  stored in {wh.path}"
+        )
         _print_segments(doc)
     return 0
 
@@ -51,24 +65,26 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     wh = Warehouse(args.db)
     try:
         with wh.write() as con:
-            results = forecast_store.run_and_store_backtest(con, horizon=args.horizon)
-    except WarehouseError as exc:
+            doc = forecast_store.run_and_store_backtest(con, horizon=args.horizon)
+    except (ObservationError, SamplerError, WarehouseError) as exc:
         raise CliError(str(exc)) from None
-    if not results:
-        print(
-            "fabscope: no substitution_history in the warehouse (run `fabscope refresh` first)",
-            file=sys.stderr,
-        )
+    if not doc["models"]:
+        print("fabscope: no observations in the warehouse (run `fabscope refresh` first)", file=sys.stderr)
     if args.json:
-        emit_json({"models": results})
+        emit_json(doc)
     else:
-        for r in results:
-            mape = "  n/a" if r["mape"] is None else f"{r['mape']:.3f}"
-            cov = "n/a" if r["coverage_p10_p90"] is None else f"{r['coverage_p10_p90']:.2f}"
+
+        def num(v, fmt=".3f"):
+            return "  n/a" if v is None else format(v, fmt)
+
+        for r in doc["models"]:
             print(
-                f"{r['segment']:16s} {r['name']:11s} MAPE {mape}  MAE {r['mae']:.3f}  "
-                f"coverage {cov}  origins {r['n_origins']}  h {r['horizon_years']}"
+                f"{r['segment']:16s} {r['metric']:6s} {r['name']:13s} MAE {num(r['mae'])}  CRPS {num(r['crps'])}  "
+                f"IS80 {num(r['interval_score'])}  coverage {num(r['coverage_p10_p90'], '.2f')}  "
+                f"in-sample MAE {num(r['in_sample_mae'])}  origins {r['n_origins']}  points {r['n_points']}"
             )
+        for v in doc["verdicts"]:
+            print(v["message"])
     return 0
 
 
@@ -121,10 +137,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_db_arg(run)
     run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     run.add_argument("--n-paths", type=int, default=None, help="override the number of Monte Carlo paths")
+    run.add_argument(
+        "--as-of",
+        default=None,
+        metavar="DATE",
+        help="use only observations published by DATE (YYYY-MM-DD): the forecast as it could be made then",
+    )
+    run.add_argument(
+        "--metric",
+        choices=sorted(AI_METRICS),
+        default=DEFAULT_AI_METRIC,
+        help=f"AI-accelerator share in accelerator units or H100-equivalents (default {DEFAULT_AI_METRIC})",
+    )
+    run.add_argument(
+        "--observations",
+        default=None,
+        metavar="CSV",
+        help="an observations CSV instead of the warehouse table",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON document")
     run.set_defaults(func=cmd_run)
 
-    bt = subparsers.add_parser("backtest", help="rolling-origin backtests of the substitution curves")
+    bt = subparsers.add_parser(
+        "backtest", help="vintage (rolling-origin) backtests of the curves against naive forecasts"
+    )
     add_db_arg(bt)
     bt.add_argument("--horizon", type=int, default=3, help="years ahead scored from each origin (default 3)")
     bt.add_argument("--json", action="store_true", help="print one JSON document")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,24 @@ import duckdb
 import polars as pl
 from pydantic import ValidationError
 
-from models.backtest import DEFAULT_HORIZON, run_backtests
+from models.backtest import DEFAULT_HORIZON, pooled_coverage, run_backtests, verdicts
 from models.montecarlo import STRUCTURAL, run_scenario
+from models.observations import (
+    COLUMNS as OBSERVATION_COLUMNS,
+)
+from models.observations import (
+    DEFAULT_AI_METRIC,
+    ObservationError,
+    as_of,
+    empty_frame,
+    parse_as_of,
+    target_output,
+    validate_observations,
+)
 from models.scenarios import Scenario, ScenarioError, load_scenario, scenario_id
 from pipelines.schema import SCHEMA_VERSION
 from pipelines.warehouse import replace_rows
 
-HISTORY_COLUMNS = ("segment", "year", "domestic_share", "metric", "source", "flag", "notes")
 FORECAST_SOURCE = "fabscope models.montecarlo (see docs/methodology-forecasts.md)"
 
 
@@ -40,19 +51,47 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(rows[0][0])
 
 
-def read_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The ``substitution_history`` rows (empty frame with the columns if the table is missing)."""
-    if not _has_table(con, "substitution_history"):
-        return pl.DataFrame({c: [] for c in HISTORY_COLUMNS})
-    cols = ", ".join(f'"{c}"' for c in HISTORY_COLUMNS)
-    # A total order (every column), so equal data always give the same rows in the same order:
-    # the fits and the warehouse version must not depend on how DuckDB breaks ties.
-    return con.sql(f"SELECT {cols} FROM substitution_history ORDER BY ALL NULLS LAST").pl()
+def read_observations(
+    con: duckdb.DuckDBPyConnection, path: str | Path | None = None, *, today: date | None = None
+) -> pl.DataFrame:
+    """Observations from the warehouse table (or from an analyst's CSV at ``path``), validated.
+
+    Raises ``ObservationError`` naming the file (or table), row and field of the first bad row
+    (unknown metric, wrong segment, value out of range, published after ``today``).
+    """
+    today = today or date.today()
+    if path is not None:
+        label = str(path)
+        try:
+            frame = pl.read_csv(path, infer_schema_length=0)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ObservationError(f"{label}: cannot read the observations file: {exc}") from None
+        try:
+            frame = frame.with_columns(
+                pl.col("year").cast(pl.Int64),
+                pl.col("value").cast(pl.Float64),
+                pl.col("published").str.to_date("%Y-%m-%d"),
+            )
+        except (pl.exceptions.PolarsError, pl.exceptions.ColumnNotFoundError) as exc:
+            raise ObservationError(
+                f"{label}: expected columns {list(OBSERVATION_COLUMNS)} with year (integer), value (number) "
+                f"and published (YYYY-MM-DD): {str(exc).splitlines()[0]}"
+            ) from None
+        for column in ("source", "flag", "notes"):
+            if column not in frame.columns:
+                frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    elif _has_table(con, "observations"):
+        label = "warehouse table observations"
+        cols = ", ".join(f'"{c}"' for c in OBSERVATION_COLUMNS)
+        frame = con.sql(f"SELECT {cols} FROM observations ORDER BY ALL NULLS LAST").pl()
+    else:
+        return empty_frame()
+    frame = frame.select(OBSERVATION_COLUMNS).sort(list(OBSERVATION_COLUMNS), nulls_last=True)
+    return validate_observations(frame, today=today, label=label)
 
 
-def warehouse_version(history: pl.DataFrame) -> str:
-    """``s<schema version>-h<sha256 prefix of the history rows>``: what the forecast read."""
-    frame = history.select([c for c in HISTORY_COLUMNS if c in history.columns])
+def warehouse_version(frame: pl.DataFrame) -> str:
+    """``s<schema version>-h<sha256 prefix of the rows>``: what the forecast read."""
     payload = json.dumps(frame.sort(frame.columns, nulls_last=True).rows(), default=str)
     return f"s{SCHEMA_VERSION}-h{hashlib.sha256(payload.encode('utf-8')).hexdigest()[:12]}"
 
@@ -91,8 +130,18 @@ def run_and_store_scenario(
     seed: int | None = None,
     *,
     n_paths: int | None = None,
+    as_of_date: str | date | None = None,
+    metric: str = DEFAULT_AI_METRIC,
+    observations_file: str | Path | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """Run one scenario on the warehouse's history and store it; returns the CLI document.
+    """Run one scenario on the warehouse's observations and store it; returns the CLI document.
+
+    ``as_of_date``: use only observations published by then (the vintage; the JSON says
+    ``as_of``); ``metric``: the AI-accelerator share (``units`` | ``h100e``, JSON ``metric``);
+    ``observations_file``: an analyst's CSV instead of the warehouse table. Every input is
+    checked before anything is written: a bad one raises ``ScenarioError``/``ObservationError``
+    and nothing is stored.
 
     Writes ``substitution_forecast`` (rows of this scenario id replaced) and ``scenario_runs``.
     Returns ``{"scenario_id", "name", "file", "seed", "n_paths", "warehouse_version",
@@ -103,11 +152,14 @@ def run_and_store_scenario(
     scenario = with_overrides(load_scenario(scenario_path_or_yaml), seed=seed, n_paths=n_paths)
     label, text = _source_text(scenario_path_or_yaml)
     seed = scenario.seed
-    history = read_history(con)
-    version = warehouse_version(history)
+    target_output("ai_accelerators", metric)  # refuses an unknown --metric before any work
+    observations = read_observations(con, observations_file, today=today)
+    day = parse_as_of(as_of_date, observations)
+    observations = as_of(observations, day)
+    version = f"{warehouse_version(observations)}-{metric}"
     # The overrides are part of the hashed content: a run with other paths is another run.
     sid, digest = scenario_id(scenario, seed, version)
-    result = run_scenario(scenario, history=history if history.height else None)
+    result = run_scenario(scenario, observations if observations.height else None, metric=metric)
     rows = pl.DataFrame(result.rows(sid)).with_columns(pl.lit(FORECAST_SOURCE).alias("source"))
     created = _now()
     replace_rows(con, "substitution_forecast", rows, where={"scenario_id": sid})
@@ -126,6 +178,8 @@ def run_and_store_scenario(
                 "created_at": created,
                 "yaml": text,
                 "resolved_json": scenario.canonical_json(),
+                "as_of": day,
+                "metric": metric,
             }
         ]
     )
@@ -140,38 +194,57 @@ def run_and_store_scenario(
         "warehouse_version": version,
         "content_sha256": digest,
         "created_at": created.isoformat(),
+        "as_of": None if day is None else day.isoformat(),
+        "metric": metric,
         "model": STRUCTURAL,
         "segments": result.segments(STRUCTURAL),
         "models": {m: result.segments(m) for m in models},
         "fitted": {f"{m}/{s}": v for (m, s), v in sorted(result.fitted.items())},
+        "observation_checks": result.checks,
     }
 
 
+BACKTEST_SCHEMA = {
+    "name": pl.String,
+    "segment": pl.String,
+    "metric": pl.String,
+    "mape": pl.Float64,
+    "mae": pl.Float64,
+    "crps": pl.Float64,
+    "interval_score": pl.Float64,
+    "coverage_p10_p90": pl.Float64,
+    "in_sample_mae": pl.Float64,
+    "beats_last_value": pl.Boolean,
+    "n_origins": pl.Int64,
+    "n_points": pl.Int64,
+    "horizon_years": pl.Int64,
+    "warehouse_version": pl.String,
+    "computed_at": pl.Datetime,
+}
+
+
 def run_and_store_backtest(
-    con: duckdb.DuckDBPyConnection, *, horizon: int = DEFAULT_HORIZON, seed: int = 0
-) -> list[dict[str, Any]]:
-    """Backtest every estimator on the warehouse's history; replaces ``forecast_backtest``."""
-    history = read_history(con)
-    results = run_backtests(history, horizon=horizon, seed=seed) if history.height else []
-    version = warehouse_version(history)
+    con: duckdb.DuckDBPyConnection,
+    *,
+    horizon: int = DEFAULT_HORIZON,
+    seed: int = 0,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Vintage backtests of every model on the warehouse's observations; replaces ``forecast_backtest``.
+
+    Returns ``{"models": [...], "verdicts": [...], "pooled_coverage": {...}}``
+    (``models.backtest.run_backtests``, ``verdicts``, ``pooled_coverage``).
+    """
+    observations = read_observations(con, today=today)
+    results = run_backtests(observations, horizon=horizon, seed=seed) if observations.height else []
+    version = warehouse_version(observations)
     computed = _now()
     frame = pl.DataFrame(
         [{**r, "warehouse_version": version, "computed_at": computed} for r in results],
-        schema={
-            "name": pl.String,
-            "segment": pl.String,
-            "mape": pl.Float64,
-            "mae": pl.Float64,
-            "coverage_p10_p90": pl.Float64,
-            "n_origins": pl.Int64,
-            "n_points": pl.Int64,
-            "horizon_years": pl.Int64,
-            "warehouse_version": pl.String,
-            "computed_at": pl.Datetime,
-        },
+        schema=BACKTEST_SCHEMA,
     )
     replace_rows(con, "forecast_backtest", frame)
-    return results
+    return {"models": results, "verdicts": verdicts(results), "pooled_coverage": pooled_coverage(results)}
 
 
 def list_runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -54,7 +54,7 @@ def reference_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def history_db(tmp_path: Path) -> Path:
-    """A fresh warehouse holding only the bundled ``substitution_history`` rows (for forecast runs)."""
+    """A fresh warehouse holding only the bundled ``substitution_history`` and ``observations`` rows."""
     import polars as pl
 
     from pipelines.warehouse import Warehouse, replace_rows
@@ -63,6 +63,12 @@ def history_db(tmp_path: Path) -> Path:
     history = pl.read_csv(
         REPO / "pipelines" / "reference" / "substitution_history.csv", infer_schema_length=0
     ).with_columns(pl.col("year").cast(pl.Int32), pl.col("domestic_share").cast(pl.Float64))
+    observations = pl.read_csv(
+        REPO / "pipelines" / "reference" / "observations.csv", infer_schema_length=0
+    ).with_columns(
+        pl.col("year").cast(pl.Int32), pl.col("value").cast(pl.Float64), pl.col("published").str.to_date()
+    )
     with Warehouse(path).write() as con:
         replace_rows(con, "substitution_history", history)
+        replace_rows(con, "observations", observations)
     return path

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from models.observations import METRICS
 from pipelines.validation import ColumnRule as R
 from pipelines.validation import OrderRule, ValidationResult, read_csv_validated
 
@@ -172,6 +173,19 @@ REFERENCE_FILES: dict[str, ReferenceFile] = {
                 *_SOURCE,
             ),
             ("segment", "year", "publisher", "metric"),
+        ),
+        ReferenceFile(
+            "observations",
+            "observations",
+            (
+                R("segment", allowed=("ai_accelerators", "wfe", "hbm")),
+                R("year", "int", **_YEAR),
+                R("metric", allowed=tuple(METRICS)),
+                R("value", "float", min=0.0, max=1.0e9),
+                R("published", "date", min=_DATE["min"], max="today"),
+                *_SOURCE,
+            ),
+            ("segment", "year", "metric", "source"),
         ),
         ReferenceFile(
             "tickers",

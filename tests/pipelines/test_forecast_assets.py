@@ -15,9 +15,9 @@ from pipelines.warehouse import Warehouse
 def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_path: Path):
     db = tmp_path / "w.duckdb"
     result = dg.materialize(
-        [history.substitution_history, *forecast.ASSETS, *forecast.CHECKS],
+        [history.observations, *forecast.ASSETS, *forecast.CHECKS],
         resources={"warehouse": WarehouseResource(db_path=str(db))},
-        selection=["substitution_history", "substitution_forecast", "forecast_backtest"],
+        selection=["observations", "substitution_forecast", "forecast_backtest"],
     )
     assert result.success
     checks = result.get_asset_check_evaluations()
