@@ -1,4 +1,4 @@
-"""``fabscope forecast run|backtest|list|compare``: substitution forecasts from the command line.
+"""``fabscope forecast run|backtest|list|compare|explain``: substitution forecasts from the command line.
 
 ``run`` and ``backtest`` write through ``Warehouse(...).write()`` (the single writer) via
 ``pipelines.forecast_store``, the same code the Dagster assets and the dashboard use;
@@ -130,6 +130,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    try:
+        doc = _read(args, forecast_store.explain_run, args.id)
+    except KeyError as exc:
+        raise CliError(
+            f"no stored run with scenario_id {exc.args[0]!r} (see `fabscope forecast list`)"
+        ) from None
+    if args.json:
+        emit_json(doc)
+    else:
+        print(f"{args.id}: {doc['method']} ({doc['n_paths']} paths, metric {doc['metric']})")
+        for segment, rows in doc["segments"].items():
+            for r in rows:
+                top = ", ".join(f"{d['parameter']} {d['rho']:+.2f}" for d in r["drivers"][:3])
+                print(f"  {segment:16s} {r['year']}  {top}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``run``, ``backtest``, ``list`` and ``compare`` under ``fabscope forecast``."""
     run = subparsers.add_parser("run", help="run a scenario file and store its forecast")
@@ -170,6 +188,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_db_arg(ls)
     ls.add_argument("--json", action="store_true", help="print one JSON document")
     ls.set_defaults(func=cmd_list)
+
+    exp = subparsers.add_parser("explain", help="which inputs drive a stored run (rank-correlation tornado)")
+    exp.add_argument("id")
+    add_db_arg(exp)
+    exp.add_argument("--json", action="store_true", help="print one JSON document")
+    exp.set_defaults(func=cmd_explain)
 
     cmp_ = subparsers.add_parser("compare", help="compare two stored runs")
     cmp_.add_argument("id1")

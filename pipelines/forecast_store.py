@@ -19,6 +19,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from models.backtest import DEFAULT_HORIZON, pooled_coverage, run_backtests, verdicts
+from models.explain import explain
 from models.montecarlo import STRUCTURAL, run_scenario
 from models.observations import (
     COLUMNS as OBSERVATION_COLUMNS,
@@ -315,3 +316,28 @@ def compare_runs(
             )
         segments[segment] = rows
     return {"a": runs[sid_a], "b": runs[sid_b], "model": model, "segments": segments}
+
+
+def explain_run(con: duckdb.DuckDBPyConnection, sid: str) -> dict[str, Any]:
+    """Rank-correlation drivers (``models.explain``) of a stored run, from its resolved scenario and seed.
+
+    Raises ``KeyError`` naming the scenario id when it is not stored.
+    """
+    if not _has_table(con, "scenario_runs"):
+        raise KeyError(sid)
+    rows = con.execute(
+        "SELECT resolved_json, seed, n_paths, metric FROM scenario_runs WHERE scenario_id = ?", [sid]
+    ).fetchall()
+    if not rows:
+        raise KeyError(sid)
+    resolved, seed, n_paths, metric = rows[0]
+    scenario = Scenario.model_validate(json.loads(resolved))
+    metric = metric or DEFAULT_AI_METRIC
+    n = min(int(n_paths or 0) or 4000, 4000)
+    return {
+        "scenario_id": sid,
+        "method": "spearman rank correlation of each input with the domestic share, per year",
+        "metric": metric,
+        "n_paths": n,
+        "segments": explain(scenario, seed=seed, n_paths=n, metric=metric),
+    }

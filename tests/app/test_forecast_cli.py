@@ -169,3 +169,19 @@ def test_broken_scenario_is_one_line_on_stderr_naming_file_and_field(db, tmp_pat
 def test_compare_unknown_id_is_a_clear_error(db, capsys):
     assert main(["forecast", "compare", "nope-1", "nope-2", "--db", str(db), "--json"]) == 2
     assert "nope-1" in capsys.readouterr().err
+
+
+def test_explain_names_the_drivers_of_a_stored_run(db, capsys):
+    run = _json(capsys, ["forecast", "run", BASELINE, "--db", str(db), "--n-paths", "300", "--json"])
+    doc = _json(capsys, ["forecast", "explain", run["scenario_id"], "--db", str(db), "--json"])
+    assert doc["scenario_id"] == run["scenario_id"] and set(doc["segments"]) == {
+        "ai_accelerators",
+        "wfe",
+        "hbm",
+    }
+    ai_2026 = next(r for r in doc["segments"]["ai_accelerators"] if r["year"] == 2026)["drivers"]
+    # more foreign units allowed in -> lower domestic share: the top driver after the April 2025 licence rule
+    assert ai_2026[0]["parameter"] == "foreign_accelerators" and ai_2026[0]["rho"] < -0.3
+    assert all(-1 <= d["rho"] <= 1 for r in doc["segments"]["wfe"] for d in r["drivers"])
+    assert main(["forecast", "explain", "nope-1", "--db", str(db), "--json"]) == 2
+    assert "nope-1" in capsys.readouterr().err

@@ -97,3 +97,13 @@ def test_bad_rows_are_named_by_file_row_and_field(overrides, words):
         validate_observations(_frame(**overrides), today=TODAY, label="obs.csv")
     message = str(err.value)
     assert "\n" not in message and all(w in message for w in words), message
+
+
+def test_rank_correlation_by_hand():
+    import numpy as np
+
+    from models.explain import _rank_corr
+
+    x = np.column_stack([np.arange(10.0), -(np.arange(10.0) ** 3), np.ones(10)])
+    rho = _rank_corr(x, np.exp(np.arange(10.0)))  # monotone in the first column, reversed in the second
+    assert rho[0] == pytest.approx(1.0) and rho[1] == pytest.approx(-1.0) and np.isnan(rho[2])
