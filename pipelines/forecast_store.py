@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 from pydantic import ValidationError
 
@@ -315,7 +316,64 @@ def compare_runs(
                 }
             )
         segments[segment] = rows
-    return {"a": runs[sid_a], "b": runs[sid_b], "model": model, "segments": segments}
+    doc = {"a": runs[sid_a], "b": runs[sid_b], "model": model, "segments": segments}
+    if model == STRUCTURAL:
+        doc["paired"] = paired_differences(con, sid_a, sid_b)
+    return doc
+
+
+PAIRED_PATHS = 4000
+SHARE_THRESHOLD = 0.5
+
+
+def _stored_scenario(con: duckdb.DuckDBPyConnection, sid: str) -> tuple[Scenario, int, int, str]:
+    resolved, seed, n_paths, metric = con.execute(
+        "SELECT resolved_json, seed, n_paths, metric FROM scenario_runs WHERE scenario_id = ?", [sid]
+    ).fetchall()[0]
+    n = min(int(n_paths or PAIRED_PATHS), PAIRED_PATHS)
+    return Scenario.model_validate(json.loads(resolved)), int(seed), n, metric or DEFAULT_AI_METRIC
+
+
+def paired_differences(con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str) -> dict[str, Any]:
+    """Structural paths of both runs redrawn and differenced path by path (b - a).
+
+    Both runs draw every parameter from streams keyed by (seed, name), so with equal seeds path i of
+    a and path i of b share every input the scenarios share (common random numbers): the paired
+    difference isolates what the scenarios change. Per segment and year: p10/p50/p90 of b - a and
+    P(share > 0.5) under each run. With different seeds or metrics the pairing is only nominal
+    (``common_random_numbers`` false).
+    """
+    from models.montecarlo import structural_paths
+
+    scen_a, seed_a, n_a, metric_a = _stored_scenario(con, sid_a)
+    scen_b, seed_b, n_b, metric_b = _stored_scenario(con, sid_b)
+    n = min(n_a, n_b)
+    pa = structural_paths(scen_a, seed=seed_a, n_paths=n, metric=metric_a)
+    pb = structural_paths(scen_b, seed=seed_b, n_paths=n, metric=metric_b)
+    years_a, years_b = list(scen_a.horizon.years), list(scen_b.horizon.years)
+    out: dict[str, list[dict]] = {}
+    for segment in pa:
+        rows = []
+        for year in sorted(set(years_a) & set(years_b)):
+            a, b = pa[segment][:, years_a.index(year)], pb[segment][:, years_b.index(year)]
+            q10, q50, q90 = np.quantile(b - a, (0.1, 0.5, 0.9))
+            rows.append(
+                {
+                    "year": int(year),
+                    "diff_p10": float(q10),
+                    "diff_p50": float(q50),
+                    "diff_p90": float(q90),
+                    "p_a_above": float(np.mean(a > SHARE_THRESHOLD)),
+                    "p_b_above": float(np.mean(b > SHARE_THRESHOLD)),
+                }
+            )
+        out[segment] = rows
+    return {
+        "n_paths": n,
+        "threshold": SHARE_THRESHOLD,
+        "common_random_numbers": seed_a == seed_b and metric_a == metric_b,
+        "segments": out,
+    }
 
 
 def explain_run(con: duckdb.DuckDBPyConnection, sid: str) -> dict[str, Any]:

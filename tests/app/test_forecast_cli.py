@@ -185,3 +185,19 @@ def test_explain_names_the_drivers_of_a_stored_run(db, capsys):
     assert all(-1 <= d["rho"] <= 1 for r in doc["segments"]["wfe"] for d in r["drivers"])
     assert main(["forecast", "explain", "nope-1", "--db", str(db), "--json"]) == 2
     assert "nope-1" in capsys.readouterr().err
+
+
+def test_compare_gives_paired_differences_on_common_random_numbers(db, capsys):
+    embargo = str(SCENARIO_DIR / "full-embargo.yaml")
+    a = _json(capsys, ["forecast", "run", BASELINE, "--db", str(db), "--n-paths", "500", "--json"])
+    b = _json(capsys, ["forecast", "run", embargo, "--db", str(db), "--n-paths", "500", "--json"])
+    doc = _json(
+        capsys, ["forecast", "compare", a["scenario_id"], b["scenario_id"], "--db", str(db), "--json"]
+    )
+    paired = doc["paired"]
+    assert paired["common_random_numbers"] and paired["n_paths"] == 500
+    ai = {r["year"]: r for r in paired["segments"]["ai_accelerators"]}
+    # the embargo starts in July 2026: identical paths in 2025, a higher domestic share from 2027
+    assert ai[2025]["diff_p10"] == ai[2025]["diff_p90"] == 0.0
+    assert ai[2027]["diff_p10"] > 0 and ai[2027]["diff_p10"] <= ai[2027]["diff_p50"] <= ai[2027]["diff_p90"]
+    assert ai[2027]["p_b_above"] > ai[2027]["p_a_above"]
