@@ -163,9 +163,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument(
         "--metric",
-        choices=sorted(AI_METRICS),
         default=DEFAULT_AI_METRIC,
-        help=f"AI-accelerator share in accelerator units or H100-equivalents (default {DEFAULT_AI_METRIC})",
+        help=f"AI-accelerator share: {' | '.join(sorted(AI_METRICS))} (accelerator units or "
+        f"H100-equivalents; default {DEFAULT_AI_METRIC})",
     )
     run.add_argument(
         "--observations",

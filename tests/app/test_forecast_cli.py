@@ -112,6 +112,7 @@ def _runs(db) -> int:
     [
         (["--as-of", "2019-01-01"], ["--as-of", "before the first observation"]),
         (["--as-of", "yesterday"], ["--as-of", "expected a date"]),
+        (["--metric", "flops"], ["--metric", "expected one of ['h100e', 'units']", "'flops'"]),
     ],
 )
 def test_bad_as_of_is_one_line_exit_2_nothing_stored(db, capsys, extra, words):
