@@ -25,6 +25,7 @@ def _json(capsys, argv: list[str]) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 def test_run_prints_the_contract_keys_and_stores_the_run(db, capsys):
     doc = _json(capsys, ["forecast", "run", BASELINE, "--db", str(db), "--n-paths", "400", "--json"])
     assert doc["scenario_id"].startswith("baseline-")
@@ -172,6 +173,7 @@ def test_compare_unknown_id_is_a_clear_error(db, capsys):
     assert "nope-1" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 def test_explain_names_the_drivers_of_a_stored_run(db, capsys):
     run = _json(capsys, ["forecast", "run", BASELINE, "--db", str(db), "--n-paths", "300", "--json"])
     doc = _json(capsys, ["forecast", "explain", run["scenario_id"], "--db", str(db), "--json"])
@@ -188,6 +190,7 @@ def test_explain_names_the_drivers_of_a_stored_run(db, capsys):
     assert "nope-1" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 def test_compare_gives_paired_differences_on_common_random_numbers(db, capsys):
     embargo = str(SCENARIO_DIR / "full-embargo.yaml")
     a = _json(capsys, ["forecast", "run", BASELINE, "--db", str(db), "--n-paths", "500", "--json"])

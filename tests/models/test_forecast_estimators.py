@@ -134,6 +134,7 @@ def _fast_members():
     return [("fisher_pry", FisherPry(**FAST)), ("gompertz", Gompertz(**FAST)), ("bass", Bass(**FAST))]
 
 
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 def test_ensemble_weights_come_from_out_of_sample_errors_and_paths_mix():
     y = _generate(Gompertz, np.array([np.log(0.25), 2026.0]), 0.01, 11)
     ens = SubstitutionEnsemble(members=_fast_members()).fit(YEARS[:, None], y)
@@ -148,6 +149,7 @@ def test_ensemble_weights_come_from_out_of_sample_errors_and_paths_mix():
     assert paths.shape == (300, 2) and paths.min() >= 0 and paths.max() <= 1
 
 
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 def test_ensemble_with_one_year_of_data_weighs_equally_and_says_so():
     ens = SubstitutionEnsemble(members=_fast_members()).fit(
         np.array([[2023.0], [2023.0]]), np.array([0.1, 0.12])
@@ -235,6 +237,7 @@ def test_verdicts_say_when_nothing_beats_last_value():
     assert "not scored" in by["hbm"]["message"]
 
 
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 def test_run_backtests_covers_every_series_with_observations():
     frame = pl.DataFrame(
         {

@@ -207,6 +207,7 @@ def _run(capsys, db: Path, *extra: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 def test_run_id_covers_the_path_count_and_reruns_replace_rows(db, capsys):
     a = _run(capsys, db, "--n-paths", "300")
     b = _run(capsys, db, "--n-paths", "400")
@@ -293,6 +294,7 @@ X4 = np.array([[2021.0], [2022.0], [2023.0], [2024.0]])
 Y4 = np.array([0.10, 0.20, 0.30, 0.35])
 
 
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 @pytest.mark.parametrize("name", sorted(ESTIMATOR_FACTORIES))
 def test_sklearn_api_conformance(name):
     cls = ESTIMATOR_FACTORIES[name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from models.scenarios import SCENARIO_DIR
 from pipelines.assets import forecast, history
@@ -12,6 +13,7 @@ from pipelines.resources import WarehouseResource
 from pipelines.warehouse import Warehouse
 
 
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_path: Path):
     db = tmp_path / "w.duckdb"
     result = dg.materialize(
