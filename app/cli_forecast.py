@@ -89,10 +89,18 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace, fn, *fn_args):
+    """``fn(con, *fn_args)`` on a read connection; an unknown run id (KeyError) or a bad
+    request (ValueError) becomes a one-line ``CliError``."""
     try:
         with Warehouse(args.db).read() as con:
             return fn(con, *fn_args)
     except WarehouseError as exc:
+        raise CliError(str(exc)) from None
+    except KeyError as exc:
+        raise CliError(
+            f"no stored run with scenario_id {exc.args[0]!r} (see `fabscope forecast list`)"
+        ) from None
+    except ValueError as exc:
         raise CliError(str(exc)) from None
 
 
@@ -109,14 +117,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    try:
-        doc = _read(args, forecast_store.compare_runs, args.id1, args.id2, args.model)
-    except KeyError as exc:
-        raise CliError(
-            f"no stored run with scenario_id {exc.args[0]!r} (see `fabscope forecast list`)"
-        ) from None
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    doc = _read(args, forecast_store.compare_runs, args.id1, args.id2, args.model)
     if args.json:
         emit_json(doc)
     else:
@@ -131,12 +132,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    try:
-        doc = _read(args, forecast_store.explain_run, args.id)
-    except KeyError as exc:
-        raise CliError(
-            f"no stored run with scenario_id {exc.args[0]!r} (see `fabscope forecast list`)"
-        ) from None
+    doc = _read(args, forecast_store.explain_run, args.id)
     if args.json:
         emit_json(doc)
     else:

@@ -48,6 +48,7 @@ DEFAULT_HORIZON = 3
 BACKTEST_PATHS = 2000
 NAIVE_SD_FLOOR = 0.05  # share points; the curves' noise prior centre (models.substitution)
 NAIVE_MODELS = ("last_value", "linear_trend")
+MODELS = (*ESTIMATORS, "ensemble", *NAIVE_MODELS)  # every model a backtest scores
 INTERVAL_ALPHA = 0.2  # p10-p90
 # (segment, metric label, structural output the series measures)
 SERIES = (
@@ -149,7 +150,7 @@ def backtest_series(
     models = models or _Models(seed, fit_ensemble)
     t, y, w, proxy = series_arrays(series)
     published = np.array(series["published"].to_list(), dtype=object)
-    names = [*ESTIMATORS, "ensemble", *NAIVE_MODELS]
+    names = list(MODELS)
     pairs: dict[str, list[dict]] = {n: [] for n in names}
     n_origins = 0
     if len(y):

@@ -43,37 +43,47 @@ class Measurement:
     doc: str
 
 
-METRICS: dict[str, Measurement] = {
-    "unit_share": Measurement(
-        "ai_accelerators", "unit_share", "share", 0.0, "domestic accelerator cards / all cards shipped"
+# name, segment, structural output, scale, proxy sd, what the figure measures
+_METRIC_ROWS = (
+    (
+        "unit_share",
+        "ai_accelerators",
+        "unit_share",
+        "share",
+        0.0,
+        "domestic accelerator cards / all cards shipped",
     ),
-    "server_chip_share": Measurement(
-        "ai_accelerators", "unit_share", "share", 0.05, "domestic share of the chips in AI servers"
+    (
+        "server_chip_share",
+        "ai_accelerators",
+        "unit_share",
+        "share",
+        0.05,
+        "domestic share of AI-server chips",
     ),
-    "h100e_share": Measurement(
-        "ai_accelerators", "share", "share", 0.0, "domestic share of delivered H100-equivalents"
+    ("h100e_share", "ai_accelerators", "share", "share", 0.0, "domestic share of delivered H100-equivalents"),
+    ("revenue_share", "ai_accelerators", "share", "share", 0.05, "domestic vendors' share of sales value"),
+    (
+        "self_sufficiency",
+        "ai_accelerators",
+        "share",
+        "share",
+        0.05,
+        "analyst AI-GPU self-sufficiency (value-type)",
     ),
-    "revenue_share": Measurement(
-        "ai_accelerators", "share", "share", 0.05, "domestic vendors' share of accelerator sales value"
-    ),
-    "self_sufficiency": Measurement(
-        "ai_accelerators", "share", "share", 0.05, "analyst AI-GPU self-sufficiency (value-type)"
-    ),
-    "units_shipped": Measurement(
-        "ai_accelerators", "domestic_units", "count", 0.15, "domestic accelerator cards shipped, per year"
-    ),
-    "vendor_units": Measurement(
+    ("units_shipped", "ai_accelerators", "domestic_units", "count", 0.15, "domestic cards shipped per year"),
+    (
+        "vendor_units",
         "ai_accelerators",
         "hbm_class_domestic",
         "count",
         0.15,
-        "Huawei (Ascend, HBM-class) accelerator cards shipped, per year",
+        "Huawei (Ascend) cards per year",
     ),
-    "localisation_ratio": Measurement(
-        "wfe", "share", "share", 0.05, "domestic share of equipment bought or installed (definitions vary)"
-    ),
-    "hbm_share": Measurement("hbm", "share", "share", 0.0, "domestic share of HBM stacks used"),
-}
+    ("localisation_ratio", "wfe", "share", "share", 0.05, "domestic share of equipment (definitions vary)"),
+    ("hbm_share", "hbm", "share", "share", 0.0, "domestic share of HBM stacks used"),
+)
+METRICS: dict[str, Measurement] = {name: Measurement(*rest) for name, *rest in _METRIC_ROWS}
 
 # The AI-accelerator metric a forecast is stated in (``--metric``): name -> structural output.
 AI_METRICS = {"units": "unit_share", "h100e": "share"}
@@ -166,17 +176,15 @@ def share_series(frame: pl.DataFrame, segment: str, output: str) -> pl.DataFrame
     )
 
 
+DTYPES = dict(
+    zip(
+        COLUMNS,
+        (pl.String, pl.Int64, pl.String, pl.Float64, pl.Date, pl.String, pl.String, pl.String),
+        strict=True,
+    )
+)
+
+
 def empty_frame() -> pl.DataFrame:
     """An observations frame with no rows and the right types."""
-    return pl.DataFrame(
-        schema={
-            "segment": pl.String,
-            "year": pl.Int64,
-            "metric": pl.String,
-            "value": pl.Float64,
-            "published": pl.Date,
-            "source": pl.String,
-            "flag": pl.String,
-            "notes": pl.String,
-        }
-    )
+    return pl.DataFrame(schema=DTYPES)

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from sklearn.base import clone
 
-from models.backtest import backtest_series, naive_paths, run_backtests, verdicts
+from models.backtest import MODELS, backtest_series, naive_paths, run_backtests, verdicts
 from models.ensemble import SubstitutionEnsemble
 from models.posterior import SamplerError
 from models.substitution import Bass, FisherPry, Gompertz, observation_weights, segment_observations
@@ -216,7 +216,7 @@ def test_vintages_only_see_what_was_published_and_score_the_published_band():
     # origins 2019..2023: the vintage at Y-12-31 holds years <= Y-1; targets Y+1, Y+2 (to 2024)
     assert scores["last_value"]["n_origins"] == 5
     assert scores["last_value"]["n_points"] == 4 * 2 + 1
-    for name in ("fisher_pry", "gompertz", "bass", "ensemble", "last_value", "linear_trend"):
+    for name in MODELS:
         s = scores[name]
         assert s["crps"] >= 0 and s["interval_score"] >= 0 and 0 <= s["coverage_p10_p90"] <= 1
         assert s["in_sample_mae"] is not None
@@ -254,14 +254,7 @@ def test_run_backtests_covers_every_series_with_observations():
     )
     rows = run_backtests(frame, horizon=2)
     assert {(r["segment"], r["metric"]) for r in rows} == {("hbm", "share")}
-    assert {r["name"] for r in rows} == {
-        "fisher_pry",
-        "gompertz",
-        "bass",
-        "ensemble",
-        "last_value",
-        "linear_trend",
-    }
+    assert {r["name"] for r in rows} == set(MODELS)
     assert all(r["mape"] is None and r["mae"] is not None for r in rows)  # zero shares: MAPE undefined
     # as of 2023-12-31 (sees 2022) -> 2024; 2023 is a nowcast (h = 0), not scored; 2024-12-31 has no target
     assert all(r["n_origins"] == 1 and r["n_points"] == 1 for r in rows)
