@@ -56,6 +56,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{as_of}  stored in {wh.path}"
         )
         _print_segments(doc)
+        for c in doc["observation_checks"]:
+            verdict = "inside" if c["inside"] else "OUTSIDE"
+            print(
+                f"observed {c['segment']} {c['year']} {c['metric']} {c['observed']:.3g} vs structural "
+                f"p10-p90 {c['p10']:.3g}-{c['p90']:.3g}: {verdict} ({c['source']})"
+            )
     return 0
 
 
