@@ -1,4 +1,4 @@
-"""``fabscope forecast run|backtest|list|compare``: substitution forecasts from the command line.
+"""``fabscope forecast run|backtest|list|compare|explain``: substitution forecasts from the command line.
 
 ``run`` and ``backtest`` write through ``Warehouse(...).write()`` (the single writer) via
 ``pipelines.forecast_store``, the same code the Dagster assets and the dashboard use;
@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from app.cli_common import CliError, add_db_arg, emit_json
+from models.observations import AI_METRICS, DEFAULT_AI_METRIC
 from pipelines import forecast_store
 from pipelines.warehouse import Warehouse
 
@@ -25,19 +26,37 @@ def _print_segments(doc: dict[str, Any]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     wh = Warehouse(args.db)
-    with wh.write() as con:  # a ScenarioError or WarehouseError is rendered by app.cli.main
-        doc = forecast_store.run_and_store_scenario(con, args.file, seed=args.seed, n_paths=args.n_paths)
+    with wh.write() as con:  # a ScenarioError, ObservationError or SamplerError is rendered by app.cli.main
+        doc = forecast_store.run_and_store_scenario(
+            con,
+            args.file,
+            seed=args.seed,
+            n_paths=args.n_paths,
+            as_of_date=args.as_of,
+            metric=args.metric,
+            observations_file=args.observations,
+        )
     if "fisher_pry" not in doc["models"]:
         print(
-            "fabscope: no substitution_history in the warehouse: statistical curves skipped "
+            "fabscope: no observations in the warehouse: statistical curves skipped "
             "(run `fabscope refresh` first)",
             file=sys.stderr,
         )
     if args.json:
         emit_json(doc)
     else:
-        print(f"scenario {doc['name']}  id {doc['scenario_id']}  seed {doc['seed']}  stored in {wh.path}")
+        as_of = f"  as of {doc['as_of']}" if doc["as_of"] else ""
+        print(
+            f"scenario {doc['name']}  id {doc['scenario_id']}  seed {doc['seed']}  metric {doc['metric']}"
+            f"{as_of}  stored in {wh.path}"
+        )
         _print_segments(doc)
+        for c in doc["observation_checks"]:
+            verdict = "inside" if c["inside"] else "OUTSIDE"
+            print(
+                f"observed {c['segment']} {c['year']} {c['metric']} {c['observed']:.3g} vs structural "
+                f"p10-p90 {c['p10']:.3g}-{c['p90']:.3g}: {verdict} ({c['source']})"
+            )
     return 0
 
 
@@ -46,22 +65,24 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise CliError(f"--horizon: expected a whole number of years >= 1, got {args.horizon}")
     wh = Warehouse(args.db)
     with wh.write() as con:
-        results = forecast_store.run_and_store_backtest(con, horizon=args.horizon)
-    if not results:
-        print(
-            "fabscope: no substitution_history in the warehouse (run `fabscope refresh` first)",
-            file=sys.stderr,
-        )
+        doc = forecast_store.run_and_store_backtest(con, horizon=args.horizon)
+    if not doc["models"]:
+        print("fabscope: no observations in the warehouse (run `fabscope refresh` first)", file=sys.stderr)
     if args.json:
-        emit_json({"models": results})
+        emit_json(doc)
     else:
-        for r in results:
-            mape = "  n/a" if r["mape"] is None else f"{r['mape']:.3f}"
-            cov = "n/a" if r["coverage_p10_p90"] is None else f"{r['coverage_p10_p90']:.2f}"
+
+        def num(v, fmt=".3f"):
+            return "  n/a" if v is None else format(v, fmt)
+
+        for r in doc["models"]:
             print(
-                f"{r['segment']:16s} {r['name']:11s} MAPE {mape}  MAE {r['mae']:.3f}  "
-                f"coverage {cov}  origins {r['n_origins']}  h {r['horizon_years']}"
+                f"{r['segment']:16s} {r['metric']:6s} {r['name']:13s} MAE {num(r['mae'])}  CRPS {num(r['crps'])}  "
+                f"IS80 {num(r['interval_score'])}  coverage {num(r['coverage_p10_p90'], '.2f')}  "
+                f"in-sample MAE {num(r['in_sample_mae'])}  origins {r['n_origins']}  points {r['n_points']}"
             )
+        for v in doc["verdicts"]:
+            print(v["message"])
     return 0
 
 
@@ -97,6 +118,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    doc = _read(args, forecast_store.explain_run, args.id)
+    if args.json:
+        emit_json(doc)
+    else:
+        print(f"{args.id}: {doc['method']} ({doc['n_paths']} paths, metric {doc['metric']})")
+        for segment, rows in doc["segments"].items():
+            for r in rows:
+                top = ", ".join(f"{d['parameter']} {d['rho']:+.2f}" for d in r["drivers"][:3])
+                print(f"  {segment:16s} {r['year']}  {top}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``run``, ``backtest``, ``list`` and ``compare`` under ``fabscope forecast``."""
     run = subparsers.add_parser("run", help="run a scenario file and store its forecast")
@@ -104,10 +138,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_db_arg(run)
     run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     run.add_argument("--n-paths", type=int, default=None, help="override the number of Monte Carlo paths")
+    run.add_argument(
+        "--as-of",
+        default=None,
+        metavar="DATE",
+        help="use only observations published by DATE (YYYY-MM-DD): the forecast as it could be made then",
+    )
+    run.add_argument(
+        "--metric",
+        default=DEFAULT_AI_METRIC,
+        help=f"AI-accelerator share: {' | '.join(sorted(AI_METRICS))} (accelerator units or "
+        f"H100-equivalents; default {DEFAULT_AI_METRIC})",
+    )
+    run.add_argument(
+        "--observations",
+        default=None,
+        metavar="CSV",
+        help="an observations CSV instead of the warehouse table",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON document")
     run.set_defaults(func=cmd_run)
 
-    bt = subparsers.add_parser("backtest", help="rolling-origin backtests of the substitution curves")
+    bt = subparsers.add_parser(
+        "backtest", help="vintage (rolling-origin) backtests of the curves against naive forecasts"
+    )
     add_db_arg(bt)
     bt.add_argument("--horizon", type=int, default=3, help="years ahead scored from each origin (default 3)")
     bt.add_argument("--json", action="store_true", help="print one JSON document")
@@ -117,6 +171,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_db_arg(ls)
     ls.add_argument("--json", action="store_true", help="print one JSON document")
     ls.set_defaults(func=cmd_list)
+
+    exp = subparsers.add_parser("explain", help="which inputs drive a stored run (rank-correlation tornado)")
+    exp.add_argument("id")
+    add_db_arg(exp)
+    exp.add_argument("--json", action="store_true", help="print one JSON document")
+    exp.set_defaults(func=cmd_explain)
 
     cmp_ = subparsers.add_parser("compare", help="compare two stored runs")
     cmp_.add_argument("id1")

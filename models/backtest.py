@@ -1,103 +1,267 @@
-"""Rolling-origin backtests of the substitution curves on the history.
+"""Rolling-origin backtests on vintages: what each model would have said, scored on what came later.
 
-For each segment and estimator: for every origin year t with at least ``min_train_rows``
-observations up to t and at least one observation in (t, t + horizon], fit on the rows up
-to t (all sources, weighted as in the forecasts), then predict each later row within the
-horizon. Scores, over all (origin, held-out row) pairs, unweighted:
+For each segment and target metric (``ai_accelerators`` in units and in H100e, ``wfe``,
+``hbm``; ``models.observations``) and each origin year Y: the *vintage* as of Y-12-31 is the
+set of share observations published by then; every model is fitted to that vintage alone and
+forecasts the years Y+1 .. Y+``horizon``; the held-back observations of those years (published
+later) are the targets. Models: the three curves, their ensemble, and two naive forecasts:
 
-- ``mape``: mean |predicted - observed| / observed over rows with observed > ``MAPE_FLOOR``
-  (``None`` when no such row exists, e.g. HBM, where the observed share is 0);
-- ``mae``: mean absolute error, share points (fraction);
-- ``coverage_p10_p90``: fraction of held-out rows inside the p10-p90 band;
-- ``n_origins``, ``n_points``, ``horizon_years``.
+- ``last_value``: the (weighted) mean of the latest year in the vintage, carried forward;
+- ``linear_trend``: a weighted least-squares line through the vintage (last value when the
+  vintage has one year).
 
-The structural model is not backtested here: its inputs (capacity, demand, regimes) are
-not available as a history of vintages.
+Both naive forecasts get a Gaussian band of sd s * sqrt(h) (h = years ahead), s the RMS of the
+vintage's year-over-year changes, floored at ``NAIVE_SD_FLOOR``; shares are clipped to [0, 1].
+
+Scores over all (origin, held-back row) pairs, unweighted (the *published* p50 and band, i.e.
+the quantiles of the sampled paths, are scored, not the fitted mean curve):
+
+- ``mae`` (|p50 - observed|), ``mape`` (rows with observed > ``MAPE_FLOOR``, else None);
+- ``crps``: continuous ranked probability score of the sampled paths (``properscoring``);
+- ``interval_score``: the 80% interval score (Gneiting & Raftery 2007, eq. 43),
+  (u - l) + (2 / 0.2) * ((l - y)+ + (y - u)+);
+- ``coverage_p10_p90``; ``n_origins``, ``n_points``, ``horizon_years``;
+- ``in_sample_mae``: |p50 - observed| of the same model fitted to every observation (all
+  vintages), over the observed years: in-sample error, beside the out-of-sample ``mae``;
+- ``beats_last_value``: CRPS below last value's on the same pairs (None without pairs).
+
+The structural model is not backtested here: its inputs (capacity, demand, regimes) describe
+2025 and have no history of vintages (docs/methodology-forecasts.md, section 5).
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
-from sklearn.base import clone
+import polars as pl
+import properscoring as ps
 
 from fabscope.errors import InputError
-from models.ensemble import SubstitutionEnsemble
-from models.substitution import ESTIMATORS, segment_observations
-from models.supply import SEGMENTS
+from models.ensemble import fit_default_ensemble
+from models.observations import AI_METRICS, share_series
+from models.substitution import ESTIMATORS, observation_weights
 
-# Observed shares at or below this are excluded from MAPE (a percentage error of a ~0
-# share is undefined); they still count in MAE and coverage.
+# Observed shares at or below this are excluded from MAPE (a percentage error of a ~0 share
+# is undefined); they still count in the other scores.
 MAPE_FLOOR = 0.01
 DEFAULT_HORIZON = 3
-MIN_TRAIN_ROWS = 2
 BACKTEST_PATHS = 2000
+NAIVE_SD_FLOOR = 0.05  # share points; the curves' noise prior centre (models.substitution)
+NAIVE_MODELS = ("last_value", "linear_trend")
+MODELS = (*ESTIMATORS, "ensemble", *NAIVE_MODELS)  # every model a backtest scores
+INTERVAL_ALPHA = 0.2  # p10-p90
+# (segment, metric label, structural output the series measures)
+SERIES = (
+    ("ai_accelerators", "units", AI_METRICS["units"]),
+    ("ai_accelerators", "h100e", AI_METRICS["h100e"]),
+    ("wfe", "share", "share"),
+    ("hbm", "share", "share"),
+)
 
 
-def default_estimators() -> dict[str, object]:
-    """name -> unfitted estimator: the three curves and their ensemble."""
-    return {**{name: cls() for name, cls in ESTIMATORS.items()}, "ensemble": SubstitutionEnsemble()}
+def series_arrays(series: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(years, values, weights, proxy sd) of a ``share_series`` frame."""
+    years = series["year"].to_numpy().astype(float)
+    values = series["value"].to_numpy().astype(float)
+    weights = observation_weights(
+        series["flag"].to_list(), series["metric"].to_list(), series["notes"].to_list()
+    )
+    return years, values, weights, series["proxy_sd"].to_numpy().astype(float)
 
 
-def backtest_segment(
-    X: np.ndarray,
-    y: np.ndarray,
-    weights: np.ndarray,
-    estimator,
-    *,
-    horizon: int = DEFAULT_HORIZON,
-    min_train_rows: int = MIN_TRAIN_ROWS,
-    seed: int = 0,
-) -> dict:
-    """Rolling-origin scores of one estimator on one segment's observations (see module doc)."""
-    if int(horizon) != horizon or horizon < 1:
-        raise InputError(f"horizon must be a whole number of years >= 1, got {horizon!r}")
-    years = np.asarray(X, dtype=float)[:, 0]
-    y = np.asarray(y, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    abs_err: list[float] = []
-    pct_err: list[float] = []
-    covered: list[bool] = []
-    n_origins = 0
-    for origin in np.unique(years):
-        train = years <= origin
-        test = (years > origin) & (years <= origin + horizon)
-        if train.sum() < min_train_rows or not test.any():
-            continue
-        model = clone(estimator).fit(years[train, None], y[train], sample_weight=weights[train])
-        X_test = years[test, None]
-        point = model.predict(X_test)
-        band = model.predict_quantiles(
-            X_test, quantiles=(0.1, 0.9), n_paths=BACKTEST_PATHS, random_state=seed
-        )
-        obs = y[test]
-        n_origins += 1
-        abs_err.extend(np.abs(point - obs).tolist())
-        pos = obs > MAPE_FLOOR
-        pct_err.extend((np.abs(point[pos] - obs[pos]) / obs[pos]).tolist())
-        covered.extend(((band[0] <= obs) & (obs <= band[1])).tolist())
+def _yearly(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    years = np.unique(t)
+    means = np.array([np.average(y[t == u], weights=w[t == u]) for u in years])
+    return years, means
+
+
+def naive_paths(
+    kind: str, t: np.ndarray, y: np.ndarray, w: np.ndarray, years_out: np.ndarray, n: int, rng
+) -> np.ndarray:
+    """Sampled paths (n, len(years_out)) of a naive forecast fitted to the vintage (t, y, w)."""
+    years, means = _yearly(t, y, w)
+    if kind == "last_value" or len(years) < 2:
+        center = np.full(len(years_out), means[-1])
+    elif kind == "linear_trend":
+        slope, intercept = np.polyfit(years, means, 1)
+        center = intercept + slope * years_out
+    else:
+        raise InputError(f"unknown naive model {kind!r}; expected one of {NAIVE_MODELS}")
+    changes = np.diff(means) / np.diff(years) if len(years) > 1 else np.array([])
+    s = max(NAIVE_SD_FLOOR, float(np.sqrt(np.mean(changes**2))) if changes.size else 0.0)
+    h = np.maximum(years_out - years[-1], 1.0)
+    return np.clip(center[None, :] + s * np.sqrt(h)[None, :] * rng.standard_normal((n, len(years_out))), 0, 1)
+
+
+def interval_score(
+    lo: np.ndarray, hi: np.ndarray, obs: np.ndarray, alpha: float = INTERVAL_ALPHA
+) -> np.ndarray:
+    """Interval score of central (1 - alpha) intervals [lo, hi] for observations ``obs`` (lower is better)."""
+    return (hi - lo) + (2.0 / alpha) * (np.maximum(lo - obs, 0.0) + np.maximum(obs - hi, 0.0))
+
+
+def _scores(paths: np.ndarray, obs: np.ndarray) -> dict[str, np.ndarray]:
+    q10, q50, q90 = np.quantile(paths, (0.1, 0.5, 0.9), axis=0)
     return {
-        "mape": float(np.mean(pct_err)) if pct_err else None,
-        "mae": float(np.mean(abs_err)) if abs_err else None,
-        "coverage_p10_p90": float(np.mean(covered)) if covered else None,
-        "n_origins": n_origins,
-        "n_points": len(abs_err),
-        "horizon_years": horizon,
+        "abs_err": np.abs(q50 - obs),
+        "crps": ps.crps_ensemble(obs, paths.T),
+        "interval": interval_score(q10, q90, obs),
+        "covered": (q10 <= obs) & (obs <= q90),
+        "obs": obs,
     }
 
 
-def run_backtests(history, *, horizon: int = DEFAULT_HORIZON, seed: int = 0, estimators=None) -> list[dict]:
-    """Backtest every estimator on every segment with history; one dict per (name, segment).
+class _Models:
+    """Samples every model on a vintage; curve fits are shared through ``fit_default_ensemble``."""
 
-    ``history``: a frame with ``segment, year, domestic_share, flag`` (+ ``metric``, ``notes``).
-    Each dict: name, segment, mape, mae, coverage_p10_p90, n_origins, n_points, horizon_years.
+    def __init__(self, seed: int, fit_ensemble=None):
+        self.seed = seed
+        self.fit_ensemble = fit_ensemble or fit_default_ensemble
+
+    def paths(self, t, y, w, proxy, years_out: np.ndarray) -> dict[str, np.ndarray]:
+        out = {}
+        rng = np.random.default_rng(self.seed)
+        ens = self.fit_ensemble(t, y, w, proxy)
+        for name, est in [*ens.estimators_, ("ensemble", ens)]:
+            out[name] = est.sample_paths(years_out[:, None], n_paths=BACKTEST_PATHS, random_state=rng)
+        for kind in NAIVE_MODELS:
+            out[kind] = naive_paths(kind, t, y, w, years_out, BACKTEST_PATHS, rng)
+        return out
+
+
+def backtest_series(
+    series: pl.DataFrame,
+    *,
+    horizon: int = DEFAULT_HORIZON,
+    seed: int = 0,
+    models: _Models | None = None,
+    fit_ensemble=None,
+) -> dict[str, dict]:
+    """Vintage scores of every model on one share series (``share_series`` frame with ``published``).
+
+    ``fit_ensemble(t, y, w, proxy) -> SubstitutionEnsemble`` fits the curves to a vintage
+    (default ``fit_default_ensemble``: production sampler settings, cached).
+
+    Returns ``{model: {mape, mae, crps, interval_score, coverage_p10_p90, n_origins, n_points,
+    horizon_years, in_sample_mae}}``.
     """
-    estimators = default_estimators() if estimators is None else estimators
-    out = []
-    for segment in SEGMENTS:
-        X, y, w = segment_observations(history, segment)
-        if len(y) == 0:
-            continue
-        for name, est in estimators.items():
-            scores = backtest_segment(X, y, w, est, horizon=horizon, seed=seed)
-            out.append({"name": name, "segment": segment, **scores})
+    if int(horizon) != horizon or horizon < 1:
+        raise InputError(f"horizon must be a whole number of years >= 1, got {horizon!r}")
+    models = models or _Models(seed, fit_ensemble)
+    t, y, w, proxy = series_arrays(series)
+    published = np.array(series["published"].to_list(), dtype=object)
+    names = list(MODELS)
+    pairs: dict[str, list[dict]] = {n: [] for n in names}
+    n_origins = 0
+    if len(y):
+        first, last = min(published).year, int(t.max())
+        for origin in range(first, last):
+            vintage = np.array([p <= date(origin, 12, 31) for p in published])
+            test = ~vintage & (t > origin) & (t <= origin + horizon)
+            if not vintage.any() or not test.any():
+                continue
+            n_origins += 1
+            years_out = t[test]
+            for name, p in models.paths(
+                t[vintage], y[vintage], w[vintage], proxy[vintage], years_out
+            ).items():
+                pairs[name].append(_scores(p, y[test]))
+    in_sample = {}
+    if len(y):
+        fitted = models.paths(t, y, w, proxy, t)
+        in_sample = {
+            name: float(np.mean(np.abs(np.quantile(p, 0.5, axis=0) - y))) for name, p in fitted.items()
+        }
+    out = {}
+    for name in names:
+        got = (
+            {
+                k: np.concatenate([s[k] for s in pairs[name]])
+                for k in ("abs_err", "crps", "interval", "covered", "obs")
+            }
+            if pairs[name]
+            else None
+        )
+        pos = got["obs"] > MAPE_FLOOR if got else None
+        out[name] = {
+            "mape": float(np.mean(got["abs_err"][pos] / got["obs"][pos])) if got and pos.any() else None,
+            "mae": float(np.mean(got["abs_err"])) if got else None,
+            "crps": float(np.mean(got["crps"])) if got else None,
+            "interval_score": float(np.mean(got["interval"])) if got else None,
+            "coverage_p10_p90": float(np.mean(got["covered"])) if got else None,
+            "n_origins": n_origins,
+            "n_points": int(len(got["obs"])) if got else 0,
+            "horizon_years": int(horizon),
+            "in_sample_mae": in_sample.get(name),
+        }
     return out
+
+
+def run_backtests(observations: pl.DataFrame, *, horizon: int = DEFAULT_HORIZON, seed: int = 0) -> list[dict]:
+    """Backtest every model on every series with observations; one dict per (name, segment, metric).
+
+    Each dict: name, segment, metric, mape, mae, crps, interval_score, coverage_p10_p90,
+    n_origins, n_points, horizon_years, in_sample_mae, beats_last_value.
+    """
+    out = []
+    models = _Models(seed)
+    for segment, metric, output in SERIES:
+        series = share_series(observations, segment, output).sort(["year", "published", "value"])
+        if series.height == 0:
+            continue
+        scores = backtest_series(series, horizon=horizon, seed=seed, models=models)
+        naive = scores["last_value"]["crps"]
+        for name, s in scores.items():
+            beats = (
+                None
+                if s["crps"] is None or naive is None or name == "last_value"
+                else bool(s["crps"] < naive)
+            )
+            out.append({"name": name, "segment": segment, "metric": metric, **s, "beats_last_value": beats})
+    return out
+
+
+def verdicts(results: list[dict]) -> list[dict]:
+    """Per (segment, metric): the best model by CRPS and whether any model beats last value."""
+    out = []
+    keys = sorted({(r["segment"], r["metric"]) for r in results})
+    for segment, metric in keys:
+        rows = [
+            r for r in results if (r["segment"], r["metric"]) == (segment, metric) and r["crps"] is not None
+        ]
+        if not rows:
+            out.append(
+                {
+                    "segment": segment,
+                    "metric": metric,
+                    "best": None,
+                    "any_beats_last_value": None,
+                    "message": f"{segment} ({metric}): no vintage with held-back observations; not scored",
+                }
+            )
+            continue
+        best = min(rows, key=lambda r: r["crps"])
+        winners = [r["name"] for r in rows if r["beats_last_value"]]
+        curves_win = [n for n in winners if n not in NAIVE_MODELS]
+        message = f"{segment} ({metric}): best by CRPS is {best['name']} ({best['crps']:.3f}); " + (
+            f"beats last value: {', '.join(curves_win)}" if curves_win else "no model beats last value"
+        )
+        out.append(
+            {
+                "segment": segment,
+                "metric": metric,
+                "best": best["name"],
+                "any_beats_last_value": bool(curves_win),
+                "message": message,
+            }
+        )
+    return out
+
+
+def pooled_coverage(results: list[dict], name: str = "ensemble") -> dict:
+    """p10-p90 coverage of ``name`` pooled over series (weighted by their held-back points)."""
+    rows = [r for r in results if r["name"] == name and r["n_points"]]
+    n = sum(r["n_points"] for r in rows)
+    cov = sum(r["coverage_p10_p90"] * r["n_points"] for r in rows) / n if n else None
+    return {"name": name, "coverage_p10_p90": cov, "n_points": n}

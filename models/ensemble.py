@@ -1,16 +1,20 @@
-"""Model selection and averaging over the substitution curves (Akaike weights).
+"""Averaging over the substitution curves with weights from out-of-sample scores.
 
-All three curves have two fitted parameters, so the AIC penalty is the same for each and
-the Akaike weights reduce to a comparison of weighted residual sums of squares:
-w_m ∝ exp(-(AIC_m - AIC_min) / 2), AIC_m = n ln(max(SSE_m / n, r²/12)) + 2 k, where r = 0.01 is the
-precision the history's shares are reported at (fits inside the rounding noise tie). With the two to five
-points available per segment the weights can be lopsided; ``temperature`` > 1 flattens
-them (default 1: plain Akaike weights). The ensemble's point forecast is the weighted mean
-of the members; its sampled paths are a mixture, each path drawn from one member chosen
-with probability w_m, so disagreement between the curves widens the band.
+Few-point information criteria cannot tell the curves apart (each fits two to five points
+almost exactly), so the weights come from how each curve forecast data it had not seen:
+inside the training data, for each of the last ``INNER_ORIGINS`` origin years u (rows up to u fitted at the posterior
+mode, ``fit(..., sample=False)``), each member predicts the rows of the next ``INNER_HORIZON``
+years; ``oos_mae_`` is its mean absolute error over those pairs and
+w_m ∝ 1 / (oos_mae_m + resolution), resolution = 0.01 (the precision the shares are reported
+at: errors inside it do not separate the curves). With no such pair (one year of data) the
+weights are equal and ``weights_basis_`` says so. The point forecast is the weighted mean of
+the members' point forecasts; sampled paths are a mixture, each path drawn from one member
+chosen with probability w_m, so disagreement between the curves widens the band.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
@@ -18,9 +22,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from models.substitution import ESTIMATORS
 
-# Shares in substitution_history are reported to one percentage point; rounding to r adds
-# variance r^2 / 12, below which a smaller residual says nothing about which curve is right.
+# Shares are reported to one percentage point: errors below this do not separate the curves.
 RESOLUTION = 0.01
+INNER_HORIZON = 3
+INNER_ORIGINS = 5  # the last five origin years of the training data are scored
 
 
 def default_members() -> list[tuple[str, BaseEstimator]]:
@@ -28,32 +33,59 @@ def default_members() -> list[tuple[str, BaseEstimator]]:
     return [(name, cls()) for name, cls in ESTIMATORS.items()]
 
 
-class SubstitutionEnsemble(RegressorMixin, BaseEstimator):
-    """Akaike-weighted average of substitution curves; ``weights_`` maps name -> weight."""
+def inner_oos_errors(
+    estimator, t: np.ndarray, y: np.ndarray, w: np.ndarray, proxy: np.ndarray
+) -> list[float]:
+    """Absolute errors of ``estimator`` (mode fits) forecasting later training rows from each origin."""
+    errors: list[float] = []
+    for origin in np.unique(t)[:-1][-INNER_ORIGINS:]:
+        train = t <= origin
+        test = (t > origin) & (t <= origin + INNER_HORIZON)
+        if not test.any():
+            continue
+        model = clone(estimator).fit(
+            t[train, None], y[train], sample_weight=w[train], proxy_sd=proxy[train], sample=False
+        )
+        errors.extend(np.abs(model.predict(t[test, None]) - y[test]).tolist())
+    return errors
 
-    def __init__(self, members=None, temperature: float = 1.0, resolution: float = RESOLUTION):
+
+class SubstitutionEnsemble(RegressorMixin, BaseEstimator):
+    """Out-of-sample-weighted average of substitution curves; ``weights_`` maps name -> weight."""
+
+    def __init__(self, members=None, resolution: float = RESOLUTION):
         self.members = members
-        self.temperature = temperature
         self.resolution = resolution
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit every member to years ``X`` (n, 1), shares ``y``; compute Akaike weights."""
+    def fit(self, X, y, sample_weight=None, proxy_sd=None, fitted_members=None):
+        """Fit every member (or take ``fitted_members``, already fitted on the same data); weigh them."""
         members = self.members if self.members is not None else default_members()
-        fitted = [(name, clone(est).fit(X, y, sample_weight=sample_weight)) for name, est in members]
-        n = len(np.asarray(y))
-        # The mean squared residual is floored at the rounding variance of the data (resolution^2 / 12):
-        # curves that all fit to within the precision the shares are reported at (e.g. HBM, 0 so
-        # far) tie; without the floor, residuals of 1e-7 vs 1e-8 would decide the weights.
-        floor = max(self.resolution**2 / 12.0, 1e-12)
-        aic = np.array(
-            [n * np.log(max(est.weighted_sse_ / n, floor)) + 2 * est.n_params for _, est in fitted]
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=float)
+        w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        proxy = (
+            np.zeros_like(y) if proxy_sd is None else np.broadcast_to(np.asarray(proxy_sd, float), y.shape)
         )
-        rel = np.exp(-(aic - aic.min()) / (2.0 * self.temperature))
-        weights = rel / rel.sum()
-        self.estimators_ = fitted
-        self.aic_ = dict(zip([name for name, _ in fitted], aic.tolist(), strict=True))
-        self.weights_ = dict(zip([name for name, _ in fitted], weights.tolist(), strict=True))
-        self.best_ = fitted[int(np.argmax(weights))][0]
+        if fitted_members is None:
+            fitted_members = [
+                (name, clone(est).fit(X, y, sample_weight=w, proxy_sd=proxy)) for name, est in members
+            ]
+        t = X[:, 0]
+        mae = {}
+        for name, est in members:
+            errors = inner_oos_errors(est, t, y, w, proxy)
+            mae[name] = float(np.mean(errors)) if errors else None
+        if all(v is not None for v in mae.values()):
+            raw = np.array([1.0 / (mae[name] + self.resolution) for name, _ in fitted_members])
+            self.weights_basis_ = "inverse out-of-sample MAE within the training data"
+        else:
+            raw = np.ones(len(fitted_members))
+            self.weights_basis_ = "equal: no out-of-sample pair in the training data"
+        weights = raw / raw.sum()
+        self.estimators_ = fitted_members
+        self.oos_mae_ = mae
+        self.weights_ = dict(zip([name for name, _ in fitted_members], weights.tolist(), strict=True))
+        self.best_ = fitted_members[int(np.argmax(weights))][0]
         self.n_features_in_ = 1
         return self
 
@@ -85,3 +117,24 @@ class SubstitutionEnsemble(RegressorMixin, BaseEstimator):
         return np.quantile(
             self.sample_paths(X, n_paths=n_paths, random_state=random_state), quantiles, axis=0
         )
+
+
+# Fitted ensembles by data: a fit is deterministic (fixed sampler seeds), so scenario runs and
+# backtests on the same observations reuse it within a process. Bounded; oldest evicted first.
+_FIT_CACHE: OrderedDict[tuple, SubstitutionEnsemble] = OrderedDict()
+FIT_CACHE_SIZE = 64
+
+
+def fit_default_ensemble(
+    t: np.ndarray, y: np.ndarray, w: np.ndarray, proxy: np.ndarray
+) -> SubstitutionEnsemble:
+    """The default-member ensemble fitted to years ``t``, shares ``y``, weights, proxy sd (cached)."""
+    key = tuple(np.round(np.concatenate([t, y, w, proxy]), 12).tolist()) + (len(t),)
+    if key in _FIT_CACHE:
+        _FIT_CACHE.move_to_end(key)
+        return _FIT_CACHE[key]
+    ens = SubstitutionEnsemble().fit(t[:, None], y, sample_weight=w, proxy_sd=proxy)
+    _FIT_CACHE[key] = ens
+    while len(_FIT_CACHE) > FIT_CACHE_SIZE:
+        _FIT_CACHE.popitem(last=False)
+    return ens

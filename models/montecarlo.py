@@ -3,11 +3,16 @@
 ``run_scenario`` produces p10/p50/p90 of the domestic share per segment, year and model:
 
 - ``structural``: ``models.supply.simulate_supply`` on the scenario's parameter draws
-  (one array of shape (n_paths, n_years) per parameter, no Python loop over paths);
+  (one array of shape (n_paths, n_years) per parameter, no Python loop over paths); the
+  AI-accelerator share is in units or H100e (``metric``);
 - ``fisher_pry``, ``gompertz``, ``bass``, ``ensemble``: the curves fitted to the segment's
-  history (all sources, weighted), sampled ``n_paths`` times (parameter uncertainty plus
-  observation noise). These do not depend on the scenario's regimes, only on its horizon
-  and seed, and are skipped for a segment without history.
+  share observations of the same kind (``models.observations``), sampled ``n_paths`` times
+  from their emcee posteriors (parameter and noise uncertainty plus observation noise).
+  These do not depend on the scenario's regimes, only on its horizon and seed, and are
+  skipped for a segment without observations.
+
+``checks`` compares every observation inside the horizon with the structural model through
+that metric's measurement model (unit share with unit share, unit counts with unit counts).
 
 Every random stream is keyed by (seed, label), so a rerun with the same scenario and seed
 gives identical numbers and scenarios that share a parameter share its draws (common
@@ -21,9 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.ensemble import SubstitutionEnsemble
+from models.backtest import series_arrays
+from models.ensemble import fit_default_ensemble
+from models.observations import DEFAULT_AI_METRIC, METRICS, share_series, target_output
 from models.scenarios import Scenario, draw_parameters
-from models.substitution import segment_observations
 from models.supply import SEGMENTS, simulate_supply
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -38,8 +44,10 @@ class ForecastResult:
     seed: int
     n_paths: int
     years: np.ndarray
+    metric: str = DEFAULT_AI_METRIC
     quantiles: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     fitted: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+    checks: list[dict] = field(default_factory=list)
 
     def rows(self, scenario_id: str) -> list[dict]:
         """One dict per (segment, year, model): scenario_id, segment, year, model, p10, p50, p90."""
@@ -81,34 +89,88 @@ def quantiles(paths: np.ndarray, qs: tuple[float, ...] = QUANTILES) -> np.ndarra
     return np.quantile(paths, qs, axis=0)
 
 
-def structural_paths(
+def structural_outputs(
     scenario: Scenario, seed: int | None = None, n_paths: int | None = None
-) -> dict[str, np.ndarray]:
-    """Domestic share paths of the structural model: ``{segment: (n_paths, n_years)}``."""
+) -> dict[str, dict[str, np.ndarray]]:
+    """Every structural output path: ``{segment: {output: (n_paths, n_years)}}`` (``simulate_supply``)."""
     params = draw_parameters(scenario, seed=seed, n_paths=n_paths)
-    out = simulate_supply(params, scenario.horizon.years)
-    return {segment: out[segment]["share"] for segment in SEGMENTS}
+    return simulate_supply(params, scenario.horizon.years)
+
+
+def structural_paths(
+    scenario: Scenario, seed: int | None = None, n_paths: int | None = None, metric: str = DEFAULT_AI_METRIC
+) -> dict[str, np.ndarray]:
+    """Domestic share paths of the structural model: ``{segment: (n_paths, n_years)}``.
+
+    ``metric`` (``units`` | ``h100e``) picks the AI-accelerator share (``models.observations``).
+    """
+    out = structural_outputs(scenario, seed=seed, n_paths=n_paths)
+    return {segment: out[segment][target_output(segment, metric)] for segment in SEGMENTS}
+
+
+def observation_checks(
+    outputs: dict[str, dict[str, np.ndarray]], years: np.ndarray, observations, seed: int
+) -> list[dict]:
+    """Each observation inside the horizon against its measurement model on the structural outputs.
+
+    For a share metric the predicted figure is output + N(0, proxy_sd), for a count
+    output * exp(N(0, proxy_sd)) (``models.observations.METRICS``). One dict per observation:
+    segment, year, metric, observed, p10, p50, p90, inside (p10 <= observed <= p90), published, source.
+    """
+    rng = np.random.default_rng(_seed_for(seed, "observation_checks"))
+    out = []
+    for row in observations.iter_rows(named=True):
+        spec = METRICS[row["metric"]]
+        if row["year"] not in years:
+            continue
+        j = int(np.searchsorted(years, row["year"]))
+        paths = outputs[spec.segment][spec.output][:, j].astype(float)
+        noise = rng.standard_normal(paths.shape) * spec.proxy_sd
+        pred = np.clip(paths + noise, 0.0, 1.0) if spec.kind == "share" else paths * np.exp(noise)
+        q10, q50, q90 = np.quantile(pred, QUANTILES)
+        out.append(
+            {
+                "segment": row["segment"],
+                "year": int(row["year"]),
+                "metric": row["metric"],
+                "observed": float(row["value"]),
+                "p10": float(q10),
+                "p50": float(q50),
+                "p90": float(q90),
+                "inside": bool(q10 <= row["value"] <= q90),
+                "published": str(row["published"]),
+                "source": row["source"],
+            }
+        )
+    return out
 
 
 def statistical_paths(
-    history, years: np.ndarray, n_paths: int, seed: int
+    observations, years: np.ndarray, n_paths: int, seed: int, metric: str = DEFAULT_AI_METRIC
 ) -> tuple[dict[tuple[str, str], np.ndarray], dict[tuple[str, str], dict[str, float]]]:
-    """Sampled curves of each estimator per segment with history: ``{(model, segment): paths}``.
+    """Sampled curves of each estimator per segment with share observations: ``{(model, segment): paths}``.
 
-    Also returns the fitted public parameters (and ensemble weights) per (model, segment).
+    Each segment's curves are fitted to the observations that measure its target output
+    (``models.observations.share_series``; the AI-accelerator target follows ``metric``).
+    Also returns, per (model, segment), the fitted parameters, sigma and the sampler's
+    diagnostics (ess, rhat), and the ensemble's weights. Raises ``SamplerError`` when a
+    posterior does not mix.
     """
     paths: dict[tuple[str, str], np.ndarray] = {}
     fitted: dict[tuple[str, str], dict[str, float]] = {}
     X_new = np.asarray(years, dtype=float)[:, None]
     for segment in SEGMENTS:
-        X, y, w = segment_observations(history, segment)
-        if len(y) == 0:
+        series = share_series(observations, segment, target_output(segment, metric))
+        if series.height == 0:
             continue
-        ens = SubstitutionEnsemble().fit(X, y, sample_weight=w)
+        t, y, w, proxy = series_arrays(series)
+        ens = fit_default_ensemble(t, y, w, proxy)
         for name, est in ens.estimators_:
             rng = np.random.default_rng(_seed_for(seed, name, segment))
             paths[(name, segment)] = est.sample_paths(X_new, n_paths=n_paths, random_state=rng)
-            fitted[(name, segment)] = {p: float(getattr(est, p)) for p in est._PARAMS} | {"sigma": est.sigma_}
+            fitted[(name, segment)] = (
+                {p: float(getattr(est, p)) for p in est._PARAMS} | {"sigma": est.sigma_} | est.diagnostics()
+            )
         rng = np.random.default_rng(_seed_for(seed, "ensemble", segment))
         paths[("ensemble", segment)] = ens.sample_paths(X_new, n_paths=n_paths, random_state=rng)
         fitted[("ensemble", segment)] = dict(ens.weights_)
@@ -116,18 +178,28 @@ def statistical_paths(
 
 
 def run_scenario(
-    scenario: Scenario, history=None, seed: int | None = None, n_paths: int | None = None
+    scenario: Scenario,
+    observations=None,
+    seed: int | None = None,
+    n_paths: int | None = None,
+    metric: str = DEFAULT_AI_METRIC,
 ) -> ForecastResult:
-    """Monte Carlo for one scenario: structural quantiles, plus the curves when history is given."""
+    """Monte Carlo for one scenario: structural quantiles, plus the curves when observations are given.
+
+    ``observations``: a frame in the ``models.observations`` layout (already cut to a vintage
+    if one is wanted). ``metric``: the AI-accelerator share reported (``units`` | ``h100e``).
+    """
     seed = scenario.seed if seed is None else int(seed)
     n = scenario.n_paths if n_paths is None else int(n_paths)
     years = scenario.horizon.years
-    result = ForecastResult(scenario=scenario, seed=seed, n_paths=n, years=years)
-    for segment, p in structural_paths(scenario, seed=seed, n_paths=n).items():
-        result.quantiles[(STRUCTURAL, segment)] = quantiles(p)
-    if history is not None:
-        paths, fitted = statistical_paths(history, years, n, seed)
+    result = ForecastResult(scenario=scenario, seed=seed, n_paths=n, years=years, metric=metric)
+    outputs = structural_outputs(scenario, seed=seed, n_paths=n)
+    for segment in SEGMENTS:
+        result.quantiles[(STRUCTURAL, segment)] = quantiles(outputs[segment][target_output(segment, metric)])
+    if observations is not None and observations.height:
+        paths, fitted = statistical_paths(observations, years, n, seed, metric)
         for key, p in paths.items():
             result.quantiles[key] = quantiles(p)
         result.fitted = fitted
+        result.checks = observation_checks(outputs, years, observations, seed)
     return result

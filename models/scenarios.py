@@ -179,6 +179,18 @@ class Regime(_Strict):
     parameters: dict[str, Distribution] = Field(default_factory=dict)
 
 
+class Branch(_Strict):
+    """A branch of a scenario tree: a path follows it with probability ``weight``; its values and
+    regimes replace the scenario's by name (e.g. 40% "H20-class allowed", 60% "embargo from a date")."""
+
+    name: str = Field(min_length=1)
+    weight: float = Field(gt=0, le=1)
+    source: str | None = None
+    note: str | None = None
+    parameters: dict[str, Distribution] = Field(default_factory=dict)
+    regimes: list[Regime] = Field(default_factory=list)
+
+
 class Scenario(_Strict):
     """A validated scenario (after ``extends`` is resolved)."""
 
@@ -189,6 +201,7 @@ class Scenario(_Strict):
     horizon: Horizon
     parameters: dict[str, Distribution]
     regimes: list[Regime] = Field(default_factory=list)
+    branches: list[Branch] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _known_parameters(self) -> Scenario:
@@ -206,14 +219,30 @@ class Scenario(_Strict):
                 f"parameters: missing parameter(s) {missing}: every model parameter needs a base value"
             )
         groups = [("parameters", self.parameters)]
-        for i, regime in enumerate(self.regimes):
+        regimes = [(f"regimes[{i}]", r) for i, r in enumerate(self.regimes)]
+        for i, branch in enumerate(self.branches):
+            groups.append((f"branches[{i}].parameters", branch.parameters))
+            regimes += [(f"branches[{i}].regimes[{j}]", r) for j, r in enumerate(branch.regimes)]
+        if self.branches:
+            total = sum(b.weight for b in self.branches)
+            if abs(total - 1.0) > 1e-6:
+                problems.append(f"branches: weights must sum to 1, got {total:g}")
+            branch_names = [b.name for b in self.branches]
+            if len(set(branch_names)) != len(branch_names):
+                problems.append(f"branches: branch names must be unique, got {branch_names}")
+        bad_params = [
+            (f"branches[{i}].parameters", sorted(set(b.parameters) - known))
+            for i, b in enumerate(self.branches)
+        ]
+        problems += [f"{where}: unknown parameter(s) {bad}" for where, bad in bad_params if bad]
+        for where_regime, regime in regimes:
             bad = sorted(set(regime.parameters) - known)
             if bad:
                 problems.append(
-                    f"regimes[{i}].parameters: regime {regime.name!r}: unknown parameter(s) {bad}; "
+                    f"{where_regime}.parameters: regime {regime.name!r}: unknown parameter(s) {bad}; "
                     f"expected names from {sorted(known)}"
                 )
-            groups.append((f"regimes[{i}].parameters", regime.parameters))
+            groups.append((f"{where_regime}.parameters", regime.parameters))
         for where, params in groups:
             for name, dist in params.items():
                 spec = PARAMETERS.get(name)
@@ -235,7 +264,9 @@ class Scenario(_Strict):
 
     def canonical_json(self) -> str:
         """Canonical JSON of the resolved scenario (sorted keys): what the scenario id hashes."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        # A scenario without branches hashes as before branches existed (stable scenario ids).
+        data = self.model_dump(mode="json", exclude=None if self.branches else {"branches"})
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 # ---- loading -------------------------------------------------------------------------------
@@ -428,10 +459,29 @@ def draw_parameters(
     """Per-path, per-year parameter values: name -> array (n_paths, n_years).
 
     Each distribution is drawn once per path (a path is one coherent world); regime
-    switches blend by the fraction of each year they are in force.
+    switches blend by the fraction of each year they are in force. In a scenario tree each path
+    follows one branch, drawn with the branches' weights from its own stream; every branch is
+    drawn on the same streams (common random numbers), so branches differ only where they differ.
     """
     seed = scenario.seed if seed is None else seed
     n = scenario.n_paths if n_paths is None else n_paths
+    if scenario.branches:
+        choice = _rng(seed, "branches").choice(
+            len(scenario.branches), size=n, p=[b.weight for b in scenario.branches]
+        )
+        mixed: dict[str, np.ndarray] = {}
+        for k, branch in enumerate(scenario.branches):
+            regimes = {r.name: r for r in [*scenario.regimes, *branch.regimes]}
+            leaf = scenario.model_copy(
+                update={
+                    "parameters": {**scenario.parameters, **branch.parameters},
+                    "regimes": sorted(regimes.values(), key=lambda r: r.start),
+                    "branches": [],
+                }
+            )
+            for name, values in draw_parameters(leaf, seed=seed, n_paths=n).items():
+                mixed[name] = np.where((choice == k)[:, None], values, mixed.get(name, values))
+        return mixed
     years = scenario.horizon.years
     regimes = sorted(scenario.regimes, key=lambda r: r.start)
     frac = year_fractions([r.start for r in regimes], years)

@@ -128,6 +128,12 @@ PARAMETERS: dict[str, ParamSpec] = {
         "share of foreign units that are H100-class (H800/H200), not H20-class"
     ),
     "foreign_preference": _fraction("share of demand buyers place with foreign vendors when allowed"),
+    # AI accelerators: where unmet demand goes (grey-market imports, rental abroad, priced out)
+    "grey_market_accelerators": ParamSpec(
+        "accelerators/year",
+        "H100-class units that reach China outside the licence regime when demand is unmet",
+    ),
+    "cloud_abroad_fraction": _fraction("share of the demand still unmet that rents compute hosted abroad"),
     # HBM
     "domestic_hbm_stacks_base": ParamSpec("stacks/month", "domestic (CXMT-class) HBM output in 2025"),
     "domestic_hbm_growth": _growth("growth of domestic HBM output"),
@@ -192,7 +198,10 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     arrays (n_paths, n_years). For ``ai_accelerators`` ``share``, ``domestic``, ``foreign``,
     ``unmet`` and ``demand`` are in H100e/year; it also has ``hbm_binds`` (bool),
     ``hbm_class_domestic`` (accelerators/year from SMIC wafers + stockpiled dies),
-    ``domestic_units``/``foreign_units`` (accelerators/year delivered) and ``unit_share``.
+    ``domestic_units``/``foreign_units`` (accelerators/year delivered, foreign incl. grey-market
+    units) and ``unit_share``; ``grey_market`` (H100e/year imported outside the licence regime
+    out of unmet demand, included in ``foreign``) and ``cloud_abroad`` (H100e/year of unmet demand
+    rented abroad, outside the shares); ``unmet`` is what is left (priced out).
     """
     from hardware_sim.fab.wafers import good_accelerators_per_month  # the simulator's yield + HBM model
     from models.compute_equivalents import DOMESTIC_HBM_CLASS_CHIP, decode_gain, h100e, stream_ratios
@@ -257,12 +266,25 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     acc = allocate_share(
         demand_acc, domestic_h100e, p["foreign_accelerators"] * r_foreign, p["foreign_preference"]
     )
+    # Unmet demand goes somewhere: first to grey-market imports (H100-class units, up to the
+    # channel's yearly capacity; delivered in China, so foreign in both shares), then a fraction
+    # rents compute abroad (not delivered in China: reported, outside the shares); the rest is
+    # priced out.
+    r_grey = ratios["foreign_high_end"]
+    grey = np.minimum(np.maximum(acc["unmet"], 0.0), p["grey_market_accelerators"] * r_grey)
+    acc["foreign"] = acc["foreign"] + grey
+    unmet_after_grey = acc["unmet"] - grey
+    cloud_abroad = p["cloud_abroad_fraction"] * np.maximum(unmet_after_grey, 0.0)
+    acc["unmet"] = unmet_after_grey - cloud_abroad
+    acc["share"] = _ratio(acc["domestic"], acc["domestic"] + acc["foreign"])
     # Units delivered: domestic H100e at the capacity-weighted domestic ratio; foreign at its ratio.
     domestic_units = acc["domestic"] * np.divide(
         hbm_class + other, domestic_h100e, out=np.zeros_like(domestic_h100e), where=domestic_h100e > 0
     )
-    foreign_units = acc["foreign"] / r_foreign
+    foreign_units = (acc["foreign"] - grey) / r_foreign + grey / r_grey
     acc.update(
+        grey_market=grey,
+        cloud_abroad=cloud_abroad,
         demand=demand_acc,
         hbm_class_domestic=hbm_class,
         hbm_binds=np.asarray(fab["hbm_binds"], dtype=bool),

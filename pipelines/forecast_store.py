@@ -10,22 +10,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 from pydantic import ValidationError
 
 from fabscope.errors import DataError, NotFoundError
-from models.backtest import DEFAULT_HORIZON, run_backtests
+from models.backtest import DEFAULT_HORIZON, pooled_coverage, run_backtests, verdicts
+from models.explain import explain
 from models.montecarlo import STRUCTURAL, run_scenario
+from models.observations import (
+    COLUMNS as OBSERVATION_COLUMNS,
+)
+from models.observations import (
+    DEFAULT_AI_METRIC,
+    ObservationError,
+    as_of,
+    empty_frame,
+    parse_as_of,
+    target_output,
+    validate_observations,
+)
 from models.scenarios import Scenario, ScenarioError, load_scenario, scenario_id
 from pipelines.schema import SCHEMA_VERSION
 from pipelines.warehouse import replace_rows
 
-HISTORY_COLUMNS = ("segment", "year", "domestic_share", "metric", "source", "flag", "notes")
 FORECAST_SOURCE = "fabscope models.montecarlo (see docs/methodology-forecasts.md)"
 
 
@@ -41,19 +54,47 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(rows[0][0])
 
 
-def read_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The ``substitution_history`` rows (empty frame with the columns if the table is missing)."""
-    if not _has_table(con, "substitution_history"):
-        return pl.DataFrame({c: [] for c in HISTORY_COLUMNS})
-    cols = ", ".join(f'"{c}"' for c in HISTORY_COLUMNS)
-    # A total order (every column), so equal data always give the same rows in the same order:
-    # the fits and the warehouse version must not depend on how DuckDB breaks ties.
-    return con.sql(f"SELECT {cols} FROM substitution_history ORDER BY ALL NULLS LAST").pl()
+def read_observations(
+    con: duckdb.DuckDBPyConnection, path: str | Path | None = None, *, today: date | None = None
+) -> pl.DataFrame:
+    """Observations from the warehouse table (or from an analyst's CSV at ``path``), validated.
+
+    Raises ``ObservationError`` naming the file (or table), row and field of the first bad row
+    (unknown metric, wrong segment, value out of range, published after ``today``).
+    """
+    today = today or date.today()
+    if path is not None:
+        label = str(path)
+        try:
+            frame = pl.read_csv(path, infer_schema_length=0)
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise ObservationError(f"{label}: cannot read the observations file: {exc}") from None
+        try:
+            frame = frame.with_columns(
+                pl.col("year").cast(pl.Int64),
+                pl.col("value").cast(pl.Float64),
+                pl.col("published").str.to_date("%Y-%m-%d"),
+            )
+        except (pl.exceptions.PolarsError, pl.exceptions.ColumnNotFoundError) as exc:
+            raise ObservationError(
+                f"{label}: expected columns {list(OBSERVATION_COLUMNS)} with year (integer), value (number) "
+                f"and published (YYYY-MM-DD): {str(exc).splitlines()[0]}"
+            ) from None
+        for column in ("source", "flag", "notes"):
+            if column not in frame.columns:
+                frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    elif _has_table(con, "observations"):
+        label = "warehouse table observations"
+        cols = ", ".join(f'"{c}"' for c in OBSERVATION_COLUMNS)
+        frame = con.sql(f"SELECT {cols} FROM observations ORDER BY ALL NULLS LAST").pl()
+    else:
+        return empty_frame()
+    frame = frame.select(OBSERVATION_COLUMNS).sort(list(OBSERVATION_COLUMNS), nulls_last=True)
+    return validate_observations(frame, today=today, label=label)
 
 
-def warehouse_version(history: pl.DataFrame) -> str:
-    """``s<schema version>-h<sha256 prefix of the history rows>``: what the forecast read."""
-    frame = history.select([c for c in HISTORY_COLUMNS if c in history.columns])
+def warehouse_version(frame: pl.DataFrame) -> str:
+    """``s<schema version>-h<sha256 prefix of the rows>``: what the forecast read."""
     payload = json.dumps(frame.sort(frame.columns, nulls_last=True).rows(), default=str)
     return f"s{SCHEMA_VERSION}-h{hashlib.sha256(payload.encode('utf-8')).hexdigest()[:12]}"
 
@@ -92,8 +133,18 @@ def run_and_store_scenario(
     seed: int | None = None,
     *,
     n_paths: int | None = None,
+    as_of_date: str | date | None = None,
+    metric: str = DEFAULT_AI_METRIC,
+    observations_file: str | Path | None = None,
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """Run one scenario on the warehouse's history and store it; returns the CLI document.
+    """Run one scenario on the warehouse's observations and store it; returns the CLI document.
+
+    ``as_of_date``: use only observations published by then (the vintage; the JSON says
+    ``as_of``); ``metric``: the AI-accelerator share (``units`` | ``h100e``, JSON ``metric``);
+    ``observations_file``: an analyst's CSV instead of the warehouse table. Every input is
+    checked before anything is written: a bad one raises ``ScenarioError``/``ObservationError``
+    and nothing is stored.
 
     Writes ``substitution_forecast`` (rows of this scenario id replaced) and ``scenario_runs``.
     Returns ``{"scenario_id", "name", "file", "seed", "n_paths", "warehouse_version",
@@ -104,11 +155,14 @@ def run_and_store_scenario(
     scenario = with_overrides(load_scenario(scenario_path_or_yaml), seed=seed, n_paths=n_paths)
     label, text = _source_text(scenario_path_or_yaml)
     seed = scenario.seed
-    history = read_history(con)
-    version = warehouse_version(history)
+    target_output("ai_accelerators", metric)  # refuses an unknown --metric before any work
+    observations = read_observations(con, observations_file, today=today)
+    day = parse_as_of(as_of_date, observations)
+    observations = as_of(observations, day)
+    version = f"{warehouse_version(observations)}-{metric}"
     # The overrides are part of the hashed content: a run with other paths is another run.
     sid, digest = scenario_id(scenario, seed, version)
-    result = run_scenario(scenario, history=history if history.height else None)
+    result = run_scenario(scenario, observations if observations.height else None, metric=metric)
     rows = pl.DataFrame(result.rows(sid)).with_columns(pl.lit(FORECAST_SOURCE).alias("source"))
     created = _now()
     replace_rows(con, "substitution_forecast", rows, where={"scenario_id": sid})
@@ -127,6 +181,8 @@ def run_and_store_scenario(
                 "created_at": created,
                 "yaml": text,
                 "resolved_json": scenario.canonical_json(),
+                "as_of": day,
+                "metric": metric,
             }
         ]
     )
@@ -141,38 +197,57 @@ def run_and_store_scenario(
         "warehouse_version": version,
         "content_sha256": digest,
         "created_at": created.isoformat(),
+        "as_of": None if day is None else day.isoformat(),
+        "metric": metric,
         "model": STRUCTURAL,
         "segments": result.segments(STRUCTURAL),
         "models": {m: result.segments(m) for m in models},
         "fitted": {f"{m}/{s}": v for (m, s), v in sorted(result.fitted.items())},
+        "observation_checks": result.checks,
     }
 
 
+BACKTEST_SCHEMA = {
+    "name": pl.String,
+    "segment": pl.String,
+    "metric": pl.String,
+    "mape": pl.Float64,
+    "mae": pl.Float64,
+    "crps": pl.Float64,
+    "interval_score": pl.Float64,
+    "coverage_p10_p90": pl.Float64,
+    "in_sample_mae": pl.Float64,
+    "beats_last_value": pl.Boolean,
+    "n_origins": pl.Int64,
+    "n_points": pl.Int64,
+    "horizon_years": pl.Int64,
+    "warehouse_version": pl.String,
+    "computed_at": pl.Datetime,
+}
+
+
 def run_and_store_backtest(
-    con: duckdb.DuckDBPyConnection, *, horizon: int = DEFAULT_HORIZON, seed: int = 0
-) -> list[dict[str, Any]]:
-    """Backtest every estimator on the warehouse's history; replaces ``forecast_backtest``."""
-    history = read_history(con)
-    results = run_backtests(history, horizon=horizon, seed=seed) if history.height else []
-    version = warehouse_version(history)
+    con: duckdb.DuckDBPyConnection,
+    *,
+    horizon: int = DEFAULT_HORIZON,
+    seed: int = 0,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Vintage backtests of every model on the warehouse's observations; replaces ``forecast_backtest``.
+
+    Returns ``{"models": [...], "verdicts": [...], "pooled_coverage": {...}}``
+    (``models.backtest.run_backtests``, ``verdicts``, ``pooled_coverage``).
+    """
+    observations = read_observations(con, today=today)
+    results = run_backtests(observations, horizon=horizon, seed=seed) if observations.height else []
+    version = warehouse_version(observations)
     computed = _now()
     frame = pl.DataFrame(
         [{**r, "warehouse_version": version, "computed_at": computed} for r in results],
-        schema={
-            "name": pl.String,
-            "segment": pl.String,
-            "mape": pl.Float64,
-            "mae": pl.Float64,
-            "coverage_p10_p90": pl.Float64,
-            "n_origins": pl.Int64,
-            "n_points": pl.Int64,
-            "horizon_years": pl.Int64,
-            "warehouse_version": pl.String,
-            "computed_at": pl.Datetime,
-        },
+        schema=BACKTEST_SCHEMA,
     )
     replace_rows(con, "forecast_backtest", frame)
-    return results
+    return {"models": results, "verdicts": verdicts(results), "pooled_coverage": pooled_coverage(results)}
 
 
 def list_runs(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -242,4 +317,87 @@ def compare_runs(
                 }
             )
         segments[segment] = rows
-    return {"a": runs[sid_a], "b": runs[sid_b], "model": model, "segments": segments}
+    doc = {"a": runs[sid_a], "b": runs[sid_b], "model": model, "segments": segments}
+    if model == STRUCTURAL:
+        doc["paired"] = paired_differences(con, sid_a, sid_b)
+    return doc
+
+
+PAIRED_PATHS = 4000
+SHARE_THRESHOLD = 0.5
+
+
+def _stored_scenario(con: duckdb.DuckDBPyConnection, sid: str) -> tuple[Scenario, int, int, str]:
+    resolved, seed, n_paths, metric = con.execute(
+        "SELECT resolved_json, seed, n_paths, metric FROM scenario_runs WHERE scenario_id = ?", [sid]
+    ).fetchall()[0]
+    n = min(int(n_paths or PAIRED_PATHS), PAIRED_PATHS)
+    return Scenario.model_validate(json.loads(resolved)), int(seed), n, metric or DEFAULT_AI_METRIC
+
+
+def paired_differences(con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str) -> dict[str, Any]:
+    """Structural paths of both runs redrawn and differenced path by path (b - a).
+
+    Both runs draw every parameter from streams keyed by (seed, name), so with equal seeds path i of
+    a and path i of b share every input the scenarios share (common random numbers): the paired
+    difference isolates what the scenarios change. Per segment and year: p10/p50/p90 of b - a and
+    P(share > 0.5) under each run. With different seeds or metrics the pairing is only nominal
+    (``common_random_numbers`` false).
+    """
+    from models.montecarlo import structural_paths
+
+    scen_a, seed_a, n_a, metric_a = _stored_scenario(con, sid_a)
+    scen_b, seed_b, n_b, metric_b = _stored_scenario(con, sid_b)
+    n = min(n_a, n_b)
+    pa = structural_paths(scen_a, seed=seed_a, n_paths=n, metric=metric_a)
+    pb = structural_paths(scen_b, seed=seed_b, n_paths=n, metric=metric_b)
+    years_a, years_b = list(scen_a.horizon.years), list(scen_b.horizon.years)
+    out: dict[str, list[dict]] = {}
+    for segment in pa:
+        rows = []
+        for year in sorted(set(years_a) & set(years_b)):
+            a, b = pa[segment][:, years_a.index(year)], pb[segment][:, years_b.index(year)]
+            q10, q50, q90 = np.quantile(b - a, (0.1, 0.5, 0.9))
+            rows.append(
+                {
+                    "year": int(year),
+                    "diff_p10": float(q10),
+                    "diff_p50": float(q50),
+                    "diff_p90": float(q90),
+                    "p_a_above": float(np.mean(a > SHARE_THRESHOLD)),
+                    "p_b_above": float(np.mean(b > SHARE_THRESHOLD)),
+                }
+            )
+        out[segment] = rows
+    return {
+        "n_paths": n,
+        "threshold": SHARE_THRESHOLD,
+        "common_random_numbers": seed_a == seed_b and metric_a == metric_b,
+        "segments": out,
+    }
+
+
+def explain_run(con: duckdb.DuckDBPyConnection, sid: str) -> dict[str, Any]:
+    """Rank-correlation drivers (``models.explain``) of a stored run, from its resolved scenario and seed.
+
+    Raises ``NotFoundError`` naming the scenario id when it is not stored.
+    """
+    missing = NotFoundError(f"no stored run with scenario_id {sid!r} (see `fabscope forecast list`)")
+    if not _has_table(con, "scenario_runs"):
+        raise missing
+    rows = con.execute(
+        "SELECT resolved_json, seed, n_paths, metric FROM scenario_runs WHERE scenario_id = ?", [sid]
+    ).fetchall()
+    if not rows:
+        raise missing
+    resolved, seed, n_paths, metric = rows[0]
+    scenario = Scenario.model_validate(json.loads(resolved))
+    metric = metric or DEFAULT_AI_METRIC
+    n = min(int(n_paths or 0) or 4000, 4000)
+    return {
+        "scenario_id": sid,
+        "method": "spearman rank correlation of each input with the domestic share, per year",
+        "metric": metric,
+        "n_paths": n,
+        "segments": explain(scenario, seed=seed, n_paths=n, metric=metric),
+    }

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hardware_sim.fab.process_flows import TOOL_TYPES
+from models.observations import METRICS
 from pipelines.schema import TABLES
 from pipelines.validation import ColumnRule, DType, OrderRule, ValidationResult, read_csv_validated
 
@@ -199,6 +200,11 @@ REFERENCE_SPECS: dict[str, ReferenceSpec] = {
             types={"published": "date"},  # stored as text, YYYY-MM-DD
             allowed={"segment": SUBSTITUTION_SEGMENTS},
             bounds={"year": YEAR, "domestic_share": SHARE, "published": PAST_DATE},
+        ),
+        _spec(
+            "observations",
+            allowed={"segment": SUBSTITUTION_SEGMENTS, "metric": tuple(METRICS)},
+            bounds={"year": YEAR, "value": (0.0, 1.0e9), "published": PAST_DATE},
         ),
         _spec(
             "tickers",

@@ -154,13 +154,19 @@ def _history_only(path: Path) -> None:
     history = pl.read_csv(
         REPO / "pipelines" / "reference" / "substitution_history.csv", infer_schema_length=0
     ).with_columns(pl.col("year").cast(pl.Int32), pl.col("domestic_share").cast(pl.Float64))
+    observations = pl.read_csv(
+        REPO / "pipelines" / "reference" / "observations.csv", infer_schema_length=0
+    ).with_columns(
+        pl.col("year").cast(pl.Int32), pl.col("value").cast(pl.Float64), pl.col("published").str.to_date()
+    )
     with Warehouse(path).write() as con:
         replace_rows(con, "substitution_history", history)
+        replace_rows(con, "observations", observations)
 
 
 @pytest.fixture
 def history_db(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
-    """A private warehouse holding only the bundled ``substitution_history`` rows (for forecast runs)."""
+    """A private warehouse holding only the bundled ``substitution_history`` and ``observations`` rows."""
     target = tmp_path / "w.duckdb"
     shutil.copyfile(_build_once(tmp_path_factory, "history", _history_only), target)
     return target

@@ -1,7 +1,7 @@
 """Forecast group: substitution forecasts for the shipped scenarios, backtests, the scenario-rerun op.
 
 Thin wrappers over ``pipelines.forecast_store`` (which calls ``models``); the history is
-read from the warehouse table written by the ``substitution_history`` asset.
+read from the warehouse table written by the ``observations`` asset.
 """
 
 import dagster as dg
@@ -18,7 +18,7 @@ GROUP = "forecast"
 @dg.asset(
     name="substitution_forecast",
     group_name=GROUP,
-    deps=["substitution_history"],
+    deps=["observations"],
     kinds={"duckdb", "python"},
     description="p10/p50/p90 domestic share per segment, year and model for every shipped scenario "
     "(models/scenarios/*.yaml); one row per run in scenario_runs.",
@@ -38,16 +38,25 @@ def substitution_forecast(
 @dg.asset(
     name="forecast_backtest",
     group_name=GROUP,
-    deps=["substitution_history"],
+    deps=["observations"],
     kinds={"duckdb", "python"},
-    description="Rolling-origin backtests (MAPE, MAE, p10-p90 coverage) of every estimator and segment.",
+    description="Vintage backtests (MAE, CRPS, interval score, p10-p90 coverage) of every curve, the "
+    "ensemble and naive last-value / linear-trend forecasts, per segment and metric.",
 )
 def forecast_backtest(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     with warehouse.connection() as con:
-        results = run_and_store_backtest(con)
-    return dg.MaterializeResult(metadata={"rows": len(results), "backtests": dg.MetadataValue.json(results)})
+        doc = run_and_store_backtest(con)
+    for verdict in doc["verdicts"]:
+        context.log.info(verdict["message"])
+    return dg.MaterializeResult(
+        metadata={
+            "rows": len(doc["models"]),
+            "verdicts": dg.MetadataValue.json(doc["verdicts"]),
+            "pooled_coverage": dg.MetadataValue.json(doc["pooled_coverage"]),
+        }
+    )
 
 
 class ScenarioRerunConfig(dg.Config):
@@ -82,5 +91,6 @@ forecast_backtest_valid = table_check(
     conditions=(
         "mape IS NULL OR mape >= 0",
         "coverage_p10_p90 IS NULL OR coverage_p10_p90 BETWEEN 0 AND 1",
+        "crps IS NULL OR crps >= 0",
     ),
 )

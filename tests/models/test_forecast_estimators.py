@@ -1,16 +1,24 @@
-"""Substitution curves: parameter recovery, bounds, [0, 1] predictions, weights, ensemble, backtests."""
+"""Substitution curves: parameter recovery, bounds, [0, 1] predictions, weights, ensemble, backtests.
+
+Sampler-heavy checks use ``FAST`` settings (fewer steps, a lower ESS floor); the defaults are
+exercised by the simulation study (tests/models/test_forecast_simulation_study.py)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
+import polars as pl
 import pytest
 from sklearn.base import clone
 
-from models.backtest import backtest_segment, run_backtests
+from models.backtest import MODELS, backtest_series, naive_paths, run_backtests, verdicts
 from models.ensemble import SubstitutionEnsemble
+from models.posterior import SamplerError
 from models.substitution import Bass, FisherPry, Gompertz, observation_weights, segment_observations
 
 YEARS = np.arange(2008, 2036, dtype=float)
+FAST = {"n_steps": 700, "ess_floor": 50.0}
 
 CASES = [
     (FisherPry, {"alpha_": 0.35, "t0_": 2024.0}, np.array([np.log(0.35), 2024.0])),
@@ -25,10 +33,12 @@ def _generate(cls, theta, noise, seed):
     return np.clip(clean + rng.normal(0.0, noise, YEARS.size), 0.0, 1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("cls", "truth", "theta"), CASES)
 def test_each_estimator_recovers_its_own_parameters(cls, truth, theta):
     y = _generate(cls, theta, noise=0.02, seed=7)
     est = cls().fit(YEARS[:, None], y)
+    assert est.ess_ >= 200 and est.rhat_ <= 1.1
     for name, value in truth.items():
         assert getattr(est, name) == pytest.approx(value, rel=0.12, abs=0.6 if name == "t0_" else 0.0)
 
@@ -37,15 +47,15 @@ def test_each_estimator_recovers_its_own_parameters(cls, truth, theta):
 def test_fit_is_not_fooled_into_the_other_parameters(cls, truth, theta):
     """Recovery is specific: data generated with other values give other estimates."""
     shifted = theta + np.array([0.4, 0.0]) if cls is not Bass else theta + np.array([0.0, 0.5])
-    a = cls().fit(YEARS[:, None], _generate(cls, theta, 0.02, 1))
-    b = cls().fit(YEARS[:, None], _generate(cls, shifted, 0.02, 1))
+    a = cls(**FAST).fit(YEARS[:, None], _generate(cls, theta, 0.02, 1))
+    b = cls(**FAST).fit(YEARS[:, None], _generate(cls, shifted, 0.02, 1))
     assert not np.allclose(a.theta_, b.theta_, atol=0.1)
 
 
 @pytest.mark.parametrize("cls", [FisherPry, Gompertz, Bass])
 def test_predictions_and_samples_stay_in_unit_interval(cls):
     X = np.array([[2020.0], [2024.0]])
-    est = cls().fit(X, np.array([0.0, 1.0]))
+    est = cls(**FAST).fit(X, np.array([0.0, 1.0]))
     far = np.arange(1950, 2150, 5, dtype=float)[:, None]
     pred = est.predict(far)
     assert pred.min() >= 0.0 and pred.max() <= 1.0
@@ -57,14 +67,14 @@ def test_predictions_and_samples_stay_in_unit_interval(cls):
 
 @pytest.mark.parametrize("cls", [FisherPry, Gompertz, Bass])
 def test_bounds_are_respected(cls):
-    est = cls()
-    lo, hi = est._bounds()
+    est = cls(**FAST)
+    lo, hi = est._full_bounds()
     fitted = est.fit(np.array([[2020.0], [2021.0]]), np.array([0.01, 0.99]))  # absurdly steep
-    assert np.all(fitted.theta_ >= lo - 1e-12) and np.all(fitted.theta_ <= hi + 1e-12)
+    assert np.all(fitted.posterior_ >= lo - 1e-12) and np.all(fitted.posterior_ <= hi + 1e-12)
 
 
 def test_sklearn_params_roundtrip_and_clone():
-    est = FisherPry(ceiling=0.9, rate_prior=(0.5, 2.0))
+    est = FisherPry(ceiling=0.9, rate_prior=(0.5, 2.0), **FAST)
     assert est.get_params()["ceiling"] == 0.9
     est.set_params(ceiling=0.8)
     copy = clone(est)
@@ -83,8 +93,8 @@ def test_source_disagreement_widens_the_band():
     agree = np.array([0.20, 0.21, 0.25, 0.26, 0.30, 0.31, 0.36, 0.37])
     spread = np.array([0.10, 0.31, 0.15, 0.36, 0.20, 0.41, 0.25, 0.48])  # same mid-points, 2x apart
     X = np.array([[2026.0]])
-    narrow = FisherPry().fit(years, agree).predict_quantiles(X, n_paths=4000, random_state=0)
-    wide = FisherPry().fit(years, spread).predict_quantiles(X, n_paths=4000, random_state=0)
+    narrow = FisherPry(**FAST).fit(years, agree).predict_quantiles(X, n_paths=4000, random_state=0)
+    wide = FisherPry(**FAST).fit(years, spread).predict_quantiles(X, n_paths=4000, random_state=0)
     assert (wide[2] - wide[0])[0] > 1.5 * (narrow[2] - narrow[0])[0]
 
 
@@ -115,48 +125,136 @@ def test_segment_observations_reads_a_frame():
 def test_weights_pull_the_fit_toward_heavier_rows():
     X = np.array([[2022.0], [2022.0], [2023.0], [2023.0]])
     y = np.array([0.2, 0.4, 0.25, 0.45])
-    low = FisherPry().fit(X, y, sample_weight=[1, 0.1, 1, 0.1]).predict([[2022.5]])[0]
-    high = FisherPry().fit(X, y, sample_weight=[0.1, 1, 0.1, 1]).predict([[2022.5]])[0]
+    low = FisherPry(**FAST).fit(X, y, sample_weight=[1, 0.1, 1, 0.1]).predict([[2022.5]])[0]
+    high = FisherPry(**FAST).fit(X, y, sample_weight=[0.1, 1, 0.1, 1]).predict([[2022.5]])[0]
     assert low < 0.3 < high
 
 
-def test_ensemble_prefers_the_generating_curve_and_mixes_paths():
+def _fast_members():
+    return [("fisher_pry", FisherPry(**FAST)), ("gompertz", Gompertz(**FAST)), ("bass", Bass(**FAST))]
+
+
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
+def test_ensemble_weights_come_from_out_of_sample_errors_and_paths_mix():
     y = _generate(Gompertz, np.array([np.log(0.25), 2026.0]), 0.01, 11)
-    ens = SubstitutionEnsemble().fit(YEARS[:, None], y)
+    ens = SubstitutionEnsemble(members=_fast_members()).fit(YEARS[:, None], y)
     assert set(ens.weights_) == {"fisher_pry", "gompertz", "bass"}
     assert sum(ens.weights_.values()) == pytest.approx(1.0)
-    assert ens.best_ == "gompertz"
+    assert "out-of-sample" in ens.weights_basis_
+    # the weights are the inverse out-of-sample MAE (+ resolution), normalised
+    inv = {n: 1 / (m + ens.resolution) for n, m in ens.oos_mae_.items()}
+    assert ens.weights_ == pytest.approx({n: v / sum(inv.values()) for n, v in inv.items()})
+    assert ens.best_ == min(ens.oos_mae_, key=ens.oos_mae_.get)
     paths = ens.sample_paths(np.array([[2030.0], [2031.0]]), n_paths=300, random_state=0)
     assert paths.shape == (300, 2) and paths.min() >= 0 and paths.max() <= 1
 
 
-@pytest.mark.slow
-def test_backtest_scores_a_perfect_model_well_and_a_wrong_one_badly():
-    years = np.arange(2015, 2025, dtype=float)
-    truth = FisherPry()._curve(years, np.array([[np.log(0.3), 2022.0]]))[0]
-    w = np.ones_like(years)
-    good = backtest_segment(years[:, None], truth, w, FisherPry(), horizon=2, min_train_rows=4)
-    assert good["n_origins"] == len(years) - 4 and good["horizon_years"] == 2
-    assert good["mape"] < 0.1 and good["mae"] < 0.03 and good["coverage_p10_p90"] >= 0.9
-    biased = backtest_segment(years[:, None], truth, w, FisherPry(ceiling=0.3), horizon=2, min_train_rows=4)
-    assert biased["mape"] > 3 * good["mape"]
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
+def test_ensemble_with_one_year_of_data_weighs_equally_and_says_so():
+    ens = SubstitutionEnsemble(members=_fast_members()).fit(
+        np.array([[2023.0], [2023.0]]), np.array([0.1, 0.12])
+    )
+    assert ens.weights_ == pytest.approx({"fisher_pry": 1 / 3, "gompertz": 1 / 3, "bass": 1 / 3})
+    assert ens.weights_basis_.startswith("equal")
+
+
+def test_a_sampler_below_its_ess_floor_refuses_to_publish():
+    with pytest.raises(SamplerError, match=r"effective sample size \d+ \(floor 1000000\)"):
+        FisherPry(n_steps=300, ess_floor=1e6).fit(YEARS[:, None], _generate(FisherPry, CASES[0][2], 0.02, 1))
+
+
+def test_point_forecast_lies_inside_its_own_band():
+    y = _generate(FisherPry, np.array([np.log(0.3), 2030.0]), 0.03, 5)[:14]  # early part of the curve only
+    est = FisherPry(**FAST).fit(YEARS[:14, None], y)
+    X = np.arange(2025, 2041, dtype=float)[:, None]
+    q = est.predict_quantiles(X, n_paths=4000, random_state=0)
+    p = est.predict(X)
+    assert np.all(q[0] - 1e-9 <= p) and np.all(p <= q[2] + 1e-9)
+
+
+# ---- vintage backtests -----------------------------------------------------------------------
+
+
+def _series(years, values, published, flag="reported"):
+    n = len(years)
+    return pl.DataFrame(
+        {
+            "year": [int(y) for y in years],
+            "value": [float(v) for v in values],
+            "published": published,
+            "flag": [flag] * n,
+            "notes": [None] * n,
+            "metric": ["localisation_ratio"] * n,
+            "proxy_sd": [0.0] * n,
+        },
+        schema_overrides={"notes": pl.String},
+    )
+
+
+def test_naive_forecasts_by_hand():
+    rng = np.random.default_rng(0)
+    t, y, w = np.array([2020.0, 2021.0, 2022.0]), np.array([0.3, 0.4, 0.6]), np.ones(3)
+    last = naive_paths("last_value", t, y, w, np.array([2023.0, 2024.0]), 40000, rng)
+    np.testing.assert_allclose(np.median(last, axis=0), [0.6, 0.6], atol=0.01)
+    # sd = RMS of the yearly changes (0.1, 0.2) = 0.158, times sqrt(h) (clipping at 1 trims a little)
+    np.testing.assert_allclose(last.std(axis=0), [0.158, 0.158 * np.sqrt(2)], rtol=0.06)
+    trend = naive_paths("linear_trend", t, y, w, np.array([2023.0]), 40000, rng)
+    assert np.median(trend) == pytest.approx(0.4333 + 0.15 * 2, abs=0.01)  # OLS line at 2023
+
+
+def _fast_fit(t, y, w, proxy):
+    return SubstitutionEnsemble(members=_fast_members()).fit(t[:, None], y, sample_weight=w, proxy_sd=proxy)
 
 
 @pytest.mark.slow
-def test_backtests_cover_every_estimator_and_segment_with_history():
-    import polars as pl
+def test_vintages_only_see_what_was_published_and_score_the_published_band():
+    years = np.arange(2018, 2025)
+    truth = FisherPry()._curve(years.astype(float), np.array([[np.log(0.3), 2022.0]]))[0]
+    published = [date(int(y) + 1, 3, 1) for y in years]  # each figure appears in March of the next year
+    series = _series(years, truth, published)
+    scores = backtest_series(series, horizon=2, seed=0, fit_ensemble=_fast_fit)
+    # origins 2019..2023: the vintage at Y-12-31 holds years <= Y-1; targets Y+1, Y+2 (to 2024)
+    assert scores["last_value"]["n_origins"] == 5
+    assert scores["last_value"]["n_points"] == 4 * 2 + 1
+    for name in MODELS:
+        s = scores[name]
+        assert s["crps"] >= 0 and s["interval_score"] >= 0 and 0 <= s["coverage_p10_p90"] <= 1
+        assert s["in_sample_mae"] is not None
+    # the generating curve forecasts a rising share better than carrying the last value forward
+    assert scores["fisher_pry"]["crps"] < scores["last_value"]["crps"]
+    assert scores["fisher_pry"]["in_sample_mae"] < 0.03
 
+
+def test_verdicts_say_when_nothing_beats_last_value():
+    results = [
+        {"name": "fisher_pry", "segment": "wfe", "metric": "share", "crps": 0.2, "beats_last_value": False},
+        {"name": "last_value", "segment": "wfe", "metric": "share", "crps": 0.1, "beats_last_value": None},
+        {"name": "bass", "segment": "hbm", "metric": "share", "crps": None, "beats_last_value": None},
+    ]
+    by = {(v["segment"]): v for v in verdicts(results)}
+    assert by["wfe"]["best"] == "last_value" and not by["wfe"]["any_beats_last_value"]
+    assert "no model beats last value" in by["wfe"]["message"]
+    assert "not scored" in by["hbm"]["message"]
+
+
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
+def test_run_backtests_covers_every_series_with_observations():
     frame = pl.DataFrame(
         {
-            "segment": ["wfe"] * 4 + ["hbm"] * 3,
-            "year": [2021, 2022, 2023, 2024, 2022, 2023, 2024],
-            "domestic_share": [0.2, 0.3, 0.35, 0.4, 0.0, 0.0, 0.0],
-            "flag": ["estimate"] * 7,
-        }
+            "segment": ["hbm"] * 3,
+            "year": [2022, 2023, 2024],
+            "metric": ["hbm_share"] * 3,
+            "value": [0.0, 0.0, 0.0],
+            "published": [date(2023, 4, 1), date(2024, 4, 1), date(2025, 4, 1)],
+            "source": ["x"] * 3,
+            "flag": ["estimate"] * 3,
+            "notes": [None] * 3,
+        },
+        schema_overrides={"notes": pl.String},
     )
     rows = run_backtests(frame, horizon=2)
-    assert {(r["name"], r["segment"]) for r in rows} == {
-        (n, s) for n in ("fisher_pry", "gompertz", "bass", "ensemble") for s in ("wfe", "hbm")
-    }
-    hbm = [r for r in rows if r["segment"] == "hbm"]
-    assert all(r["mape"] is None and r["mae"] is not None for r in hbm)  # zero shares: MAPE undefined
+    assert {(r["segment"], r["metric"]) for r in rows} == {("hbm", "share")}
+    assert {r["name"] for r in rows} == set(MODELS)
+    assert all(r["mape"] is None and r["mae"] is not None for r in rows)  # zero shares: MAPE undefined
+    # as of 2023-12-31 (sees 2022) -> 2024; 2023 is a nowcast (h = 0), not scored; 2024-12-31 has no target
+    assert all(r["n_origins"] == 1 and r["n_points"] == 1 for r in rows)

@@ -213,3 +213,51 @@ def test_smic_5nm_ramp_raises_logic_output_but_hbm_still_binds():
     np.testing.assert_array_equal(acc_n5[:, :2], acc_b[:, :2])
     assert np.all(acc_n5[:, 2:] >= acc_b[:, 2:])
     assert np.all(np.median(acc_n5[:, 2:], axis=0) > np.median(acc_b[:, 2:], axis=0))
+
+
+# ---- scenario trees: weighted branches mixed path by path ---------------------------------------
+
+TREE = """
+extends: baseline.yaml
+name: h20-tree
+branches:
+  - name: h20_allowed
+    weight: 0.4
+    regimes:
+      - name: h20_licences_again
+        start: 2026-02-01  # after the baseline's H200 regime (2026-01-15), so it overrides it
+        parameters:
+          foreign_accelerators: {dist: uniform, low: 1.5e6, high: 2.5e6, source: test, flag: estimate}
+  - name: embargo
+    weight: 0.6
+    regimes:
+      - name: full_embargo
+        start: 2026-02-01  # after the baseline's H200 regime (2026-01-15), so it overrides it
+        parameters:
+          foreign_accelerators: {dist: fixed, value: 0.0, source: test, flag: estimate}
+"""
+
+
+def test_a_scenario_tree_mixes_its_branches_by_weight_on_common_draws():
+    from models.montecarlo import structural_paths
+    from models.scenarios import draw_parameters
+
+    tree = load_scenario(TREE)
+    base = load_scenario(SCENARIO_DIR / "baseline.yaml")
+    draws = draw_parameters(tree, n_paths=4000)
+    j2027 = list(tree.horizon.years).index(2027)
+    allowed = draws["foreign_accelerators"][:, j2027] > 1.0e6
+    assert abs(allowed.mean() - 0.4) < 0.03  # 40% of paths follow the H20 branch
+    assert np.all(draws["foreign_accelerators"][~allowed, j2027] == 0.0)
+    share, base_share = structural_paths(tree, n_paths=4000), structural_paths(base, n_paths=4000)
+    ai = share["ai_accelerators"]
+    # before the branches split (2025) every path equals the baseline's (common random numbers)
+    np.testing.assert_array_equal(ai[:, 0], base_share["ai_accelerators"][:, 0])
+    # later the embargo paths sit above the H20 paths, the mixture between them
+    assert np.median(ai[~allowed, j2027]) > np.median(ai[allowed, j2027]) + 0.1
+
+
+def test_branch_weights_must_sum_to_one():
+    bad = TREE.replace("weight: 0.6", "weight: 0.7")
+    with pytest.raises(ScenarioError, match="branches: weights must sum to 1, got 1.1"):
+        load_scenario(bad)

@@ -82,3 +82,39 @@ def test_unit_share_is_kept_and_differs_from_the_compute_share():
     assert acc["unit_share"].shape == acc["share"].shape
     assert np.all((acc["unit_share"] >= 0) & (acc["unit_share"] <= 1))
     assert not np.allclose(acc["unit_share"], acc["share"])
+
+
+# ---- the demand side: unmet demand goes somewhere -------------------------------------------------
+
+
+def _ai_outputs(scenario, n=2000):
+    from models.montecarlo import structural_outputs
+
+    return structural_outputs(scenario, n_paths=n)["ai_accelerators"]
+
+
+def test_unmet_demand_is_accounted_for_grey_market_rental_abroad_priced_out():
+    out = _ai_outputs(load_scenario(BASELINE))
+    total = out["domestic"] + out["foreign"] + out["cloud_abroad"] + out["unmet"]
+    np.testing.assert_allclose(total, out["demand"], rtol=1e-9)
+    assert np.all(out["grey_market"] >= 0) and np.all(out["grey_market"] <= out["foreign"] + 1e-9)
+    assert np.all(out["cloud_abroad"] >= 0) and np.all(out["unmet"] >= -1e-9)
+
+
+def test_an_embargo_does_not_hand_the_whole_unmet_market_to_domestic_suppliers():
+    from models.scenarios import Fixed
+
+    embargo = load_scenario(SCENARIO_DIR / "full-embargo.yaml")
+    no_grey = embargo.model_copy(
+        update={
+            "parameters": {
+                **embargo.parameters,
+                "grey_market_accelerators": Fixed(dist="fixed", value=0.0, source="test", flag="estimate"),
+            }
+        }
+    )
+    with_grey, without = _ai_outputs(embargo)["share"], _ai_outputs(no_grey)["share"]
+    years = embargo.horizon.years
+    later = years >= 2027
+    # grey-market imports keep the embargo share below the mechanical one, every later year
+    assert np.all(np.median(with_grey[:, later], axis=0) < np.median(without[:, later], axis=0) - 0.05)

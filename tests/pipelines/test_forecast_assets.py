@@ -13,17 +13,17 @@ from pipelines.jobs import scenario_rerun
 from pipelines.warehouse import Warehouse
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # fits the curves with emcee (seconds each)
 def test_assets_write_forecasts_for_every_shipped_scenario_and_pass_checks(tmp_path: Path, run_resources):
     db = tmp_path / "w.duckdb"
     result = dg.materialize(
         [
-            history.substitution_history,
+            history.observations,
             *dg.load_assets_from_modules([forecast]),
             *dg.load_asset_checks_from_modules([forecast]),
         ],
         resources=run_resources(db),
-        selection=["substitution_history", "substitution_forecast", "forecast_backtest"],
+        selection=["observations", "substitution_forecast", "forecast_backtest"],
     )
     assert result.success
     checks = result.get_asset_check_evaluations()
