@@ -10,38 +10,9 @@ here; their extra rules (optional columns, allowed values, ranges) are ``pipelin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pipelines.table_spec import Column, Table
 
 SCHEMA_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: name, DuckDB type, nullability and a one-line meaning (with units)."""
-
-    name: str
-    sql_type: str
-    nullable: bool = True
-    doc: str = ""
-
-
-@dataclass(frozen=True)
-class Table:
-    """A warehouse table: its columns, its natural key and what it holds."""
-
-    name: str
-    columns: tuple[Column, ...]
-    key: tuple[str, ...] = ()
-    doc: str = ""
-    column_names: tuple[str, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
-
-    def ddl(self) -> str:
-        """``CREATE TABLE IF NOT EXISTS`` for this table."""
-        cols = [f'"{c.name}" {c.sql_type}{"" if c.nullable else " NOT NULL"}' for c in self.columns]
-        return f'CREATE TABLE IF NOT EXISTS "{self.name}" ({", ".join(cols)})'
 
 
 def _c(name: str, sql_type: str = "VARCHAR", nullable: bool = True, doc: str = "") -> Column:
@@ -501,23 +472,15 @@ for _table in (
             _c("scenario_id", nullable=False),
             _c("year", "INTEGER", False),
             _c("tool_type", nullable=False, doc="process-flow tool type, or a group such as deposition"),
-            _c(
-                "tools_new",
-                "DOUBLE",
-                doc="new tools demanded that year (increase of tool_demand.count), tools",
-            ),
+            _c("tools_new", "DOUBLE", doc="new tools demanded that year (rise of tool_demand.count), tools"),
             _c("domestic_share", "DOUBLE", doc="share of those tools Chinese vendors supply, fraction"),
             _c("domestic_tools_new", "DOUBLE", doc="tools_new x domestic_share, tools"),
             _c(
                 "domestic_supply",
                 "DOUBLE",
-                doc="tools/year the domestic vendors can ship (revenue x split / ASP)",
+                doc="tools/year domestic vendors can ship (revenue x split / ASP)",
             ),
-            _c(
-                "coverage",
-                "DOUBLE",
-                doc="domestic_supply / domestic_tools_new (NULL when demand is 0/unknown)",
-            ),
+            _c("coverage", "DOUBLE", doc="domestic_supply / domestic_tools_new (NULL: demand 0 or unknown)"),
             _c("gap", "DOUBLE", doc="domestic_tools_new - domestic_supply, tools (negative = surplus)"),
             _c("supply_basis", doc="reported | projected (vendor revenue grown past its last reported year)"),
             _c("vendors", doc="tools per vendor, e.g. AMEC 157.6; Naura 124.5"),
