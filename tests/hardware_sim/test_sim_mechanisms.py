@@ -159,3 +159,35 @@ def test_cli_mechanism_flags(capsys):
     assert main(["sim", "validate"]) == 0
     text = capsys.readouterr().out
     assert "LOSO" in text and "geometric-mean error" in text
+
+
+# DeepGEMM first release (2025-02-25) on H800, M = 4096 normal and contiguous grouped rows: (N, K, TFLOPS)
+DEEPGEMM_H800 = (
+    (24576, 1536, 990),
+    (32768, 512, 590),
+    (7168, 16384, 1358),
+    (4096, 7168, 1304),
+    (7168, 2048, 1025),
+    (4096, 7168, 1297),
+    (7168, 2048, 1099),
+)
+
+
+def test_gemm_efficiency_reproduces_deepgemm_table():
+    from hardware_sim.accelerators.mechanisms import gemm_compute_efficiency
+
+    for _n, k, tflops in DEEPGEMM_H800:
+        assert float(gemm_compute_efficiency(k)) * 1979.0 == pytest.approx(tflops, rel=0.06)
+    # small K is far below the large-K limit: kv_b (K = 512) at ~30%, not 70%
+    assert float(gemm_compute_efficiency(512)) < 0.32 < 0.66 < float(gemm_compute_efficiency(16384))
+
+
+def test_merged_gemm_efficiency_is_flop_weighted_harmonic_mean():
+    from hardware_sim.accelerators.operators import _gemm, _merge
+
+    a = _gemm("a", 4096.0, 7168.0, 4096.0, 1.0, 1.0, 1.0, 2.0)
+    b = _gemm("b", 4096.0, 2048.0, 7168.0, 1.0, 1.0, 1.0, 2.0)
+    both = _merge("ab", [a, b])
+    assert float(both.flops / both.compute_eff) == pytest.approx(
+        float(a.flops / a.compute_eff + b.flops / b.compute_eff)
+    )
