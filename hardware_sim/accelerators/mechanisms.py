@@ -20,6 +20,9 @@ Mechanisms (formulas; all vectorised over NumPy arrays):
   ``1 + sqrt(2 ln(ep) (1 - 1/ep) / mu)``. ``balanced`` = exactly even (factor 1).
 * **Low-latency EP all-to-all** in decode: DeepEP's low-latency kernels send every top-k copy over RDMA
   (no NVLink forwarding / deduplication) at ~39 GB/s of a 50 GB/s port at EP >= 128.
+* **Normal (prefill) EP all-to-all** across nodes: DeepEP's internode kernels send a token once per distinct
+  node (NVLink forwarding inside it) at ~44.7 GB/s per 50 GB/s port, counted per distinct node including
+  the local one, as its README's test counts bytes.
 * **Micro-batch overlap** (``ep_overlap``): the step runs as two micro-batches of half the batch (weights
   are read once per micro-batch) and the MoE dispatch/combine of one overlaps the computation of the other:
   time = max(compute, communication) instead of their sum. Prefill (normal) all-to-all kernels occupy
@@ -51,6 +54,10 @@ from fabscope.errors import InputError
 SRC_DEEPEP = (
     "DeepEP README, github.com/deepseek-ai/DeepEP (low-latency kernels on H800 + CX7 400 Gb/s, 128 tokens, "
     "7168 hidden, top-8, FP8 dispatch / BF16 combine)"
+)
+SRC_DEEPEP_NORMAL = (
+    "DeepEP README first release (2025-02-24), github.com/deepseek-ai/DeepEP: normal kernels on H800 + CX7 "
+    "400 Gb/s, 4096 tokens, 7168 hidden, top-4 groups, top-8, FP8 dispatch / BF16 combine"
 )
 SRC_FLASHMLA = "FlashMLA README and 2025-04-22 deep-dive, github.com/deepseek-ai/FlashMLA"
 SRC_MMA = (
@@ -87,6 +94,18 @@ PARAMS: dict[str, Param] = {
     # 128 tokens x 8 copies x 7168 B (FP8) = 7.3 MB / 192 us = 38 GB/s: every top-k copy crosses RDMA.
     "ll_rdma_bw_eff": Param(
         39.0 / 50.0, "fraction of the NIC line rate", SRC_DEEPEP, "reported", "39 GB/s of ~50 GB/s"
+    ),
+    # DeepEP normal (prefill) kernels, first-release README (2025-02-24): internode "bottleneck bandwidth"
+    # EP16/32/64 dispatch 43/44/46 GB/s, combine 43/47/45 GB/s on 50 GB/s CX7 ports; its test counts the
+    # bytes of a token once per DISTINCT node it goes to, the local node included (tests/test_internode.py:
+    # num_rdma_token_sent), so the time of a dispatch is tokens x distinct nodes x bytes / (0.894 x 50 GB/s).
+    # The April 2025 update (Tencent) reaches 47-62 GB/s.
+    "normal_rdma_bw_eff": Param(
+        44.7 / 50.0,
+        "fraction of the NIC line rate (per distinct node, local included)",
+        SRC_DEEPEP_NORMAL,
+        "reported",
+        "mean of the six internode entries, 43-47 GB/s",
     ),
     # MTP: acceptance of the second-token prediction 85-90% (DeepSeek-V3 report); we take the low end.
     "mtp_acceptance": Param(0.85, "probability", SRC_V3_REPORT, "reported", "low end of 85-90%"),
