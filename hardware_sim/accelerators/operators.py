@@ -254,7 +254,7 @@ def _gemm(name: str, tokens, k, n, layers, tp, wb, ab) -> OpCost:
     weights = k * n * wb * layers / tp
     acts = tokens * (k + n) * ab * layers
     zero = np.zeros_like(np.asarray(flops, dtype=float))
-    return OpCost(name, "gemm", flops, weights + zero, acts + zero, zero, gemm_compute_efficiency(k) + zero)
+    return OpCost(name, "gemm", flops, weights + zero, acts + zero, zero, gemm_compute_efficiency(k))
 
 
 def _merge(name: str, parts: Sequence[OpCost], use=None) -> OpCost:
@@ -262,8 +262,11 @@ def _merge(name: str, parts: Sequence[OpCost], use=None) -> OpCost:
     mean (total FLOP / sum of FLOP / efficiency), so compute time is the sum of the parts'. ``use`` (bool
     array) zeroes the operator where false."""
     flops = sum(p.flops for p in parts)
-    slow = sum(p.flops / p.compute_eff for p in parts)
-    eff = np.where(flops > 0, flops / np.maximum(slow, 1e-30), parts[0].compute_eff)
+    if len(parts) == 1:
+        eff = parts[0].compute_eff
+    else:  # FLOP-weighted harmonic mean; tokens cancel, so this is a per-model (not per-point) array
+        slow = sum(p.flops / p.compute_eff for p in parts)
+        eff = np.where(flops > 0, flops / np.maximum(slow, 1e-30), parts[0].compute_eff)
     keep = 1.0 if use is None else np.where(use, 1.0, 0.0)
     return OpCost(
         name,
@@ -272,7 +275,7 @@ def _merge(name: str, parts: Sequence[OpCost], use=None) -> OpCost:
         sum(p.weight_bytes for p in parts) * keep,
         sum(p.act_bytes for p in parts) * keep,
         sum(p.kv_bytes for p in parts) * keep,
-        eff + 0.0 * flops,
+        eff,
     )
 
 
