@@ -222,10 +222,7 @@ class LlmServeRequest(ServingMechanisms):
     input_len: Count = Field(2048, ge=1, le=MAX_SEQUENCE_TOKENS, description="prompt tokens")
     output_len: Count = Field(512, ge=0, le=MAX_SEQUENCE_TOKENS, description="generated tokens")
     prefix_cached: Count = Field(
-        0,
-        ge=0,
-        le=MAX_SEQUENCE_TOKENS,
-        description="prefill: prompt tokens found in the prefix cache (attended to, not computed)",
+        0, ge=0, le=MAX_SEQUENCE_TOKENS, description="prefill: prefix-cache hit tokens"
     )
     tpot_ms: Number | None = Field(
         None,
