@@ -20,6 +20,9 @@ Mechanisms (formulas; all vectorised over NumPy arrays):
   ``1 + sqrt(2 ln(ep) (1 - 1/ep) / mu)``. ``balanced`` = exactly even (factor 1).
 * **Low-latency EP all-to-all** in decode: DeepEP's low-latency kernels send every top-k copy over RDMA
   (no NVLink forwarding / deduplication) at ~39 GB/s of a 50 GB/s port at EP >= 128.
+* **Normal (prefill) EP all-to-all** across nodes: DeepEP's internode kernels send a token once per distinct
+  node (NVLink forwarding inside it) at ~44.7 GB/s per 50 GB/s port, counted per distinct node including
+  the local one, as its README's test counts bytes.
 * **Micro-batch overlap** (``ep_overlap``): the step runs as two micro-batches of half the batch (weights
   are read once per micro-batch) and the MoE dispatch/combine of one overlaps the computation of the other:
   time = max(compute, communication) instead of their sum. Prefill (normal) all-to-all kernels occupy
@@ -29,6 +32,9 @@ Mechanisms (formulas; all vectorised over NumPy arrays):
   the requests they serve: ``b * n / output_len`` prompts of ``input_len`` tokens per step.
 * **KV-cache precision** (``kv_precision``): BF16 by default (FlashMLA and FlashAttention decode kernels read
   a BF16 cache even when GEMMs run in FP8); ``fp8``/``int8`` halve the cache bytes.
+* **Shape-dependent GEMM efficiency**: a GEMM with reduction dimension K reaches
+  ``eff_max * K / (K + k0)`` of the dense peak (DeepGEMM's per-shape table), so the small-K GEMMs of MLA
+  (kv_b: K = 512) and of the expert down-projections (K = 2048) run well below the large-K 69%.
 * **Shape-dependent attention efficiency** in decode: tensor-core tiles have a fixed number of query rows; a decode step
   has ``heads per KV head per chip x q`` rows (MLA absorbed: ``n_heads / tp * q``; GQA: ``n_heads / n_kv * q``),
   so the compute efficiency scales by ``min(1, rows / tile)`` with 64-row tiles (FlashMLA) or 16-row
@@ -49,11 +55,19 @@ SRC_DEEPEP = (
     "DeepEP README, github.com/deepseek-ai/DeepEP (low-latency kernels on H800 + CX7 400 Gb/s, 128 tokens, "
     "7168 hidden, top-8, FP8 dispatch / BF16 combine)"
 )
+SRC_DEEPEP_NORMAL = (
+    "DeepEP README first release (2025-02-24), github.com/deepseek-ai/DeepEP: normal kernels on H800 + CX7 "
+    "400 Gb/s, 4096 tokens, 7168 hidden, top-4 groups, top-8, FP8 dispatch / BF16 combine"
+)
 SRC_FLASHMLA = "FlashMLA README and 2025-04-22 deep-dive, github.com/deepseek-ai/FlashMLA"
 SRC_MMA = (
     "NVIDIA PTX ISA, warp-level mma.sync shapes (m16n8k16); FlashInfer decode kernels (docs.flashinfer.ai)"
 )
 SRC_V3_REPORT = "DeepSeek-V3 technical report, arXiv 2412.19437, section 5.4.3 (MTP acceptance 85-90%)"
+SRC_DEEPGEMM = (
+    "DeepGEMM README, first release 2025-02-25 (commit a6d97a1), github.com/deepseek-ai/DeepGEMM: FP8 GEMM "
+    "TFLOPS on H800 for the DeepSeek-V3 shapes, M = 4096 normal and contiguous grouped rows"
+)
 SRC_DEEPSEEK_V3_OVERLAP = (
     "DeepSeek-V3 technical report (dual micro-batch overlap in decode) and "
     "github.com/deepseek-ai/profile-data (two micro-batches, communication overlapped with computation)"
@@ -81,6 +95,18 @@ PARAMS: dict[str, Param] = {
     "ll_rdma_bw_eff": Param(
         39.0 / 50.0, "fraction of the NIC line rate", SRC_DEEPEP, "reported", "39 GB/s of ~50 GB/s"
     ),
+    # DeepEP normal (prefill) kernels, first-release README (2025-02-24): internode "bottleneck bandwidth"
+    # EP16/32/64 dispatch 43/44/46 GB/s, combine 43/47/45 GB/s on 50 GB/s CX7 ports; its test counts the
+    # bytes of a token once per DISTINCT node it goes to, the local node included (tests/test_internode.py:
+    # num_rdma_token_sent), so the time of a dispatch is tokens x distinct nodes x bytes / (0.894 x 50 GB/s).
+    # The April 2025 update (Tencent) reaches 47-62 GB/s.
+    "normal_rdma_bw_eff": Param(
+        44.7 / 50.0,
+        "fraction of the NIC line rate (per distinct node, local included)",
+        SRC_DEEPEP_NORMAL,
+        "reported",
+        "mean of the six internode entries, 43-47 GB/s",
+    ),
     # MTP: acceptance of the second-token prediction 85-90% (DeepSeek-V3 report); we take the low end.
     "mtp_acceptance": Param(0.85, "probability", SRC_V3_REPORT, "reported", "low end of 85-90%"),
     # Tensor-core tile rows of decode attention kernels. Absorbed MLA: FlashMLA's compute-intensive path
@@ -95,6 +121,14 @@ PARAMS: dict[str, Param] = {
     # (Buffer.set_num_sms(24)), so computation overlapped with them runs on the remaining 82%; the
     # low-latency decode kernels are hook-based and occupy no SMs (README). Applied to every chip family.
     "normal_a2a_sm_share": Param(24.0 / 132.0, "fraction of SMs", SRC_DEEPEP, "reported", "24 of 132 SMs"),
+    # Achieved GEMM efficiency vs the reduction dimension K: a GEMM's fixed per-output-tile cost (pipeline
+    # fill, epilogue, scale promotion) is worth ~k0 K-steps, so eff(K) = eff_max * K / (K + k0). Least-squares
+    # fit (log space) to DeepGEMM's first-release table, M = 4096 normal and grouped rows on H800 (1,979
+    # dense FP8 TFLOP/s): K 512 -> 590 TFLOPS (29.8%), 1536 -> 990, 2048 -> 1025-1099, 7168 -> 1058-1304,
+    # 16384 -> 1358 (68.6%); 9 of 10 rows within 5%, N = 2112 (an odd tile count) 19% below the curve.
+    # The first release predates every validation measurement; the April 2025 update is 5-25% faster.
+    "gemm_eff_max": Param(0.694, "fraction of dense peak", SRC_DEEPGEMM, "estimate", "fit: large-K limit"),
+    "gemm_k0": Param(643.0, "K elements", SRC_DEEPGEMM, "estimate", "fit: K at which efficiency halves"),
     # Micro-batches when overlapping MoE communication with computation (DeepSeek / SGLang two-batch overlap)
     "overlap_micro_batches": Param(2.0, "micro-batches", SRC_DEEPSEEK_V3_OVERLAP, "reported"),
 }
@@ -178,6 +212,13 @@ def attention_tile_efficiency(rows, is_mla) -> np.ndarray:
     FlashMLA's 64-row tiles; GQA: 16-row MMA tiles)."""
     tile = np.where(is_mla, param("attn_tile_rows_mla"), param("attn_tile_rows_gqa"))
     return np.minimum(1.0, np.asarray(rows, dtype=float) / tile)
+
+
+def gemm_compute_efficiency(k) -> np.ndarray:
+    """Compute efficiency of a large-M GEMM with reduction dimension ``k`` (elements):
+    ``gemm_eff_max * k / (k + gemm_k0)`` (DeepGEMM's per-shape table; see ``PARAMS``)."""
+    kk = np.maximum(np.asarray(k, dtype=float), 1.0)
+    return param("gemm_eff_max") * kk / (kk + param("gemm_k0"))
 
 
 def params_table() -> list[dict[str, object]]:

@@ -62,7 +62,13 @@ def p2p_s(size_bytes: Array, cross_domain: Array, bw_up: Array, bw_out: Array) -
 
 
 def moe_all_to_all_s(
-    token_bytes: Array, fanout: Array, p: Array, bw_up: Array, bw_out: Array, domain: Array
+    token_bytes: Array,
+    fanout: Array,
+    p: Array,
+    bw_up: Array,
+    bw_out: Array,
+    domain: Array,
+    rdma_eff: float | None = None,
 ) -> np.ndarray:
     """MoE dispatch (or combine) over ``p`` chips: each chip owns tokens totalling ``token_bytes`` (one copy
     each) and sends every token to ``fanout`` (= top-k) experts placed uniformly over the ``p`` chips.
@@ -71,6 +77,10 @@ def moe_all_to_all_s(
     network once per distinct remote domain and is forwarded inside it over scale-up (DeepEP's
     NVLink-forwarding internode kernels): expected distinct domains hit by ``fanout`` uniform picks over
     ``n`` domains is ``n * (1 - (1 - 1/n)**fanout)``, of which ``(n-1)/n`` are remote.
+
+    ``rdma_eff`` (None = ``SCALEOUT_BW_EFF`` on the remote copies) prices the scale-out side as DeepEP's
+    README measures its normal kernels: ALL distinct domains of a token (the local one included, as its
+    test counts bytes) over ``rdma_eff`` x the line rate.
     """
     s = np.asarray(token_bytes, dtype=float)
     k = np.asarray(fanout, dtype=float)
@@ -82,7 +92,10 @@ def moe_all_to_all_s(
     # tokens received over scale-out are re-forwarded to their experts inside the domain over scale-up
     up_copies = up_copies + np.where(n > 1.0, out_copies, 0.0)
     t_up = s * up_copies / (np.asarray(bw_up, dtype=float) * SCALEUP_BW_EFF)
-    t_out = s * out_copies / (np.asarray(bw_out, dtype=float) * SCALEOUT_BW_EFF)
+    if rdma_eff is None:
+        t_out = s * out_copies / (np.asarray(bw_out, dtype=float) * SCALEOUT_BW_EFF)
+    else:
+        t_out = s * distinct / (np.asarray(bw_out, dtype=float) * rdma_eff)
     lat = ALLTOALL_LAUNCH_S + SCALEUP_STEP_LATENCY_S + np.where(n > 1.0, SCALEOUT_STEP_LATENCY_S, 0.0)
     return np.where(pf > 1.0, np.maximum(t_up, t_out) + lat, 0.0)
 

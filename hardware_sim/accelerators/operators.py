@@ -29,7 +29,11 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from hardware_sim.accelerators.catalog import LLM
-from hardware_sim.accelerators.mechanisms import DECODE_MAX_Q, attention_tile_efficiency
+from hardware_sim.accelerators.mechanisms import (
+    DECODE_MAX_Q,
+    attention_tile_efficiency,
+    gemm_compute_efficiency,
+)
 from hardware_sim.accelerators.roofline import ATTENTION_COMPUTE_EFF, MLA_DECODE_COMPUTE_EFF, precision
 
 _MODEL_FIELDS = (
@@ -244,12 +248,35 @@ def kv_bytes_per_chip(m: ModelArrays, batch, tokens, layout: Layout, prec: Preci
 
 
 def _gemm(name: str, tokens, k, n, layers, tp, wb, ab) -> OpCost:
-    """A (tokens x k) @ (k x n) GEMM repeated over ``layers``; weights split ``tp`` ways, read once per step."""
+    """A (tokens x k) @ (k x n) GEMM repeated over ``layers``; weights split ``tp`` ways, read once per step;
+    compute efficiency from the reduction dimension ``k`` (``mechanisms.gemm_compute_efficiency``)."""
     flops = 2.0 * tokens * k * n * layers
     weights = k * n * wb * layers / tp
     acts = tokens * (k + n) * ab * layers
     zero = np.zeros_like(np.asarray(flops, dtype=float))
-    return OpCost(name, "gemm", flops, weights + zero, acts + zero, zero)
+    return OpCost(name, "gemm", flops, weights + zero, acts + zero, zero, gemm_compute_efficiency(k))
+
+
+def _merge(name: str, parts: Sequence[OpCost], use=None) -> OpCost:
+    """Several GEMMs as one operator: FLOP and bytes summed, compute efficiency the FLOP-weighted harmonic
+    mean (total FLOP / sum of FLOP / efficiency), so compute time is the sum of the parts'. ``use`` (bool
+    array) zeroes the operator where false."""
+    flops = sum(p.flops for p in parts)
+    if len(parts) == 1:
+        eff = parts[0].compute_eff
+    else:  # FLOP-weighted harmonic mean; tokens cancel, so this is a per-model (not per-point) array
+        slow = sum(p.flops / p.compute_eff for p in parts)
+        eff = np.where(flops > 0, flops / np.maximum(slow, 1e-30), parts[0].compute_eff)
+    keep = 1.0 if use is None else np.where(use, 1.0, 0.0)
+    return OpCost(
+        name,
+        "gemm",
+        flops * keep,
+        sum(p.weight_bytes for p in parts) * keep,
+        sum(p.act_bytes for p in parts) * keep,
+        sum(p.kv_bytes for p in parts) * keep,
+        eff,
+    )
 
 
 def lm_head_op(m: ModelArrays, batch, layout: Layout, prec: PrecisionArrays) -> OpCost:
@@ -297,16 +324,17 @@ def step_operators(
     mla_q_b = _gemm("attn_q_b", t, m.q_lora_rank, nh * (m.qk_nope_dim + m.qk_rope_dim), L, tp, wb, ab)
     mla_kv_a = _gemm("attn_kv_a", t, h, m.kv_lora_rank + m.qk_rope_dim, L, tp, wb, ab)
     gqa_qkv = _gemm("attn_qkv", t, h, gqa_qkv_n, L, tp, wb, ab)
+    mla_qkv = _merge("attn_qkv_proj", [mla_q_a, mla_q_b, mla_kv_a])
+    gqa_qkv = _merge("attn_qkv_proj", [gqa_qkv])
     ops.append(
         OpCost(
             "attn_qkv_proj",
             "gemm",
-            np.where(mla, mla_q_a.flops + mla_q_b.flops + mla_kv_a.flops, gqa_qkv.flops),
-            np.where(
-                mla, mla_q_a.weight_bytes + mla_q_b.weight_bytes + mla_kv_a.weight_bytes, gqa_qkv.weight_bytes
-            ),
-            np.where(mla, mla_q_a.act_bytes + mla_q_b.act_bytes + mla_kv_a.act_bytes, gqa_qkv.act_bytes),
+            np.where(mla, mla_qkv.flops, gqa_qkv.flops),
+            np.where(mla, mla_qkv.weight_bytes, gqa_qkv.weight_bytes),
+            np.where(mla, mla_qkv.act_bytes, gqa_qkv.act_bytes),
             np.zeros_like(gqa_qkv.flops),
+            np.where(mla, mla_qkv.compute_eff, gqa_qkv.compute_eff),
         )
     )
     # MLA up-projection W_UK/W_UV: absorbed -> applied to the t query/output tokens; naive -> to every
@@ -314,17 +342,7 @@ def step_operators(
     kv_b_n = nh * (m.qk_nope_dim + m.v_head_dim)
     up_tokens = np.where(absorbed, t, b * kv_total)
     mla_kv_b = _gemm("attn_kv_b", up_tokens, m.kv_lora_rank, kv_b_n, L, tp, wb, ab)
-    zero = np.zeros_like(mla_kv_b.flops)
-    ops.append(
-        OpCost(
-            "attn_kv_up_proj",
-            "gemm",
-            np.where(mla, mla_kv_b.flops, zero),
-            np.where(mla, mla_kv_b.weight_bytes, zero),
-            np.where(mla, mla_kv_b.act_bytes, zero),
-            zero,
-        )
-    )
+    ops.append(_merge("attn_kv_up_proj", [mla_kv_b], use=mla))
     o_k = np.where(mla, nh * m.v_head_dim, nh * hd)
     ops.append(_gemm("attn_out_proj", t, o_k, h, L, tp, wb, ab))
 
@@ -363,16 +381,7 @@ def step_operators(
     nd = m.n_dense_layers
     up = _gemm("ffn_dense_up", t, h, 2.0 * m.ffn, nd, tp, wb, ab)
     down = _gemm("ffn_dense_down", t, m.ffn, h, nd, tp, wb, ab)
-    ops.append(
-        OpCost(
-            "ffn_dense",
-            "gemm",
-            up.flops + down.flops,
-            up.weight_bytes + down.weight_bytes,
-            up.act_bytes + down.act_bytes,
-            up.kv_bytes,
-        )
-    )
+    ops.append(_merge("ffn_dense", [up, down]))
 
     # --- MoE layers ----------------------------------------------------------------------------------
     nm, E, k, fe = m.n_moe_layers, m.n_routed_experts, m.top_k, m.moe_ffn
@@ -380,16 +389,7 @@ def step_operators(
     ops.append(router)
     s_up = _gemm("moe_shared_up", t, h, 2.0 * m.n_shared_experts * fe, nm, tp, wb, ab)
     s_down = _gemm("moe_shared_down", t, m.n_shared_experts * fe, h, nm, tp, wb, ab)
-    ops.append(
-        OpCost(
-            "moe_shared_expert",
-            "gemm",
-            s_up.flops + s_down.flops,
-            s_up.weight_bytes + s_down.weight_bytes,
-            s_up.act_bytes + s_down.act_bytes,
-            s_up.kv_bytes,
-        )
-    )
+    ops.append(_merge("moe_shared_expert", [s_up, s_down]))
     # Routed experts: tokens arriving at this chip = t*k (uniform routing over ep chips), experts held
     # = E/ep; distinct experts touched per micro-batch of b*q*ep tokens in the EP group.
     t_in = t * k
@@ -410,6 +410,9 @@ def step_operators(
             routed_weights + 0.0 * pp,
             routed_acts + 0.0 * pp,
             np.zeros_like(routed_flops),
+            # gate/up (K = hidden, 2/3 of the FLOP) and down (K = expert width): FLOP-weighted harmonic mean
+            1.0 / (2.0 / 3.0 / gemm_compute_efficiency(h) + 1.0 / 3.0 / gemm_compute_efficiency(fe))
+            + np.zeros_like(routed_flops),
         )
     )
 

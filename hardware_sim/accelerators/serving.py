@@ -186,12 +186,15 @@ def serve(
     serving: str | None = None,
     kv_precision: str | None = None,
     opts: ServingOptions | None = None,
+    prefix_cached: int = 0,
 ) -> dict[str, Any]:
     """Prefill or decode performance of ``model_id`` on ``system_id`` for ``batch`` sequences per chip.
 
     Keyword options (see ``hardware_sim.accelerators.mechanisms``): ``mtp`` draft tokens and
     ``acceptance``, ``moe_routing`` uniform | balanced, ``ep_overlap``, ``serving`` disaggregated |
-    colocated, ``kv_precision`` (default BF16 cache). Returns a dict with ``tokens_per_s_per_chip``,
+    colocated, ``kv_precision`` (default BF16 cache). ``prefix_cached`` (prefill only): tokens of each
+    prompt found in the prefix cache -- they are attended to but not computed, and ``tokens_per_s_per_chip``
+    then counts computed tokens (``input_tokens_per_s_per_chip`` counts all). Returns a dict with ``tokens_per_s_per_chip``,
     ``ttft_ms`` (prefill) or ``tpot_ms`` (decode, per emitted token), ``bound``, ``batch``, the layout used
     and why, memory per chip, a time breakdown and (``with_ops``) the per-operator table. Raises KeyError
     for unknown ids, ValueError for bad numbers.
@@ -200,6 +203,11 @@ def serve(
         raise InputError(f"phase must be 'prefill' or 'decode', got {phase!r}")
     if batch < 1 or input_len < 1 or output_len < 0:
         raise InputError("batch and input_len must be >= 1 and output_len >= 0")
+    if not 0 <= prefix_cached < input_len or (prefix_cached and phase != "prefill"):
+        raise InputError(
+            f"prefix_cached must be in 0..input_len-1 ({input_len - 1}) and applies to prefill only, "
+            f"got {prefix_cached}"
+        )
     o = options(opts, mtp=mtp, acceptance=acceptance, moe_routing=moe_routing, ep_overlap=ep_overlap,
                 serving=serving, kv_precision=kv_precision)  # fmt: skip
     system, model, chip = resolve(system_id, model_id, prec)
@@ -209,10 +217,11 @@ def serve(
     m, p = model_arrays(model), _prec(prec, o)
     b_rank = batch / ranks
     if phase == "prefill":
-        ctx, ctx_max = 0, input_len
-        r = evaluate_step(hw, m, b_rank, input_len, 0, lay, p, with_ops=with_ops, opts=o)
+        ctx, ctx_max = prefix_cached, input_len
+        computed = input_len - prefix_cached
+        r = evaluate_step(hw, m, b_rank, computed, prefix_cached, lay, p, with_ops=with_ops, opts=o)
         t = float(r["time_s"])
-        tokens = batch * input_len / t
+        tokens = batch * computed / t
     else:
         ctx, ctx_max = input_len + output_len / 2.0, input_len + output_len
         r = decode_step(hw, m, b_rank, input_len, output_len, lay, p, o, with_ops=with_ops)
@@ -240,6 +249,8 @@ def serve(
     }
     if phase == "prefill":
         out["ttft_ms"] = t * 1e3
+        out["prefix_cached"] = int(prefix_cached)
+        out["input_tokens_per_s_per_chip"] = batch * input_len / t
     else:
         out["tpot_ms"] = float(r["tpot_s"]) * 1e3
         out["step_ms"] = t * 1e3

@@ -102,7 +102,9 @@ def _comm_time(c, hw: HardwareArrays, low_latency=False) -> np.ndarray:
     if c.collective == "all_reduce":
         one = network.all_reduce_s(c.size_bytes, c.group, hw.bw_up, hw.bw_out, hw.domain)
     elif c.collective == "moe_all_to_all":
-        normal = network.moe_all_to_all_s(c.size_bytes, c.fanout, c.group, hw.bw_up, hw.bw_out, hw.domain)
+        normal = network.moe_all_to_all_s(
+            c.size_bytes, c.fanout, c.group, hw.bw_up, hw.bw_out, hw.domain, param("normal_rdma_bw_eff")
+        )
         ll = network.moe_all_to_all_ll_s(
             c.size_bytes, c.fanout, c.group, hw.bw_up, hw.bw_out, hw.domain, param("ll_rdma_bw_eff")
         )

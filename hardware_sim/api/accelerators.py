@@ -221,6 +221,9 @@ class LlmServeRequest(ServingMechanisms):
     batch: Count = Field(1, ge=1, le=MAX_BATCH_PER_CHIP, description="concurrent sequences per accelerator")
     input_len: Count = Field(2048, ge=1, le=MAX_SEQUENCE_TOKENS, description="prompt tokens")
     output_len: Count = Field(512, ge=0, le=MAX_SEQUENCE_TOKENS, description="generated tokens")
+    prefix_cached: Count = Field(
+        0, ge=0, le=MAX_SEQUENCE_TOKENS, description="prefill: prefix-cache hit tokens"
+    )
     tpot_ms: Number | None = Field(
         None,
         gt=0,
@@ -241,6 +244,15 @@ class LlmServeRequest(ServingMechanisms):
     def _decode_only(cls, value: float | None, info: ValidationInfo) -> float | None:
         if value is not None and info.data.get("phase") == "prefill":
             raise ValueError("a TPOT target applies to the decode phase only")
+        return value
+
+    @field_validator("prefix_cached")
+    @classmethod
+    def _prefill_prefix(cls, value: int, info: ValidationInfo) -> int:
+        if value and info.data.get("phase") != "prefill":
+            raise ValueError("a cached prefix applies to the prefill phase only")
+        if value and value >= info.data.get("input_len", MAX_SEQUENCE_TOKENS + 1):
+            raise ValueError(f"must be below input_len ({info.data.get('input_len')}), got {value}")
         return value
 
     @field_validator("tp", "pp")
@@ -293,6 +305,7 @@ class LlmServeRequest(ServingMechanisms):
                     prec,
                     self.layout(),
                     with_ops=self.with_operators,
+                    prefix_cached=self.prefix_cached,
                     **self.mechanism_kwargs(),
                 )
             )

@@ -184,6 +184,8 @@ def test_replace_json(capsys):
         (["sim", "llm", "--system", "hgx-h20-8", "--model", "gpt-5", "--phase", "decode", "--json"], "gpt-5"),
         ([*LLM_8B, "--phase", "decode", "--batch", "0"], "--batch"),
         ([*LLM_8B, "--phase", "prefill", "--tpot-ms", "20"], "--tpot-ms"),
+        ([*LLM_8B, "--phase", "decode", "--prefix-cached", "100"], "--prefix-cached"),
+        ([*LLM_8B, "--phase", "prefill", "--input-len", "512", "--prefix-cached", "512"], "--prefix-cached"),
         (replace_argv("--chips", "10", "--json", model="nope"), "model id"),
         (replace_argv("--chips", "10", "--json", source="nope"), "system id"),
         (replace_argv("--chips", "0", "--json"), "--chips"),
