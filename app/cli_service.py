@@ -24,8 +24,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 DEFAULT_WORKERS = 2
 """gunicorn worker processes of ``fabscope serve`` (each holds its own Dash app, ~200 MB)."""
-DEFAULT_THREADS = 4
-"""Threads per gunicorn worker (``gthread``): page callbacks wait on DuckDB, which releases the GIL."""
+DEFAULT_THREADS = 16
+"""Threads per gunicorn worker (``gthread``): page callbacks spend much of their time in DuckDB, which
+releases the GIL (bench/bench_serve.py: 2 workers × 16 threads serve ~3.5× the requests of 2 × 4)."""
 REQUEST_TIMEOUT_S = 120
 """gunicorn kills a worker stuck on one request this long, seconds (the slowest page callback takes ~2 s)."""
 DEFAULT_WORKER_CONCURRENCY = 2

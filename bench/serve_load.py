@@ -11,6 +11,7 @@ renders that page's layout, warehouse queries included), until the deadline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -62,20 +63,24 @@ def start_fabscope(args: Sequence[str], log: Path, env: dict[str, str]) -> subpr
         handle.close()
 
 
-def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    """SIGTERM the process group of ``proc`` (graceful), SIGKILL after ``timeout`` seconds."""
+def stop(*procs: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGTERM the process groups of ``procs`` together (graceful), SIGKILL what is left after ``timeout`` s."""
     import signal
 
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=timeout)
-    except ProcessLookupError:
-        pass
+    def signal_group(proc: subprocess.Popen, sig: int) -> None:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+
+    for proc in procs:
+        signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            signal_group(proc, signal.SIGKILL)
+            proc.wait(timeout=timeout)
 
 
 def wait_healthy(base: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> dict[str, Any]:

@@ -192,3 +192,11 @@ def test_with_redis_down_the_dashboard_says_so_and_still_serves_pages(
 def test_check_redis_raises_a_service_error() -> None:
     with pytest.raises(ServiceError, match="is not reachable"):
         service.check_redis(_closed_port_url(), timeout=0.5)
+
+
+@pytest.mark.slow
+def test_the_forecasts_page_says_when_no_worker_answers(redis_url: str) -> None:
+    settings = get_settings(redis_url=redis_url)
+    assert service.background_problem(settings) is None  # Redis answers: other pages show no banner
+    problem = service.background_problem(settings, workers=True)
+    assert problem is not None and "No fabscope worker answers" in problem and "fabscope worker" in problem

@@ -65,8 +65,7 @@ def stack(redis_url: str, refreshed_db: Path, tmp_path_factory: pytest.TempPathF
             time.sleep(0.5)
         yield Stack(base, db, redis_url, web_log, worker_log)
     finally:
-        serve_load.stop(web)
-        serve_load.stop(worker)
+        serve_load.stop(web, worker)
 
 
 def test_health_reports_the_warehouse_and_the_celery_queue(stack: Stack) -> None:
@@ -76,6 +75,12 @@ def test_health_reports_the_warehouse_and_the_celery_queue(stack: Stack) -> None
     assert doc["warehouse"] == {"readable": True, "schema_version": doc["warehouse"]["schema_version"]}
     assert doc["background"] == {"manager": "celery", "reachable": True}
     assert doc["version"] == service.version() and str(stack.db) not in body.decode()
+    _, deps = serve_load.request(stack.base, "/_dash-dependencies")
+    spec = next(s for s in json.loads(deps) if "service-banner" in s["output"])
+    status, banner = serve_load.request(
+        stack.base, "/_dash-update-component", serve_load.page_payload(spec, "/forecasts")
+    )
+    assert status == 200 and b"banner-error" not in banner  # Redis up, the worker answers: no banner
 
 
 def test_four_gunicorn_workers_serve_fifty_users_without_an_error(stack: Stack) -> None:
