@@ -24,7 +24,7 @@ import serve_load
 from app.dashboard import scenario_edit as se
 from app.dashboard import service
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("team-stack"), pytest.mark.timeout(300)]
 
 USERS = 50
 LOAD_SECONDS = 6.0
