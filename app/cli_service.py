@@ -168,7 +168,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     app = create_app(str(db))  # registers every background callback as a Celery task
     celery = app.server.extensions[service.EXTENSION_KEY].handle
     print(
-        f"fabscope worker → {redacted_url(settings.redis_url)} ({args.concurrency} processes, "
+        f"fabscope worker → {redacted_url(settings.redis_url)} ({args.concurrency} worker process(es), "
         f"warehouse {db})",
         file=sys.stderr,
     )

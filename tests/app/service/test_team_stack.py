@@ -155,3 +155,36 @@ def test_a_rerun_from_the_dashboard_runs_on_the_celery_worker(stack: Stack) -> N
     assert rows == [("celery-rerun", 200)]
     worker_log = stack.worker_log.read_text()
     assert "background_callback_" in worker_log and "succeeded" in worker_log  # the worker ran it
+
+
+def test_without_redis_a_rerun_runs_locally_under_gunicorn(
+    refreshed_db: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The single-machine default: gunicorn workers share the diskcache beside the warehouse, so a poll
+    answered by another worker than the one that started the rerun still finds its progress and result."""
+    folder = tmp_path_factory.mktemp("local")
+    db = folder / "fabscope.duckdb"
+    shutil.copyfile(refreshed_db, db)
+    port, log = serve_load.free_port(), folder / "web.log"
+    env = serve_load.fabscope_env()
+    env.pop("FABSCOPE_REDIS_URL", None)
+    web = serve_load.start_fabscope(
+        ["serve", "--db", str(db), "--port", str(port), "--workers", "2"], log, env
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert serve_load.wait_healthy(base, web, log)["background"] == {
+            "manager": "diskcache",
+            "reachable": True,
+        }
+        text = se.build_scenario_yaml("baseline.yaml", "local-rerun", {})
+        out = _background_call(
+            base,
+            "editor-last-run.data",
+            inputs={"editor-run": 1},
+            state={"editor-yaml": text, "editor-seed": 5, "editor-paths": 150},
+        )
+    finally:
+        serve_load.stop(web)
+    assert out["response"]["editor-last-run"]["data"]["name"] == "local-rerun"
+    assert (folder / service.CACHE_DIR_NAME).is_dir()
