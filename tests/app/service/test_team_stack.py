@@ -24,7 +24,7 @@ import serve_load
 from app.dashboard import scenario_edit as se
 from app.dashboard import service
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("team-stack"), pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 USERS = 50
 LOAD_SECONDS = 6.0
@@ -41,7 +41,7 @@ class Stack:
     worker_log: Path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def stack(redis_url: str, refreshed_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("stack")
     db = folder / "fabscope.duckdb"
@@ -68,7 +68,7 @@ def stack(redis_url: str, refreshed_db: Path, tmp_path_factory: pytest.TempPathF
         serve_load.stop(web, worker)
 
 
-def test_health_reports_the_warehouse_and_the_celery_queue(stack: Stack) -> None:
+def _check_health_reports_the_warehouse_and_the_celery_queue(stack: Stack) -> None:
     status, body = serve_load.request(stack.base, "/healthz")
     doc = json.loads(body)
     assert status == 200 and doc["status"] == "ok"
@@ -83,7 +83,7 @@ def test_health_reports_the_warehouse_and_the_celery_queue(stack: Stack) -> None
     assert status == 200 and b"banner-error" not in banner  # Redis up, the worker answers: no banner
 
 
-def test_four_gunicorn_workers_serve_fifty_users_without_an_error(stack: Stack) -> None:
+def _check_four_gunicorn_workers_serve_fifty_users_without_an_error(stack: Stack) -> None:
     result = serve_load.simulate_users(stack.base, USERS, LOAD_SECONDS)
     assert result.errors == []
     assert result.requests >= USERS  # every user got at least one answer in the time
@@ -135,7 +135,7 @@ def _background_call(base: str, output_part: str, inputs: dict[str, Any], state:
     raise AssertionError(f"no result in {RERUN_TIMEOUT_S:.0f} s; progress seen: {progress}")
 
 
-def test_a_rerun_from_the_dashboard_runs_on_the_celery_worker(stack: Stack) -> None:
+def _check_a_rerun_from_the_dashboard_runs_on_the_celery_worker(stack: Stack) -> None:
     import duckdb
 
     text = se.build_scenario_yaml("baseline.yaml", "celery-rerun", {"demand_growth": 1.2})
@@ -155,6 +155,14 @@ def test_a_rerun_from_the_dashboard_runs_on_the_celery_worker(stack: Stack) -> N
     assert rows == [("celery-rerun", 200)]
     worker_log = stack.worker_log.read_text()
     assert "background_callback_" in worker_log and "succeeded" in worker_log  # the worker ran it
+
+
+def test_the_team_stack(stack: Stack) -> None:
+    """One test for the one stack (pytest-xdist would otherwise start a stack per worker): health, then
+    50 users, then a rerun through the Celery worker."""
+    _check_health_reports_the_warehouse_and_the_celery_queue(stack)
+    _check_four_gunicorn_workers_serve_fifty_users_without_an_error(stack)
+    _check_a_rerun_from_the_dashboard_runs_on_the_celery_worker(stack)
 
 
 def test_without_redis_a_rerun_runs_locally_under_gunicorn(
