@@ -30,13 +30,14 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest --headless -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 -m "not browser"
+	$(BIN)/pytest --headless -m browser
 
 ## check: the fast loop: ruff and every test not marked slow or browser, in parallel
 check: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -n 2 --dist loadgroup -m "not slow and not browser"
+	$(BIN)/pytest -q -n 2 -m "not slow and not browser"
 
 ## bench: run every benchmark in bench/ and print ratios against same-run baselines
 bench: $(VENV)/.installed-dev

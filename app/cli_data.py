@@ -1,4 +1,4 @@
-"""``fabscope refresh``, ``status`` and ``serve``: the warehouse commands."""
+"""``fabscope refresh`` and ``status``: the warehouse commands (``serve`` is in :mod:`app.cli_service`)."""
 
 from __future__ import annotations
 
@@ -212,21 +212,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    db = resolve_db_path(args.db)
-    if not Warehouse(db).exists():
-        print(
-            f"fabscope: no warehouse at {db} yet; pages will say how to fill it (`fabscope refresh`).",
-            file=sys.stderr,
-        )
-    from app.dashboard.app import serve
-
-    serve(str(db), host=args.host, port=args.port)
-    return 0
-
-
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add refresh/status/serve to the top-level parser."""
+    """Add refresh/status to the top-level parser."""
     p = sub.add_parser("refresh", help="materialise the Dagster assets into the warehouse")
     add_db_arg(p)
     p.add_argument("--prices", default=None, help="sample (default) | yahoo | akshare | csv:DIR")
@@ -247,9 +234,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_arg(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("serve", help="serve the Dash dashboard")
-    add_db_arg(p)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8050)
-    p.set_defaults(func=cmd_serve)

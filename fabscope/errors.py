@@ -1,12 +1,13 @@
 """The one fabscope exception hierarchy.
 
-Every expected failure is a :class:`FabscopeError` of one of four kinds, raised where the problem is
+Every expected failure is a :class:`FabscopeError` of one of five kinds, raised where the problem is
 found with a one-line message that names the file, row, field or id involved:
 
 - :class:`InputError`: bad user input (an argument, an option, a setting, a scenario file, a form field);
 - :class:`DataError`: bad or missing data (a reference CSV, a price file, a catalog entry, a provider);
 - :class:`WarehouseError`: the warehouse is missing, corrupt, locked or from a newer fabscope;
-- :class:`NotFoundError`: an unknown id (chip, system, model, process flow, stored run...).
+- :class:`NotFoundError`: an unknown id (chip, system, model, process flow, stored run...);
+- :class:`ServiceError`: a configured service (Redis, a Celery worker) is unreachable.
 
 It is rendered once per front end: ``app.cli.main`` prints ``fabscope: <message>`` on stderr and exits 2;
 ``pipelines.failures`` turns it into a ``dagster.Failure``; the dashboard shows its message. Callers
@@ -46,6 +47,10 @@ class WarehouseError(FabscopeError):
     """The warehouse is missing, corrupt, locked or written by a newer fabscope."""
 
 
+class ServiceError(FabscopeError):
+    """A service fabscope was told to use is unreachable or refuses (Redis, a Celery worker)."""
+
+
 class NotFoundError(FabscopeError, KeyError):
     """An unknown id (chip, system, model, process flow, stored run...); the message lists valid ones."""
 
@@ -55,11 +60,12 @@ KINDS: dict[type[FabscopeError], str] = {
     InputError: "input",
     DataError: "data",
     WarehouseError: "warehouse",
+    ServiceError: "service",
 }
 
 
 def error_kind(exc: FabscopeError) -> str:
-    """``"not_found"``, ``"input"``, ``"data"`` or ``"warehouse"`` (``"error"`` for a bare ``FabscopeError``)."""
+    """``"not_found"``, ``"input"``, ``"data"``, ``"warehouse"`` or ``"service"`` (``"error"`` for a bare ``FabscopeError``)."""
     return next((name for kind, name in KINDS.items() if isinstance(exc, kind)), "error")
 
 
@@ -69,6 +75,7 @@ __all__ = [
     "FabscopeError",
     "InputError",
     "NotFoundError",
+    "ServiceError",
     "WarehouseError",
     "error_kind",
 ]

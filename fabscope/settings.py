@@ -9,16 +9,20 @@ absolute (``~`` expanded).
 
 Command-line flags win over the environment: the warehouse is ``--db`` if given, else ``$FABSCOPE_DB``,
 else ``./data/fabscope.duckdb`` (:func:`resolve_db_path`). ``fabscope config --json`` prints the
-effective values.
+effective values, with secrets (``$FABSCOPE_SECRET_KEY``, a password inside a URL) shown as ``***``.
+
+The team settings (``$FABSCOPE_REDIS_URL``, ``$FABSCOPE_AUTH_*``, ``$FABSCOPE_SECRET_KEY``) are read by
+``fabscope serve`` / ``fabscope worker`` (:mod:`app.dashboard.service`); docs/deploy.md says when to set them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fabscope.errors import InputError
@@ -62,14 +66,52 @@ class Settings(BaseSettings):
     require_browser: bool = _env(
         "FABSCOPE_REQUIRE_BROWSER", False, "tests: fail, not skip, browser tests without Chromium"
     )
+    require_services: bool = _env(
+        "FABSCOPE_REQUIRE_SERVICES", False, "tests: fail, not skip, team-mode tests without redis-server"
+    )
+    # ---- the dashboard as a service (`fabscope serve`, `fabscope worker`; docs/deploy.md) ----------
+    redis_url: str | None = _env(
+        "FABSCOPE_REDIS_URL",
+        None,
+        "Redis for the dashboard's background reruns (Celery broker + results; `fabscope worker` runs "
+        "them); unset: a local diskcache beside the warehouse",
+    )
+    auth_users_file: Path | None = _env(
+        "FABSCOPE_AUTH_USERS_FILE",
+        None,
+        "dashboard basic auth: file of `user:password-hash` lines (`fabscope passwd USER` writes one)",
+    )
+    auth_proxy_header: str | None = _env(
+        "FABSCOPE_AUTH_PROXY_HEADER",
+        None,
+        "dashboard behind a trusted reverse proxy: the header naming the signed-in user (e.g. "
+        "X-Forwarded-User); requests without it get HTTP 401",
+    )
+    secret_key: SecretStr | None = _env(
+        "FABSCOPE_SECRET_KEY",
+        None,
+        "signs the dashboard's background-callback handles; set the same value on every web host "
+        "(unset: `fabscope serve` draws one per start, shared by its gunicorn workers)",
+    )
     real_prices: Path | None = _env(
         "FABSCOPE_REAL_PRICES", None, "tests: folder of real price exports (csv-drop tests skip without)"
     )
 
-    @field_validator("db", "reference_dir", "drop_dir", "cache_dir", "dagster_home", "real_prices")
+    @field_validator(
+        "db", "reference_dir", "drop_dir", "cache_dir", "dagster_home", "real_prices", "auth_users_file"
+    )
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return None if value is None else Path(value).expanduser().absolute()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected a redis://HOST:PORT/DB (or rediss://, unix://) URL")
+        return value.strip()
 
     @field_validator("prices")
     @classmethod
@@ -116,6 +158,21 @@ def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return get_settings().db
 
 
+def redacted_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and ``fabscope config``)."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "***"
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, str) and "://" in value:
+        return redacted_url(value)
+    return value
+
+
 def describe(settings: Settings | None = None, db: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """``{name: {"value", "env", "default", "source", "description"}}`` for ``fabscope config --json``.
 
@@ -130,7 +187,7 @@ def describe(settings: Settings | None = None, db: str | os.PathLike[str] | None
             value, source = resolve_db_path(db), "flag"
         default = field.default
         out[name] = {
-            "value": str(value) if isinstance(value, Path) else value,
+            "value": _shown(value),
             "env": env,
             "default": str(default) if isinstance(default, Path) else default,
             "source": source,
@@ -139,4 +196,12 @@ def describe(settings: Settings | None = None, db: str | os.PathLike[str] | None
     return out
 
 
-__all__ = ["ENV_VARS", "Settings", "describe", "env_var", "get_settings", "resolve_db_path"]
+__all__ = [
+    "ENV_VARS",
+    "Settings",
+    "describe",
+    "env_var",
+    "get_settings",
+    "redacted_url",
+    "resolve_db_path",
+]

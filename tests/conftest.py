@@ -25,7 +25,12 @@ _SESSION_DIR = Path(tempfile.mkdtemp(prefix="fabscope-tests-"))
 os.environ["DAGSTER_HOME"] = str(_SESSION_DIR / "dagster")
 (_SESSION_DIR / "dagster").mkdir(parents=True, exist_ok=True)
 (_SESSION_DIR / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-for _name in set(ENV_VARS) - {"DAGSTER_HOME", "FABSCOPE_REQUIRE_BROWSER", "FABSCOPE_REAL_PRICES"}:
+for _name in set(ENV_VARS) - {
+    "DAGSTER_HOME",
+    "FABSCOPE_REQUIRE_BROWSER",
+    "FABSCOPE_REQUIRE_SERVICES",
+    "FABSCOPE_REAL_PRICES",
+}:
     os.environ.pop(_name, None)  # the tests see the documented defaults, not the caller's settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,13 +1,15 @@
 """The fabscope analyst dashboard: a Dash pages app on the published warehouse.
 
 ``create_app(db_path)`` builds the app (pages in ``app/dashboard/pages``, one file each);
-``serve(db_path, host, port)`` runs it (``fabscope serve`` calls this). The warehouse location
+``serve(db_path, host, port)`` runs it on Flask's development server (``fabscope serve --dev``);
+``fabscope serve`` runs it under gunicorn (``app.dashboard.wsgi.create_server``). The warehouse location
 is held in one place, the server config (``components.DB_CONFIG_KEY``), and read with
 ``components.current_db()``. Pages read the warehouse through :mod:`app.queries` with
 short-lived read-only connections, so a refresh can publish a new file while the dashboard is open.
 Each page's figure logic sits beside it in ``pages/<page>_views.py``. Scenario reruns are background
-callbacks (``DiskcacheManager``, cache beside the warehouse) that write through the
-warehouse's single writer.
+callbacks that write through the warehouse's single writer: on Celery workers over Redis when
+``$FABSCOPE_REDIS_URL`` is set, else a local diskcache beside the warehouse; authentication, /healthz and
+the background managers live in :mod:`app.dashboard.service`.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import dash
 from dash import dcc, html
 
 from app.dashboard import components as ui
+from app.dashboard import service
+from fabscope.settings import get_settings
 from pipelines.warehouse import resolve_db_path
 
 DASHBOARD_DIR = Path(__file__).resolve().parent
 PAGES_DIR = DASHBOARD_DIR / "pages"
 ASSETS_DIR = DASHBOARD_DIR / "assets"
-CACHE_DIR_NAME = "dashboard-cache"
-"""Folder (beside the warehouse file) holding the background-callback cache."""
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 NAV_ORDER = ("/", "/market", "/policy", "/capacity", "/hardware", "/forecasts")
@@ -34,19 +36,6 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024
 Callback requests carry only small inputs; the biggest is a scenario upload, which the browser
 caps at ``scenario_edit.BROWSER_UPLOAD_BYTES`` (base64 adds a third) and the server then checks
 against the 64 KiB scenario limit with a readable message."""
-
-
-def cache_dir_for(db: str | Path) -> Path:
-    """Background-callback cache folder for warehouse ``db`` (created if needed)."""
-    folder = Path(db).parent / CACHE_DIR_NAME
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _background_manager(db: str) -> dash.DiskcacheManager:
-    import diskcache
-
-    return dash.DiskcacheManager(diskcache.Cache(str(cache_dir_for(db))))
 
 
 def _navbar() -> html.Header:
@@ -77,6 +66,8 @@ def _navbar() -> html.Header:
 def create_app(db_path: str | None = None) -> dash.Dash:
     """Build the dashboard for warehouse ``db_path`` (else ``$FABSCOPE_DB``, else ./data/fabscope.duckdb)."""
     db = str(resolve_db_path(db_path))
+    settings = get_settings()
+    manager = service.background_manager(db, settings)
     app = dash.Dash(
         __name__,
         use_pages=True,
@@ -85,14 +76,18 @@ def create_app(db_path: str | None = None) -> dash.Dash:
         title="fabscope",
         update_title=None,
         suppress_callback_exceptions=True,
-        background_callback_manager=_background_manager(db),
+        background_callback_manager=manager,
     )
     app.server.config[ui.DB_CONFIG_KEY] = db
+    app.server.extensions[service.EXTENSION_KEY] = manager
+    if settings.secret_key is not None:  # signs background handles alike on every web process
+        app.server.secret_key = settings.secret_key.get_secret_value()
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.layout = html.Div(
         className="shell",
         children=[
             _navbar(),
+            html.Div(id=SERVICE_BANNER_ID),
             html.Main(dash.page_container, className="content"),
             html.Footer(
                 className="footer",
@@ -105,7 +100,25 @@ def create_app(db_path: str | None = None) -> dash.Dash:
         ],
     )
     ui.register_shared_callbacks(app)
+    _register_service_banner(app)
+    service.register_healthz(app, settings)
+    service.install_auth(app, settings)
     return app
+
+
+SERVICE_BANNER_ID = "service-banner"
+"""The shell's banner saying background reruns cannot run (Redis down, no worker); empty otherwise."""
+
+
+def _register_service_banner(app: dash.Dash) -> None:
+    @app.callback(
+        dash.Output(SERVICE_BANNER_ID, "children"),
+        dash.Input("_pages_location", "pathname"),
+    )
+    def _banner(pathname: str | None) -> html.Div | None:
+        on_forecasts = (pathname or "").rstrip("/").endswith("/forecasts")
+        problem = service.background_problem(get_settings(), workers=on_forecasts)
+        return html.Div(problem, className="banner banner-error", id="service-problem") if problem else None
 
 
 def serve(db_path: str | None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:

@@ -1,4 +1,4 @@
-"""The exception hierarchy: four kinds under one base, messages shown as written."""
+"""The exception hierarchy: five kinds under one base, messages shown as written."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import importlib
 
 import pytest
 
-from fabscope.errors import DataError, FabscopeError, InputError, NotFoundError, WarehouseError
+from fabscope.errors import DataError, FabscopeError, InputError, NotFoundError, ServiceError, WarehouseError
 
 
-@pytest.mark.parametrize("kind", [InputError, DataError, WarehouseError, NotFoundError])
+@pytest.mark.parametrize("kind", [InputError, DataError, WarehouseError, NotFoundError, ServiceError])
 def test_every_kind_is_a_fabscope_error_with_its_message_as_written(kind: type[FabscopeError]) -> None:
     exc = kind("unknown chip id 'x'; valid ids: a, b")
     assert isinstance(exc, FabscopeError)
@@ -37,6 +37,7 @@ def test_kinds_stay_compatible_with_the_builtin_errors_they_replace() -> None:
         (DataError("x"), "data"),
         (WarehouseError("x"), "warehouse"),
         (NotFoundError("x"), "not_found"),
+        (ServiceError("x"), "service"),
         (FabscopeError("x"), "error"),
     ],
 )
@@ -89,7 +90,7 @@ def test_problems_are_raised_as_their_kind_where_found(
     assert argument.split("-")[-1] in str(caught.value) and not str(caught.value).startswith("'")  # no quotes
 
 
-@pytest.mark.parametrize("kind", [InputError, DataError, WarehouseError, NotFoundError])
+@pytest.mark.parametrize("kind", [InputError, DataError, WarehouseError, NotFoundError, ServiceError])
 def test_the_cli_renders_every_kind_once_in_one_line_with_exit_2(
     kind: type[FabscopeError], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
