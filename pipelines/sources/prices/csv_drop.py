@@ -47,7 +47,7 @@ from pipelines.sources.prices.csv_layouts import (
     ticker_from_name,
     unpivot_multiheader,
 )
-from pipelines.sources.prices.csv_text import RawFile, drop_files, read_strings
+from pipelines.sources.prices.csv_text import RawFile, list_drop, read_strings
 from pipelines.validation import (
     QUARANTINE_SCHEMA,
     ColumnRule,
@@ -268,8 +268,9 @@ def read_drop(
     if not directory.is_dir():
         raise ProviderError(f"csv drop folder {directory} does not exist or is not a folder")
     reads: list[FileRead] = []
-    refused: dict[str, str] = {}
-    for path in drop_files(directory):
+    listing = list_drop(directory)
+    refused: dict[str, str] = dict(listing.refused)
+    for path in listing.files:
         try:
             reads.append(read_price_file(path, known))
         except (ProviderError, ValidationError) as exc:
