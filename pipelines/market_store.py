@@ -233,7 +233,7 @@ def refresh_prices(
     known = dict(zip(universe["ticker"].to_list(), universe["currency"].to_list(), strict=True))
     ranged = start is not None or end is not None
     start, end = fetch_window(con, spec, start, end, today)
-    provider = build_provider(spec, universe=universe, events=events, known=known)
+    provider = build_provider(spec, universe=universe, events=events, known=known, today=today)
     result = provider.fetch(universe["ticker"].to_list(), start, end)
     quarantined = quarantine_refused(con, result, run_id)
     if result.frame.height == 0:
