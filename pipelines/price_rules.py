@@ -29,7 +29,7 @@ Quarantined rows name the file, line, field, value (at most ``MAX_VALUE_CHARS`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -104,13 +104,13 @@ def first_day(tickers: pl.Series) -> pl.Series:
 
 
 def row_problems(
-    prices: pl.DataFrame, *, today: date, listing: Mapping[str, str], universe: bool
+    prices: pl.DataFrame, *, today: date, listing: Mapping[str, str], universe: Collection[str] | None
 ) -> pl.DataFrame:
     """Quarantine rows (``QUARANTINE_COLS``) of every row-level rule over one file's typed prices.
 
     ``prices``: date, ticker, open..close, volume, currency (as stated, NULL if not), ``__file``,
-    ``__line``; ``listing``: ticker -> listing currency for every ticker present; ``universe``: True when
-    ``listing`` comes from a ticker universe (then unknown tickers are refused)."""
+    ``__line``; ``listing``: ticker -> listing currency for every ticker present; ``universe``: the known
+    tickers (universe plus declared; None: no universe given, any symbol accepted)."""
     df = prices.with_columns(first_day(prices["ticker"]).alias("__first"))
     out: list[pl.DataFrame] = []
     for f in PRICE_FIELDS:
@@ -184,11 +184,11 @@ def row_problems(
             "listing_currency",
         )
     )
-    if universe:
+    if universe is not None:
         out.append(
             _rows(
                 df,
-                ~pl.col("ticker").is_in(list(listing)),
+                ~pl.col("ticker").is_in(sorted(universe)),
                 "ticker",
                 pl.col("ticker"),
                 pl.lit(f"not in the ticker universe (tickers.csv); declare it in {DECLARATION_FILE}"),

@@ -245,7 +245,9 @@ def read_price_file(
             if c not in good.columns
         ),
     )
-    problems = row_problems(stated, today=today, listing=currencies, universe=universe)
+    problems = row_problems(
+        stated, today=today, listing=currencies, universe=set(known) if universe else None
+    )
     if problems.height:
         bad_lines = problems["__line"].unique().implode()
         good = good.filter(~pl.col("__line").cast(pl.Int64).is_in(bad_lines))
