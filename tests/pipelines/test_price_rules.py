@@ -189,3 +189,32 @@ def test_rules_are_declared_with_a_severity() -> None:
         "quarantine",
         "refuse",
     }
+
+
+@pytest.mark.parametrize(
+    ("car", "t_stat", "bad"),
+    [
+        (0.05, 2.0, False),
+        (2.1e306, float("inf"), True),
+        (float("inf"), 1.0, True),
+        (7.0, 1.0, True),
+        (0.1, float("nan"), True),
+    ],
+)
+def test_event_study_check_blocks_infinite_or_absurd_cars(car: float, t_stat: float, bad: bool) -> None:
+    import duckdb
+
+    from pipelines.assets.event_study import EVENT_STUDY_CONDITIONS
+    from pipelines.schema import TABLES
+
+    con = duckdb.connect()
+    con.execute(TABLES["event_study"].ddl())
+    con.execute(
+        "INSERT INTO event_study (event_id, ticker, \"window\", car, t_stat, flag) VALUES ('e', 'NVDA', '[0,+5]', ?, ?, 'ok')",
+        [car, t_stat],
+    )
+    violations = sum(
+        con.execute(f"SELECT count(*) FROM event_study WHERE NOT ({c})").fetchone()[0]
+        for c in EVENT_STUDY_CONDITIONS
+    )
+    assert (violations > 0) == bad
