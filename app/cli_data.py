@@ -27,10 +27,15 @@ def dagster_home() -> Path:
     Sets ``$DAGSTER_HOME`` to the absolute path (Dagster refuses a relative one) and creates it."""
     home = get_settings().dagster_home
     os.environ["DAGSTER_HOME"] = str(home)
-    home.mkdir(parents=True, exist_ok=True)
-    yaml = home / "dagster.yaml"
-    if not yaml.exists():
-        yaml.write_text("telemetry:\n  enabled: false\n")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        yaml = home / "dagster.yaml"
+        if not yaml.exists():
+            yaml.write_text("telemetry:\n  enabled: false\n")
+    except OSError as exc:  # a read-only working directory
+        raise CliError(
+            f"cannot create the Dagster folder {home} ({exc.strerror or exc}); set $DAGSTER_HOME to a writable folder"
+        ) from None
     return home
 
 

@@ -70,6 +70,10 @@ class WarehouseResource(dg.ConfigurableResource):
         lock = wh.lock(self.lock_timeout_s)
         try:
             lock.acquire(timeout=0)
+        except OSError as exc:  # a read-only folder: the lock file cannot be created
+            raise WarehouseError(
+                f"cannot write beside {wh.path}: {exc.strerror or exc}; nothing was written"
+            ) from None
         except Timeout:
             if context.log is not None:
                 context.log.warning(

@@ -89,6 +89,19 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def _is_damage(exc: duckdb.Error) -> bool:
+    """A read failed because the file is damaged (a bad block checksum is DuckDB's bare ``Error``; a
+    truncated file an ``IOException``), not because of the query."""
+    return type(exc) is duckdb.Error or isinstance(exc, duckdb.IOException | duckdb.InternalException)
+
+
+def _os_error(path: Path, exc: OSError) -> WarehouseError:
+    """A one-line ``WarehouseError`` for an OS-level write failure (read-only folder, disk full...)."""
+    return WarehouseError(
+        f"cannot write beside {path}: {exc.strerror or exc} ({type(exc).__name__}); nothing was written"
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -144,7 +157,10 @@ def _staged(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Iterator[str
             yield view
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # a failed COMMIT (disk full) may have ended the transaction already: the real error is
+            # the one to show, never "cannot rollback - no transaction is active"
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
             raise
     finally:
         con.unregister(view)
@@ -237,6 +253,13 @@ class Warehouse:
         con = self._open_read_only()
         try:
             yield con
+        except duckdb.Error as exc:
+            if not _is_damage(exc):
+                raise
+            raise WarehouseError(
+                f"{self.path} is damaged ({_first_line(exc)}); restore a kept version (`fabscope restore --list`) "
+                "or move it aside and run `fabscope refresh`"
+            ) from None
         finally:
             con.close()
 
@@ -281,7 +304,10 @@ class Warehouse:
     # ---- writers -------------------------------------------------------------------
     def lock(self, timeout: float = WRITER_LOCK_TIMEOUT_S) -> FileLock:
         """The single-writer lock (a ``filelock.FileLock``; the OS frees it if the holder dies)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _os_error(self.path, exc) from None
         return FileLock(str(self.lock_path), timeout=timeout)
 
     def begin_staging(self, tag: str | None = None) -> Path:
@@ -289,13 +315,19 @@ class Warehouse:
 
         Call with the writer lock held. Staging files left by killed writers are removed.
         """
-        self.staging_dir.mkdir(parents=True, exist_ok=True)
-        for orphan in self.staging_dir.iterdir():
-            orphan.unlink(missing_ok=True)
+        try:
+            self.staging_dir.mkdir(parents=True, exist_ok=True)
+            for orphan in self.staging_dir.iterdir():
+                orphan.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _os_error(self.path, exc) from None
         staging = self.staging_dir / f"{tag or uuid.uuid4().hex}.duckdb"
         try:
             if self.exists():
-                shutil.copyfile(self.path, staging)
+                try:
+                    shutil.copyfile(self.path, staging)
+                except OSError as exc:  # disk full while copying
+                    raise _os_error(self.path, exc) from None
                 try:  # a damaged file is never a base: its damage would be published as healthy
                     verify_file(staging, shown=self.path)
                 except WarehouseError as exc:
@@ -367,6 +399,8 @@ class Warehouse:
             lock.acquire()
         except Timeout as exc:
             raise WarehouseError(f"another writer holds {self.lock_path} (waited {timeout:.0f} s)") from exc
+        except OSError as exc:  # a read-only folder: the lock file cannot be created
+            raise _os_error(self.path, exc) from None
         try:
             staging = self.begin_staging()
             con = duckdb.connect(str(staging))

@@ -101,3 +101,35 @@ def test_read_connections_cannot_reach_files_or_unlock_themselves(tmp_path: Path
             con.sql(f"SELECT * FROM read_csv('{secret}')").fetchall()
         with pytest.raises(duckdb.Error):
             con.execute("SET enable_external_access = true")
+
+
+def test_a_failed_commit_shows_the_real_error_not_the_rollback(tmp_path: Path) -> None:
+    from pipelines.warehouse import _staged
+
+    con = duckdb.connect(str(tmp_path / "x.duckdb"))
+    with pytest.raises(OSError, match="No space left on device"), _staged(con, pl.DataFrame({"a": [1]})):
+        con.execute("COMMIT")  # the transaction is gone, as after a failed COMMIT
+        raise OSError(28, "No space left on device")
+    con.close()
+
+
+@pytest.mark.slow
+def test_reads_of_a_damaged_block_are_one_line(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "w.duckdb")
+    _publish(wh, 60_000)
+    size = wh.path.stat().st_size
+    with wh.path.open("r+b") as fh:
+        fh.seek(size // 2)
+        fh.write(b"\xff" * 8192)
+    with pytest.raises(WarehouseError, match="is damaged .*fabscope restore"):
+        wh.query("SELECT max(value) FROM quarantine")
+
+
+def test_a_read_only_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    wh = Warehouse(tmp_path / "ro" / "w.duckdb")
+    with pytest.raises(WarehouseError, match="cannot write beside .*Permission denied"), wh.write():
+        pass
