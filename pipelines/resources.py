@@ -70,10 +70,6 @@ class WarehouseResource(dg.ConfigurableResource):
         lock = wh.lock(self.lock_timeout_s)
         try:
             lock.acquire(timeout=0)
-        except OSError as exc:  # a read-only folder: the lock file cannot be created
-            raise WarehouseError(
-                f"cannot write beside {wh.path}: {exc.strerror or exc}; nothing was written"
-            ) from None
         except Timeout:
             if context.log is not None:
                 context.log.warning(
@@ -87,6 +83,10 @@ class WarehouseResource(dg.ConfigurableResource):
                     f"another refresh or writer still holds {wh.lock_path} after {self.lock_timeout_s:.0f} s; "
                     "nothing was written"
                 ) from None
+        except OSError as exc:  # a read-only folder: the lock file cannot be created
+            raise WarehouseError(
+                f"cannot write beside {wh.path}: {exc.strerror or exc}; nothing was written"
+            ) from None
         try:
             self._staging = wh.begin_staging(context.run_id or None)
         except BaseException:

@@ -13,25 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.price_rules import FIRST_DATE, MAX_PRICE
-from pipelines.sources.prices.csv_drop import read_drop
+from pipelines.sources.prices.csv_drop import PRICE_COLUMNS, read_drop
 
 TODAY = date(2026, 5, 29)
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-COLUMNS = [
-    "date",
-    "ticker",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "currency",
-    "Date",
-    "Close",
-    "日期",
-    "收盘价",
-]
+COLUMNS = [*PRICE_COLUMNS[:8], "Date", "Close", "日期", "收盘价"]
 VALUES = st.one_of(
     st.sampled_from(
         [
