@@ -273,6 +273,12 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a 400-digit seed is named, not printed)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
 def _format_errors(label: str, exc: ValidationError) -> str:
     msgs = []
     for err in exc.errors():
@@ -288,7 +294,7 @@ def _format_errors(label: str, exc: ValidationError) -> str:
         else:
             what = err["msg"].removeprefix("Value error, ")
             if "input" in err and not isinstance(err["input"], dict | list):
-                what += f" (got {err['input']!r})"
+                what += f" (got {_short(err['input'])})"
         msgs.append(f"{where}: {what}")
     return f"{label}: invalid scenario: " + "; ".join(msgs)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from models.scenarios import (
@@ -43,3 +45,43 @@ def test_a_400_digit_seed_is_refused_in_one_line() -> None:
 def test_100000_nested_brackets_are_refused_not_a_recursion_error() -> None:
     with pytest.raises(ScenarioError, match="nested too deeply|not valid YAML"):
         load_scenario("name: x\nseed: " + "[" * 100_000 + "\n", label="deep.yaml")
+
+
+_BASE_TEXT = shipped_scenarios()[0].read_text(encoding="utf-8")
+_YAML_BITS = st.sampled_from(
+    [
+        "[",
+        "]",
+        "{",
+        "}",
+        ":",
+        "- ",
+        "\n",
+        "  ",
+        "seed: ",
+        "n_paths: ",
+        "9" * 400,
+        "-1",
+        "1e308",
+        "null",
+        "horizon: {start_year: 2000, end_year: 2100}",
+        "&a [*a]",
+        "!!python/object:os.system",
+        "'",
+        '"',
+        "~",
+    ]
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_YAML_BITS, max_size=30), st.integers(min_value=0, max_value=len(_BASE_TEXT)))
+def test_any_scenario_text_loads_or_is_one_line(bits: list[str], at: int) -> None:
+    text = _BASE_TEXT[:at] + "".join(bits) + _BASE_TEXT[at:]
+    try:
+        scenario = load_scenario(text, label="fuzz.yaml")
+    except ScenarioError as exc:
+        assert str(exc).startswith("fuzz.yaml") and "\n" not in str(exc).strip()
+    else:
+        assert scenario_bytes(scenario.n_paths, len(scenario.horizon.years)) <= MAX_SCENARIO_BYTES
