@@ -2,7 +2,8 @@
 
 Sub-command groups live in their own modules, each exposing ``register(subparsers)``
 that adds parsers whose ``func`` attribute is called with the parsed args:
-``app.cli_data`` (refresh/status), ``app.cli_service`` (serve/worker/passwd), ``app.cli_sim`` (sim list/chip/system/llm/validate),
+``app.cli_data`` (refresh/status), ``app.cli_service`` (serve/worker/passwd), ``app.cli_restore`` (restore),
+``app.cli_sim`` (sim list/chip/system/llm/validate),
 ``app.cli_fab`` (sim etch/fab), ``app.cli_forecast`` (forecast run/backtest/...).
 """
 
@@ -15,7 +16,7 @@ import sys
 
 from fabscope.errors import FabscopeError
 
-_TOP_LEVEL = ("app.cli_data", "app.cli_service", "app.cli_config")
+_TOP_LEVEL = ("app.cli_data", "app.cli_service", "app.cli_config", "app.cli_restore")
 _SIM = ("app.cli_sim", "app.cli_fab")
 _FORECAST = ("app.cli_forecast",)
 

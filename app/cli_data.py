@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from app.cli_common import CliError, add_db_arg, emit_json
 from fabscope.errors import InputError
@@ -26,10 +27,15 @@ def dagster_home() -> Path:
     Sets ``$DAGSTER_HOME`` to the absolute path (Dagster refuses a relative one) and creates it."""
     home = get_settings().dagster_home
     os.environ["DAGSTER_HOME"] = str(home)
-    home.mkdir(parents=True, exist_ok=True)
-    yaml = home / "dagster.yaml"
-    if not yaml.exists():
-        yaml.write_text("telemetry:\n  enabled: false\n")
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        yaml = home / "dagster.yaml"
+        if not yaml.exists():
+            yaml.write_text("telemetry:\n  enabled: false\n")
+    except OSError as exc:  # a read-only working directory
+        raise CliError(
+            f"cannot create the Dagster folder {home} ({exc.strerror or exc}); set $DAGSTER_HOME to a writable folder"
+        ) from None
     return home
 
 
@@ -109,13 +115,13 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     ok, run_id = execute_refresh(
         db, args.prices, args.select, args.start or "", args.end or "", _today_arg(args.today)
     )
-    summary = quarantine_summary(db, run_id=run_id)
+    summary = quarantine_summary(db, run_id=run_id, failed=not ok)
     if summary:
         print(summary, file=sys.stderr)
     if not ok:
-        kept = ", except that this run's quarantine rows were recorded" if summary else ""
         print(
-            f"refresh FAILED (see the lines above): the published warehouse was left as it was{kept}.",
+            "refresh FAILED (see the lines above): the published warehouse was left as it was, "
+            "quarantine included.",
             file=sys.stderr,
         )
         return 1
@@ -123,22 +129,33 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
-def quarantine_summary(db: Path, limit: int = 10, run_id: str | None = None) -> str:
+def quarantine_summary(db: Path, limit: int = 10, run_id: str | None = None, *, failed: bool = False) -> str:
     """One readable block listing the quarantined rows per source file (empty if none).
 
     With ``run_id``, only the rows that run quarantined (not those left by earlier runs or by
-    files since fixed or moved)."""
+    files since fixed or moved). ``failed``: the run failed, so its rows are in the failed-run report
+    beside the warehouse (a failed run stores nothing), not in the warehouse."""
     wh = Warehouse(db)
-    if not wh.exists():
-        return ""
+    sql = (
+        "SELECT source_file, count(DISTINCT row) AS n, first(row ORDER BY row) AS row, "
+        "first(field ORDER BY row) AS field, first(value ORDER BY row) AS value, "
+        "first(reason ORDER BY row) AS reason FROM quarantine {where}GROUP BY source_file ORDER BY source_file"
+    )
     where = "WHERE run_id = ? " if run_id else ""
     try:
-        rows = wh.query(
-            "SELECT source_file, count(DISTINCT row) AS n, first(row ORDER BY row) AS row, "
-            "first(field ORDER BY row) AS field, first(value ORDER BY row) AS value, "
-            f"first(reason ORDER BY row) AS reason FROM quarantine {where}GROUP BY source_file ORDER BY source_file",
-            [run_id] if run_id else None,
-        )
+        if failed:
+            if not wh.failed_run_report.is_file():
+                return ""
+            con = duckdb.connect()
+            try:
+                con.register("quarantine", pl.read_parquet(wh.failed_run_report).to_arrow())
+                rows = con.sql(sql.format(where=where), params=[run_id] if run_id else None).pl()
+            finally:
+                con.close()
+        else:
+            if not wh.exists():
+                return ""
+            rows = wh.query(sql.format(where=where), [run_id] if run_id else None)
     except Exception:  # an older warehouse without the table, or an unreadable file
         return ""
     if rows.is_empty():

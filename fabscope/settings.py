@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     drop_dir: Path = _env(
         "FABSCOPE_DROP_DIR", Path("data") / "drop", "folder the Dagster sensor watches for price CSV drops"
     )
+    keep_versions: int = Field(
+        default=3,
+        ge=0,
+        le=1000,
+        validation_alias="FABSCOPE_KEEP_VERSIONS",
+        description="published warehouse versions kept for `fabscope restore` (0: none)",
+    )
     live: bool = _env(
         "FABSCOPE_LIVE", False, "merge the live Federal Register and Consolidated Screening List connectors"
     )

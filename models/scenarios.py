@@ -50,9 +50,22 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fabscope.errors import InputError
-from models.supply import PARAMETERS
+from models.supply import PARAMETERS, SEGMENTS
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+
+
+# the memory one run may ask for: per path and year, one float64 per parameter plus about
+# ARRAYS_PER_SEGMENT per segment (structural state, statistical models, ensemble); a scenario whose
+# estimate exceeds MAX_SCENARIO_BYTES is refused before anything is allocated
+ARRAYS_PER_SEGMENT = 12
+MAX_SCENARIO_BYTES = 2 * 1024**3
+MAX_SEED = 2**63 - 1  # stored as BIGINT
+
+
+def scenario_bytes(n_paths: int, n_years: int) -> int:
+    """Estimated peak bytes of one run: paths × years × (parameters + segments × arrays) × 8."""
+    return n_paths * n_years * (len(PARAMETERS) + len(SEGMENTS) * ARRAYS_PER_SEGMENT) * 8
 
 
 class ScenarioError(InputError):
@@ -196,7 +209,7 @@ class Scenario(_Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     n_paths: int = Field(default=10_000, ge=10, le=1_000_000)
     horizon: Horizon
     parameters: dict[str, Distribution]
@@ -255,6 +268,13 @@ class Scenario(_Strict):
                         f"{where}.{name}: values must be {spec.domain_text()} ({spec.unit}){hint}; "
                         f"the {dist.dist} distribution spans [{lo:g}, {hi:g}]"
                     )
+        n_years = self.horizon.end_year - self.horizon.start_year + 1
+        need = scenario_bytes(self.n_paths, n_years)
+        if need > MAX_SCENARIO_BYTES:
+            problems.append(
+                f"n_paths: {self.n_paths} paths x {n_years} years need about {need / 1024**3:.1f} GiB, above "
+                f"the {MAX_SCENARIO_BYTES / 1024**3:.0f} GiB limit; lower n_paths or shorten the horizon"
+            )
         names = [r.name for r in self.regimes]
         if len(set(names)) != len(names):
             problems.append(f"regimes: regime names must be unique, got {names}")
@@ -284,6 +304,12 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a 400-digit seed is named, not printed)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
+
+
 def _format_errors(label: str, exc: ValidationError) -> str:
     msgs = []
     for err in exc.errors():
@@ -299,7 +325,7 @@ def _format_errors(label: str, exc: ValidationError) -> str:
         else:
             what = err["msg"].removeprefix("Value error, ")
             if "input" in err and not isinstance(err["input"], dict | list):
-                what += f" (got {err['input']!r})"
+                what += f" (got {_short(err['input'])})"
         msgs.append(f"{where}: {what}")
     return f"{label}: invalid scenario: " + "; ".join(msgs)
 
@@ -307,6 +333,8 @@ def _format_errors(label: str, exc: ValidationError) -> str:
 def _read_yaml(text: str, label: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ScenarioError(f"{label}: not valid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

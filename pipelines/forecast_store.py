@@ -121,7 +121,9 @@ def with_overrides(scenario: Scenario, *, seed: int | None = None, n_paths: int 
         return Scenario.model_validate({**scenario.model_dump(), **update})
     except ValidationError as exc:
         msgs = [
-            f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']} (got {err['input']!r})"
+            f"--{'-'.join(str(p) for p in err['loc']).replace('_', '-')}: {err['msg']} (got {str(err['input'])[:40]!r})"
+            if err["loc"]
+            else str(err["msg"]).removeprefix("Value error, ")
             for err in exc.errors()
         ]
         raise ScenarioError(f"{scenario.name}: " + "; ".join(msgs)) from None

@@ -19,6 +19,7 @@ from pipelines.sources.fx import FX_CURRENCIES, sample_fx, to_usd, yahoo_fx
 from pipelines.sources.prices import ProviderError, ProviderSpec, build_provider
 from pipelines.sources.prices.adjustments import known_splits
 from pipelines.sources.prices.base import FetchResult
+from pipelines.sources.prices.csv_text import PATTERNS
 from pipelines.validation import QUARANTINE_SCHEMA
 from pipelines.warehouse import replace_rows, scalar, write_quarantine
 
@@ -217,6 +218,19 @@ class PriceRefresh:
         )
 
 
+def _why_empty(spec: ProviderSpec, result: FetchResult) -> str:
+    """The root cause of a fetch that returned no rows, in one line (the first failure or refusal)."""
+    n_failed = len(result.failures) + len(result.refused_files)
+    for what, why in [*sorted(result.failures.items()), *sorted(result.refused_files.items())]:
+        more = f" (and {n_failed - 1} more failures)" if n_failed > 1 else ""
+        return f"{what}: {why.splitlines()[0] if why else 'failed'}{more}"
+    if result.validations:
+        return "every row was quarantined"
+    if spec.name == "csv":
+        return f"the folder holds no price files ({', '.join(PATTERNS)})"
+    return "the provider returned no rows"
+
+
 def refresh_prices(
     con: duckdb.DuckDBPyConnection,
     spec: ProviderSpec,
@@ -233,11 +247,11 @@ def refresh_prices(
     known = dict(zip(universe["ticker"].to_list(), universe["currency"].to_list(), strict=True))
     ranged = start is not None or end is not None
     start, end = fetch_window(con, spec, start, end, today)
-    provider = build_provider(spec, universe=universe, events=events, known=known)
+    provider = build_provider(spec, universe=universe, events=events, known=known, today=today)
     result = provider.fetch(universe["ticker"].to_list(), start, end)
     quarantined = quarantine_refused(con, result, run_id)
     if result.frame.height == 0:
-        raise ProviderError(f"no prices from {spec}:\n{result.summary()}")
+        raise ProviderError(f"no prices from {spec}: {_why_empty(spec, result)}\n{result.summary()}")
     frame = to_usd(result.frame, con.sql("SELECT date, currency, units_per_usd FROM fx_daily").pl())
     no_fx = sorted(frame.filter(pl.col("close_usd").is_null())["currency"].unique().to_list())
     written = store_prices(con, frame, spec.name, run_id, ranged=ranged)

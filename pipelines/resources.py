@@ -48,8 +48,9 @@ class WarehouseResource(dg.ConfigurableResource):
     At the start of a run it takes the single-writer lock and copies the published file
     to a staging file named after the run; every asset of the run writes there. At the
     end, if no step failed (a failed blocking check fails its step), the staging file is
-    published atomically; otherwise it is discarded and the published warehouse stays as
-    it was, except that the run's quarantine rows are kept (they explain the failure).
+    published atomically; otherwise it is discarded and the published warehouse stays exactly as
+    it was, quarantine rows included (a failed run publishes nothing: its quarantine rows are saved
+    beside the warehouse in ``Warehouse.failed_run_report`` for the command line to show, never stored).
     Used outside a run (direct calls in tests), each ``connection()`` is its own write.
     """
 
@@ -82,6 +83,10 @@ class WarehouseResource(dg.ConfigurableResource):
                     f"another refresh or writer still holds {wh.lock_path} after {self.lock_timeout_s:.0f} s; "
                     "nothing was written"
                 ) from None
+        except OSError as exc:  # a read-only folder: the lock file cannot be created
+            raise WarehouseError(
+                f"cannot write beside {wh.path}: {exc.strerror or exc}; nothing was written"
+            ) from None
         try:
             self._staging = wh.begin_staging(context.run_id or None)
         except BaseException:
@@ -95,10 +100,8 @@ class WarehouseResource(dg.ConfigurableResource):
             if self._staging is None:
                 return
             if self._run_failed(context):
-                quarantine = self._run_quarantine(context.run_id)
+                self._report_quarantine(wh, context.run_id)
                 wh.discard(self._staging)
-                if quarantine is not None and quarantine.height:
-                    self._keep_quarantine(wh, quarantine)
             else:
                 wh.publish(self._staging)
         finally:
@@ -113,28 +116,22 @@ class WarehouseResource(dg.ConfigurableResource):
             return False
         return bool(context.instance.all_logs(context.run_id, of_type=_FAILURE_EVENTS))
 
-    def _run_quarantine(self, run_id: str | None):  # -> pl.DataFrame | None
+    def _report_quarantine(self, wh: Warehouse, run_id: str | None) -> None:
+        """Save a failed run's quarantine rows beside the warehouse (``wh.failed_run_report``), never in
+        it: the command line explains the failure from them; the warehouse stays as it was."""
         if self._staging is None or run_id is None:
-            return None
-        con = duckdb.connect(str(self._staging))
+            return
         try:
-            return con.sql("SELECT * FROM quarantine WHERE run_id = ?", params=[run_id]).pl()
-        finally:
-            con.close()
-
-    @staticmethod
-    def _keep_quarantine(wh: Warehouse, rows) -> None:
-        staging = wh.begin_staging()
-        con = duckdb.connect(str(staging))
-        try:
-            con.register("_kept", rows.to_arrow())
-            con.execute(
-                "DELETE FROM quarantine WHERE source_file IN (SELECT DISTINCT source_file FROM _kept)"
-            )
-            con.execute("INSERT INTO quarantine SELECT * FROM _kept")
-        finally:
-            con.close()
-        wh.publish(staging)
+            con = duckdb.connect(str(self._staging), read_only=True)
+            try:
+                rows = con.sql("SELECT * FROM quarantine WHERE run_id = ?", params=[run_id]).pl()
+            finally:
+                con.close()
+            part = wh.failed_run_report.with_name(wh.failed_run_report.name + ".part")
+            rows.write_parquet(part)
+            part.replace(wh.failed_run_report)
+        except (duckdb.Error, OSError):  # the report is a courtesy: the run has failed already
+            return
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

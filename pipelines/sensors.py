@@ -29,7 +29,10 @@ def drop_cursor(directory: Path) -> str:
 
     entries = []
     for p in drop_files(directory):
-        st = p.stat()
+        try:
+            st = p.stat()
+        except OSError:  # deleted or replaced between listing and stat: the next evaluation sees it
+            continue
         entries.append([p.name, st.st_size, st.st_mtime_ns])
     return json.dumps(entries, separators=(",", ":"))
 

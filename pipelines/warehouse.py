@@ -29,6 +29,9 @@ from fabscope.settings import resolve_db_path
 from pipelines.schema import SCHEMA_VERSION, TABLES
 
 WRITER_LOCK_TIMEOUT_S = 900.0
+# DuckDB's own hardening for every read-only connection: no files, network or extensions beyond the
+# warehouse, and no query can switch that back on
+READ_ONLY_CONFIG = {"enable_external_access": False, "lock_configuration": True}
 
 
 class WarehouseNotFound(WarehouseError):
@@ -86,6 +89,19 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def _is_damage(exc: duckdb.Error) -> bool:
+    """A read failed because the file is damaged (a bad block checksum is DuckDB's bare ``Error``; a
+    truncated file an ``IOException``), not because of the query."""
+    return type(exc) is duckdb.Error or isinstance(exc, duckdb.IOException | duckdb.InternalException)
+
+
+def _os_error(path: Path, exc: OSError) -> WarehouseError:
+    """A one-line ``WarehouseError`` for an OS-level write failure (read-only folder, disk full...)."""
+    return WarehouseError(
+        f"cannot write beside {path}: {exc.strerror or exc} ({type(exc).__name__}); nothing was written"
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -141,7 +157,10 @@ def _staged(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Iterator[str
             yield view
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # a failed COMMIT (disk full) may have ended the transaction already: the real error is
+            # the one to show, never "cannot rollback - no transaction is active"
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
             raise
     finally:
         con.unregister(view)
@@ -182,6 +201,34 @@ def _file_stamp(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def verify_file(path: Path, *, shown: Path | None = None) -> None:
+    """Read every column of every table of the DuckDB file ``path`` in full (each block's checksum is
+    checked on read); a ``WarehouseError`` naming the file (``shown``, else ``path``) and the table if
+    any read fails. Cost: one scan of the file."""
+    name = shown or path
+    try:
+        con = duckdb.connect(str(path), read_only=True, config=dict(READ_ONLY_CONFIG))
+    except duckdb.Error as exc:
+        reason = _first_line(exc).replace(str(path), str(name))
+        raise WarehouseError(f"{name} is not a readable DuckDB warehouse ({reason})") from None
+    table = "(catalog)"
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                "AND table_type = 'BASE TABLE' ORDER BY table_name"
+            ).fetchall()
+        ]
+        for table in tables:
+            con.execute(f'SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM "{table}"').fetchall()
+    except duckdb.Error as exc:
+        reason = _first_line(exc).replace(str(path), str(name))
+        raise WarehouseError(f"{name}: a full read of table {table} fails ({reason})") from None
+    finally:
+        con.close()
+
+
 class Warehouse:
     """A published DuckDB warehouse file, its staging area and its single-writer lock."""
 
@@ -189,6 +236,9 @@ class Warehouse:
         self.path = resolve_db_path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.staging_dir = self.path.with_name("." + self.path.name + ".staging")
+        self.versions_dir = self.path.with_name("." + self.path.name + ".versions")
+        # the quarantine rows of the last failed run (Parquet), which published nothing
+        self.failed_run_report = self.path.with_name("." + self.path.name + ".failed-run.parquet")
 
     def exists(self) -> bool:
         """True once a warehouse has been published."""
@@ -203,6 +253,13 @@ class Warehouse:
         con = self._open_read_only()
         try:
             yield con
+        except duckdb.Error as exc:
+            if not _is_damage(exc):
+                raise
+            raise WarehouseError(
+                f"{self.path} is damaged ({_first_line(exc)}); restore a kept version (`fabscope restore --list`) "
+                "or move it aside and run `fabscope refresh`"
+            ) from None
         finally:
             con.close()
 
@@ -210,7 +267,7 @@ class Warehouse:
         """Connect read-only; an unreadable file or one from a newer fabscope is a ``WarehouseError``."""
         stamp = _file_stamp(self.path)  # before connecting: a file swapped in meanwhile is checked next time
         try:
-            con = duckdb.connect(str(self.path), read_only=True)
+            con = duckdb.connect(str(self.path), read_only=True, config=dict(READ_ONLY_CONFIG))
         except duckdb.Error as exc:
             if not self.exists():  # replaced by a directory or removed meanwhile
                 raise WarehouseNotFound(
@@ -247,7 +304,10 @@ class Warehouse:
     # ---- writers -------------------------------------------------------------------
     def lock(self, timeout: float = WRITER_LOCK_TIMEOUT_S) -> FileLock:
         """The single-writer lock (a ``filelock.FileLock``; the OS frees it if the holder dies)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _os_error(self.path, exc) from None
         return FileLock(str(self.lock_path), timeout=timeout)
 
     def begin_staging(self, tag: str | None = None) -> Path:
@@ -255,13 +315,26 @@ class Warehouse:
 
         Call with the writer lock held. Staging files left by killed writers are removed.
         """
-        self.staging_dir.mkdir(parents=True, exist_ok=True)
-        for orphan in self.staging_dir.iterdir():
-            orphan.unlink(missing_ok=True)
+        try:
+            self.staging_dir.mkdir(parents=True, exist_ok=True)
+            for orphan in self.staging_dir.iterdir():
+                orphan.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _os_error(self.path, exc) from None
         staging = self.staging_dir / f"{tag or uuid.uuid4().hex}.duckdb"
         try:
             if self.exists():
-                shutil.copyfile(self.path, staging)
+                try:
+                    shutil.copyfile(self.path, staging)
+                except OSError as exc:  # disk full while copying
+                    raise _os_error(self.path, exc) from None
+                try:  # a damaged file is never a base: its damage would be published as healthy
+                    verify_file(staging, shown=self.path)
+                except WarehouseError as exc:
+                    raise WarehouseError(
+                        f"{exc.message}; not used as a base: move it aside (then `fabscope refresh` rebuilds "
+                        "it) or restore a kept version (`fabscope restore --list`)"
+                    ) from None
             try:
                 con = duckdb.connect(str(staging))
             except duckdb.Error as exc:
@@ -280,18 +353,32 @@ class Warehouse:
             raise
         return staging
 
-    def publish(self, staging: Path) -> None:
-        """Atomically replace the published file by the (closed, checkpointed) staging file."""
-        con = duckdb.connect(str(staging))
+    def publish(self, staging: Path, *, keep_version: bool = True) -> None:
+        """Atomically replace the published file by the (closed, checkpointed) staging file.
+
+        The staging file is first read in full (``verify_file``): one that fails is not published. A copy
+        is kept among the last ``FABSCOPE_KEEP_VERSIONS`` versions (``keep_version``; see
+        ``pipelines.warehouse_versions``) so ``fabscope restore`` can bring it back."""
         try:
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
+            con = duckdb.connect(str(staging))
+            try:
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+        except duckdb.Error as exc:
+            raise WarehouseError(
+                f"{staging}: cannot be checkpointed ({_first_line(exc)}); not publishing"
+            ) from None
         wal = staging.with_name(staging.name + ".wal")
         if wal.exists():
             raise WarehouseError(f"staging file {staging} still has a write-ahead log; not publishing")
+        verify_file(staging)
         with open(staging, "rb") as fh:
             os.fsync(fh.fileno())
+        if keep_version:
+            from pipelines.warehouse_versions import keep_version as keep
+
+            keep(self, staging)
         os.replace(staging, self.path)
         dir_fd = os.open(self.path.parent, os.O_RDONLY)
         try:
@@ -312,6 +399,8 @@ class Warehouse:
             lock.acquire()
         except Timeout as exc:
             raise WarehouseError(f"another writer holds {self.lock_path} (waited {timeout:.0f} s)") from exc
+        except OSError as exc:  # a read-only folder: the lock file cannot be created
+            raise _os_error(self.path, exc) from None
         try:
             staging = self.begin_staging()
             con = duckdb.connect(str(staging))

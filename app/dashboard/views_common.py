@@ -6,6 +6,7 @@ results, testable without a browser); this module holds only what two or more of
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +46,12 @@ def empty_view(reason: str | None, *, height: int = 300) -> View:
 def merge_sources(*groups: Sequence[str]) -> tuple[str, ...]:
     """The non-empty citations of ``groups``, in order, each once."""
     return tuple(dict.fromkeys(s for g in groups for s in g if s))
+
+
+def plain(text: object) -> str:
+    """``text`` as literal text for Plotly labels (legends, hover boxes, titles): its ``<``, ``>`` and
+    ``&`` escaped, so a scenario or ticker named ``<b>x</b>`` or ``<a href=...>`` shows as written."""
+    return html.escape(str(text), quote=False)
 
 
 def pct(x: float | None, digits: int = 0) -> str:

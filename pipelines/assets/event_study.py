@@ -140,13 +140,16 @@ def event_study(
     )
 
 
-# min_rows=0: a short CSV drop may hold too little history for any estimation window
-event_study_valid = table_check(
-    "event_study",
-    min_rows=0,
-    conditions=(
-        "\"window\" IN ('[-1,+1]', '[0,+5]', '[0,+20]')",
-        "car IS NULL OR isfinite(car)",
-        "car IS NOT NULL OR flag <> 'ok'",  # a missing CAR always says why
-    ),
+# a cumulative abnormal return beyond ±500 % within a window of at most 21 trading days is a data error
+# (a price of 1e308, a unit slip), never a market reaction: the check blocks its publication
+MAX_ABS_CAR = 5.0
+
+EVENT_STUDY_CONDITIONS = (
+    "\"window\" IN ('[-1,+1]', '[0,+5]', '[0,+20]')",
+    f"car IS NULL OR (isfinite(car) AND abs(car) <= {MAX_ABS_CAR})",
+    "t_stat IS NULL OR isfinite(t_stat)",
+    "car IS NOT NULL OR flag <> 'ok'",  # a missing CAR always says why
 )
+
+# min_rows=0: a short CSV drop may hold too little history for any estimation window
+event_study_valid = table_check("event_study", min_rows=0, conditions=EVENT_STUDY_CONDITIONS)

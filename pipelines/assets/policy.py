@@ -9,6 +9,7 @@ in without duplicates (``pipelines.policy_merge``). Recorded responses can stand
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -42,18 +43,40 @@ def _cache_dir() -> Path:
     return get_settings().cache_dir / "csl"
 
 
-def _fr_documents(config: PolicyConfig) -> list[dict] | None:
+def offline_note(source: str, exc: BaseException) -> str:
+    """One line naming a live source that could not be reached and the root cause (``URLError.reason``,
+    the OS error, ...), for the log; the curated rows are stored without that source."""
+    cause: object = exc
+    while getattr(cause, "reason", None) is not None and cause is not cause.reason:  # URLError -> OSError
+        cause = cause.reason
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return f"{source} unreachable ({text}); the curated rows are stored without it"
+
+
+def _fr_documents(config: PolicyConfig, log: Any = None) -> list[dict] | None:
     if config.fr_json:
         return fr.load_recorded(config.fr_json)
     if _live(config):
-        return fr.fetch_documents(date.fromisoformat(config.since))
+        try:
+            return fr.fetch_documents(date.fromisoformat(config.since))
+        except (OSError, ValueError) as exc:  # URLError, timeouts, a broken JSON page
+            if log is not None:
+                log.warning(offline_note(f"Federal Register ({fr.API_URL})", exc))
+            return None
     return None
 
 
-def _csl_entities(config: PolicyConfig) -> tuple[pl.DataFrame | None, ValidationResult | None]:
-    path = (
-        Path(config.csl_csv) if config.csl_csv else (csl.fetch_csv(_cache_dir()) if _live(config) else None)
-    )
+def _csl_entities(
+    config: PolicyConfig, log: Any = None
+) -> tuple[pl.DataFrame | None, ValidationResult | None]:
+    path = Path(config.csl_csv) if config.csl_csv else None
+    if path is None and _live(config):
+        try:
+            path = csl.fetch_csv(_cache_dir())
+        except (OSError, ValueError) as exc:
+            if log is not None:
+                log.warning(offline_note("Consolidated Screening List (trade.gov)", exc))
+            return None, None
     if path is None:
         return None, None
     result = csl.read_csl(path)
@@ -91,7 +114,9 @@ def export_controls(
     run_date: RunDateResource,
 ) -> dg.MaterializeResult:
     curated = _load_curated("export_controls", run_date.as_date())
-    merged, added = merge_events(curated.good, _fr_documents(config), _csl_entities(config)[0])
+    merged, added = merge_events(
+        curated.good, _fr_documents(config, context.log), _csl_entities(config, context.log)[0]
+    )
     with warehouse.connection() as con:
         report = _store(con, "export_controls", curated, merged, ("event_id",), context.run_id)
     context.log.info(f"export_controls: {merged.height} events ({added} added by live sources)")
@@ -113,7 +138,7 @@ def entity_list(
     run_date: RunDateResource,
 ) -> dg.MaterializeResult:
     curated = _load_curated("entity_list", run_date.as_date())
-    entities, _ = _csl_entities(config)
+    entities, _ = _csl_entities(config, context.log)
     with warehouse.connection() as con:
         events = con.sql("SELECT event_id, citation FROM export_controls").pl()
         merged = merge_entities(curated.good, entities, events)

@@ -95,8 +95,8 @@ def test_failed_run_lines_are_readable_and_later_runs_do_not_repeat_old_quaranti
     err = capsys.readouterr().err
     assert "row 2" in err and "capacity_wspm" in err
     assert "Dependencies for step" not in err and "skipped" in err and "upstream fab_capacity" in err
-    # the quarantine rows stay in the table, but a clean run does not report them as its own
-    assert Warehouse(db_copy).query("SELECT count(*) AS n FROM quarantine")["n"].item() == 1
+    # a failed run publishes nothing, quarantine rows included; a clean run reports none
+    assert Warehouse(db_copy).query("SELECT count(*) AS n FROM quarantine")["n"].item() == 0
     assert main(["refresh", "--db", str(db_copy), "--select", "hardware"]) == 0
     err = capsys.readouterr().err
     assert "quarantined rows" not in err and "refresh ok" in err
@@ -133,3 +133,21 @@ def test_second_writer_says_it_is_waiting_then_completes(db_copy: Path, tmp_path
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, "".join(seen) + err
     assert out == "" and "refresh ok" in err
+
+
+@pytest.mark.slow
+def test_a_truncated_warehouse_is_not_republished_and_restore_brings_it_back(
+    db_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.warehouse_versions import keep_version
+
+    wh = Warehouse(db_copy)
+    keep_version(wh, db_copy)  # the session warehouse as a kept version
+    before = Warehouse(db_copy).query("SELECT count(*) AS n FROM prices_daily")["n"].item()
+    os.truncate(db_copy, db_copy.stat().st_size // 2)
+    assert main(["refresh", "--db", str(db_copy), "--select", "hardware"]) == 1
+    err = capsys.readouterr().err
+    assert "restore" in err and "Traceback" not in err
+    assert main(["restore", "--db", str(db_copy)]) == 0
+    assert Warehouse(db_copy).query("SELECT count(*) AS n FROM prices_daily")["n"].item() == before
+    assert main(["refresh", "--db", str(db_copy), "--select", "hardware"]) == 0

@@ -253,3 +253,30 @@ def test_entity_list_date_filter_and_policy_date_span(tmp_path: Path, db: Path) 
         date(2024, 12, 2),
     )
     assert q.policy_date_range(tmp_path / "nope.duckdb").empty
+
+
+@pytest.mark.slow
+def test_queries_on_a_damaged_block_give_a_reason_not_a_500(tmp_path: Path) -> None:
+    import polars as pl
+
+    from app.queries import _run
+    from pipelines.warehouse import Warehouse, replace_rows
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    n = 60_000
+    rows = pl.DataFrame(
+        {
+            "source_file": ["f"] * n,
+            "row": range(n),
+            "field": ["x"] * n,
+            "value": [str(i) * 20 for i in range(n)],
+        }
+    ).with_columns(pl.lit("r").alias("reason"))
+    with wh.write() as con:
+        replace_rows(con, "quarantine", rows)
+    size = wh.path.stat().st_size
+    with wh.path.open("r+b") as fh:
+        fh.seek(size // 2)
+        fh.write(b"\xff" * 8192)
+    res = _run(wh.path, "quarantine", "SELECT max(value) AS v FROM quarantine")
+    assert res.frame.is_empty() and "damaged" in res.reason

@@ -74,3 +74,10 @@ def test_every_asset_and_check_of_every_group_module_is_loaded() -> None:
             assert {k.to_user_string() for k in asset.keys} <= loaded, info.name
         for check in dg.load_asset_checks_from_modules([module]):
             assert {k.to_user_string() for k in check.check_keys} <= loaded_checks, info.name
+
+
+def test_refresh_jobs_have_a_run_timeout() -> None:
+    from pipelines.jobs import MAX_RUNTIME_S
+
+    for name in ("refresh", "market_refresh", "scenario_rerun"):
+        assert defs.resolve_job_def(name).tags["dagster/max_runtime"] == str(MAX_RUNTIME_S)

@@ -306,7 +306,9 @@ def test_yahoo_provider_retries_and_keeps_other_tickers(monkeypatch: pytest.Monk
     provider = YahooProvider(sleep=sleeps.append)
     res = provider.fetch(["AMD", "DEAD", "NVDA"], date(2025, 6, 2), date(2025, 6, 13))
     assert res.tickers_ok == ["AMD", "NVDA"] and res.frame.height == 20
-    assert res.failures == {"DEAD": "ProviderError: no rows returned"}
+    assert res.failures == {
+        "DEAD": "ProviderError: yahoo (Yahoo Finance via yfinance): DEAD: no rows returned"
+    }
     assert calls == {"AMD": 2, "DEAD": 3, "NVDA": 1}  # bounded: 3 attempts at most
     assert sleeps == [1.0, 1.0, 2.0]  # AMD once; DEAD twice with doubling backoff
     assert set(res.frame["provider"]) == {"yahoo"} and "FAILED DEAD" in res.summary()
@@ -415,3 +417,28 @@ def test_yahoo_fx_with_recorded_shape() -> None:
     )
     assert rates["currency"].to_list() == ["CNY", "CNY"] and rates["units_per_usd"].to_list() == [7.19, 7.20]
     assert "KRW" in failures and set(rates["provider"]) == {"yahoo"}
+
+
+def test_offline_yahoo_names_itself_and_the_cause(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    import yfinance.shared as shared
+
+    from pipelines.sources.prices.yahoo import download_daily
+
+    def offline(symbol, **kwargs):
+        logging.getLogger("yfinance").error("235 lines of library noise")
+        shared._ERRORS[symbol] = "ConnectionError('Failed to resolve query1.finance.yahoo.com')"
+        return None
+
+    monkeypatch.setattr(shared, "_ERRORS", {})
+    with pytest.raises(ProviderError, match=r"^yahoo \(Yahoo Finance via yfinance\): NVDA: ConnectionError"):
+        download_daily(offline, "NVDA", date(2025, 1, 2), date(2025, 1, 3))
+
+
+def test_an_empty_drop_folder_says_why(tmp_path: Path) -> None:
+    from pipelines.market_store import _why_empty
+    from pipelines.sources.prices import parse_provider
+
+    spec = parse_provider(f"csv:{tmp_path}")
+    assert "holds no price files" in _why_empty(spec, read_drop(tmp_path))

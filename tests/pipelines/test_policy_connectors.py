@@ -137,3 +137,37 @@ def test_live_switch_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not _live(PolicyConfig())
     monkeypatch.setenv("FABSCOPE_LIVE", "1")
     assert _live(PolicyConfig())
+
+
+@pytest.mark.slow
+def test_unreachable_live_sources_name_themselves_and_curated_events_are_stored(
+    tmp_path: Path, run_resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import urllib.error
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setattr(fr, "http_get_json", offline)
+    monkeypatch.setattr(fr, "fetch_documents", lambda since, **kw: offline())
+    monkeypatch.setattr(csl, "fetch_csv", lambda cache: offline())
+    monkeypatch.setenv("FABSCOPE_LIVE", "1")
+    assert _materialize(run_resources, tmp_path / "w.duckdb", None).success
+    wh = Warehouse(tmp_path / "w.duckdb")
+    n_curated = REFERENCE_FILES["export_controls"].load().good.height
+    assert wh.query("SELECT count(*) AS n FROM export_controls")["n"].item() == n_curated
+
+
+def test_offline_note_names_the_source_and_the_root_cause() -> None:
+    import urllib.error
+
+    from pipelines.assets.policy import offline_note
+
+    note = offline_note(
+        "Federal Register", urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+    )
+    assert (
+        note.startswith("Federal Register unreachable (")
+        and "name resolution" in note
+        and "urlopen" not in note
+    )

@@ -11,7 +11,7 @@ import polars as pl
 
 from app import queries as q
 from app.dashboard.components import styled
-from app.dashboard.views_common import View, colour, empty_view, flag_symbols, merge_sources, points
+from app.dashboard.views_common import View, colour, empty_view, flag_symbols, merge_sources, plain, points
 
 FAN_MODELS = ("structural", "ensemble", "fisher_pry", "gompertz", "bass")
 """Forecast models offered in the fan chart's model picker (``substitution_forecast.model``)."""
@@ -70,7 +70,7 @@ def fan_view(
                 fill="toself",
                 fillcolor=_rgba(c, 0.16),
                 line={"width": 0},
-                name=f"{sid} p10–p90",
+                name=f"{plain(sid)} p10–p90",
                 legendgroup=sid,
                 hoverinfo="skip",
                 showlegend=False,
@@ -81,12 +81,12 @@ def fan_view(
                 x=years,
                 y=part["p50"].to_list(),
                 mode="lines+markers",
-                name=sid,
+                name=plain(sid),
                 legendgroup=sid,
                 line={"color": c, "width": 2},
                 customdata=list(zip(part["p10"].to_list(), part["p90"].to_list(), strict=True)),
                 hovertemplate="%{x}: p50 %{y:.0%} (p10 %{customdata[0]:.0%} – p90 %{customdata[1]:.0%})<extra>"
-                + sid
+                + plain(sid)
                 + "</extra>",
             )
         )

@@ -15,7 +15,7 @@ import polars as pl
 
 from app import queries as q
 from app.dashboard.components import DOMESTIC, FOREIGN, styled
-from app.dashboard.views_common import View, colour, empty_view, groups, merge_sources
+from app.dashboard.views_common import View, colour, empty_view, groups, merge_sources, plain
 
 CAMBRICON = "688256.SS"
 NVIDIA = "NVDA"
@@ -120,13 +120,13 @@ def performance_view(
                 x=part["date"].to_numpy(),
                 y=part["index"].to_numpy(),
                 mode="lines",
-                name=labels.get(ticker, ticker),
+                name=plain(labels.get(ticker, ticker)),
                 line={
                     "width": 2 if ticker in domestic else 1.6,
                     "color": colour(i),
                     "dash": "solid" if ticker in domestic else "dot",
                 },
-                hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}<extra>" + ticker + "</extra>",
+                hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}<extra>" + plain(ticker) + "</extra>",
             )
         )
     shown_events = pl.DataFrame()

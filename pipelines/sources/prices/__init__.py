@@ -55,6 +55,7 @@ def build_provider(
     universe: pl.DataFrame | None = None,
     events: Sequence[date] = (),
     known: Mapping[str, str] | None = None,
+    today: date | None = None,
 ) -> PriceProvider:
     """The provider object for ``spec``. ``universe``: the tickers table (sample); ``known``: ticker → currency."""
     if spec.name == "sample":
@@ -76,7 +77,7 @@ def build_provider(
         from pipelines.sources.prices.csv_drop import CsvDropProvider
 
         assert spec.directory is not None
-        return CsvDropProvider(spec.directory, known=known)
+        return CsvDropProvider(spec.directory, known=known, today=today)
     raise ProviderError(f"unknown provider {spec.name!r}; {USAGE}")
 
 

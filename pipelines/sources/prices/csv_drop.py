@@ -34,6 +34,15 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.clock import run_date
+from pipelines.price_rules import (
+    DECLARATION_FILE,
+    OVERRIDE_FOLDER,
+    day_jumps,
+    decide_conflicts,
+    row_problems,
+    share_refusal,
+)
 from pipelines.sources.prices.adjustments import SPLITS_SCHEMA, apply_adjustment, known_splits, merge_splits
 from pipelines.sources.prices.base import FetchResult, ProviderError, currency_for, empty_prices, to_canonical
 from pipelines.sources.prices.csv_layouts import (
@@ -47,7 +56,7 @@ from pipelines.sources.prices.csv_layouts import (
     ticker_from_name,
     unpivot_multiheader,
 )
-from pipelines.sources.prices.csv_text import RawFile, drop_files, read_strings
+from pipelines.sources.prices.csv_text import RawFile, list_drop, read_strings
 from pipelines.validation import (
     QUARANTINE_SCHEMA,
     ColumnRule,
@@ -57,6 +66,19 @@ from pipelines.validation import (
 )
 
 PROVIDER = "csv"
+PRICE_COLUMNS = (
+    "date",
+    "ticker",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "currency",
+    "div_factor",
+    "units_as_of",
+    "source",
+)
 MIN_PRICE = 1e-9  # prices must be strictly positive; ColumnRule bounds are inclusive
 
 PRICE_RULES: tuple[ColumnRule, ...] = (
@@ -138,17 +160,29 @@ class FileRead:
     splits: pl.DataFrame
 
 
-def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileRead:
-    """Read, recognise and validate one dropped file. ``known`` maps ticker → currency (the universe).
+def read_price_file(
+    path: Path,
+    known: Mapping[str, str] | None = None,
+    *,
+    today: date | None = None,
+    universe: bool = False,
+    rank: int = 0,
+) -> FileRead:
+    """Read, recognise and validate one dropped file. ``known`` maps ticker → currency (the universe, plus
+    tickers the drop declares); ``universe``: refuse tickers outside ``known``; ``today``: the run date
+    (latest date accepted; default ``pipelines.clock``); ``rank``: 1 for files that outrank the others.
+    Rows failing a ``pipelines.price_rules`` rule are quarantined with the rule's name.
 
     Raises ``UnknownLayout`` (file + columns found) or ``ProviderError`` (unreadable).
     """
     known = known or {}
+    today = run_date(today)
     raw = read_strings(path)
     df, first_row = raw.frame, raw.first_row
     if first_row == 4:
         layout = LAYOUTS["yf_multiheader"]
         df = unpivot_multiheader(df)
+        df = df.with_columns((pl.col("_line") + first_row).cast(pl.String).alias("__line")).drop("_line")
     else:
         if raw.frame.height == 0 or raw.frame.select(pl.all_horizontal(pl.all().is_null()).all()).item():
             raise ProviderError(f"{path}: no data rows (a header only: {raw.frame.columns})")
@@ -162,6 +196,9 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
         latin = layout.name not in ("cn_export", "akshare")
         rename = {c: layout.rename.get(c.lower() if latin else c) for c in df.columns}
         df = df.rename({c: n for c, n in rename.items() if n}).select([n for n in rename.values() if n])
+        df = df.with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + first_row).cast(pl.String).alias("__line")
+        )
     if "ticker" not in df.columns:
         df = df.with_columns(pl.lit(ticker_from_name(path, list(known))).alias("ticker"))
     if layout.code_tickers:
@@ -175,9 +212,7 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
     if layout.name == "yf_multiheader":
         # one validation per ticker block so row numbers stay the file's line numbers
         parts = [
-            validate_frame(
-                part.drop("_line"), PRICE_RULES, source_file=str(path), key=KEY, first_row=first_row
-            )
+            validate_frame(part, PRICE_RULES, source_file=str(path), key=KEY, first_row=first_row)
             for part in df.partition_by("ticker", maintain_order=True)
         ]
         result = ValidationResult(
@@ -199,6 +234,24 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
             pl.lit("reported").alias("flag"),
         )
     currencies = {t: currency_for(t, known) for t in good["ticker"].unique().to_list()} if good.height else {}
+    given = pl.col("currency").str.strip_chars().str.to_uppercase().replace(CURRENCY_ALIASES)
+    stated = good.with_columns(
+        given.alias("currency"),
+        pl.lit(str(path)).alias("__file"),
+        pl.col("__line").cast(pl.Int64),
+        *(
+            pl.lit(None, dtype=pl.Float64).alias(c)
+            for c in ("open", "high", "low", "volume")
+            if c not in good.columns
+        ),
+    )
+    problems = row_problems(
+        stated, today=today, listing=currencies, universe=set(known) if universe else None
+    )
+    if problems.height:
+        bad_lines = problems["__line"].unique().implode()
+        good = good.filter(~pl.col("__line").cast(pl.Int64).is_in(bad_lines))
+        result = with_problems(result, problems, good)
     cur = pl.col("ticker").replace_strict(currencies, default=None, return_dtype=pl.String)
     div = (
         (pl.col("adj_close") / pl.col("close"))
@@ -206,13 +259,15 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
         else pl.lit(None, dtype=pl.Float64)
     )
     units = pl.col("date").max().over("ticker") if layout.adjusted else pl.lit(None, dtype=pl.Date)
-    given = pl.col("currency").str.strip_chars().str.to_uppercase().replace(CURRENCY_ALIASES)
     prices = good.with_columns(
         pl.coalesce(given, cur).alias("currency"),
         (pl.col("volume") * layout.volume_multiplier).alias("volume"),
         div.alias("div_factor"),
         units.alias("units_as_of"),
         pl.lit(f"csv drop: {path.name} ({layout.name} layout)").alias("source"),
+        pl.lit(str(path)).alias("__file"),
+        pl.col("__line").cast(pl.Int64),
+        pl.lit(rank).alias("__rank"),
     )
     return FileRead(path, layout, result, prices, splits)
 
@@ -220,14 +275,11 @@ def read_price_file(path: Path, known: Mapping[str, str] | None = None) -> FileR
 def _validate_lines(df: pl.DataFrame, raw: RawFile, *, source_file: str) -> ValidationResult:
     """``validate_prices`` for a one-header file, minus blank lines (not data: never reported) and with
     records that had too many fields held back (quarantined with their line number)."""
-    blank = df.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    blank = df.drop("__line").select(pl.all_horizontal(pl.all().is_null())).to_series()
     if not raw.ragged and not blank.any():
         return validate_prices(df, source_file=source_file, first_row=raw.first_row)
-    lines = pl.int_range(pl.len(), dtype=pl.Int64) + raw.first_row
     ragged_at = [line for line, _, _ in raw.ragged]
-    result = validate_prices(
-        df.with_columns(lines.alias("__line")), source_file=source_file, first_row=raw.first_row
-    )
+    result = validate_prices(df, source_file=source_file, first_row=raw.first_row)
     blank_at = (pl.Series(range(df.height), dtype=pl.Int64) + raw.first_row).filter(blank)
     quarantine = result.quarantine.filter(~pl.col("row").is_in(blank_at.implode()))
     if raw.ragged:
@@ -241,13 +293,45 @@ def _validate_lines(df: pl.DataFrame, raw: RawFile, *, source_file: str) -> Vali
             schema=QUARANTINE_SCHEMA,
         )
         quarantine = pl.concat([quarantine, held]).sort("row")
-    good = result.good.filter(~pl.col("__line").cast(pl.Int64).is_in(ragged_at)).drop("__line")
+    good = result.good.filter(~pl.col("__line").cast(pl.Int64).is_in(ragged_at))
     return ValidationResult(source_file, good, quarantine, df.height - int(blank.sum()))
+
+
+def with_problems(
+    result: ValidationResult, problems: pl.DataFrame, good: pl.DataFrame | None = None
+) -> ValidationResult:
+    """``result`` with plausibility ``problems`` (``price_rules.QUARANTINE_COLS``) added to its quarantine
+    (and ``good`` as its good rows, if given)."""
+    extra = problems.select(pl.col("__line").alias("row"), "field", "value", "reason").cast(QUARANTINE_SCHEMA)
+    quarantine = pl.concat([result.quarantine.cast(QUARANTINE_SCHEMA), extra]).sort(
+        "row", maintain_order=True
+    )
+    return ValidationResult(
+        result.source_file, result.good if good is None else good, quarantine, result.rows_read
+    )
 
 
 def parts_quarantine_empty() -> pl.DataFrame:
     """An empty quarantine frame."""
     return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+def declared_tickers(directory: Path) -> dict[str, str]:
+    """Tickers a drop declares beyond the universe: ``DECLARATION_FILE`` (``ticker,currency``) at its top."""
+    path = directory / DECLARATION_FILE
+    if not path.is_file():
+        return {}
+    try:
+        df = pl.read_csv(path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ProviderError(f"{path}: not a readable declaration ({str(exc).splitlines()[0]})") from None
+    if {"ticker", "currency"} - set(df.columns):
+        raise ProviderError(f"{path}: expected columns ticker,currency; found {df.columns}")
+    return {
+        str(t).strip(): str(c).strip().upper()
+        for t, c in df.select("ticker", "currency").iter_rows()
+        if t and c and len(str(t).strip()) <= 32
+    }
 
 
 def read_drop(
@@ -257,58 +341,65 @@ def read_drop(
     start: date | None = None,
     end: date | None = None,
     splits: pl.DataFrame | None = None,
+    today: date | None = None,
 ) -> FetchResult:
     """Read every file of a drop folder into canonical, adjusted prices (``provider='csv'``).
 
     Bad rows are held back per file (``FetchResult.validations``); unknown layouts are refused
-    (``FetchResult.refused_files``) without stopping the other files. Where two files hold the
-    same (date, ticker), the file whose data ends later wins (its units are the newest).
+    (``FetchResult.refused_files``) without stopping the other files. Rows are checked against the
+    ``pipelines.price_rules`` plausibility rules; where two files hold the same (date, ticker) they are
+    compared in split-adjusted units and a disagreement is quarantined in both (``conflict``) unless one
+    file outranks the other (``OVERRIDE_FOLDER``). With ``known`` (the ticker universe), symbols outside
+    it are refused unless declared (``DECLARATION_FILE``). ``today``: the run date.
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise ProviderError(f"csv drop folder {directory} does not exist or is not a folder")
+    today = run_date(today)
+    universe = bool(known)
+    accepted = {**(known or {}), **declared_tickers(directory)}
+    listing = list_drop(directory)
+    refused: dict[str, str] = dict(listing.refused)
     reads: list[FileRead] = []
-    refused: dict[str, str] = {}
-    for path in drop_files(directory):
+    for path in listing.files:
+        if path == directory / DECLARATION_FILE:
+            continue
+        rank = int(path.relative_to(directory).parts[0] == OVERRIDE_FOLDER)
         try:
-            reads.append(read_price_file(path, known))
+            reads.append(read_price_file(path, accepted, today=today, universe=universe, rank=rank))
         except (ProviderError, ValidationError) as exc:
             refused[str(path)] = str(exc)
     frames = [r.prices for r in reads if r.prices.height]
     all_splits = merge_splits(splits if splits is not None else known_splits(), *(r.splits for r in reads))
+    validations = [r.validation for r in reads]
     if not frames:
-        return FetchResult(
-            empty_prices(),
-            validations=[r.validation for r in reads],
-            refused_files=refused,
-            splits=all_splits,
-        )
-    cols = [
-        "date",
-        "ticker",
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
-        "currency",
-        "div_factor",
-        "units_as_of",
-        "source",
-    ]
-    frames = [f.select(cols) for f in sorted(frames, key=lambda f: f["date"].max(), reverse=True)]
-    prices = pl.concat(frames, how="vertical_relaxed")
-    if len(frames) > 1:
-        prices = prices.unique(subset=list(KEY), keep="first", maintain_order=True)
-    if start is not None:
-        prices = prices.filter(pl.col("date") >= start)
-    if end is not None:
-        prices = prices.filter(pl.col("date") <= end)
-    adjusted = apply_adjustment(prices, all_splits)
-    frame = to_canonical(adjusted, provider=PROVIDER)
-    return FetchResult(
-        frame, validations=[r.validation for r in reads], refused_files=refused, splits=all_splits
+        return FetchResult(empty_prices(), validations=validations, refused_files=refused, splits=all_splits)
+    cols = [*PRICE_COLUMNS, "__file", "__line", "__rank"]
+    adjusted = apply_adjustment(
+        pl.concat([f.select(cols) for f in frames], how="vertical_relaxed"), all_splits
     )
+    kept, conflicts = decide_conflicts(adjusted)
+    jumps = day_jumps(kept)
+    kept = kept.join(jumps.select("__file", "__line"), on=["__file", "__line"], how="anti")
+    problems = pl.concat([conflicts, jumps])
+    if problems.height:
+        validations = [
+            with_problems(v, problems.filter(pl.col("__file") == v.source_file))
+            if v.source_file in set(problems["__file"])
+            else v
+            for v in validations
+        ]
+    held = sum(v.bad_rows for v in validations)
+    refusal = share_refusal(held, sum(v.rows_read for v in validations))
+    if refusal:
+        refused[str(directory)] = f"csv:{directory}: {refusal}"
+        return FetchResult(empty_prices(), validations=validations, refused_files=refused, splits=all_splits)
+    if start is not None:
+        kept = kept.filter(pl.col("date") >= start)
+    if end is not None:
+        kept = kept.filter(pl.col("date") <= end)
+    frame = to_canonical(kept.sort("ticker", "date"), provider=PROVIDER)
+    return FetchResult(frame, validations=validations, refused_files=refused, splits=all_splits)
 
 
 @dataclass
@@ -318,9 +409,10 @@ class CsvDropProvider:
     directory: Path
     known: Mapping[str, str] | None = None
     name: str = PROVIDER
+    today: date | None = None  # the run date (None: pipelines.clock)
 
     def fetch(
         self, tickers: Sequence[str], start: date | None = None, end: date | None = None
     ) -> FetchResult:
         """Read the drop folder; ``start``/``end`` (inclusive) optionally limit the dates stored."""
-        return read_drop(self.directory, self.known, start=start, end=end)
+        return read_drop(self.directory, self.known, start=start, end=end, today=self.today)

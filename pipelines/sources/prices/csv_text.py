@@ -1,12 +1,11 @@
 """Reading dropped price files as text: any encoding, separator and damage analysts' exports have.
 
-UTF-8 (BOM or not), UTF-16 (BOM) or GBK; ``,`` ``;`` TAB or ``|``; records with too many fields held back
+UTF-8 (BOM or not), UTF-16 (BOM), GBK or Windows-1252, detected (never guessed silently) and decoded strictly; ``,`` ``;`` TAB or ``|``; records with too many fields held back
 with their line number; empty files refused. ``drop_files`` lists a drop folder's price files.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import fnmatch
 import io
@@ -22,19 +21,44 @@ PATTERNS = ("*.csv", "*.CSV", "*.txt")
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _SEPARATORS = (",", ";", "\t", "|")
+# the encodings a drop file that is not UTF-8 may be in (Chinese brokers' GBK exports, Western "ANSI"
+# exports), and the most "chaos" (share of implausible characters, charset-normalizer) a decoding may show
+CANDIDATE_ENCODINGS = ("gb18030", "cp1252", "latin_1")
+MAX_ENCODING_CHAOS = 0.10
 
 
-def _encoding(head: bytes) -> str:
-    """``utf-8-sig`` (with or without BOM), ``utf-16`` (BOM: Excel "Unicode text") or ``gb18030`` (Chinese
-    brokers' exports are often GBK). ``head`` may end in the middle of a character."""
+def decode_text(path: Path, data: bytes) -> tuple[str, str]:
+    """``(text, encoding)`` of a whole file, decoded strictly (never a U+FFFD replacement).
+
+    A BOM decides (UTF-8 or UTF-16); otherwise strict UTF-8; otherwise the encoding charset-normalizer
+    finds among ``CANDIDATE_ENCODINGS`` with at most ``MAX_ENCODING_CHAOS``. A file none of these
+    decodes with confidence is refused (``ProviderError`` naming the file and the byte offset or guess).
+    """
     for bom, enc in _BOMS:
-        if head.startswith(bom):
-            return enc
+        if data.startswith(bom):
+            try:
+                return data.decode(enc).lstrip("\ufeff"), enc
+            except UnicodeDecodeError as exc:
+                raise ProviderError(
+                    f"{path}: starts with a {enc} byte-order mark but byte {exc.start} is not {enc}; refused"
+                ) from None
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8-sig"
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc.start
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=list(CANDIDATE_ENCODINGS)).best()
+    if best is None or best.chaos > MAX_ENCODING_CHAOS:
+        guess = f"best guess {best.encoding} at {best.chaos:.0%} implausible text" if best else "no guess"
+        raise ProviderError(
+            f"{path}: not a readable text CSV: not UTF-8 (byte {utf8_error}), encoding not recognised "
+            f"({guess}); save it as UTF-8"
+        )
+    try:
+        return data.decode(best.encoding), best.encoding
+    except UnicodeDecodeError as exc:  # pragma: no cover - charset-normalizer decoded it already
+        raise ProviderError(f"{path}: byte {exc.start} is not {best.encoding}; refused") from None
 
 
 def _separator(header: str) -> str:
@@ -73,28 +97,29 @@ class RawFile:
 def read_strings(path: Path) -> RawFile:
     """All columns as strings, header cleaned, any encoding/separator analysts use; see ``RawFile``."""
     try:
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise ProviderError(f"{path}: cannot read ({exc.strerror})") from exc
-    if not head.strip() and path.stat().st_size <= len(head):
+        data = path.read_bytes()
+    except OSError as exc:  # unreadable, or deleted between listing and reading
+        raise ProviderError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data.strip():
         raise ProviderError(f"{path}: empty file (no header, no rows)")
-    enc = _encoding(head)
-    text: str | None = None  # the whole decoded file, only when Polars cannot read the bytes as they are
-    source: Path | io.BytesIO = path
-    if enc != "utf-8-sig":
-        text = path.read_bytes().decode(enc, errors="replace").lstrip("\ufeff")
-        source = io.BytesIO(text.encode("utf-8"))
-    lines = (text[:4096] if text is not None else head.decode("utf-8-sig", errors="replace")).splitlines()
+    text, enc = decode_text(path, data)
+    source = io.BytesIO(data if enc == "utf-8" else text.encode("utf-8"))
+    lines = text[:4096].splitlines()
     header = lines[0] if lines else ""
-    if "\ufffd" in header or any(ord(c) < 32 and c != "\t" for c in header):
-        raise ProviderError(f"{path}: not a readable text CSV (its header is not UTF-8, GBK or UTF-16 text)")
+    if any(ord(c) < 32 and c != "\t" for c in header):
+        raise ProviderError(f"{path}: not a readable text CSV (its header holds control characters)")
     sep = _separator(header)
     multi = (
         len(lines) >= 3
         and lines[0].split(",")[0].strip() == "Price"
         and lines[1].split(",")[0].strip() == "Ticker"
     )
+    names = [c.strip().lower() for c in next(csv.reader([header], delimiter=sep), [])]
+    twice = sorted({c for c in names if c and names.count(c) > 1})
+    if twice and not multi:
+        raise ProviderError(
+            f"{path}: header names column(s) {twice} more than once; refused (which one holds the data?)"
+        )
     opts = {"infer_schema": False, "encoding": "utf8-lossy", "separator": sep}
     ragged: list[tuple[int, int, str]] = []
     try:
@@ -103,12 +128,10 @@ def read_strings(path: Path) -> RawFile:
         except pl.exceptions.ComputeError:
             # records with more fields than the header (decided by counting them, not by Polars' message
             # text): hold those lines back, read the others; any other refusal is re-raised
-            full = text if text is not None else path.read_bytes().decode("utf-8-sig", errors="replace")
-            ragged = _ragged_lines(full, sep)
+            ragged = _ragged_lines(text, sep)
             if not ragged:
                 raise
-            if isinstance(source, io.BytesIO):
-                source.seek(0)
+            source.seek(0)
             df = pl.read_csv(source, has_header=not multi, truncate_ragged_lines=True, **opts)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         raise ProviderError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
@@ -118,26 +141,57 @@ def read_strings(path: Path) -> RawFile:
     return RawFile(df, 2, ragged, df.width)
 
 
-def drop_files(directory: Path) -> list[Path]:
+@dataclass(frozen=True)
+class DropListing:
+    """A drop folder's price files, and the entries refused because they lead out of the folder."""
+
+    files: list[Path]
+    refused: dict[str, str]  # path -> one-line reason (never read: their contents are not ours to show)
+
+
+def _inside(real: str, base: str) -> bool:
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def list_drop(directory: Path) -> DropListing:
     """The price files of a drop folder and its subfolders (sorted; hidden files and folders skipped).
 
     Subfolders let two exports of the same ticker sit side by side (``2024/NVDA.csv`` pre-split,
-    ``2025/NVDA.csv`` post-split): yfinance exports carry the ticker only in the file name.
+    ``2025/NVDA.csv`` post-split): yfinance exports carry the ticker only in the file name. Symbolic
+    links are resolved: one that stays inside the folder is followed (loops cut), one that leads out
+    of it (``/etc/passwd``, ``/usr``) is refused with one line and never opened.
     """
+    base = os.path.realpath(directory)
     files: list[Path] = []
+    refused: dict[str, str] = {}
     seen: set[str] = set()
-    for root, dirs, names in os.walk(directory, followlinks=True):  # linked folders too (loops cut)
+    outside = "a symbolic link that leads out of the drop folder; refused, not read"
+    for root, dirs, names in os.walk(directory, followlinks=True):
         real = os.path.realpath(root)
-        if real in seen:
+        if real in seen or not _inside(real, base):
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        files += [
-            Path(root) / n
-            for n in names
-            if not n.startswith(".")
-            and any(fnmatch.fnmatchcase(n, pat) for pat in PATTERNS)
-            and (Path(root) / n).is_file()
-        ]
-    return sorted(files)
+        kept = []
+        for d in dirs:
+            if d.startswith("."):
+                continue
+            if not _inside(os.path.realpath(os.path.join(root, d)), base):
+                refused[os.path.join(root, d)] = outside
+                continue
+            kept.append(d)
+        dirs[:] = kept
+        for n in names:
+            if n.startswith(".") or not any(fnmatch.fnmatchcase(n, pat) for pat in PATTERNS):
+                continue
+            path = os.path.join(root, n)
+            if not _inside(os.path.realpath(path), base):
+                refused[path] = outside
+            elif os.path.isfile(path):
+                files.append(Path(path))
+    return DropListing(sorted(files), refused)
+
+
+def drop_files(directory: Path) -> list[Path]:
+    """The readable price files of a drop folder (``list_drop(directory).files``)."""
+    return list_drop(directory).files

@@ -10,6 +10,7 @@ then reported in ``FetchResult.failures``; the others are kept. Symbols are Yaho
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -43,10 +44,35 @@ def _yfinance() -> Any:
     return optional_module("yfinance", "the yahoo provider needs yfinance: pip install 'fabscope[yahoo]'")
 
 
+def _quiet_download(download: Callable[..., Any], symbol: str, **kwargs: Any) -> Any:
+    """``download`` with yfinance's own logging silenced; an empty result raises ``ProviderError`` naming
+    the source, the symbol and yfinance's recorded reason (offline, unknown symbol...) in one line."""
+    logger = logging.getLogger("yfinance")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        data = download(symbol, **kwargs)
+    finally:
+        logger.setLevel(level)
+    if data is None or len(data) == 0:
+        try:
+            import yfinance.shared as shared
+
+            errors = dict(getattr(shared, "_ERRORS", {}) or {})
+        except ImportError:  # a stand-in download in tests
+            errors = {}
+        why = str(errors.get(symbol) or errors.get(symbol.upper()) or "no rows returned").strip()
+        raise ProviderError(
+            f"yahoo (Yahoo Finance via yfinance): {symbol}: {why.splitlines()[0] if why else why}"
+        )
+    return data
+
+
 def download_daily(download: Callable[..., Any], symbol: str, start: date, end: date) -> Any:
     """``yfinance.download`` of one symbol's daily bars in [start, end] (yfinance's ``end`` is exclusive),
     unadjusted, with the multi-level columns ``frame_from_download`` reads."""
-    return download(
+    return _quiet_download(
+        download,
         symbol,
         start=start.isoformat(),
         end=(end + timedelta(days=1)).isoformat(),

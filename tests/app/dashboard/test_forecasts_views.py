@@ -107,3 +107,14 @@ def test_compare_on_an_empty_warehouse_says_what_is_missing(qr, empty) -> None:
     assert (
         "pick two runs" in fv.compare_runs_view(qr(FC), None, "alt", "wfe").figure.layout.annotations[0].text
     )
+
+
+def test_scenario_names_with_markup_are_drawn_as_text(qr) -> None:
+    evil = "<b>x</b><a href='javascript:alert(1)'>y</a>"
+    view = fv.fan_view(
+        qr(FC.with_columns(pl.col("scenario_id").replace("alt", evil))), "wfe", None, None, None
+    )
+    names = [t.name for t in view.figure.data]
+    assert any("&lt;b&gt;x&lt;/b&gt;" in n for n in names)
+    assert all("<" not in n for n in names)
+    assert all("<a" not in (t.hovertemplate or "") for t in view.figure.data)
