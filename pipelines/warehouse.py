@@ -18,15 +18,17 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 from filelock import FileLock, Timeout
 
 from fabscope.errors import WarehouseError
 from fabscope.settings import resolve_db_path
 from pipelines.schema import SCHEMA_VERSION, TABLES
+
+if TYPE_CHECKING:  # Polars is imported where frames are written: `fabscope status` does not need it
+    import polars as pl
 
 WRITER_LOCK_TIMEOUT_S = 900.0
 
@@ -156,6 +158,8 @@ def write_quarantine(
     run_id: str | None = None,
 ) -> int:
     """Replace the quarantine rows of ``source_file`` with ``rows`` (source_file,row,field,value,reason)."""
+    import polars as pl
+
     frame = rows.with_columns(
         pl.lit(source_file).alias("source_file"),
         pl.lit(_now()).alias("seen_at"),
