@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -125,6 +126,17 @@ def empty_figure(reason: str, *, height: int = 300) -> go.Figure:
     return styled(fig, height=height)
 
 
+@lru_cache(maxsize=1)
+def _loading_figure_json() -> str:
+    return empty_figure("loading…").to_json()
+
+
+def _loading_figure() -> dict[str, Any]:
+    """The placeholder of a card whose callback draws the chart: built once per process (a Plotly figure
+    costs tens of ms to validate, and a page holds several cards), a fresh copy each time."""
+    return json.loads(_loading_figure_json())
+
+
 # ---- CSV + sources -------------------------------------------------------------------------
 def frame_csv(frame: pl.DataFrame | None) -> str:
     """CSV text of ``frame`` (nested/JSON columns as text); empty string when there is nothing."""
@@ -175,7 +187,7 @@ def chart_card(
     through ``Output(f"{card}-graph", "figure")``, ``Output(csv_store_id(card), "data")`` and
     ``Output(sources_id(card), "children")``.
     """
-    fig = figure if figure is not None else empty_figure("loading…")
+    fig = figure if figure is not None else _loading_figure()
     graph_style = {"height": f"{height}px"} if height else {}
     return html.Div(
         className="card",
