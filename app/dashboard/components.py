@@ -363,7 +363,9 @@ def register_shared_callbacks(app: Any) -> None:
             body, status=status, mimetype="text/csv" if status == 200 else "text/plain", headers=headers
         )
 
-    app.server.add_url_rule(CSV_ROUTE, "fabscope_csv", download_csv, methods=["GET"])
+    # under Dash's routes prefix, as the browser code puts it under the requests prefix
+    route = str(app.config.routes_pathname_prefix or "/").rstrip("/") + CSV_ROUTE
+    app.server.add_url_rule(route, "fabscope_csv", download_csv, methods=["GET"])
 
 
 # ---- banners and empty states --------------------------------------------------------------
