@@ -13,8 +13,9 @@ from typing import Any
 
 from app.cli_common import CliError, add_db_arg, emit_json
 from models.observations import AI_METRICS, DEFAULT_AI_METRIC
-from pipelines import forecast_store
-from pipelines.warehouse import Warehouse
+
+# pipelines.forecast_store (scikit-learn, SciPy) and pipelines.warehouse are imported inside the commands:
+# building the parser must stay cheap (fast start, tests/app/test_cli_start.py)
 
 
 def _print_segments(doc: dict[str, Any]) -> None:
@@ -25,6 +26,9 @@ def _print_segments(doc: dict[str, Any]) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines import forecast_store
+    from pipelines.warehouse import Warehouse
+
     wh = Warehouse(args.db)
     with wh.write() as con:  # a ScenarioError, ObservationError or SamplerError is rendered by app.cli.main
         doc = forecast_store.run_and_store_scenario(
@@ -63,6 +67,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     if args.horizon < 1:
         raise CliError(f"--horizon: expected a whole number of years >= 1, got {args.horizon}")
+    from pipelines import forecast_store
+    from pipelines.warehouse import Warehouse
+
     wh = Warehouse(args.db)
     with wh.write() as con:
         doc = forecast_store.run_and_store_backtest(con, horizon=args.horizon)
@@ -86,13 +93,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read(args: argparse.Namespace, fn, *fn_args):
+def _read(args: argparse.Namespace, fn_name: str, *fn_args):
+    """``pipelines.forecast_store.<fn_name>(con, *fn_args)`` on a read-only connection."""
+    from pipelines import forecast_store
+    from pipelines.warehouse import Warehouse
+
     with Warehouse(args.db).read() as con:
-        return fn(con, *fn_args)
+        return getattr(forecast_store, fn_name)(con, *fn_args)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    runs = _read(args, forecast_store.list_runs)
+    runs = _read(args, "list_runs")
     if args.json:
         emit_json({"runs": runs})
     else:
@@ -104,7 +115,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    doc = _read(args, forecast_store.compare_runs, args.id1, args.id2, args.model)
+    doc = _read(args, "compare_runs", args.id1, args.id2, args.model)
     if args.json:
         emit_json(doc)
     else:
@@ -119,7 +130,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    doc = _read(args, forecast_store.explain_run, args.id)
+    doc = _read(args, "explain_run", args.id)
     if args.json:
         emit_json(doc)
     else:

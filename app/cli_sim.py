@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from app.cli_common import build_request, emit_json, help_text, run_request
-from hardware_sim.accelerators import catalog, validation
+from hardware_sim.accelerators import catalog
 from hardware_sim.api.accelerators import (
     ChipRequest,
     LlmServeRequest,
@@ -14,7 +14,6 @@ from hardware_sim.api.accelerators import (
     SystemRequest,
     TrainRequest,
 )
-from hardware_sim.fab.process_flows import process_flow_ids
 
 
 def _fmt(v: Any) -> str:
@@ -48,6 +47,8 @@ def _emit(args: argparse.Namespace, rec: dict[str, Any], skip: tuple[str, ...] =
 
 
 def _list(args: argparse.Namespace) -> int:
+    from hardware_sim.fab.process_flows import process_flow_ids  # not the fab physics for the other commands
+
     out = {
         "chips": catalog.chip_ids(),
         "systems": catalog.system_ids(),
@@ -94,6 +95,8 @@ def _replace(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from hardware_sim.accelerators import validation
+
     res = validation.validate()
     if args.json:
         emit_json(res)

@@ -3,9 +3,10 @@
 Every function takes the warehouse path first and returns a :class:`QueryResult`: a Polars
 frame plus, when the frame is empty, a readable ``reason`` ("no data yet — run `fabscope
 refresh`"). A missing warehouse file, a table that a pipeline has not created yet or an
-empty table is an *answer* here, never an exception. Each call opens one short-lived
-``read_only=True`` connection through :class:`pipelines.warehouse.Warehouse`, so the
-dashboard keeps working while a refresh publishes a new file.
+empty table is an *answer* here, never an exception. Each call takes a cursor on the warm
+read-only connection of the published version through :class:`pipelines.warehouse.Warehouse`
+(reopened only after a publish replaced the file), so the dashboard keeps working while a
+refresh publishes a new file.
 
 SQL is fixed text; user choices (tickers, dates, categories, scenario ids) are bound as
 parameters (``?``). Nothing a user types is ever formatted into SQL.

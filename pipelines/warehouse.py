@@ -3,8 +3,8 @@
 DuckDB allows one read-write process or many read-only ones, never both. So writers
 never open the published file: they copy it to a private *staging* file, write there,
 checkpoint, close, and publish with ``os.replace`` (an atomic rename on POSIX). Readers
-open the published path with short-lived ``read_only=True`` connections and always get
-either the old or the new complete file, never a lock error. A writer that fails or is
+take a cursor on a read-only connection kept open per published version (``pipelines/read_cache.py``)
+and always get either the old or the new complete file, never a lock error. A writer that fails or is
 killed leaves only an orphaned staging file, removed by the next writer. Writers are
 serialised by a file lock beside the warehouse (released by the OS if the holder dies).
 """
@@ -18,15 +18,19 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 from filelock import FileLock, Timeout
 
 from fabscope.errors import WarehouseError
 from fabscope.settings import resolve_db_path
+from pipelines.read_cache import ReadCache, file_stamp
+from pipelines.read_cache import register as register_read_cache
 from pipelines.schema import SCHEMA_VERSION, TABLES
+
+if TYPE_CHECKING:  # Polars is imported where frames are written: `fabscope status` does not need it
+    import polars as pl
 
 WRITER_LOCK_TIMEOUT_S = 900.0
 # DuckDB's own hardening for every read-only connection: no files, network or extensions beyond the
@@ -175,6 +179,8 @@ def write_quarantine(
     run_id: str | None = None,
 ) -> int:
     """Replace the quarantine rows of ``source_file`` with ``rows`` (source_file,row,field,value,reason)."""
+    import polars as pl
+
     frame = rows.with_columns(
         pl.lit(source_file).alias("source_file"),
         pl.lit(_now()).alias("seen_at"),
@@ -188,17 +194,43 @@ def write_quarantine(
     return rows.height
 
 
-# published files whose schema version was already checked, by (inode, size, mtime): a publish is a
-# rename, so a new file always has a new stamp and is checked again
-_VERSION_CHECKED: dict[Path, tuple[int, int, int]] = {}
+_WAREHOUSE_ALIAS = "warehouse"
 
 
-def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published file at ``path``: the one place read connections are made
+    and configured (every reader goes through :data:`_READERS`, which calls this once per version).
+
+    The file is attached to a private in-memory database rather than opened with ``duckdb.connect(path)``:
+    DuckDB caches open databases by path, so while a reader still holds the old version a plain connect
+    would hand back the old file instead of the newly published one. A file from a newer fabscope is
+    refused (``WarehouseError``); an unreadable one too, naming it.
+    """
+    con = duckdb.connect(":memory:")
     try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+        quoted = str(path).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS {_WAREHOUSE_ALIAS} (READ_ONLY)")
+        con.execute(f"USE {_WAREHOUSE_ALIAS}")
+        check_schema_version(con)
+        for setting, value in READ_ONLY_CONFIG.items():  # after the ATTACH, which needs file access
+            con.execute(f"SET {setting} = {str(value).lower()}")
+    except duckdb.Error as exc:
+        con.close()
+        if not path.is_file():  # replaced by a directory or removed meanwhile
+            raise WarehouseNotFound(f"no warehouse at {path}: run `fabscope refresh` first") from None
+        raise WarehouseError(f"{path} is not a readable DuckDB warehouse ({_first_line(exc)})") from None
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _use_warehouse(cursor: duckdb.DuckDBPyConnection) -> None:
+    cursor.execute(f"USE {_WAREHOUSE_ALIAS}")  # a cursor starts in the in-memory catalog
+
+
+#: Warm reads (pipelines/read_cache.py): one open connection per published version, a cursor per read.
+_READERS = register_read_cache(ReadCache(connect_read_only, _use_warehouse))
 
 
 def verify_file(path: Path, *, shown: Path | None = None) -> None:
@@ -247,44 +279,24 @@ class Warehouse:
     # ---- readers -------------------------------------------------------------------
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived read-only connection to the published file."""
-        if not self.exists():
-            raise WarehouseNotFound(f"no warehouse at {self.path}: run `fabscope refresh` first")
-        con = self._open_read_only()
-        try:
-            yield con
-        except duckdb.Error as exc:
-            if not _is_damage(exc):
-                raise
-            raise WarehouseError(
-                f"{self.path} is damaged ({_first_line(exc)}); restore a kept version (`fabscope restore --list`) "
-                "or move it aside and run `fabscope refresh`"
-            ) from None
-        finally:
-            con.close()
+        """A read-only connection (a cursor) on the published file, as it was when the read began.
 
-    def _open_read_only(self) -> duckdb.DuckDBPyConnection:
-        """Connect read-only; an unreadable file or one from a newer fabscope is a ``WarehouseError``."""
-        stamp = _file_stamp(self.path)  # before connecting: a file swapped in meanwhile is checked next time
-        try:
-            con = duckdb.connect(str(self.path), read_only=True, config=dict(READ_ONLY_CONFIG))
-        except duckdb.Error as exc:
-            if not self.exists():  # replaced by a directory or removed meanwhile
-                raise WarehouseNotFound(
-                    f"no warehouse at {self.path}: run `fabscope refresh` first"
+        Warm: the connection of the current version stays open between reads and is reopened only when a
+        publish has replaced the file, so a read costs a cursor, not a file open. A read that hits a
+        damaged block is a ``WarehouseError`` saying how to recover."""
+        stamp = file_stamp(self.path)  # before connecting: a file swapped in meanwhile is opened next time
+        if stamp is None or not self.exists():
+            raise WarehouseNotFound(f"no warehouse at {self.path}: run `fabscope refresh` first")
+        with _READERS.cursor(self.path, stamp) as con:
+            try:
+                yield con
+            except duckdb.Error as exc:
+                if not _is_damage(exc):
+                    raise
+                raise WarehouseError(
+                    f"{self.path} is damaged ({_first_line(exc)}); restore a kept version "
+                    "(`fabscope restore --list`) or move it aside and run `fabscope refresh`"
                 ) from None
-            raise WarehouseError(
-                f"{self.path} is not a readable DuckDB warehouse ({_first_line(exc)})"
-            ) from None
-        try:
-            if stamp is None or _VERSION_CHECKED.get(self.path) != stamp:
-                check_schema_version(con)
-                if stamp is not None:
-                    _VERSION_CHECKED[self.path] = stamp
-        except BaseException:
-            con.close()
-            raise
-        return con
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run a parameterised read-only query on the published file; returns a Polars frame."""

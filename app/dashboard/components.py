@@ -3,16 +3,24 @@
 A chart card is a titled panel holding a ``dcc.Graph`` plus two controls that every chart
 in fabscope carries: **Download CSV** (the exact rows behind the chart) and **Sources**
 (a list of the citations in those rows). Cards are addressed by a short ``card`` name;
-the page callbacks fill ``card_outputs(card)`` = (figure, CSV text, sources list), and
+the page callbacks fill ``card_outputs(card)`` = (figure, CSV data, sources list), and
 one pattern-matching callback (:func:`register_shared_callbacks`) serves every download.
+
+The CSV data is either the CSV text (small tables travel with the figure) or, for cards with large
+series, a :func:`csv_request` naming a builder registered with :func:`csv_builder`: the server then
+builds the full-resolution CSV only when **Download CSV** is clicked (route :data:`CSV_ROUTE`), so the
+rows are not shipped with every figure update; such figures draw down-sampled lines (:func:`thin`).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 from dash import MATCH, Input, Output, State, dcc, html
@@ -81,6 +89,26 @@ def styled(fig: go.Figure, *, height: int = 360, **layout: Any) -> go.Figure:
     return fig
 
 
+MAX_POINTS_PER_TRACE = 2000
+"""Points a line trace draws at most (about a screen's width in pixels); longer series are down-sampled by
+:func:`thin`, while the card's CSV keeps every row."""
+
+
+def thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS_PER_TRACE) -> np.ndarray:
+    """Indices of the points of the line ``(x, y)`` to draw: all of them up to ``max_points``, else
+    ``max_points`` chosen by MinMax-LTTB (``tsdownsample``: keeps the first and last point, the extremes and
+    the shape of the line). ``x`` ascending (dates or numbers), ``y`` numeric without NaN."""
+    n = len(y)
+    if n <= max_points:
+        return np.arange(n)
+    from tsdownsample import MinMaxLTTBDownsampler
+
+    xs = np.asarray(x)
+    if np.issubdtype(xs.dtype, np.datetime64):
+        xs = xs.astype("datetime64[ns]").astype(np.int64)
+    return np.asarray(MinMaxLTTBDownsampler().downsample(xs, np.asarray(y, dtype=float), n_out=max_points))
+
+
 def empty_figure(reason: str, *, height: int = 300) -> go.Figure:
     """A figure that says why there is nothing to plot (never a blank chart)."""
     fig = go.Figure()
@@ -96,6 +124,17 @@ def empty_figure(reason: str, *, height: int = 300) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return styled(fig, height=height)
+
+
+@lru_cache(maxsize=1)
+def _loading_figure_json() -> str:
+    return empty_figure("loading…").to_json()
+
+
+def _loading_figure() -> dict[str, Any]:
+    """The placeholder of a card whose callback draws the chart: built once per process (a Plotly figure
+    costs tens of ms to validate, and a page holds several cards), a fresh copy each time."""
+    return json.loads(_loading_figure_json())
 
 
 # ---- CSV + sources -------------------------------------------------------------------------
@@ -148,7 +187,7 @@ def chart_card(
     through ``Output(f"{card}-graph", "figure")``, ``Output(csv_store_id(card), "data")`` and
     ``Output(sources_id(card), "children")``.
     """
-    fig = figure if figure is not None else empty_figure("loading…")
+    fig = figure if figure is not None else _loading_figure()
     graph_style = {"height": f"{height}px"} if height else {}
     return html.Div(
         className="card",
@@ -215,17 +254,77 @@ def card_outputs(card: str) -> list[Output]:
 NO_ROWS_CSV = "note\nno rows on screen\n"
 """What **Download CSV** saves when the chart shows no rows (an explanation, never an empty file)."""
 
+CSV_ROUTE = "/_fabscope/csv"
+"""Flask route that builds a card's CSV on click (``?card=NAME&args=JSON``, see :func:`csv_request`)."""
+MAX_CSV_ARGS_BYTES = 4096
+"""Longest ``args`` a CSV request may carry (a few tickers, dates and switches; anything longer is refused)."""
+
+CsvBuilder = Callable[..., pl.DataFrame]
+_CSV_BUILDERS: dict[str, CsvBuilder] = {}
+
+
+def csv_builder(card: str) -> Callable[[CsvBuilder], CsvBuilder]:
+    """Register ``fn(db, **args) -> frame``: the rows behind ``card`` for the arguments of a
+    :func:`csv_request`, built when **Download CSV** is clicked (decorator; one builder per card)."""
+
+    def register(fn: CsvBuilder) -> CsvBuilder:
+        _CSV_BUILDERS[card] = fn
+        return fn
+
+    return register
+
+
+def csv_request(card: str, **args: Any) -> dict[str, Any]:
+    """What a card's CSV store holds instead of the CSV text: the builder's arguments (small JSON values),
+    so that the rows travel only when they are downloaded."""
+    return {"card": card, "args": args}
+
+
+def build_csv(db: str, card: str, args_json: str) -> tuple[int, str]:
+    """``(HTTP status, body)`` of a CSV request: the CSV of the registered builder's rows (or
+    :data:`NO_ROWS_CSV`), else a one-line reason (unknown card, unreadable or oversized arguments)."""
+    builder = _CSV_BUILDERS.get(card)
+    if builder is None:
+        return 404, f"no CSV builder for card {card!r}\n"
+    if len(args_json.encode()) > MAX_CSV_ARGS_BYTES:
+        return 413, f"CSV request arguments longer than {MAX_CSV_ARGS_BYTES} bytes\n"
+    try:
+        args = json.loads(args_json or "{}")
+    except ValueError:
+        return 400, "CSV request arguments are not JSON\n"
+    if not isinstance(args, dict):
+        return 400, "CSV request arguments must be a JSON object\n"
+    try:
+        frame = builder(db, **args)
+    except TypeError as exc:  # arguments the builder does not take
+        return 400, f"bad CSV request arguments for {card}: {exc}\n"
+    return 200, frame_csv(frame) or NO_ROWS_CSV
+
+
 _DOWNLOAD_JS = """
 function (nClicks, data, ident) {
     if (!nClicks) { return window.dash_clientside.no_update; }
     const name = "fabscope-" + String(ident.card).toLowerCase().replace(/[^a-z0-9-]+/g, "-") + ".csv";
-    return {content: data || %s, filename: name, type: "text/csv", base64: false};
+    if (data && typeof data === "object") {  // a csv_request: the server builds the CSV now
+        const config = JSON.parse(document.getElementById("_dash-config").textContent || "{}");
+        const prefix = (config.requests_pathname_prefix || "/").replace(/\\/$/, "");
+        const link = document.createElement("a");
+        link.href = prefix + %(route)s + "?card=" + encodeURIComponent(data.card)
+            + "&args=" + encodeURIComponent(JSON.stringify(data.args || {}));
+        link.download = name;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        return window.dash_clientside.no_update;
+    }
+    return {content: data || %(no_rows)s, filename: name, type: "text/csv", base64: false};
 }
 """
 
 
 def download_payload(n_clicks: int | None, data: str | None, card: str) -> dict[str, Any] | None:
-    """What the **Download CSV** callback hands to ``dcc.Download`` (Python twin of the browser code)."""
+    """What the **Download CSV** callback hands to ``dcc.Download`` for CSV text (Python twin of the browser
+    code; a :func:`csv_request` is fetched from :data:`CSV_ROUTE` instead)."""
     if not n_clicks:
         return None
     return {
@@ -237,22 +336,36 @@ def download_payload(n_clicks: int | None, data: str | None, card: str) -> dict[
 
 
 def register_shared_callbacks(app: Any) -> None:
-    """One pattern-matching callback serving every card's **Download CSV** button.
+    """One pattern-matching callback serving every card's **Download CSV** button, and the CSV route.
 
-    It runs in the browser (clientside): the rows are already there in the card's store, so a
-    download never sends them back to the server (the price CSV of every ticker is ~10 MB) and
-    keeps working while the server is busy. :func:`download_payload` is the same logic in Python.
+    It runs in the browser (clientside): CSV text already in the card's store never goes back to the
+    server, and keeps working while the server is busy; a :func:`csv_request` becomes a GET of
+    :data:`CSV_ROUTE`, which builds the rows then. :func:`download_payload` is the same logic in Python.
     """
-    import json
+    import flask
 
     app.clientside_callback(
-        _DOWNLOAD_JS % json.dumps(NO_ROWS_CSV),
+        _DOWNLOAD_JS % {"route": json.dumps(CSV_ROUTE), "no_rows": json.dumps(NO_ROWS_CSV)},
         Output({"type": "csv-download", "card": MATCH}, "data"),
         Input({"type": "csv-button", "card": MATCH}, "n_clicks"),
         State({"type": "csv-data", "card": MATCH}, "data"),
         State({"type": "csv-button", "card": MATCH}, "id"),
         prevent_initial_call=True,
     )
+
+    def download_csv() -> flask.Response:
+        card = flask.request.args.get("card", "")
+        status, body = build_csv(current_db(), card, flask.request.args.get("args", "{}"))
+        headers = (
+            {"Content-Disposition": f'attachment; filename="{csv_filename(card)}"'} if status == 200 else {}
+        )
+        return flask.Response(
+            body, status=status, mimetype="text/csv" if status == 200 else "text/plain", headers=headers
+        )
+
+    # under Dash's routes prefix, as the browser code puts it under the requests prefix
+    route = str(app.config.routes_pathname_prefix or "/").rstrip("/") + CSV_ROUTE
+    app.server.add_url_rule(route, "fabscope_csv", download_csv, methods=["GET"])
 
 
 # ---- banners and empty states --------------------------------------------------------------

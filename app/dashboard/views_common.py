@@ -31,11 +31,15 @@ class View:
     sources: tuple[str, ...] = ()
     note: str | None = None
     sample_tickers: tuple[str, ...] = ()
+    csv_request: dict[str, Any] | None = None
+    """``components.csv_request(...)``: the CSV is built on click from these arguments instead of being
+    shipped as text with the figure (cards with large series)."""
 
     @property
-    def card_outputs(self) -> tuple[go.Figure, str, list[Any]]:
-        """(figure, CSV text, sources list children): the outputs of ``components.card_outputs``."""
-        return self.figure, frame_csv(self.frame), sources_list(self.sources)
+    def card_outputs(self) -> tuple[go.Figure, str | dict[str, Any], list[Any]]:
+        """(figure, CSV text or request, sources list children): the outputs of ``components.card_outputs``."""
+        csv = self.csv_request if self.csv_request is not None else frame_csv(self.frame)
+        return self.figure, csv, sources_list(self.sources)
 
 
 def empty_view(reason: str | None, *, height: int = 300) -> View:

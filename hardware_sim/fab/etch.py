@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from fabscope.errors import DataError, InputError, NotFoundError
 from hardware_sim.data_files import DATA_DIR
@@ -107,33 +106,53 @@ def _knudsen_factor(l_over_r: np.ndarray) -> np.ndarray:
 
 
 CLAUSING_TABLE_FILE = DATA_DIR / "clausing_table.json"
-"""The exact Clausing solutions at the spline's knots, shipped with the package (built by
-:func:`build_clausing_table`; solving them takes ~10 s, so no process pays that at start-up)."""
+"""The exact Clausing solutions at the spline's knots and the spline's coefficients, shipped with the package
+(built by :func:`build_clausing_table`; solving them takes ~10 s and importing SciPy's interpolation ~0.4 s,
+so no process pays either at start-up: evaluating the spline needs NumPy only)."""
+
+
+def spline_coefficients(x: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Piecewise-cubic coefficients, shape (4, len(x) − 1), of SciPy's not-a-knot ``CubicSpline(x, f)``:
+    on ``[x[i], x[i+1]]`` the value is ``sum(c[m, i] * (t − x[i]) ** (3 − m))``."""
+    from scipy.interpolate import CubicSpline  # only when (re)building the table
+
+    return np.asarray(CubicSpline(np.asarray(x, dtype=float), np.asarray(f, dtype=float)).c)
+
+
+def evaluate_spline(x: np.ndarray, coefficients: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The piecewise cubic of :func:`spline_coefficients` at ``t`` (the end pieces extend beyond the knots,
+    as ``CubicSpline`` extrapolates)."""
+    i = np.clip(np.searchsorted(x, t, side="right") - 1, 0, x.size - 2)
+    dt = t - x[i]
+    c = coefficients[:, i]
+    return ((c[0] * dt + c[1]) * dt + c[2]) * dt + c[3]
 
 
 def build_clausing_table() -> dict[str, object]:
-    """The spline knots: x = ln(1 + L/R) on a uniform grid and f = K·(1 + 3L/8R) from exact solutions."""
+    """The spline knots: x = ln(1 + L/R) on a uniform grid and f = K·(1 + 3L/8R) from exact solutions,
+    with the spline's coefficients ``c`` (:func:`spline_coefficients`)."""
     x = np.linspace(0.0, math.log1p(_TABLE_MAX_L_OVER_R), _TABLE_POINTS)
     l_over_r = np.expm1(x)
     f = np.array([clausing_transmission_exact(float(v)) for v in l_over_r]) * _knudsen_factor(l_over_r)
     return {
         "max_l_over_r": _TABLE_MAX_L_OVER_R,
         "points": _TABLE_POINTS,
-        "note": "f = K*(1 + 3L/8R) at x = ln(1 + L/R); K from clausing_transmission_exact "
-        "(regenerate with: python -m hardware_sim.fab.etch)",
+        "note": "f = K*(1 + 3L/8R) at x = ln(1 + L/R); K from clausing_transmission_exact; c: not-a-knot "
+        "cubic spline coefficients of f(x) (regenerate with: python -m hardware_sim.fab.etch)",
         "x": x.tolist(),
         "f": f.tolist(),
+        "c": spline_coefficients(x, f).tolist(),
     }
 
 
 @lru_cache(maxsize=1)
-def _clausing_spline() -> tuple[CubicSpline, float]:
-    """Cubic spline of K·(1 + 3L/8R) in x = ln(1 + L/R) through the shipped exact solutions."""
+def _clausing_spline() -> tuple[np.ndarray, np.ndarray, float]:
+    """Knots, coefficients and last value of the cubic spline of K·(1 + 3L/8R) in x = ln(1 + L/R)."""
     table = json.loads(CLAUSING_TABLE_FILE.read_text(encoding="utf-8"))
-    if table["max_l_over_r"] != _TABLE_MAX_L_OVER_R or table["points"] != _TABLE_POINTS:
+    if table["max_l_over_r"] != _TABLE_MAX_L_OVER_R or table["points"] != _TABLE_POINTS or "c" not in table:
         raise DataError(f"{CLAUSING_TABLE_FILE}: stale table; run python -m hardware_sim.fab.etch")
     f = np.asarray(table["f"], dtype=float)
-    return CubicSpline(np.asarray(table["x"], dtype=float), f), float(f[-1])
+    return np.asarray(table["x"], dtype=float), np.asarray(table["c"], dtype=float), float(f[-1])
 
 
 def clausing_transmission(l_over_r: np.ndarray | float) -> np.ndarray:
@@ -145,9 +164,9 @@ def clausing_transmission(l_over_r: np.ndarray | float) -> np.ndarray:
     lr = np.asarray(l_over_r, dtype=float)
     if np.any(~np.isfinite(lr)) or np.any(lr < 0):
         raise InputError("l_over_r must be finite and >= 0")
-    spline, f_max = _clausing_spline()
+    knots, coefficients, f_max = _clausing_spline()
     inside = np.minimum(lr, _TABLE_MAX_L_OVER_R)
-    f = spline(np.log1p(inside))
+    f = evaluate_spline(knots, coefficients, np.log1p(inside))
     long = lr > _TABLE_MAX_L_OVER_R
     if np.any(long):
         lm = _TABLE_MAX_L_OVER_R

@@ -314,6 +314,25 @@ def test_download_csv_saves_the_rows_behind_the_chart(dash_app, app_db: Path) ->
     assert _severe(dash_app) == []
 
 
+def test_market_csv_is_built_on_click_at_full_resolution(dash_app, app_db: Path) -> None:
+    """The performance card ships a CSV request, not the rows: the server builds them when clicked."""
+    import sys
+
+    from app.dashboard import components as ui
+    from app.dashboard.pages import market_views as mv
+
+    folder = Path(dash_app.download_path)
+    _visit(dash_app, "/market")
+    dash_app.find_element("#market-performance-card button[id*='csv-button']").click()
+    got = _wait_download(folder, "fabscope-market-performance.csv")
+    rng = q.price_range(app_db)
+    start, end = mv.default_range(rng.frame.item(0, "first"), rng.frame.item(0, "last"))
+    tickers = [t for t in mv.DEFAULT_TICKERS if t in mv.ticker_labels(q.tickers(app_db).frame)]
+    view, _banner = sys.modules["pages.market"].performance(str(app_db), tickers, start, end, ["events"])
+    assert got == ui.frame_csv(view.frame) and got.startswith("date,ticker,close_usd,index,provider")
+    assert _severe(dash_app) == []
+
+
 def test_broken_and_oversized_uploads_are_refused_with_a_message(dash_app, tmp_path: Path) -> None:
     from app.dashboard import scenario_edit as se
 

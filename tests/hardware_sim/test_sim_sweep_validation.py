@@ -60,3 +60,18 @@ def test_loso_drops_what_a_case_takes_from_its_own_source():
     # nothing of the other cases comes from their own sources
     assert rows["sglang-h100-decode"]["loso_predicted"] == rows["sglang-h100-decode"]["predicted"]
     assert not rows["sglang-h100-decode"]["loso_swapped"]
+
+
+def test_chunking_the_sweep_changes_no_value():
+    g = Grid(
+        ["hgx-h20-8", "cloudmatrix-384"],
+        ["deepseek-r1", "llama-3-8b"],
+        [1, 8, 64],
+        [512, 8192],
+        ["bf16", "fp8"],
+        [(1, 8, 1), (8, 1, 1)],
+    )
+    whole, chunked = sweep_grid(g, chunk_points=g.size), sweep_grid(g, chunk_points=7)  # 7: ragged last chunk
+    assert set(whole) == set(chunked)
+    for key, values in whole.items():
+        assert np.array_equal(values, chunked[key]), key

@@ -14,6 +14,8 @@ from app.dashboard.views_common import parse_date
 
 dash.register_page(__name__, path="/market", name="Market", title="fabscope · Market", order=1)
 
+PERFORMANCE_CARD = "market-performance"
+
 
 def performance(
     db: str, tickers: list[str] | None, start: Any, end: Any, show_events: list[str] | None
@@ -29,7 +31,30 @@ def performance(
     view = views.performance_view(prices, q.tickers(db).frame, events)
     if show_events and "log" in show_events and view.figure.data:
         view.figure.update_yaxes(type="log")
+    if not view.frame.is_empty():  # the rows are built again on Download CSV, not shipped with the figure
+        view.csv_request = ui.csv_request(
+            PERFORMANCE_CARD,
+            tickers=tickers,
+            start=_iso(start),
+            end=_iso(end),
+            show_events=list(show_events or []),
+        )
     return view, ui.sample_banner(view.sample_tickers)
+
+
+def _iso(value: Any) -> str | None:
+    """A date picker value as 'YYYY-MM-DD' (JSON-safe), None when empty or invalid."""
+    day = parse_date(value)
+    return day.isoformat() if day else None
+
+
+@ui.csv_builder(PERFORMANCE_CARD)
+def performance_rows(
+    db: str, tickers: Any = None, start: Any = None, end: Any = None, show_events: Any = None
+):
+    """The full-resolution rows behind the performance chart (its **Download CSV**)."""
+    picked = [str(t) for t in tickers] if isinstance(tickers, list) else []
+    return performance(db, picked, start, end, show_events if isinstance(show_events, list) else [])[0].frame
 
 
 def summary(cross: q.QueryResult, window: str) -> Any:
@@ -91,7 +116,7 @@ def layout(**_: object) -> html.Div:
             ui.empty_state(tick.reason) if tick.empty else None,
             controls,
             ui.chart_card(
-                "market-performance",
+                PERFORMANCE_CARD,
                 "Normalised performance (USD, 100 = first day shown)",
                 subtitle="solid = domestic China, dotted = foreign; ▼ = export-control action (hover for "
                 "title and citation)",
@@ -130,7 +155,7 @@ def layout(**_: object) -> html.Div:
 
 
 @callback(
-    *ui.card_outputs("market-performance"),
+    *ui.card_outputs(PERFORMANCE_CARD),
     Output("market-banner", "children"),
     Input("market-tickers", "value"),
     Input("market-dates", "start_date"),

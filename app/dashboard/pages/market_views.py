@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from app import queries as q
-from app.dashboard.components import DOMESTIC, FOREIGN, styled
+from app.dashboard.components import DOMESTIC, FOREIGN, styled, thin
 from app.dashboard.views_common import View, colour, empty_view, groups, merge_sources, plain
 
 CAMBRICON = "688256.SS"
@@ -115,10 +115,12 @@ def performance_view(
     domestic = domestic_set(tickers_frame)
     fig = go.Figure()
     for i, ticker, part in groups(perf, "ticker"):
+        x, y = part["date"].to_numpy(), part["index"].to_numpy()
+        drawn = thin(x, y)  # long histories down-sampled for drawing; the CSV (``perf``) keeps every row
         fig.add_trace(
             go.Scatter(
-                x=part["date"].to_numpy(),
-                y=part["index"].to_numpy(),
+                x=x[drawn],
+                y=y[drawn],
                 mode="lines",
                 name=plain(labels.get(ticker, ticker)),
                 line={
