@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from app import queries as q
-from app.dashboard.components import COLORWAY, empty_figure, frame_csv, sources_list
+from app.dashboard.components import COLORWAY, DOMESTIC, FOREIGN, empty_figure, frame_csv, sources_list
 
 SEGMENT_LABELS = {"ai_accelerators": "AI accelerators", "wfe": "fab equipment (WFE)", "hbm": "HBM"}
 """Display names of the forecast segments (Overview headline figures and the Forecasts page)."""
@@ -55,6 +55,32 @@ def pct(x: float | None, digits: int = 0) -> str:
 def colour(i: int) -> str:
     """The ``i``-th colour of the fabscope colourway (wraps around)."""
     return COLORWAY[i % len(COLORWAY)]
+
+
+DOMESTIC_SHADES = (DOMESTIC, "#8b0000", "#e8684a", "#b5446e", "#f28e2b", "#6f1d1b")
+"""Colours of China-domestic entities: the domestic red first, then other warm shades."""
+FOREIGN_SHADES = (FOREIGN, "#0b3d91", "#5fa2dd", "#2a9d8f", "#6d597a", "#17becf")
+"""Colours of foreign entities: the foreign blue first, then other cool shades."""
+DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")
+"""Line dashes combined with the shades, so no two of up to 36 entities per side look alike."""
+
+
+def entity_styles(entities: Sequence[str], domestic: set[str] | frozenset[str]) -> dict[str, dict[str, str]]:
+    """``{entity: {"color", "dash"}}``: domestic entities in red shades, foreign ones in blue shades.
+
+    Stable: an entity's style depends only on its rank among the entities of its side in ``entities``
+    (pass the whole universe — e.g. every stored ticker — so a selection never reshuffles colours).
+    Shades cycle first, then the dash changes, so colours do not repeat with identical dashes.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for side, shades in ((True, DOMESTIC_SHADES), (False, FOREIGN_SHADES)):
+        members = sorted(e for e in dict.fromkeys(entities) if (e in domestic) == side)
+        for rank, entity in enumerate(members):
+            out[entity] = {
+                "color": shades[rank % len(shades)],
+                "dash": DASHES[(rank // len(shades)) % len(DASHES)],
+            }
+    return out
 
 
 def flag_symbols(flags: Sequence[str | None]) -> list[str]:

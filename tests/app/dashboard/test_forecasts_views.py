@@ -107,3 +107,58 @@ def test_compare_on_an_empty_warehouse_says_what_is_missing(qr, empty) -> None:
     assert (
         "pick two runs" in fv.compare_runs_view(qr(FC), None, "alt", "wfe").figure.layout.annotations[0].text
     )
+
+
+def _runs(qr):
+    return qr(
+        pl.DataFrame(
+            {
+                "scenario_id": ["baseline-old", "baseline-new", "mine"],
+                "name": ["baseline", "baseline", "mine"],
+                "seed": [7, 20240601, 1],
+                "n_paths": [500, 10000, 2000],
+                "created_at": [date(2024, 1, 1), date(2024, 6, 1), date(2024, 7, 1)],
+            }
+        )
+    )
+
+
+def test_editor_starts_from_the_stored_baseline_seed_and_paths(qr, empty) -> None:
+    assert fv.editor_defaults(_runs(qr), 2000) == (20240601, 10000)  # newest baseline, common random numbers
+    assert fv.editor_defaults(empty(), 2000) == (1, 2000)
+
+
+def test_difference_view_draws_the_paired_band_as_compare_returns_it() -> None:
+    rows = [
+        {
+            "year": 2030,
+            "diff_p10": -0.01,
+            "diff_p50": 0.02,
+            "diff_p90": 0.05,
+            "p_a_above": 0.4,
+            "p_b_above": 0.5,
+        }
+    ]
+    doc = {
+        "a": {"scenario_id": "base"},
+        "b": {"scenario_id": "mine"},
+        "paired": {"n_paths": 4000, "common_random_numbers": True, "segments": {"hbm": rows}},
+    }
+    view = fv.difference_view(doc, "hbm")
+    band_hi, band_lo, median = view.figure.data
+    assert list(median.y) == pytest.approx([2.0]) and list(band_lo.y) == pytest.approx([-1.0])
+    assert list(band_hi.y) == pytest.approx([5.0]) and band_lo.fill == "tonexty"
+    assert view.frame["diff_p50"].to_list() == [0.02]  # the stored number, in the CSV as returned
+    assert "common random numbers" in view.note and "mine − base" in view.note
+    assert not fv.difference_view(doc, "wfe").figure.data  # no rows for the segment: says so
+
+
+def test_compose_keeps_an_upload_when_a_lever_moves(pages: dict) -> None:
+    forecasts = pages["forecasts"]
+
+    text, message = forecasts.compose(
+        "baseline.yaml", "x", [1.5], [{"param": "p"}], "data:...", "up.yaml", "lever"
+    )
+    assert text is forecasts.dash.no_update and "up.yaml is kept" in str(message.children)
+    fresh, _ = forecasts.compose("baseline.yaml", "x", [1.0], [{"param": "p"}], None, None, "editor-upload")
+    assert "name: x" in fresh  # a discarded upload (cleared) returns the editor to base + levers
