@@ -105,3 +105,21 @@ def test_unchanged_baseline_rerun_reproduces_the_stored_baseline_and_draws_the_d
         "return g.data.filter(t => (t.name || '').startsWith('paired p50')).map(t => t.y);"
     )
     assert diff and all(v == 0 for v in diff[0])
+
+
+def test_systems_table_and_backtest_scores_show_the_stored_rows(dash_app, app_db) -> None:
+    import polars as pl
+
+    from app import queries as q
+
+    _visit(dash_app, "/hardware")
+    dash_app.wait_for_element("#hw-systems-table", timeout=20)
+    text = dash_app.find_element("#hw-systems-table").text
+    assert "cloudmatrix-384" in text and "gb200-nvl72" in text and "BF16 PFLOP/S" in text.upper()
+    stored = q.system_perf(app_db).frame.filter(pl.col("id") == "gb200-nvl72")["power_kw"][0]
+    assert f"{stored:,.2f}" in text
+    _visit(dash_app, "/forecasts")
+    dash_app.wait_for_element("#forecast-backtest-table", timeout=20)
+    assert "beats last value" in dash_app.find_element("#forecast-backtest-table").text or (
+        "worse than last value" in dash_app.find_element("#forecast-backtest-table").text
+    )

@@ -264,6 +264,12 @@ def layout(**_: object) -> html.Div:
                 figure=views.difference_view(None, "").figure,
                 footer=html.Div(id="forecast-diff-note", className="note"),
             ),
+            ui.panel(
+                "Backtest scores of the chosen segment",
+                html.Div(id="forecast-backtest-wrap"),
+                subtitle="rolling-origin backtests on vintages of the observations, as stored (forecast_backtest): "
+                "out-of-sample CRPS, 80% interval score, p10–p90 coverage, MAE beside the in-sample MAE",
+            ),
             ui.panel("Stored runs", html.Div(table, id="runs-list")),
             ui.chart_card(
                 "forecast-compare",
@@ -371,6 +377,15 @@ def _overlay(last: dict | None, segment: str) -> tuple:
     return views.overlay_view(
         q.substitution_forecast(db, [i for i in (base, run_id) if i] or None), base, run_id, segment
     ).card_outputs
+
+
+@callback(Output("forecast-backtest-wrap", "children"), Input("forecast-segment", "value"))
+def _backtest(segment: str) -> Any:
+    scores = q.forecast_backtest(ui.current_db(), segment)
+    frame, formats = views.backtest_table(scores)
+    if frame.is_empty():
+        return ui.empty_state(scores.reason or f"no backtest stored for {segment}", title="Backtest")
+    return ui.data_table(frame, table_id="forecast-backtest-table", formats=formats, page_size=12)
 
 
 @callback(Output("editor-upload", "contents"), Input("editor-discard", "n_clicks"), prevent_initial_call=True)

@@ -274,3 +274,36 @@ def difference_view(doc: dict | None, segment: str, *, reason: str | None = None
     a, b = (doc.get("a") or {}).get("scenario_id"), (doc.get("b") or {}).get("scenario_id")
     note = f"{b} − {a}: {paired.get('n_paths', 0):,} paired paths, {crn}"
     return View(fig, frame.with_columns(pl.lit(a).alias("baseline"), pl.lit(b).alias("rerun")), (), note=note)
+
+
+BACKTEST_SHOWN = (
+    "name",
+    "metric",
+    "horizon_years",
+    "crps",
+    "interval_score",
+    "coverage_p10_p90",
+    "mae",
+    "in_sample_mae",
+    "beats_last_value",
+    "n_origins",
+    "n_points",
+)
+"""Backtest columns on the Forecasts page (``forecast_backtest``), in display order."""
+
+
+def backtest_table(scores: q.QueryResult) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The stored backtest rows as shown, with the verdict as text, and d3 formats (errors in share points)."""
+    if scores.empty:
+        return pl.DataFrame(), {}
+    frame = scores.frame.select([c for c in BACKTEST_SHOWN if c in scores.frame.columns])
+    if "beats_last_value" in frame.columns:
+        frame = frame.with_columns(
+            pl.col("beats_last_value")
+            .replace_strict({True: "beats last value", False: "worse than last value"}, default="—")
+            .alias("beats_last_value")
+        )
+    formats = {
+        c: (".0%" if c.startswith("coverage") else ".4f") for c, t in frame.schema.items() if t.is_float()
+    }
+    return frame, formats

@@ -162,3 +162,15 @@ def test_compose_keeps_an_upload_when_a_lever_moves(pages: dict) -> None:
     assert text is forecasts.dash.no_update and "up.yaml is kept" in str(message.children)
     fresh, _ = forecasts.compose("baseline.yaml", "x", [1.0], [{"param": "p"}], None, None, "editor-upload")
     assert "name: x" in fresh  # a discarded upload (cleared) returns the editor to base + levers
+
+
+def test_backtest_table_shows_the_stored_scores_and_verdicts(qr, empty, refreshed_db) -> None:
+    from app import queries as q
+
+    scores = q.forecast_backtest(refreshed_db, "hbm")
+    assert scores.ok and set(scores.frame["segment"].to_list()) == {"hbm"}
+    frame, formats = fv.backtest_table(scores)
+    assert frame["crps"].to_list() == scores.frame["crps"].to_list()  # as stored, not recomputed
+    assert set(frame["beats_last_value"].to_list()) <= {"beats last value", "worse than last value", "—"}
+    assert formats["coverage_p10_p90"] == ".0%"
+    assert fv.backtest_table(empty())[0].is_empty()
