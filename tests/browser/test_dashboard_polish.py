@@ -11,7 +11,7 @@ import urllib.parse
 from app.dashboard import components as ui
 from tests.browser import test_dashboard_browser as base
 
-PAGES, _visit = base.PAGES, base._visit
+PAGES, _visit, _wait_rendered = base.PAGES, base._visit, base._wait_rendered
 pytestmark = base.pytestmark
 _headless_without_display, app_db, dash_app_fixture = (
     base._headless_without_display,
@@ -123,3 +123,18 @@ def test_systems_table_and_backtest_scores_show_the_stored_rows(dash_app, app_db
     assert "beats last value" in dash_app.find_element("#forecast-backtest-table").text or (
         "worse than last value" in dash_app.find_element("#forecast-backtest-table").text
     )
+
+
+def test_forecasts_state_round_trips_through_the_url(dash_app) -> None:
+    driver = dash_app.driver
+    driver.get(dash_app.server_url + "/forecasts?segment=hbm&model=gompertz")
+    _wait_rendered(dash_app, "forecast-fan-graph")
+    dash_app.wait_for_contains_text("#forecast-segment", "HBM", timeout=15)
+    dash_app.wait_for_contains_text("#forecast-model", "gompertz", timeout=15)
+    dash_app.wait_for_element("#forecast-share[href*='segment=hbm']", timeout=15)
+    href = dash_app.find_element("#forecast-share").get_attribute("href")
+    assert "model=gompertz" in href and "runs=" in href
+    driver.get(href)  # the link reopens the same view
+    _wait_rendered(dash_app, "forecast-fan-graph")
+    dash_app.wait_for_contains_text("#forecast-segment", "HBM", timeout=15)
+    dash_app.wait_for_contains_text("#forecast-model", "gompertz", timeout=15)

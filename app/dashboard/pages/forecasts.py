@@ -12,7 +12,7 @@ from app.dashboard import components as ui
 from app.dashboard import scenario_edit as se
 from app.dashboard.errors import error_text
 from app.dashboard.pages import forecasts_views as views
-from app.dashboard.views_common import SEGMENT_LABELS
+from app.dashboard.views_common import SEGMENT_LABELS, restored, share_query
 from fabscope.errors import FabscopeError
 from pipelines import forecast_store
 from pipelines.warehouse import Warehouse
@@ -214,8 +214,14 @@ def _editor(seed: int, paths: int) -> html.Div:
     )
 
 
-def layout(**_: object) -> html.Div:
+def layout(**query: object) -> html.Div:
+    """The page; its state (segment, runs, model, compared runs) restored from the URL ``query``."""
     table, run_opts, a, b, fan_opts, fan_ids = run_list(ui.current_db())
+    run_ids = [o["value"] for o in run_opts]
+    segment = restored(query, "segment", list(SEGMENT_LABELS), SEGMENTS[0])
+    fan_ids = restored(query, "runs", [o["value"] for o in fan_opts], fan_ids, many=True)
+    model = restored(query, "model", list(views.FAN_MODELS), "structural")
+    a, b = restored(query, "a", run_ids, a), restored(query, "b", run_ids, b)
     return html.Div(
         [
             ui.page_header(
@@ -227,7 +233,7 @@ def layout(**_: object) -> html.Div:
                 className="controls-row",
                 children=[
                     ui.picker(
-                        "Segment", "forecast-segment", SEGMENT_LABELS, SEGMENTS[0], width=220, clearable=False
+                        "Segment", "forecast-segment", SEGMENT_LABELS, segment, width=220, clearable=False
                     ),
                     ui.picker(
                         "Scenario runs",
@@ -237,9 +243,8 @@ def layout(**_: object) -> html.Div:
                         multi=True,
                         placeholder="pick runs",
                     ),
-                    ui.picker(
-                        "Model", "forecast-model", views.FAN_MODELS, "structural", width=160, clearable=False
-                    ),
+                    ui.picker("Model", "forecast-model", views.FAN_MODELS, model, width=160, clearable=False),
+                    html.A("Link to this view", id="forecast-share", href="", className="btn btn-small"),
                 ],
             ),
             ui.chart_card(
@@ -386,6 +391,19 @@ def _backtest(segment: str) -> Any:
     if frame.is_empty():
         return ui.empty_state(scores.reason or f"no backtest stored for {segment}", title="Backtest")
     return ui.data_table(frame, table_id="forecast-backtest-table", formats=formats, page_size=12)
+
+
+@callback(
+    Output("forecast-share", "href"),
+    Input("forecast-segment", "value"),
+    Input("forecast-scenarios", "value"),
+    Input("forecast-model", "value"),
+    Input("compare-a", "value"),
+    Input("compare-b", "value"),
+)
+def _share(segment: str, runs: list[str] | None, model: str, a: str | None, b: str | None) -> str:
+    """The link that reopens this page as it is now (state in the query string)."""
+    return "/forecasts" + share_query({"segment": segment, "runs": runs, "model": model, "a": a, "b": b})
 
 
 @callback(Output("editor-upload", "contents"), Input("editor-discard", "n_clicks"), prevent_initial_call=True)
