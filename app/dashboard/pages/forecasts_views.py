@@ -273,6 +273,13 @@ def difference_view(doc: dict | None, segment: str, *, reason: str | None = None
     )
     a, b = (doc.get("a") or {}).get("scenario_id"), (doc.get("b") or {}).get("scenario_id")
     note = f"{b} − {a}: {paired.get('n_paths', 0):,} paired paths, {crn}"
+    last = rows[-1]
+    if "p_a_above" in last and "p_b_above" in last:
+        threshold = paired.get("threshold")
+        above = f"P(share > {threshold:.0%})" if threshold is not None else "P(share above the threshold)"
+        note += (
+            f"; {above} in {last['year']}: baseline {last['p_a_above']:.0%}, rerun {last['p_b_above']:.0%}"
+        )
     return View(fig, frame.with_columns(pl.lit(a).alias("baseline"), pl.lit(b).alias("rerun")), (), note=note)
 
 

@@ -142,7 +142,12 @@ def test_difference_view_draws_the_paired_band_as_compare_returns_it() -> None:
     doc = {
         "a": {"scenario_id": "base"},
         "b": {"scenario_id": "mine"},
-        "paired": {"n_paths": 4000, "common_random_numbers": True, "segments": {"hbm": rows}},
+        "paired": {
+            "n_paths": 4000,
+            "threshold": 0.5,
+            "common_random_numbers": True,
+            "segments": {"hbm": rows},
+        },
     }
     view = fv.difference_view(doc, "hbm")
     band_hi, band_lo, median = view.figure.data
@@ -150,6 +155,7 @@ def test_difference_view_draws_the_paired_band_as_compare_returns_it() -> None:
     assert list(band_hi.y) == pytest.approx([5.0]) and band_lo.fill == "tonexty"
     assert view.frame["diff_p50"].to_list() == [0.02]  # the stored number, in the CSV as returned
     assert "common random numbers" in view.note and "mine − base" in view.note
+    assert "P(share > 50%) in 2030: baseline 40%, rerun 50%" in view.note  # as compare_runs returns it
     assert not fv.difference_view(doc, "wfe").figure.data  # no rows for the segment: says so
 
 
