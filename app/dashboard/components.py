@@ -71,9 +71,7 @@ GRAPH_CONFIG = {
 """Plotly config of every chart (set once, here): no Plotly logo and no button that sends the chart or its
 data anywhere (cloud share, Chart Studio, links); the toolbar keeps *Download plot as PNG*, which exports
 the figure's own title, sources line and — when sample prices are drawn — the "sample data" watermark
-(see :func:`mark_for_export`)."""
-SAMPLE_WATERMARK = "SAMPLE DATA — synthetic prices, not market data"
-"""Text of the watermark drawn across a chart that shows sample (synthetic) prices."""
+(see :func:`app.dashboard.exports.mark_for_export`)."""
 
 
 # ---- the warehouse the pages read -------------------------------------------------------------
@@ -99,57 +97,6 @@ def current_db() -> str:
 def styled(fig: go.Figure, *, height: int = 360, **layout: Any) -> go.Figure:
     """Apply the fabscope template and a fixed height to ``fig``."""
     fig.update_layout(template=TEMPLATE, height=height, **layout)
-    return fig
-
-
-def mark_for_export(
-    fig: go.Figure, title: str, sources: Sequence[str], *, sample: bool = False, max_sources: int = 3
-) -> go.Figure:
-    """Give ``fig`` what an exported image must carry: its ``title``, a one-line "Sources:" note (the first
-    ``max_sources`` citations, "+N more") and, when ``sample`` prices are drawn, the watermark
-    :data:`SAMPLE_WATERMARK`. All live in the figure's layout, so the toolbar's PNG/SVG export carries them.
-    """
-    cited = [s for s in dict.fromkeys(str(s).strip() for s in sources) if s]
-    line = "; ".join(cited[:max_sources]) + (
-        f" (+{len(cited) - max_sources} more)" if len(cited) > max_sources else ""
-    )
-    notes = [
-        {
-            "text": f"Sources: {line or 'none on screen'} · fabscope",
-            "name": "export-sources",
-            "x": 0,
-            "y": 0,
-            "xref": "paper",
-            "yref": "paper",
-            "yshift": -52,
-            "xanchor": "left",
-            "yanchor": "top",
-            "showarrow": False,
-            "font": {"size": 9, "color": "#52606d"},
-        }
-    ]
-    if sample:
-        notes.append(
-            {
-                "text": SAMPLE_WATERMARK,
-                "name": "sample-watermark",
-                "x": 0.5,
-                "y": 0.5,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "textangle": -18,
-                "opacity": 0.22,
-                "font": {"size": 26, "color": DOMESTIC},
-            }
-        )
-    for note in notes:
-        fig.add_annotation(**note)
-    margin = dict(fig.layout.margin.to_plotly_json()) if fig.layout.margin else {}
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 13}},
-        margin={**margin, "t": max(margin.get("t", 24), 64), "b": max(margin.get("b", 40), 72)},
-    )
     return fig
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import urllib.parse
 
-from app.dashboard import components as ui
+from app.dashboard import exports as ex
 from tests.browser import test_dashboard_browser as base
 
 PAGES, _visit, _wait_rendered = base.PAGES, base._visit, base._wait_rendered
@@ -38,7 +38,7 @@ def test_no_cloud_share_and_exported_image_carries_title_sources_and_sample_mark
     )
     text = urllib.parse.unquote(svg)
     assert "Normalised performance" in text and "Sources:" in text
-    assert ui.SAMPLE_WATERMARK.split(" — ")[0] in text  # the test warehouse draws sample prices
+    assert ex.SAMPLE_WATERMARK.split(" — ")[0] in text  # the test warehouse draws sample prices
 
 
 def test_page_language_active_nav_and_labelled_charts(dash_app) -> None:

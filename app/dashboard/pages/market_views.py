@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 import polars as pl
 
 from app import queries as q
-from app.dashboard.components import DOMESTIC, FOREIGN, mark_for_export, styled
+from app.dashboard.components import DOMESTIC, FOREIGN, styled
+from app.dashboard.exports import mark_for_export
 from app.dashboard.views_common import View, empty_view, entity_styles, groups, merge_sources
 
 CAMBRICON = "688256.SS"

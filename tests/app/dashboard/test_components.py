@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from app.dashboard import components as ui
+from app.dashboard import exports as ex
 
 
 def test_components_csv_sources_banner() -> None:
@@ -58,12 +59,12 @@ def _walk(node):
 def test_mark_for_export_puts_title_sources_and_sample_watermark_in_the_figure() -> None:
     import plotly.graph_objects as go
 
-    fig = ui.mark_for_export(go.Figure(), "Prices", ["s1", "s2", "s3", "s4", "s1"], sample=True)
+    fig = ex.mark_for_export(go.Figure(), "Prices", ["s1", "s2", "s3", "s4", "s1"], sample=True)
     texts = [a.text for a in fig.layout.annotations]
     assert fig.layout.title.text == "Prices"
     assert texts[0] == "Sources: s1; s2; s3 (+1 more) · fabscope"
-    assert ui.SAMPLE_WATERMARK in texts
-    plain = ui.mark_for_export(go.Figure(), "Prices", [], sample=False)
+    assert ex.SAMPLE_WATERMARK in texts
+    plain = ex.mark_for_export(go.Figure(), "Prices", [], sample=False)
     assert [a.text for a in plain.layout.annotations] == ["Sources: none on screen · fabscope"]
 
 

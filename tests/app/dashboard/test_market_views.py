@@ -10,6 +10,7 @@ import pytest
 
 from app import queries as q
 from app.dashboard import components as ui
+from app.dashboard import exports as ex
 from app.dashboard.pages import market_views as mv
 from app.dashboard.views_common import parse_date
 
@@ -97,7 +98,7 @@ def test_performance_view_marks_events_in_range_and_sample_tickers(qr) -> None:
     assert "ev source" in view.sources
     marks = {a.name: a.text for a in view.figure.layout.annotations if a.name}
     assert view.figure.layout.title.text == mv.PERFORMANCE_TITLE
-    assert "ev source" in marks["export-sources"] and marks["sample-watermark"] == ui.SAMPLE_WATERMARK
+    assert "ev source" in marks["export-sources"] and marks["sample-watermark"] == ex.SAMPLE_WATERMARK
 
 
 def test_performance_view_without_data_says_why(empty) -> None:
