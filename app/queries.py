@@ -449,5 +449,16 @@ def scenario_runs(db: DbPath) -> QueryResult:
     )
 
 
+def forecast_backtest(db: DbPath, segment: str | None = None) -> QueryResult:
+    """Stored rolling-origin backtest scores (CRPS, interval score, coverage, MAE in and out of sample,
+    whether each estimator beats the last-value forecast) per estimator, segment, metric and horizon."""
+    sql = "SELECT * EXCLUDE (warehouse_version, computed_at) FROM forecast_backtest"
+    params: list[object] = []
+    if segment:
+        sql += " WHERE segment = ?"
+        params.append(segment)
+    return _run(db, "forecast_backtest", sql + " ORDER BY segment, metric, horizon_years, name", params)
+
+
 def _opt_list(values: Sequence[str] | None) -> list[str] | None:
     return None if values is None else [str(v) for v in values]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dash
-from dash import dcc, html
+from dash import Input, Output, dcc, html
 
 from app.dashboard import components as ui
 from app.dashboard import service
@@ -45,7 +45,10 @@ def _navbar() -> html.Header:
     )
     links = [
         dcc.Link(
-            p["name"], href=p["relative_path"], className="nav-link", id=f"nav-{p['module'].split('.')[-1]}"
+            p["name"],
+            href=p["relative_path"],
+            className="nav-link",
+            id={"type": "nav", "page": p["module"].split(".")[-1]},
         )
         for p in pages
     ]
@@ -57,10 +60,47 @@ def _navbar() -> html.Header:
                 href="/",
                 children=[html.Span("fab", className="brand-a"), html.Span("scope", className="brand-b")],
             ),
-            html.Nav(links, className="nav-links"),
+            html.Button(
+                "☰ Menu",
+                id="nav-toggle",
+                className="nav-toggle",
+                n_clicks=0,
+                **{"aria-controls": "nav-links", "aria-label": "show or hide the page menu"},
+            ),
+            html.Nav(links, className="nav-links", id="nav-links", **{"aria-label": "pages"}),
             html.Div("US–China semiconductor race · analyst view", className="nav-tagline"),
         ],
     )
+
+
+def nav_classes(pathname: str | None, hrefs: list[str]) -> list[str]:
+    """Class of each navbar link: ``nav-link active`` for the page at ``pathname`` (``/`` only on itself)."""
+    path = (pathname or "/").rstrip("/") or "/"
+    return ["nav-link active" if (href.rstrip("/") or "/") == path else "nav-link" for href in hrefs]
+
+
+_NAV_JS = """
+function (pathname, hrefs) {
+    const trim = p => (p && p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p || "/");
+    return hrefs.map(h => (trim(h) === trim(pathname) ? "nav-link active" : "nav-link"));
+}
+"""
+_TOGGLE_JS = """
+function (n) { return (n || 0) % 2 ? "nav-links open" : "nav-links"; }
+"""
+
+
+def _register_shell_callbacks(app: dash.Dash) -> None:
+    """Active-page mark in the navbar and the narrow-screen menu toggle (both run in the browser)."""
+    from dash import ALL, State
+
+    app.clientside_callback(
+        _NAV_JS,
+        Output({"type": "nav", "page": ALL}, "className"),
+        Input("url", "pathname"),
+        State({"type": "nav", "page": ALL}, "href"),
+    )
+    app.clientside_callback(_TOGGLE_JS, Output("nav-links", "className"), Input("nav-toggle", "n_clicks"))
 
 
 def create_app(db_path: str | None = None) -> dash.Dash:
@@ -83,9 +123,11 @@ def create_app(db_path: str | None = None) -> dash.Dash:
     if settings.secret_key is not None:  # signs background handles alike on every web process
         app.server.secret_key = settings.secret_key.get_secret_value()
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     app.layout = html.Div(
         className="shell",
         children=[
+            dcc.Location(id="url"),
             _navbar(),
             html.Div(id=SERVICE_BANNER_ID),
             html.Main(dash.page_container, className="content"),
@@ -103,6 +145,7 @@ def create_app(db_path: str | None = None) -> dash.Dash:
     _register_service_banner(app)
     service.register_healthz(app, settings)
     service.install_auth(app, settings)
+    _register_shell_callbacks(app)
     return app
 
 

@@ -60,7 +60,26 @@ TEMPLATE = go.layout.Template(
     )
 )
 
-GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]}
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "plotlyServerURL": "",
+    "modeBarButtonsToRemove": [
+        "lasso2d",
+        "select2d",
+        "autoScale2d",
+        "sendDataToCloud",
+        "editInChartStudio",
+        "toggleSpikelines",
+    ],
+    "toImageButtonOptions": {"format": "png", "filename": "fabscope-chart", "scale": 2},
+}
+"""Plotly config of every chart (set once, here): no Plotly logo and no button that sends the chart or its
+data anywhere (cloud share, Chart Studio, links); the toolbar keeps *Download plot as PNG*, which exports
+the figure's own title, sources line and — when sample prices are drawn — the "sample data" watermark
+(see :func:`app.dashboard.exports.mark_for_export`)."""
 
 
 # ---- the warehouse the pages read -------------------------------------------------------------
@@ -218,7 +237,19 @@ def chart_card(
                 ],
             ),
             html.Div(controls, className="card-controls") if controls is not None else None,
-            dcc.Graph(id=graph_id or f"{card}-graph", figure=fig, config=GRAPH_CONFIG, style=graph_style),
+            html.Div(
+                dcc.Loading(
+                    dcc.Graph(
+                        id=graph_id or f"{card}-graph", figure=fig, config=GRAPH_CONFIG, style=graph_style
+                    ),
+                    type="dot",
+                    delay_show=300,
+                    color=FOREIGN,
+                ),
+                role="img",
+                **{"aria-label": f"chart: {title}" + (f" — {subtitle}" if subtitle else "")},
+                className="graph-wrap",
+            ),
             dcc.Store(id=csv_store_id(card), data=frame_csv(frame)),
             html.Details(
                 className="sources",

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from app import queries as q
-from app.dashboard.components import COLORWAY, empty_figure, frame_csv, sources_list
+from app.dashboard.components import COLORWAY, DOMESTIC, FOREIGN, empty_figure, frame_csv, sources_list
 
 SEGMENT_LABELS = {"ai_accelerators": "AI accelerators", "wfe": "fab equipment (WFE)", "hbm": "HBM"}
 """Display names of the forecast segments (Overview headline figures and the Forecasts page)."""
@@ -68,6 +68,32 @@ def colour(i: int) -> str:
     return COLORWAY[i % len(COLORWAY)]
 
 
+DOMESTIC_SHADES = (DOMESTIC, "#8b0000", "#e8684a", "#b5446e", "#f28e2b", "#6f1d1b")
+"""Colours of China-domestic entities: the domestic red first, then other warm shades."""
+FOREIGN_SHADES = (FOREIGN, "#0b3d91", "#5fa2dd", "#2a9d8f", "#6d597a", "#17becf")
+"""Colours of foreign entities: the foreign blue first, then other cool shades."""
+DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot")
+"""Line dashes combined with the shades, so no two of up to 36 entities per side look alike."""
+
+
+def entity_styles(entities: Sequence[str], domestic: set[str] | frozenset[str]) -> dict[str, dict[str, str]]:
+    """``{entity: {"color", "dash"}}``: domestic entities in red shades, foreign ones in blue shades.
+
+    Stable: an entity's style depends only on its rank among the entities of its side in ``entities``
+    (pass the whole universe — e.g. every stored ticker — so a selection never reshuffles colours).
+    Shades cycle first, then the dash changes, so colours do not repeat with identical dashes.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for side, shades in ((True, DOMESTIC_SHADES), (False, FOREIGN_SHADES)):
+        members = sorted(e for e in dict.fromkeys(entities) if (e in domestic) == side)
+        for rank, entity in enumerate(members):
+            out[entity] = {
+                "color": shades[rank % len(shades)],
+                "dash": DASHES[(rank // len(shades)) % len(DASHES)],
+            }
+    return out
+
+
 def flag_symbols(flags: Sequence[str | None]) -> list[str]:
     """Marker symbols for ``flag`` values: filled circle = reported, hollow = estimate (or unknown)."""
     return ["circle" if f == "reported" else "circle-open" for f in flags]
@@ -94,3 +120,29 @@ def groups(frame: pl.DataFrame, column: str) -> Iterator[tuple[int, Any, pl.Data
 def points(x: Sequence[Any], y: Sequence[Any], name: str, marker: dict[str, Any], **hover: Any) -> go.Scatter:
     """A markers-only trace (``hover``: ``text``, ``customdata``, ``hovertemplate``)."""
     return go.Scatter(x=list(x), y=list(y), mode="markers", name=name, marker=marker, **hover)
+
+
+def share_query(state: dict[str, Any]) -> str:
+    """The URL query string (``?a=1&b=x,y``) holding a page's state; lists joined by commas, empties left out."""
+    from urllib.parse import urlencode
+
+    pairs = {
+        k: ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+        for k, v in state.items()
+        if v not in (None, "", [], ())
+    }
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def restored(
+    query: dict[str, Any], key: str, allowed: Sequence[str], default: Any, *, many: bool = False
+) -> Any:
+    """A control's value from the page's URL query (``query[key]``), kept only when every value is one of
+    ``allowed``; else ``default`` (a hand-edited or stale link never puts an unknown value on screen)."""
+    raw = query.get(key)
+    if not raw:
+        return default
+    values = [v for v in str(raw).split(",") if v] if many else [str(raw)]
+    if not values or any(v not in allowed for v in values):
+        return default
+    return values if many else values[0]

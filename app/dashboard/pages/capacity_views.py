@@ -100,7 +100,7 @@ def capacity_view(
         fig,
         height=height,
         yaxis_title="wafer starts / month (300 mm-eq)",
-        xaxis_title="year",
+        xaxis=YEAR_AXIS,
         legend_title_text=CAPACITY_DIMENSIONS[dim],
     )
     cols = [

@@ -12,7 +12,10 @@ from app.dashboard import components as ui
 from app.dashboard import scenario_edit as se
 from app.dashboard.errors import error_text
 from app.dashboard.pages import forecasts_views as views
-from app.dashboard.views_common import SEGMENT_LABELS
+from app.dashboard.views_common import SEGMENT_LABELS, restored, share_query
+from fabscope.errors import FabscopeError
+from pipelines import forecast_store
+from pipelines.warehouse import Warehouse
 
 dash.register_page(__name__, path="/forecasts", name="Forecasts", title="fabscope · Forecasts", order=5)
 
@@ -51,8 +54,18 @@ def compose(
     upload_name: str | None,
     trigger: Any,
 ) -> tuple[str | Any, Any]:
-    """Editor text: from an upload when one arrived, else ``base`` + levers. Returns (yaml, message)."""
-    if trigger == "editor-upload":
+    """Editor text: from an upload when one arrived, else ``base`` + levers. Returns (yaml, message).
+
+    An upload is kept until replaced (another upload) or discarded (the upload cleared): moving a lever or
+    the base while an upload is loaded leaves the text alone and says so.
+    """
+    if trigger != "editor-upload" and upload:
+        return dash.no_update, html.Span(
+            f"your upload {upload_name} is kept — levers and base apply once you discard it",
+            className="note",
+            id="editor-upload-kept",
+        )
+    if trigger == "editor-upload" and upload:
         try:
             text = se.decode_upload(upload, upload_name)
         except se.ScenarioInputError as exc:
@@ -120,7 +133,7 @@ def _lever(param: str, specs: dict[str, tuple[str, str]]) -> html.Div:
     )
 
 
-def _editor() -> html.Div:
+def _editor(seed: int, paths: int) -> html.Div:
     files = sorted(se.shipped())
     specs = se.parameter_specs()
     levers = [_lever(p, specs) for p in se.EDITOR_LEVERS if p in specs]
@@ -151,13 +164,13 @@ def _editor() -> html.Div:
                         "Run name",
                         dcc.Input(id="editor-name", type="text", value="my-scenario", debounce=True),
                     ),
-                    ui.control("Seed", dcc.Input(id="editor-seed", type="number", value=1, min=0, step=1)),
+                    ui.control("Seed", dcc.Input(id="editor-seed", type="number", value=seed, min=0, step=1)),
                     ui.control(
                         "Monte Carlo paths",
                         dcc.Input(
                             id="editor-paths",
                             type="number",
-                            value=se.DEFAULT_PATHS,
+                            value=paths,
                             min=100,
                             max=se.MAX_PATHS,
                             step=1,
@@ -174,6 +187,7 @@ def _editor() -> html.Div:
                             children=html.Div(["drop or ", html.A("choose a .yaml")]),
                         ),
                     ),
+                    html.Button("Discard upload", id="editor-discard", className="btn btn-small", n_clicks=0),
                 ],
             ),
             html.Div(levers, className="param-grid"),
@@ -191,7 +205,7 @@ def _editor() -> html.Div:
                 children=[
                     html.Button("Run scenario", id="editor-run", className="btn", n_clicks=0),
                     html.Progress(id="editor-progress", value="0", max=str(se.RERUN_STEPS)),
-                    html.Span("idle", id="editor-status", className="note"),
+                    dcc.Loading(html.Span("idle", id="editor-status", className="note"), type="circle"),
                 ],
             ),
             ui.answer_slot("editor-result"),
@@ -200,8 +214,14 @@ def _editor() -> html.Div:
     )
 
 
-def layout(**_: object) -> html.Div:
+def layout(**query: object) -> html.Div:
+    """The page; its state (segment, runs, model, compared runs) restored from the URL ``query``."""
     table, run_opts, a, b, fan_opts, fan_ids = run_list(ui.current_db())
+    run_ids = [o["value"] for o in run_opts]
+    segment = restored(query, "segment", list(SEGMENT_LABELS), SEGMENTS[0])
+    fan_ids = restored(query, "runs", [o["value"] for o in fan_opts], fan_ids, many=True)
+    model = restored(query, "model", list(views.FAN_MODELS), "structural")
+    a, b = restored(query, "a", run_ids, a), restored(query, "b", run_ids, b)
     return html.Div(
         [
             ui.page_header(
@@ -213,7 +233,7 @@ def layout(**_: object) -> html.Div:
                 className="controls-row",
                 children=[
                     ui.picker(
-                        "Segment", "forecast-segment", SEGMENT_LABELS, SEGMENTS[0], width=220, clearable=False
+                        "Segment", "forecast-segment", SEGMENT_LABELS, segment, width=220, clearable=False
                     ),
                     ui.picker(
                         "Scenario runs",
@@ -223,9 +243,8 @@ def layout(**_: object) -> html.Div:
                         multi=True,
                         placeholder="pick runs",
                     ),
-                    ui.picker(
-                        "Model", "forecast-model", views.FAN_MODELS, "structural", width=160, clearable=False
-                    ),
+                    ui.picker("Model", "forecast-model", views.FAN_MODELS, model, width=160, clearable=False),
+                    html.A("Link to this view", id="forecast-share", href="", className="btn btn-small"),
                 ],
             ),
             ui.chart_card(
@@ -234,13 +253,27 @@ def layout(**_: object) -> html.Div:
                 subtitle="● observed (hollow = estimate), × third-party outlook; shares are fractions of "
                 "China's purchases",
             ),
-            _editor(),
+            _editor(*views.editor_defaults(q.scenario_runs(ui.current_db()), se.DEFAULT_PATHS)),
             ui.chart_card(
                 "forecast-overlay",
                 "Your rerun against the baseline",
                 figure=views.empty_view(
                     "run a scenario from the editor to overlay it against the baseline", height=220
                 ).figure,
+            ),
+            ui.chart_card(
+                "forecast-diff",
+                "Rerun minus baseline (paired paths)",
+                subtitle="p10–p90 band and p50 of the path-by-path difference, as `fabscope forecast compare` "
+                "returns it (common random numbers when the seeds match)",
+                figure=views.difference_view(None, "").figure,
+                footer=html.Div(id="forecast-diff-note", className="note"),
+            ),
+            ui.panel(
+                "Backtest scores of the chosen segment",
+                html.Div(id="forecast-backtest-wrap"),
+                subtitle="rolling-origin backtests on vintages of the observations, as stored (forecast_backtest): "
+                "out-of-sample CRPS, 80% interval score, p10–p90 coverage, MAE beside the in-sample MAE",
             ),
             ui.panel("Stored runs", html.Div(table, id="runs-list")),
             ui.chart_card(
@@ -349,6 +382,61 @@ def _overlay(last: dict | None, segment: str) -> tuple:
     return views.overlay_view(
         q.substitution_forecast(db, [i for i in (base, run_id) if i] or None), base, run_id, segment
     ).card_outputs
+
+
+@callback(Output("forecast-backtest-wrap", "children"), Input("forecast-segment", "value"))
+def _backtest(segment: str) -> Any:
+    scores = q.forecast_backtest(ui.current_db(), segment)
+    frame, formats = views.backtest_table(scores)
+    if frame.is_empty():
+        return ui.empty_state(scores.reason or f"no backtest stored for {segment}", title="Backtest")
+    return ui.data_table(frame, table_id="forecast-backtest-table", formats=formats, page_size=12)
+
+
+@callback(
+    Output("forecast-share", "href"),
+    Input("forecast-segment", "value"),
+    Input("forecast-scenarios", "value"),
+    Input("forecast-model", "value"),
+    Input("compare-a", "value"),
+    Input("compare-b", "value"),
+)
+def _share(segment: str, runs: list[str] | None, model: str, a: str | None, b: str | None) -> str:
+    """The link that reopens this page as it is now (state in the query string)."""
+    return "/forecasts" + share_query({"segment": segment, "runs": runs, "model": model, "a": a, "b": b})
+
+
+@callback(Output("editor-upload", "contents"), Input("editor-discard", "n_clicks"), prevent_initial_call=True)
+def _discard(_n: int) -> None:
+    return None
+
+
+def difference(db: str, run_id: str | None, segment: str) -> views.View:
+    """Paired difference of ``run_id`` against the stored baseline, from ``forecast_store.compare_runs``."""
+    if not run_id:
+        return views.difference_view(None, segment)
+    base = views.baseline_run_id(q.scenario_runs(db), q.forecast_scenarios(db))
+    if base is None:
+        return views.difference_view(None, segment, reason="no baseline run stored — run `fabscope refresh`")
+    try:
+        with Warehouse(db).read() as con:
+            doc = forecast_store.compare_runs(con, base, run_id)
+    except FabscopeError as exc:
+        return views.difference_view(None, segment, reason=error_text(exc))
+    view = views.difference_view(doc, segment)
+    view.sources = ("pipelines.forecast_store.compare_runs (paired differences of the stored runs)",)
+    return view
+
+
+@callback(
+    *ui.card_outputs("forecast-diff"),
+    Output("forecast-diff-note", "children"),
+    Input("editor-last-run", "data"),
+    Input("forecast-segment", "value"),
+)
+def _difference(last: dict | None, segment: str) -> tuple:
+    view = difference(ui.current_db(), (last or {}).get("scenario_id"), segment)
+    return (*view.card_outputs, view.note or "")
 
 
 @callback(

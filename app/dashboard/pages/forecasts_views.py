@@ -204,4 +204,113 @@ def overlay_view(
     if not run_id:
         return empty_view("run a scenario from the editor to overlay it against the baseline", height=220)
     ids = [i for i in (baseline_id, run_id) if i]
-    return fan_view(fc, segment, ids, height=height)
+    view = fan_view(fc, segment, ids, height=height)
+    for trace in view.figure.data:  # the rerun dashed and the baseline drawn on top: neither hides the other
+        if trace.name == run_id and run_id != baseline_id:
+            trace.line.dash = "dash"
+    on_top = [t for t in view.figure.data if t.name == baseline_id]
+    view.figure.data = [t for t in view.figure.data if t.name != baseline_id] + on_top
+    return view
+
+
+def editor_defaults(runs: q.QueryResult, default_paths: int) -> tuple[int, int]:
+    """(seed, paths) the scenario editor starts from: the stored baseline run's, so an unchanged rerun
+    draws the same random numbers (common random numbers) and reproduces the baseline exactly; seed 1 and
+    ``default_paths`` when no baseline run is stored."""
+    base = baseline_run_id(runs)
+    if base is None:
+        return 1, default_paths
+    row = runs.frame.filter(pl.col("scenario_id") == base).row(0, named=True)
+    return int(row["seed"]), int(row["n_paths"] or default_paths)
+
+
+DIFF_COLUMNS = ("year", "diff_p10", "diff_p50", "diff_p90", "p_a_above", "p_b_above")
+"""Columns of the paired-difference rows (``forecast_store.paired_differences``), as stored in its doc."""
+
+
+def difference_view(doc: dict | None, segment: str, *, reason: str | None = None, height: int = 320) -> View:
+    """Rerun minus baseline, path by path: the p10–p90 band and p50 of the paired differences that
+    ``pipelines.forecast_store.compare_runs`` returns (``doc["paired"]``), in percentage points."""
+    paired = (doc or {}).get("paired") or {}
+    rows = paired.get("segments", {}).get(segment) or []
+    if not rows:
+        return empty_view(reason or "run a scenario from the editor to see its difference", height=220)
+    frame = pl.DataFrame(rows).select([c for c in DIFF_COLUMNS if c in rows[0]])
+    years = frame["year"].to_list()
+    pp = {c: (frame[c] * 100).to_list() for c in ("diff_p10", "diff_p50", "diff_p90")}
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=years, y=pp["diff_p90"], mode="lines", line={"width": 0}, showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=years,
+            y=pp["diff_p10"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(31,95,168,0.18)",
+            name="paired p10–p90",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=years,
+            y=pp["diff_p50"],
+            mode="lines+markers",
+            name="paired p50 (rerun − baseline)",
+            line={"color": colour(0), "width": 2},
+            hovertemplate="%{x}: %{y:+.2f} pp<extra></extra>",
+        )
+    )
+    fig.add_hline(y=0, line={"color": "#52606d", "width": 1, "dash": "dot"})
+    crn = (
+        "common random numbers" if paired.get("common_random_numbers") else "different seeds: pairing nominal"
+    )
+    styled(
+        fig,
+        height=height,
+        yaxis_title="rerun − baseline, percentage points",
+        xaxis={"title": "year", "dtick": 1, "tickformat": "d"},
+    )
+    a, b = (doc.get("a") or {}).get("scenario_id"), (doc.get("b") or {}).get("scenario_id")
+    note = f"{b} − {a}: {paired.get('n_paths', 0):,} paired paths, {crn}"
+    last = rows[-1]
+    if "p_a_above" in last and "p_b_above" in last:
+        threshold = paired.get("threshold")
+        above = f"P(share > {threshold:.0%})" if threshold is not None else "P(share above the threshold)"
+        note += (
+            f"; {above} in {last['year']}: baseline {last['p_a_above']:.0%}, rerun {last['p_b_above']:.0%}"
+        )
+    return View(fig, frame.with_columns(pl.lit(a).alias("baseline"), pl.lit(b).alias("rerun")), (), note=note)
+
+
+BACKTEST_SHOWN = (
+    "name",
+    "metric",
+    "horizon_years",
+    "crps",
+    "interval_score",
+    "coverage_p10_p90",
+    "mae",
+    "in_sample_mae",
+    "beats_last_value",
+    "n_origins",
+    "n_points",
+)
+"""Backtest columns on the Forecasts page (``forecast_backtest``), in display order."""
+
+
+def backtest_table(scores: q.QueryResult) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The stored backtest rows as shown, with the verdict as text, and d3 formats (errors in share points)."""
+    if scores.empty:
+        return pl.DataFrame(), {}
+    frame = scores.frame.select([c for c in BACKTEST_SHOWN if c in scores.frame.columns])
+    if "beats_last_value" in frame.columns:
+        frame = frame.with_columns(
+            pl.col("beats_last_value")
+            .replace_strict({True: "beats last value", False: "worse than last value"}, default="—")
+            .alias("beats_last_value")
+        )
+    formats = {
+        c: (".0%" if c.startswith("coverage") else ".4f") for c, t in frame.schema.items() if t.is_float()
+    }
+    return frame, formats

@@ -117,9 +117,23 @@ def layout(**_: object) -> html.Div:
                     ),
                 ],
             ),
+            ui.panel(
+                "Systems compared",
+                html.Div(id="hw-systems-wrap"),
+                subtitle="the systems picked above, as the warehouse stores them (system_perf, from hardware_sim)",
+            ),
             calc.llm_card(),
         ]
     )
+
+
+@callback(Output("hw-systems-wrap", "children"), Input("hw-system-ids", "value"))
+def _update_systems_table(ids: list[str] | None) -> Any:
+    systems = q.system_perf(ui.current_db())
+    frame, formats = views.systems_table(systems, ids or [])
+    if frame.is_empty():
+        return ui.empty_state(systems.reason or "pick systems above", title="Systems")
+    return ui.data_table(frame, table_id="hw-systems-table", formats=formats, page_size=20)
 
 
 @callback(

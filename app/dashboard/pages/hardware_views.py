@@ -161,3 +161,38 @@ def spec_records(chips: pl.DataFrame, ids: Sequence[str] | None) -> list[dict[st
             row[r["id"]] = f"{v:,.4g}" if isinstance(v, float) else ("—" if v is None else str(v))
         records.append(row)
     return records if not table.is_empty() else []
+
+
+SYSTEM_COLUMNS = {
+    "id": "system",
+    "chips": "accelerators",
+    "bf16_pflops": "BF16 PFLOP/s",
+    "hbm_tb": "HBM, TB",
+    "hbm_tbps": "HBM bandwidth, TB/s",
+    "scaleup_tbps": "scale-up bandwidth, TB/s",
+    "power_kw": "power at the wall, kW",
+    "pflops_per_kw": "PFLOP/s per kW",
+    "source": "source",
+}
+"""Columns of the systems comparison table (``system_perf`` column -> header), in display order."""
+
+
+def systems_table(
+    systems: q.QueryResult, ids: Sequence[str] | None = None
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The stored ``system_perf`` rows of ``ids`` (all when empty) with display headers, and d3 formats.
+
+    Every value is the warehouse's (the simulator's system totals); nothing is recomputed here.
+    """
+    if systems.empty:
+        return pl.DataFrame(), {}
+    frame = systems.frame
+    if ids:
+        frame = frame.filter(pl.col("id").is_in(list(ids)))
+    shown = frame.select([c for c in SYSTEM_COLUMNS if c in frame.columns]).rename(
+        {c: h for c, h in SYSTEM_COLUMNS.items() if c in frame.columns}
+    )
+    formats = {
+        h: ",.2f" for c, h in SYSTEM_COLUMNS.items() if c in frame.columns and frame.schema[c].is_float()
+    }
+    return shown, formats

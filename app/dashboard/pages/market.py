@@ -74,10 +74,10 @@ def event_study(db: str, event_id: str | None, window: str | None) -> tuple[view
         return views.empty_view(reason), ui.empty_state(reason, title="Event study"), [], None
     es = q.event_study(db, event_id)
     cross = q.event_study_cross_section(db, event_id)
-    view = views.car_view(es, window, cross)
     if es.empty:
-        return view, ui.empty_state(es.reason, title="Event study"), [], None
+        return views.car_view(es), ui.empty_state(es.reason, title="Event study"), [], None
     sample = q.sample_price_tickers(db, es.frame["ticker"].unique().to_list())
+    view = views.car_view(es, window, cross, sample=bool(sample))
     return view, summary(cross, view.note or ""), views.window_options(es), ui.sample_banner(sample)
 
 
@@ -117,8 +117,8 @@ def layout(**_: object) -> html.Div:
             controls,
             ui.chart_card(
                 PERFORMANCE_CARD,
-                "Normalised performance (USD, 100 = first day shown)",
-                subtitle="solid = domestic China, dotted = foreign; ▼ = export-control action (hover for "
+                views.PERFORMANCE_TITLE,
+                subtitle="red shades = domestic China, blue shades = foreign; ▼ = export-control action (hover for "
                 "title and citation)",
             ),
             html.Div(
@@ -126,7 +126,7 @@ def layout(**_: object) -> html.Div:
                 children=[
                     ui.chart_card(
                         "market-car",
-                        "Event study: cumulative abnormal return per ticker",
+                        views.CAR_TITLE,
                         subtitle="market-model CAR; dashed lines = the stored group means",
                         controls=[
                             ui.picker(

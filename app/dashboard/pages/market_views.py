@@ -15,7 +15,8 @@ import polars as pl
 
 from app import queries as q
 from app.dashboard.components import DOMESTIC, FOREIGN, styled, thin
-from app.dashboard.views_common import View, colour, empty_view, groups, merge_sources, plain
+from app.dashboard.exports import mark_for_export
+from app.dashboard.views_common import View, empty_view, entity_styles, groups, merge_sources, plain
 
 CAMBRICON = "688256.SS"
 NVIDIA = "NVDA"
@@ -25,6 +26,10 @@ DEFAULT_YEARS = 3
 """Default date range on the Market page: the last 3 years of stored prices."""
 GROUP_LABELS = {"domestic_china": "domestic (China)", "foreign": "foreign"}
 """Display names of the event-study cross-section groups (``event_study_cross_section.group``)."""
+PERFORMANCE_TITLE = "Normalised performance (USD, 100 = first day shown)"
+"""Title of the performance card and of its exported image."""
+CAR_TITLE = "Event study: cumulative abnormal return per ticker"
+"""Title of the event-study card and of its exported image."""
 CROSS_SECTION_HIDDEN = ("event_id", "window", "source", "run_id")
 """Cross-section columns not shown in the summary table (the event and window are the picker's)."""
 
@@ -113,8 +118,10 @@ def performance_view(
         )
     labels = ticker_labels(tickers_frame)
     domestic = domestic_set(tickers_frame)
+    universe = list(labels) or perf["ticker"].unique().to_list()
+    styles = entity_styles([*universe, *perf["ticker"].unique().to_list()], domestic)
     fig = go.Figure()
-    for i, ticker, part in groups(perf, "ticker"):
+    for _, ticker, part in groups(perf, "ticker"):
         x, y = part["date"].to_numpy(), part["index"].to_numpy()
         drawn = thin(x, y)  # long histories down-sampled for drawing; the CSV (``perf``) keeps every row
         fig.add_trace(
@@ -123,11 +130,7 @@ def performance_view(
                 y=y[drawn],
                 mode="lines",
                 name=plain(labels.get(ticker, ticker)),
-                line={
-                    "width": 2 if ticker in domestic else 1.6,
-                    "color": colour(i),
-                    "dash": "solid" if ticker in domestic else "dot",
-                },
+                line={"width": 2 if ticker in domestic else 1.6, **styles[ticker]},
                 hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}<extra>" + plain(ticker) + "</extra>",
             )
         )
@@ -142,6 +145,7 @@ def performance_view(
     sources = merge_sources(
         prices.sources, tuple(shown_events["source"].to_list()) if "source" in shown_events.columns else ()
     )
+    mark_for_export(fig, PERFORMANCE_TITLE, sources, sample=bool(sample))
     return View(fig, perf, sources, sample_tickers=sample)
 
 
@@ -207,7 +211,12 @@ def stored_group_means(cross: q.QueryResult | None, window: str) -> dict[bool, f
 
 
 def car_view(
-    es: q.QueryResult, window: str | None = None, cross: q.QueryResult | None = None, *, height: int = 380
+    es: q.QueryResult,
+    window: str | None = None,
+    cross: q.QueryResult | None = None,
+    *,
+    height: int = 380,
+    sample: bool = False,
 ) -> View:
     """Cumulative abnormal return per ticker for one event (and window), domestic vs foreign.
 
@@ -254,7 +263,9 @@ def car_view(
         barmode="group",
         xaxis={"categoryorder": "array", "categoryarray": part["ticker"].to_list()},
     )
-    return View(fig, frame, merge_sources(es.sources, cross.sources if cross is not None else ()), note=win)
+    sources = merge_sources(es.sources, cross.sources if cross is not None else ())
+    mark_for_export(fig, f"{CAR_TITLE}, {win}", sources, sample=sample)
+    return View(fig, frame, sources, note=win)
 
 
 def cross_section_table(cross: q.QueryResult, window: str) -> tuple[pl.DataFrame, dict[str, str]]:

@@ -118,3 +118,76 @@ def test_scenario_names_with_markup_are_drawn_as_text(qr) -> None:
     assert any("&lt;b&gt;x&lt;/b&gt;" in n for n in names)
     assert all("<" not in n for n in names)
     assert all("<a" not in (t.hovertemplate or "") for t in view.figure.data)
+
+
+def _runs(qr):
+    return qr(
+        pl.DataFrame(
+            {
+                "scenario_id": ["baseline-old", "baseline-new", "mine"],
+                "name": ["baseline", "baseline", "mine"],
+                "seed": [7, 20240601, 1],
+                "n_paths": [500, 10000, 2000],
+                "created_at": [date(2024, 1, 1), date(2024, 6, 1), date(2024, 7, 1)],
+            }
+        )
+    )
+
+
+def test_editor_starts_from_the_stored_baseline_seed_and_paths(qr, empty) -> None:
+    assert fv.editor_defaults(_runs(qr), 2000) == (20240601, 10000)  # newest baseline, common random numbers
+    assert fv.editor_defaults(empty(), 2000) == (1, 2000)
+
+
+def test_difference_view_draws_the_paired_band_as_compare_returns_it() -> None:
+    rows = [
+        {
+            "year": 2030,
+            "diff_p10": -0.01,
+            "diff_p50": 0.02,
+            "diff_p90": 0.05,
+            "p_a_above": 0.4,
+            "p_b_above": 0.5,
+        }
+    ]
+    doc = {
+        "a": {"scenario_id": "base"},
+        "b": {"scenario_id": "mine"},
+        "paired": {
+            "n_paths": 4000,
+            "threshold": 0.5,
+            "common_random_numbers": True,
+            "segments": {"hbm": rows},
+        },
+    }
+    view = fv.difference_view(doc, "hbm")
+    band_hi, band_lo, median = view.figure.data
+    assert list(median.y) == pytest.approx([2.0]) and list(band_lo.y) == pytest.approx([-1.0])
+    assert list(band_hi.y) == pytest.approx([5.0]) and band_lo.fill == "tonexty"
+    assert view.frame["diff_p50"].to_list() == [0.02]  # the stored number, in the CSV as returned
+    assert "common random numbers" in view.note and "mine − base" in view.note
+    assert "P(share > 50%) in 2030: baseline 40%, rerun 50%" in view.note  # as compare_runs returns it
+    assert not fv.difference_view(doc, "wfe").figure.data  # no rows for the segment: says so
+
+
+def test_compose_keeps_an_upload_when_a_lever_moves(pages: dict) -> None:
+    forecasts = pages["forecasts"]
+
+    text, message = forecasts.compose(
+        "baseline.yaml", "x", [1.5], [{"param": "p"}], "data:...", "up.yaml", "lever"
+    )
+    assert text is forecasts.dash.no_update and "up.yaml is kept" in str(message.children)
+    fresh, _ = forecasts.compose("baseline.yaml", "x", [1.0], [{"param": "p"}], None, None, "editor-upload")
+    assert "name: x" in fresh  # a discarded upload (cleared) returns the editor to base + levers
+
+
+def test_backtest_table_shows_the_stored_scores_and_verdicts(qr, empty, refreshed_db) -> None:
+    from app import queries as q
+
+    scores = q.forecast_backtest(refreshed_db, "hbm")
+    assert scores.ok and set(scores.frame["segment"].to_list()) == {"hbm"}
+    frame, formats = fv.backtest_table(scores)
+    assert frame["crps"].to_list() == scores.frame["crps"].to_list()  # as stored, not recomputed
+    assert set(frame["beats_last_value"].to_list()) <= {"beats last value", "worse than last value", "—"}
+    assert formats["coverage_p10_p90"] == ".0%"
+    assert fv.backtest_table(empty())[0].is_empty()

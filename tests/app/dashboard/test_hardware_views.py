@@ -61,3 +61,23 @@ def test_power_breakdown_per_system_and_per_chip(qr) -> None:
     assert per_chip.frame.filter(pl.col("component") == "cooling")["value"][0] == pytest.approx(500.0)  # W
     perfw = hv.perf_per_watt_view(qr(SYSTEMS), None)
     assert list(perfw.figure.data[0].x) == ["s8", "s384"]
+
+
+def test_systems_table_shows_the_stored_rows_of_the_picked_systems(qr, empty) -> None:
+    systems = qr(
+        pl.DataFrame(
+            {
+                "id": ["cloudmatrix-384", "gb200-nvl72", "hgx-h20-8"],
+                "chips": [384, 72, 8],
+                "bf16_pflops": [300.0, 180.0, 1.2],
+                "hbm_tb": [49.2, 13.8, 0.77],
+                "power_kw": [559.0, 145.0, 10.0],
+                "source": ["s1", "s2", "s3"],
+            }
+        )
+    )
+    frame, formats = hv.systems_table(systems, ["gb200-nvl72", "cloudmatrix-384"])
+    assert frame["system"].to_list() == ["cloudmatrix-384", "gb200-nvl72"]
+    assert frame["BF16 PFLOP/s"].to_list() == [300.0, 180.0] and frame["power at the wall, kW"][0] == 559.0
+    assert formats["HBM, TB"] == ",.2f" and "accelerators" not in formats
+    assert hv.systems_table(empty(), None)[0].is_empty()

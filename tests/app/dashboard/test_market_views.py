@@ -9,6 +9,8 @@ import polars as pl
 import pytest
 
 from app import queries as q
+from app.dashboard import components as ui
+from app.dashboard import exports as ex
 from app.dashboard.pages import market_views as mv
 from app.dashboard.views_common import parse_date
 
@@ -94,6 +96,9 @@ def test_performance_view_marks_events_in_range_and_sample_tickers(qr) -> None:
     assert list(marker.customdata) == ["in"]
     assert view.sample_tickers == ("DOM",)
     assert "ev source" in view.sources
+    marks = {a.name: a.text for a in view.figure.layout.annotations if a.name}
+    assert view.figure.layout.title.text == mv.PERFORMANCE_TITLE
+    assert "ev source" in marks["export-sources"] and marks["sample-watermark"] == ex.SAMPLE_WATERMARK
 
 
 def test_performance_view_without_data_says_why(empty) -> None:
@@ -107,10 +112,13 @@ def test_car_view_splits_domestic_and_foreign_and_draws_the_stored_means(qr) -> 
     bars = {t.name: list(t.y) for t in view.figure.data}
     assert bars["domestic (China)"] == pytest.approx([5.0, 3.0])
     assert bars["foreign"] == pytest.approx([-1.0, -3.0])
-    lines = [a.text for a in view.figure.layout.annotations]
+    lines = [a.text for a in view.figure.layout.annotations if not a.name]  # named ones: export marks
     assert lines == ["mean domestic (China): +7.00%", "mean foreign: -4.00%"]  # stored, not 4% / -2%
     no_cross = mv.car_view(qr(ES))
-    assert not no_cross.figure.layout.annotations  # nothing stored: no line rather than a re-derived one
+    assert not [a for a in no_cross.figure.layout.annotations if not a.name]  # no re-derived line
+    assert "sample-watermark" not in [a.name for a in view.figure.layout.annotations]
+    marked = mv.car_view(qr(ES), None, qr(CROSS), sample=True)
+    assert "sample-watermark" in [a.name for a in marked.figure.layout.annotations]
 
 
 def test_summary_shows_every_stored_row_and_column_of_the_window(qr, empty) -> None:
@@ -181,3 +189,18 @@ def test_sample_banner_only_when_sample_prices_are_on_screen(pages_on, db_copy: 
     assert banner is None  # nothing on screen, nothing to warn about
     overview = pages["overview"].layout()
     assert "Sample prices on screen" in str(overview)  # Cambricon (sample) is in the race chart
+
+
+def test_price_lines_domestic_red_foreign_blue_stable_and_distinct_beyond_ten() -> None:
+    from app.dashboard.views_common import entity_styles
+
+    domestic = {f"D{i:02d}" for i in range(12)}
+    universe = sorted(domestic | {f"F{i:02d}" for i in range(12)})
+    styles = entity_styles(universe, domestic)
+    assert styles["D00"]["color"] == ui.DOMESTIC and styles["F00"]["color"] == ui.FOREIGN
+    pairs = [(s["color"], s["dash"]) for s in styles.values()]
+    assert len(set(pairs)) == len(pairs) == 24  # no two of 24 tickers look alike
+    assert entity_styles(["D03", "F01", *universe], domestic)["D03"] == styles["D03"]  # stable
+    assert {styles[d]["color"] for d in domestic}.isdisjoint(
+        {styles[f"F{i:02d}"]["color"] for i in range(12)}
+    )
