@@ -13,6 +13,14 @@ from pipelines.sources.prices.csv_drop import read_drop
 from pipelines.sources.prices.csv_text import drop_files
 
 
+def ticker_universe() -> dict[str, str]:
+    """The bundled ticker universe (symbol → listing currency), as a refresh passes it to the drop reader."""
+    from pipelines.sources.reference import REFERENCE_DIR
+
+    frame = pl.read_csv(REFERENCE_DIR / "tickers.csv", infer_schema_length=0)
+    return dict(zip(frame["ticker"].to_list(), frame["currency"].to_list(), strict=True))
+
+
 def _closes(res, ticker: str) -> list[float]:
     return res.frame.filter(pl.col("ticker") == ticker).sort("date")["close"].to_list()
 
@@ -144,7 +152,7 @@ def test_subfolders_hold_two_exports_of_the_same_ticker(tmp_path: Path) -> None:
 def test_real_pre_and_post_split_exports_dropped_as_subfolders(tmp_path: Path, real_prices: Path) -> None:
     for folder in ("prices_us_dieperdev", "prices_us_key07211"):
         shutil.copytree(real_prices / folder, tmp_path / folder)  # links out of a drop are refused
-    res = read_drop(tmp_path, {"^SOX": "USD"})
+    res = read_drop(tmp_path, ticker_universe())
     assert not res.refused_files
     f = res.frame.sort("ticker", "date").with_columns(
         (pl.col("close") / pl.col("close").shift(1).over("ticker") - 1).alias("ret")
@@ -152,3 +160,12 @@ def test_real_pre_and_post_split_exports_dropped_as_subfolders(tmp_path: Path, r
     nvda = f.filter(pl.col("ticker") == "NVDA")
     assert nvda["date"].min() == date(2000, 1, 3) and nvda["date"].max() >= date(2026, 5, 1)
     assert f.filter(pl.col("date") >= date(2024, 1, 1))["ret"].min() > -0.5  # no fake split crash anywhere
+
+
+def test_an_extra_latin_date_column_in_an_a_share_export_is_not_a_crash(tmp_path: Path) -> None:
+    """Found by the fuzz suite: `date` beside 日期 in an A-share export crashed the rename (DuplicateError);
+    the layout's own columns are read and the unmapped one is left out."""
+    (tmp_path / "688256.csv").write_text("date,日期,收盘价\n2025-01-02,2025-01-03,10.5\n", encoding="utf-8")
+    res = read_drop(tmp_path)
+    assert not res.refused_files
+    assert res.frame.select("date", "ticker", "close").rows() == [(date(2025, 1, 3), "688256.SS", 10.5)]

@@ -14,8 +14,6 @@ from app.dashboard.errors import error_text
 from app.dashboard.pages import forecasts_views as views
 from app.dashboard.views_common import SEGMENT_LABELS, restored, share_query
 from fabscope.errors import FabscopeError
-from pipelines import forecast_store
-from pipelines.warehouse import Warehouse
 
 dash.register_page(__name__, path="/forecasts", name="Forecasts", title="fabscope · Forecasts", order=5)
 
@@ -418,6 +416,9 @@ def difference(db: str, run_id: str | None, segment: str) -> views.View:
     base = views.baseline_run_id(q.scenario_runs(db), q.forecast_scenarios(db))
     if base is None:
         return views.difference_view(None, segment, reason="no baseline run stored — run `fabscope refresh`")
+    from pipelines import forecast_store  # SciPy/scikit-learn: only when a difference is drawn
+    from pipelines.warehouse import Warehouse
+
     try:
         with Warehouse(db).read() as con:
             doc = forecast_store.compare_runs(con, base, run_id)

@@ -195,7 +195,15 @@ def read_price_file(
             )
         latin = layout.name not in ("cn_export", "akshare")
         rename = {c: layout.rename.get(c.lower() if latin else c) for c in df.columns}
-        df = df.rename({c: n for c, n in rename.items() if n}).select([n for n in rename.values() if n])
+        targets = [n for n in rename.values() if n]
+        clash = sorted({n for n in targets if targets.count(n) > 1})
+        if clash:  # e.g. both `date` and 日期 in one A-share export: which one is meant cannot be told
+            same = [c for c, n in rename.items() if n == clash[0]]
+            raise ProviderError(
+                f"{path}: columns {same} all mean {clash[0]!r} in the {layout.name} layout; keep one"
+            )
+        kept = {c: n for c, n in rename.items() if n}
+        df = df.select(list(kept)).rename(kept)
         df = df.with_columns(
             (pl.int_range(pl.len(), dtype=pl.Int64) + first_row).cast(pl.String).alias("__line")
         )
