@@ -203,15 +203,18 @@ def event_study(db: DbPath, event_id: str | None = None) -> QueryResult:
     )
 
 
-def event_study_cross_section(db: DbPath, event_id: str | None = None) -> QueryResult:
-    """The stored domestic-vs-foreign cross-section of the event study (every stored column), per window
-    and group; the statistics as the pipeline computed them (see :func:`column_docs` for their meaning)."""
+def event_study_cross_section(
+    db: DbPath, event_id: str | None = None, window: str | None = None
+) -> QueryResult:
+    """The stored domestic-vs-foreign group tests of the event study (every stored column), per window,
+    group and ``method`` (one event and/or window, or all); the statistics as the pipeline computed them
+    (see :func:`column_docs` for their meaning), never a mean of t's."""
     return _run(
         db,
         "event_study_cross_section",
         "SELECT * FROM event_study_cross_section WHERE (?::VARCHAR IS NULL OR event_id = ?::VARCHAR) "
-        'ORDER BY event_id, "window", "group"',
-        [event_id, event_id],
+        'AND (?::VARCHAR IS NULL OR "window" = ?::VARCHAR) ORDER BY event_id, "window", "group", method',
+        [event_id, event_id, window, window],
         what="event-study cross-section",
     )
 
@@ -232,20 +235,6 @@ def event_study_events(db: DbPath) -> QueryResult:
         "SELECT DISTINCT e.event_id, x.announced_date, x.title FROM event_study e "
         "LEFT JOIN export_controls x USING (event_id) ORDER BY x.announced_date DESC NULLS LAST, e.event_id",
         what="event-study",
-    )
-
-
-def event_study_tests(db: DbPath, event_id: str, window: str | None = None) -> QueryResult:
-    """The stored group tests of one event (``event_study_cross_section``): per window, group and method
-    the mean CAR, statistic and p-value — the statistic the dashboard should show, not a mean of t's."""
-    return _run(
-        db,
-        "event_study_cross_section",
-        'SELECT "window", "group", method, n, mean_car, t_stat, p_value, rbar, source '
-        "FROM event_study_cross_section WHERE event_id = ? "
-        'AND (?::VARCHAR IS NULL OR "window" = ?::VARCHAR) ORDER BY "window", "group", method',
-        [event_id, window, window],
-        what="event-study test",
     )
 
 

@@ -53,8 +53,8 @@ def test_group_tests_of_an_event_come_from_the_warehouse(tmp_path: Path) -> None
     )
     with Warehouse(db).write() as con:
         replace_rows(con, "event_study_cross_section", rows)
-    res = q.event_study_tests(db, "e1", "[0,+5]")
+    res = q.event_study_cross_section(db, "e1", "[0,+5]")
     assert res.frame["method"].to_list() == ["bmp_kp", "mackinlay_j1"]
     assert res.frame["t_stat"].to_list() == [-0.12, 0.60]
-    assert q.event_study_tests(db, "e1").frame.height == 3
-    assert q.event_study_tests(db, "nope").empty
+    assert q.event_study_cross_section(db, "e1").frame.height == 3
+    assert q.event_study_cross_section(db, "nope").empty
