@@ -33,6 +33,7 @@ from hardware_sim.accelerators.mechanisms import (
     DEFAULT_OPTIONS,
     ServingOptions,
     moe_imbalance,
+    overlap_schedule_s,
     param,
 )
 from hardware_sim.accelerators.operators import (
@@ -139,7 +140,7 @@ def evaluate_step(
     overlaps).
     """
     one = _step(hw, m, batch, q, ctx, layout, prec, with_ops, opts.moe_routing, 1.0)
-    moe = (m.n_routed_experts > 0) & (layout.ep.astype(float) > 1)
+    moe = (m.n_routed_experts > 0) & layout.expert_parallel
     if not (opts.ep_overlap and np.any(moe)):
         return one
     n_mb = param("overlap_micro_batches")
@@ -185,7 +186,7 @@ def _step(hw, m, batch, q, ctx, layout: Layout, prec, with_ops: bool, routing: s
     q_arr = np.asarray(q, dtype=float)
     decode = q_arr <= DECODE_MAX_Q
     ep = layout.ep.astype(float)
-    moe = (m.n_routed_experts > 0) & (ep > 1)
+    moe = (m.n_routed_experts > 0) & layout.expert_parallel
     b_mb = b / n_mb
     imbalance = np.where(moe, moe_imbalance(b_mb * q_arr * m.top_k, ep, routing), 1.0)
     ops = step_operators(m, b_mb, q, ctx, layout, prec, expert_load=imbalance)
@@ -195,6 +196,7 @@ def _step(hw, m, batch, q, ctx, layout: Layout, prec, with_ops: bool, routing: s
     flops = 0.0
     nbytes = 0.0
     details = []
+    by_name: dict[str, np.ndarray] = {}
     for op in ops:
         # Attention scores/softmax/PV run in BF16 even when GEMMs are 8-bit (DeepSeek: "FP8 for matrix
         # multiplications and dispatch, BF16 for core MLA computation"; FlashMLA / FlashAttention are BF16).
@@ -203,6 +205,7 @@ def _step(hw, m, batch, q, ctx, layout: Layout, prec, with_ops: bool, routing: s
         c, mm = c * n_mb, mm * n_mb
         t = np.maximum(c, mm)
         local = local + t
+        by_name[op.name] = by_name.get(op.name, 0.0) + t
         comp_bound = comp_bound + np.where(c >= mm, c, 0.0)
         mem_bound = mem_bound + np.where(c >= mm, 0.0, mm)
         flops = flops + op.flops * n_mb
@@ -212,6 +215,7 @@ def _step(hw, m, batch, q, ctx, layout: Layout, prec, with_ops: bool, routing: s
     if n_mb > 1.0:  # normal (prefill) all-to-all kernels take SMs from the overlapped computation
         slow = np.where(decode, 1.0, 1.0 / (1.0 - param("normal_a2a_sm_share")))
         comp_bound, mem_bound, local = comp_bound * slow, mem_bound * slow, local * slow
+        by_name = {k: v * slow for k, v in by_name.items()}
     comms = step_communication(m, b_mb, q, layout, prec)
     comm_times = [_comm_time(c, hw, decode) * n_mb for c in comms]
     # the most loaded rank receives (dispatch) and returns (combine) ``imbalance`` x the mean traffic
@@ -219,9 +223,14 @@ def _step(hw, m, batch, q, ctx, layout: Layout, prec, with_ops: bool, routing: s
     comm_times[2] = comm_times[2] * imbalance
     comm_tp = comm_times[0] + comm_times[3]
     comm_ep = comm_times[1] + comm_times[2]
-    # two micro-batches: MoE communication of one hides behind the other's computation, max(compute, comm)
-    hidden = np.minimum(comm_ep, local) * (n_mb > 1.0) + np.minimum(comm_tp * TP_COMM_OVERLAP, local)
-    exposed = comm_tp + comm_ep - hidden
+    # two micro-batches: MoE communication of one runs beside the other's computation in the slots of
+    # DeepSeek's published schedules (mechanisms.overlap_schedule_s); TP all-reduces stay exposed
+    hidden_tp = np.minimum(comm_tp * TP_COMM_OVERLAP, local)
+    if n_mb > 1.0:
+        scheduled = overlap_schedule_s(by_name, comm_times[1], comm_times[2], decode)
+        exposed = np.maximum(scheduled - local, 0.0) + comm_tp - hidden_tp
+    else:
+        exposed = comm_tp + comm_ep - hidden_tp
     # pp micro-batches x (layers / pp) = every layer's kernels once per step per chip (per overlap micro-batch)
     n_kernels = m.n_layers * KERNELS_PER_LAYER + np.where(m.n_routed_experts > 0, m.n_moe_layers, 0.0) * (
         EXTRA_KERNELS_PER_MOE_LAYER

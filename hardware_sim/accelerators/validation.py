@@ -21,17 +21,14 @@ from typing import Any
 
 from hardware_sim.accelerators import llm
 from hardware_sim.accelerators.catalog import serving_ranks_as
-from hardware_sim.accelerators.mechanisms import leave_out, params_table
+from hardware_sim.accelerators.mechanisms import SRC_SGLANG_LARGE_EP, leave_out, params_table
 from hardware_sim.accelerators.power import system_record
 
 SRC_DEEPSEEK = (
     "DeepSeek, 'Day 6: DeepSeek-V3/R1 Inference System Overview', "
     "github.com/deepseek-ai/open-infra-index (Mar 2025)"
 )
-SRC_SGLANG_H100 = (
-    "LMSYS blog 'Deploying DeepSeek with PD Disaggregation and Large-scale Expert Parallelism "
-    "on 96 H100 GPUs' (May 2025)"
-)
+SRC_SGLANG_H100 = SRC_SGLANG_LARGE_EP
 SRC_SGLANG_H20 = (
     "LMSYS blog 'Together with SGLang: Best Practices for Serving DeepSeek-R1 on H20-96G' (Sep 2025)"
 )
@@ -71,6 +68,9 @@ MTP_ON = {"mtp": 1}
 # DeepSeek's Day-6 overview: 342 B of 608 B input tokens (56.3%) hit the on-disk KV cache -- an input of
 # the case (the source states it), applied to the assumed 4096-token prompts.
 DEEPSEEK_PREFIX_CACHED = round(0.563 * 4096)
+# The same source: "the average kvcache length per output token was 4,989 tokens" -- the decode case's
+# mean context (input + output / 2 with 1,024 output tokens).
+DEEPSEEK_DECODE_INPUT = 4989 - 1024 // 2
 
 
 def _serve_tps(*args: Any, **kwargs: Any) -> Callable[[], float]:
@@ -106,14 +106,15 @@ CASES: tuple[Case, ...] = (
         SRC_DEEPSEEK,
         "estimate",
         "DeepSeek-V3/R1 production, H800, EP144 decode, FP8 GEMMs; 14.8k output tokens/s per 8-GPU node (daily average)",
-        "batch 88 per GPU from Little's law (1,850 tokens/s / ~21 tokens/s per user); context 4096 + 1024 output assumed; "
+        "batch 88 per GPU from Little's law (1,850 tokens/s / ~21 tokens/s per user); the source's mean KV-cache "
+        "length per output token, 4,989, as 4,477 input + 1,024 output tokens (mean context 4,477 + 512); "
         "MTP with 1 draft token (DeepSeek-V3 report acceptance); the figure is a daily average under varying load",
         _serve_tps(
             "hgx-h800-8",
             "deepseek-r1",
             "decode",
             88,
-            4096,
+            DEEPSEEK_DECODE_INPUT,
             1024,
             "fp8",
             {"tp": 1, "dp": 144, "pp": 1},

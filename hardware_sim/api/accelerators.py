@@ -186,8 +186,9 @@ class ServingMechanisms(SimRequest):
     acceptance: Number | None = Field(
         None, ge=0, le=1, description="per-draft-token acceptance, fraction (default 0.85)"
     )
-    moe_routing: Literal["uniform", "balanced"] | None = Field(
-        None, description="MoE load model: uniform random routing or perfectly balanced (default uniform)"
+    moe_routing: Literal["eplb", "uniform", "balanced"] | None = Field(
+        None,
+        description="MoE load model: EPLB on real routing, uniform random routing, or perfectly balanced (default eplb)",
     )
     no_ep_overlap: bool = Field(False, description="no two-micro-batch overlap of MoE communication")
     serving: Literal["disaggregated", "colocated"] | None = Field(
