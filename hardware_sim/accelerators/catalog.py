@@ -63,8 +63,24 @@ def _cited(figures: dict[str, Figure], sources: dict[str, str]) -> dict[str, str
     return {f.source: sources[f.source] for f in figures.values()}
 
 
+class _Sourced:
+    """What every catalog entry with sourced ``figures`` shares: the overall flag."""
+
+    figures: dict[str, Figure]
+
+    @property
+    def flag(self) -> str:
+        """``estimate`` if any figure is an estimate, else ``reported``."""
+        return _overall_flag(self.figures)
+
+
+def _figure(name: str, cast: type = float, doc: str = "") -> property:
+    """A read-only property returning figure ``name``'s value as ``cast``."""
+    return property(lambda self: cast(self.figures[name].value), doc=doc or f"figure ``{name}``")
+
+
 @dataclass(frozen=True)
-class Chip:
+class Chip(_Sourced):
     """One accelerator (units: TFLOP/s, TOP/s, GB, TB/s, GB/s, W)."""
 
     id: str
@@ -83,32 +99,17 @@ class Chip:
         v = self.figures[name].value
         return None if v is None else float(v)
 
-    @property
-    def bf16_tflops(self) -> float:
-        return float(self.figures["bf16_tflops"].value)
-
-    @property
-    def hbm_gb(self) -> float:
-        return float(self.figures["hbm_gb"].value)
-
-    @property
-    def hbm_tbps(self) -> float:
-        return float(self.figures["hbm_tbps"].value)
-
-    @property
-    def tdp_w(self) -> float:
-        return float(self.figures["tdp_w"].value)
+    bf16_tflops = _figure("bf16_tflops")
+    hbm_gb = _figure("hbm_gb")
+    hbm_tbps = _figure("hbm_tbps")
+    tdp_w = _figure("tdp_w")
+    scaleout_gbps = _figure("scaleout_gbps", doc="Scale-out bandwidth one way, GB/s.")
 
     @property
     def scaleup_gbps_per_direction(self) -> float:
         """Scale-up bandwidth one way, GB/s (vendor bidirectional figures are halved)."""
         v = float(self.figures["scaleup_gbps"].value)
         return v / 2.0 if self.scaleup_direction == "bidirectional" else v
-
-    @property
-    def scaleout_gbps(self) -> float:
-        """Scale-out bandwidth one way, GB/s."""
-        return float(self.figures["scaleout_gbps"].value)
 
     @property
     def serving_ranks(self) -> int:
@@ -119,14 +120,9 @@ class Chip:
         f = self.figures.get("serving_ranks")
         return 1 if f is None else int(f.value)
 
-    @property
-    def flag(self) -> str:
-        """``estimate`` if any figure is an estimate, else ``reported``."""
-        return _overall_flag(self.figures)
-
 
 @dataclass(frozen=True)
-class System:
+class System(_Sourced):
     """Composition of one system: chips, host CPUs, switches, optics, cooling (no derived totals)."""
 
     id: str
@@ -139,28 +135,15 @@ class System:
     def value(self, name: str) -> Any:
         return self.figures[name].value
 
-    @property
-    def chip_id(self) -> str:
-        return str(self.figures["chip"].value)
-
-    @property
-    def n_chips(self) -> int:
-        return int(self.figures["chips"].value)
-
-    @property
-    def scaleup_domain(self) -> int:
-        return int(self.figures["scaleup_domain"].value)
+    chip_id = _figure("chip", str)
+    n_chips = _figure("chips", int)
+    scaleup_domain = _figure("scaleup_domain", int)
 
     @property
     def ranks_per_chip(self) -> int:
         """Serving ranks per chip package (the chip's ``serving_ranks``; 2 for the Ascend 910C, whose two dies
         are separate devices and CloudMatrix-Infer runs each as one EP rank), else 1."""
         return _chips()[self.chip_id].serving_ranks
-
-    @property
-    def flag(self) -> str:
-        """``estimate`` if any figure is an estimate, else ``reported``."""
-        return _overall_flag(self.figures)
 
 
 @dataclass(frozen=True)
