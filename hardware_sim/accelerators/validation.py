@@ -349,7 +349,8 @@ def validate() -> dict[str, Any]:
             "LOSO = plain: no parameter is read from a validation source"
             if not any_swapped
             else "LOSO re-predicts each case without what is read from its own source (loso_swapped lists it); "
-            "no mechanism parameter comes from a validation source, only the CloudMatrix per-die ranks",
+            "the EPLB residual skew comes from the SGLang blog (left out for its cases) and the CloudMatrix "
+            "per-die ranks from the CloudMatrix paper (its cases served one rank per package)",
             "positive error = model optimistic; the DeepSeek figures are daily averages under varying load, "
             "which a capacity model does not see",
         ],
