@@ -6,8 +6,10 @@ and the ``chip_specs`` table use. Unknown ids raise ``fabscope.errors.NotFoundEr
 
 User catalogs: :func:`use_catalog` adds a directory whose ``chips.yaml``, ``systems.yaml`` and ``llms.yaml``
 (each optional, same schema; their ``sources`` may also cite the bundled source keys) add entries or
-override bundled ones with the same id. A bad file raises :class:`CatalogError` naming file, entry and field,
-and the previous catalog stays in use.
+override bundled ones with the same id, and whose ``process_flows.yaml`` (optional; ``flows`` and
+``tool_types`` in the bundled schema) does the same for process flows
+(:func:`hardware_sim.fab.process_flows.use_user_flows`). A bad file raises :class:`CatalogError` (or
+``FlowDataError``, both ``DataError``) naming file, entry and field, and the previous catalog stays in use.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from fabscope.errors import DataError, NotFoundError
 from hardware_sim.data_files import DATA_DIR, read_yaml_mapping
+from hardware_sim.fab import process_flows
 
 FLAGS = ("reported", "estimate")
 CHIP_STATUSES = ("shipping", "announced")
@@ -74,7 +77,7 @@ class _Sourced:
         return _overall_flag(self.figures)
 
 
-def _figure(name: str, cast: type = float, doc: str = "") -> property:
+def _figure_property(name: str, cast: type = float, doc: str = "") -> property:
     """A read-only property returning figure ``name``'s value as ``cast``."""
     return property(lambda self: cast(self.figures[name].value), doc=doc or f"figure ``{name}``")
 
@@ -99,11 +102,11 @@ class Chip(_Sourced):
         v = self.figures[name].value
         return None if v is None else float(v)
 
-    bf16_tflops = _figure("bf16_tflops")
-    hbm_gb = _figure("hbm_gb")
-    hbm_tbps = _figure("hbm_tbps")
-    tdp_w = _figure("tdp_w")
-    scaleout_gbps = _figure("scaleout_gbps", doc="Scale-out bandwidth one way, GB/s.")
+    bf16_tflops = _figure_property("bf16_tflops")
+    hbm_gb = _figure_property("hbm_gb")
+    hbm_tbps = _figure_property("hbm_tbps")
+    tdp_w = _figure_property("tdp_w")
+    scaleout_gbps = _figure_property("scaleout_gbps", doc="Scale-out bandwidth one way, GB/s.")
 
     @property
     def scaleup_gbps_per_direction(self) -> float:
@@ -135,9 +138,9 @@ class System(_Sourced):
     def value(self, name: str) -> Any:
         return self.figures[name].value
 
-    chip_id = _figure("chip", str)
-    n_chips = _figure("chips", int)
-    scaleup_domain = _figure("scaleup_domain", int)
+    chip_id = _figure_property("chip", str)
+    n_chips = _figure_property("chips", int)
+    scaleup_domain = _figure_property("scaleup_domain", int)
 
     @property
     def ranks_per_chip(self) -> int:
@@ -248,12 +251,15 @@ def use_catalog(directory: str | Path | None) -> None:
     previous = _USER_DIR
     new = None if directory is None else Path(directory)
     if new is not None and not new.is_dir():
-        raise CatalogError(f"{directory}: not a directory (expected chips.yaml / systems.yaml / llms.yaml)")
+        raise CatalogError(
+            f"{directory}: not a directory (expected chips.yaml / systems.yaml / llms.yaml / process_flows.yaml)"
+        )
     _USER_DIR = new
     _clear_caches()
     try:
         _chips(), _systems(), _llms()
-    except CatalogError:
+        process_flows.use_user_flows(new)  # its own rollback on error
+    except (CatalogError, process_flows.FlowDataError):
         _USER_DIR = previous
         _clear_caches()
         raise
