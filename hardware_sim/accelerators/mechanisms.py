@@ -54,6 +54,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from fabscope.errors import InputError
+from hardware_sim.accelerators.network import SCALEUP_BW_EFF
+from hardware_sim.accelerators.roofline import ATTENTION_MEMORY_EFF, MLA_DECODE_COMPUTE_EFF
 
 SRC_DEEPEP = (
     "DeepEP README, github.com/deepseek-ai/DeepEP (low-latency kernels on H800 + CX7 400 Gb/s, 128 tokens, "
@@ -80,6 +82,12 @@ SRC_DEEPSEEK_DAY6 = (
     "DeepSeek, 'Day 6: DeepSeek-V3/R1 Inference System Overview', "
     "github.com/deepseek-ai/open-infra-index (Mar 2025): figures 'Communication-Computation Overlapping "
     "during Prefilling / Decoding Phase'"
+)
+SRC_CM384 = "Zuo et al., 'Serving Large Language Models on Huawei CloudMatrix384', arXiv 2506.12708 (2025)"
+SRC_CM384_OPS = (
+    f"{SRC_CM384}: operator tables (FusedDispatch / FusedCombine at EP256 on CloudMatrix384 vs DeepEP on "
+    "H800; MLA operator utilisation; INT8 GEMM utilisation), as transcribed in hustzxd/EfficientPaper "
+    "notes/2025/CloudMatrix384/note.md (secondary, AI-generated summary of the full paper)"
 )
 SRC_DEEPSEEK_V3_OVERLAP = (
     "DeepSeek-V3 technical report (dual micro-batch overlap in decode) and "
@@ -144,6 +152,57 @@ PARAMS: dict[str, Param] = {
     "gemm_k0": Param(643.0, "K elements", SRC_DEEPGEMM, "estimate", "fit: K at which efficiency halves"),
     # Micro-batches when overlapping MoE communication with computation (DeepSeek / SGLang two-batch overlap)
     "overlap_micro_batches": Param(2.0, "micro-batches", SRC_DEEPSEEK_V3_OVERLAP, "reported"),
+    # Ascend (CANN / CloudMatrix-Infer) kernels, per 910C die (one rank). The CloudMatrix paper's operator
+    # tables: FusedDispatch EP256 152 us at 54 GB/s, FusedCombine 149 us at 103 GB/s (DeepEP's test sizes:
+    # 128 tokens x top-8, INT8 7.5 KB / BF16 14 KB per copy -- the model reproduces both bandwidths), of a
+    # die's 196 GB/s one-way UB share; the MLA operator reaches 65.4% of the BF16 peak compute-bound and
+    # 84.1% of HBM bandwidth memory-bound; INT8 GEMMs 77.4-82.7% of the INT8 peak (mid-point taken, flat
+    # in K). All from a validation source: its cases' LOSO uses the Hopper-derived values instead.
+    "ascend_ll_dispatch_up_eff": Param(
+        54.0 / 196.0,
+        "fraction of UB bandwidth per die",
+        SRC_CM384_OPS,
+        "estimate",
+        "54 GB/s of 196 GB/s (EP256 dispatch)",
+        validation_source=SRC_CM384,
+        without=SCALEUP_BW_EFF,
+    ),
+    "ascend_ll_combine_up_eff": Param(
+        103.0 / 196.0,
+        "fraction of UB bandwidth per die",
+        SRC_CM384_OPS,
+        "estimate",
+        "103 GB/s of 196 GB/s (EP256 combine)",
+        validation_source=SRC_CM384,
+        without=SCALEUP_BW_EFF,
+    ),
+    "ascend_mla_compute_eff": Param(
+        0.654,
+        "fraction of BF16 peak",
+        SRC_CM384_OPS,
+        "estimate",
+        "MLA operator, compute-bound",
+        validation_source=SRC_CM384,
+        without=MLA_DECODE_COMPUTE_EFF,
+    ),
+    "ascend_mla_memory_eff": Param(
+        0.841,
+        "fraction of HBM bandwidth",
+        SRC_CM384_OPS,
+        "estimate",
+        "MLA operator, memory-bound",
+        validation_source=SRC_CM384,
+        without=ATTENTION_MEMORY_EFF,
+    ),
+    "ascend_gemm_compute_eff": Param(
+        0.80,
+        "fraction of INT8 peak (0 = DeepGEMM K-curve)",
+        SRC_CM384_OPS,
+        "estimate",
+        "mid-point of 77.4-82.7%",
+        validation_source=SRC_CM384,
+        without=0.0,
+    ),
     # Residual expert-load skew with EPLB on real routing: SGLang's prefill A/B on 4 x 8 H100 (EP32,
     # 16,384 tokens per GPU, 4,096-token prompts) measured 50,302 tokens/s per node with its EPLB on the
     # real expert distribution against 59,337 with simulated perfect balance (random group-limited
@@ -291,6 +350,34 @@ def gemm_compute_efficiency(k) -> np.ndarray:
     ``gemm_eff_max * k / (k + gemm_k0)`` (DeepGEMM's per-shape table; see ``PARAMS``)."""
     kk = np.maximum(np.asarray(k, dtype=float), 1.0)
     return param("gemm_eff_max") * kk / (kk + param("gemm_k0"))
+
+
+# Chip families with their own kernel parameters (by catalog vendor): Huawei parts run CANN kernels.
+ASCEND_VENDORS = ("Huawei",)
+
+
+def family_kernel_efficiencies(vendor: str) -> dict[str, float]:
+    """Kernel efficiencies that differ by chip family (see ``PARAMS``): ``ll_dispatch_up_eff`` /
+    ``ll_combine_up_eff`` (low-latency all-to-all inside the scale-up domain, fraction of the one-way
+    link bandwidth), ``mla_decode_compute_eff`` / ``mla_decode_memory_eff`` (absorbed-MLA decode kernel),
+    ``gemm_compute_eff`` (flat GEMM efficiency; NaN = DeepGEMM's K-curve). Hopper-derived defaults
+    elsewhere."""
+    if vendor in ASCEND_VENDORS:
+        gemm = param("ascend_gemm_compute_eff")
+        return {
+            "ll_dispatch_up_eff": param("ascend_ll_dispatch_up_eff"),
+            "ll_combine_up_eff": param("ascend_ll_combine_up_eff"),
+            "mla_decode_compute_eff": param("ascend_mla_compute_eff"),
+            "mla_decode_memory_eff": param("ascend_mla_memory_eff"),
+            "gemm_compute_eff": gemm if gemm > 0 else float("nan"),
+        }
+    return {
+        "ll_dispatch_up_eff": SCALEUP_BW_EFF,
+        "ll_combine_up_eff": SCALEUP_BW_EFF,
+        "mla_decode_compute_eff": MLA_DECODE_COMPUTE_EFF,
+        "mla_decode_memory_eff": ATTENTION_MEMORY_EFF,
+        "gemm_compute_eff": float("nan"),
+    }
 
 
 def params_table() -> list[dict[str, object]]:
