@@ -7,7 +7,8 @@ All functions accept NumPy arrays and broadcast.
 
 Each derate below is a fraction of the datasheet peak that well-tuned kernels reach; the comment says
 where it comes from. They are `estimate`s: measured on NVIDIA Hopper, applied unchanged to other chips
-(a known limit: Ascend / Cambricon kernels may reach less; see docs/methodology-accelerators.md).
+(Huawei parts take the CloudMatrix paper's operator figures instead where it gives them:
+``mechanisms.family_kernel_efficiencies``; see docs/methodology-accelerators.md).
 """
 
 from __future__ import annotations
