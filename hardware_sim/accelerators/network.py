@@ -101,15 +101,9 @@ def moe_all_to_all_s(
 
 
 def moe_all_to_all_ll_s(
-    token_bytes: Array,
-    fanout: Array,
-    p: Array,
-    bw_up: Array,
-    bw_out: Array,
-    domain: Array,
-    rdma_eff: float,
+    token_bytes: Array, fanout: Array, p: Array, bw_up: Array, bw_out: Array, domain: Array, rdma_eff: float,
     up_eff: Array | None = None,
-) -> np.ndarray:
+) -> np.ndarray:  # fmt: skip
     """Low-latency (decode) MoE dispatch or combine over ``p`` chips, s: every one of the ``fanout`` copies
     of a token bound for another rank is sent individually (``fanout * (p-1)/p`` copies per token, no
     forwarding or deduplication, DeepEP's pure-RDMA low-latency kernels). Over scale-up when the group fits
