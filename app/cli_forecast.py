@@ -61,6 +61,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"observed {c['segment']} {c['year']} {c['metric']} {c['observed']:.3g} vs structural "
                 f"p10-p90 {c['p10']:.3g}-{c['p90']:.3g}: {verdict} ({c['source']})"
             )
+        for v in doc.get("backtest_verdicts", []):
+            if v["any_beats_last_value"] is False:
+                print(f"backtest: {v['message']}")
     return 0
 
 

@@ -209,10 +209,13 @@ def backtest_series(
 
 
 def run_backtests(observations: pl.DataFrame, *, horizon: int = DEFAULT_HORIZON, seed: int = 0) -> list[dict]:
-    """Backtest every model on every series with observations; one dict per (name, segment, metric).
+    """Backtest every model on every series with observations.
 
-    Each dict: name, segment, metric, mape, mae, crps, interval_score, coverage_p10_p90,
-    n_origins, n_points, horizon_years, in_sample_mae, beats_last_value.
+    Per (name, segment, metric) one row pooled over the leads 1..``horizon`` (``lead_years`` 0)
+    and one row per lead h = 1..``horizon`` (``lead_years`` h: held-back figures of the year
+    origin + h only). Each dict: name, segment, metric, lead_years, mape, mae, crps,
+    interval_score, coverage_p10_p90, n_origins, n_points, horizon_years, in_sample_mae,
+    beats_last_value.
     """
     out = []
     models = _Models(seed)
@@ -223,11 +226,26 @@ def run_backtests(observations: pl.DataFrame, *, horizon: int = DEFAULT_HORIZON,
         scores = backtest_series(series, horizon=horizon, seed=seed, models=models)
         naive = scores["last_value"]
         for name, s in scores.items():
-            for h, sh in s["by_horizon"].items():
-                sh["beats_last_value"] = _beats(name, sh["crps"], naive["by_horizon"].get(h, {}).get("crps"))
-            beats = _beats(name, s["crps"], naive["crps"])
-            out.append({"name": name, "segment": segment, "metric": metric, **s, "beats_last_value": beats})
+            common = {k: s[k] for k in ("n_origins", "horizon_years", "in_sample_mae")}
+            head = {"name": name, "segment": segment, "metric": metric}
+            pooled = {k: v for k, v in s.items() if k != "by_horizon"}
+            out.append(
+                head
+                | {"lead_years": 0}
+                | pooled
+                | {"beats_last_value": _beats(name, s["crps"], naive["crps"])}
+            )
+            for h in range(1, int(horizon) + 1):
+                sh = s["by_horizon"].get(str(h), _EMPTY)
+                nh = naive["by_horizon"].get(str(h), _EMPTY)
+                beats = _beats(name, sh["crps"], nh["crps"])
+                out.append(head | {"lead_years": h} | sh | common | {"beats_last_value": beats})
     return out
+
+
+def pooled_rows(results: list[dict]) -> list[dict]:
+    """The rows pooled over all leads (``lead_years`` 0 or absent)."""
+    return [r for r in results if not r.get("lead_years")]
 
 
 def _beats(name: str, crps: float | None, naive: float | None) -> bool | None:
@@ -236,8 +254,11 @@ def _beats(name: str, crps: float | None, naive: float | None) -> bool | None:
 
 
 def verdicts(results: list[dict]) -> list[dict]:
-    """Per (segment, metric): the best model by CRPS and whether any model beats last value."""
+    """Per (segment, metric): the best model by CRPS (pooled over leads) and whether any model beats
+    last value; ``by_lead`` lists, per lead with pairs, the non-naive models that beat it there."""
     out = []
+    per_lead = [r for r in results if r.get("lead_years")]
+    results = pooled_rows(results)
     keys = sorted({(r["segment"], r["metric"]) for r in results})
     for segment, metric in keys:
         rows = [
@@ -260,12 +281,30 @@ def verdicts(results: list[dict]) -> list[dict]:
         message = f"{segment} ({metric}): best by CRPS is {best['name']} ({best['crps']:.3f}); " + (
             f"beats last value: {', '.join(curves_win)}" if curves_win else "no model beats last value"
         )
+        by_lead = {
+            str(r["lead_years"]): []
+            for r in per_lead
+            if (r["segment"], r["metric"]) == (segment, metric) and r["crps"] is not None
+        }
+        for r in per_lead:
+            if (
+                (r["segment"], r["metric"]) == (segment, metric)
+                and r["beats_last_value"]
+                and r["name"] not in NAIVE_MODELS
+            ):
+                by_lead[str(r["lead_years"])].append(r["name"])
+        if by_lead:
+            message += "; by lead: " + ", ".join(
+                f"{h}y {'+'.join(names) if names else 'last value wins'}"
+                for h, names in sorted(by_lead.items())
+            )
         out.append(
             {
                 "segment": segment,
                 "metric": metric,
                 "best": best["name"],
                 "any_beats_last_value": bool(curves_win),
+                "by_lead": by_lead,
                 "message": message,
             }
         )
@@ -274,7 +313,7 @@ def verdicts(results: list[dict]) -> list[dict]:
 
 def pooled_coverage(results: list[dict], name: str = "ensemble") -> dict:
     """p10-p90 coverage of ``name`` pooled over series (weighted by their held-back points)."""
-    rows = [r for r in results if r["name"] == name and r["n_points"]]
+    rows = [r for r in pooled_rows(results) if r["name"] == name and r["n_points"]]
     n = sum(r["n_points"] for r in rows)
     cov = sum(r["coverage_p10_p90"] * r["n_points"] for r in rows) / n if n else None
     return {"name": name, "coverage_p10_p90": cov, "n_points": n}

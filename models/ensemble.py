@@ -131,7 +131,8 @@ class SubstitutionEnsemble(RegressorMixin, BaseEstimator):
                 (name, clone(est).fit(X, y, sample_weight=w, proxy_sd=proxy)) for name, est in members
             ]
         names = [name for name, _ in fitted_members]
-        samples, observed = inner_samples(members, X[:, 0], y, w, proxy)
+        order = np.lexsort((proxy, w, y, X[:, 0]))  # a canonical row order: the same data, the same weights
+        samples, observed = inner_samples(members, X[order, 0], y[order], w[order], proxy[order])
         n_pairs = len(observed)
         if n_pairs:
             a, B = mixture_crps_terms(samples, observed)

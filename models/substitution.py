@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, check_X_y
 
 from fabscope.errors import InputError
-from models.posterior import ESS_FLOOR, N_STEPS, sample_posterior
+from models.posterior import ESS_FLOOR, N_STEPS, laplace_cov, sample_posterior
 
 # Fisher & Pry, "A simple substitution model of technological change", Technological
 # Forecasting and Social Change 3:75-88 (1971): f/(1-f) = exp(2*alpha*(t - t0)); the
@@ -155,7 +155,7 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
         fitted = self._curve(t, best.x[None, :-1])[0]
         self.weighted_sse_ = float(np.sum(w * (fitted - y) ** 2))
         if sample:
-            cov = _laplace_cov(self._log_posterior, best.x, lo, hi)
+            cov = laplace_cov(self._log_posterior, best.x, lo, hi)
             post = sample_posterior(
                 self._log_posterior,
                 best.x,
@@ -298,30 +298,6 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
     def n_params(self) -> int:
         """Number of fitted parameters (for information criteria)."""
         return len(self._PARAMS)
-
-
-def _laplace_cov(log_prob, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
-    """Inverse of the negative Hessian of ``log_prob`` at ``x`` (central differences, one
-    vectorised call); None when it is not positive definite (then the sampler starts from a ball)."""
-    k = x.size
-    h = 1e-4 * np.maximum(1.0, np.abs(x))
-    eye = np.eye(k) * h
-    pts = [x]
-    for i in range(k):
-        for j in range(k):
-            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-                pts.append(x + si * eye[i] + sj * eye[j])
-    vals = log_prob(np.clip(np.array(pts), lo, hi))
-    if not np.all(np.isfinite(vals)):
-        return None
-    f = vals[1:].reshape(k, k, 4)
-    hess = (f[..., 0] - f[..., 1] - f[..., 2] + f[..., 3]) / (4.0 * h[:, None] * h[None, :])
-    try:
-        cov = np.linalg.inv(-0.5 * (hess + hess.T))
-        np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        return None
-    return cov
 
 
 def _timing_starts(t: np.ndarray, rate_guesses: tuple[float, ...]) -> list[np.ndarray]:
