@@ -87,7 +87,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
         for r in doc["models"]:
             print(
-                f"{r['segment']:16s} {r['metric']:6s} {r['name']:13s} MAE {num(r['mae'])}  CRPS {num(r['crps'])}  "
+                f"{r['segment']:16s} {r['metric']:6s} {r['name']:13s} "
+                f"lead {str(r.get('lead_years') or '1-' + str(r['horizon_years'])):>3s}  MAE {num(r['mae'])}  CRPS {num(r['crps'])}  "
                 f"IS80 {num(r['interval_score'])}  coverage {num(r['coverage_p10_p90'], '.2f')}  "
                 f"in-sample MAE {num(r['in_sample_mae'])}  origins {r['n_origins']}  points {r['n_points']}"
             )

@@ -301,6 +301,15 @@ def test_run_backtests_covers_every_series_with_observations():
     rows = run_backtests(frame, horizon=2)
     assert {(r["segment"], r["metric"]) for r in rows} == {("hbm", "share")}
     assert {r["name"] for r in rows} == set(MODELS)
-    assert all(r["mape"] is None and r["mae"] is not None for r in rows)  # zero shares: MAPE undefined
+    pooled = [r for r in rows if r["lead_years"] == 0]
+    assert len(pooled) == len(MODELS) and len(rows) == 3 * len(MODELS)  # pooled + leads 1 and 2
+    assert all(r["mape"] is None and r["mae"] is not None for r in pooled)  # zero shares: MAPE undefined
     # as of 2023-12-31 (sees 2022) -> 2024; 2023 is a nowcast (h = 0), not scored; 2024-12-31 has no target
-    assert all(r["n_origins"] == 1 and r["n_points"] == 1 for r in rows)
+    assert all(r["n_origins"] == 1 and r["n_points"] == 1 for r in pooled)
+    by_lead = {(r["name"], r["lead_years"]): r for r in rows}
+    assert all(
+        by_lead[(n, 1)]["crps"] == pytest.approx(by_lead[(n, 0)]["crps"]) for n in MODELS
+    )  # all lead 1
+    assert all(by_lead[(n, 2)]["n_points"] == 0 and by_lead[(n, 2)]["crps"] is None for n in MODELS)
+    verdict = verdicts(rows)[0]
+    assert set(verdict["by_lead"]) == {"1"} and "by lead: 1y" in verdict["message"]
