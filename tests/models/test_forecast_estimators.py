@@ -313,3 +313,29 @@ def test_run_backtests_covers_every_series_with_observations():
     assert all(by_lead[(n, 2)]["n_points"] == 0 and by_lead[(n, 2)]["crps"] is None for n in MODELS)
     verdict = verdicts(rows)[0]
     assert set(verdict["by_lead"]) == {"1"} and "by lead: 1y" in verdict["message"]
+
+
+def test_stored_verdicts_say_where_last_value_wins():
+    """The run document's ``backtest_verdicts`` come from the stored table: WFE lost to last value."""
+    import duckdb
+
+    from pipelines.forecast_store import stored_verdicts
+    from pipelines.schema import TABLES
+
+    con = duckdb.connect()
+    assert stored_verdicts(con) == []  # no backtest stored yet
+    con.execute(TABLES["forecast_backtest"].ddl())
+    rows = [
+        ("ensemble", "wfe", "share", 3, 0, 0.15, False),
+        ("last_value", "wfe", "share", 3, 0, 0.08, None),
+        ("ensemble", "wfe", "share", 3, 1, 0.15, False),
+        ("last_value", "wfe", "share", 3, 1, 0.09, None),
+    ]
+    con.executemany(
+        "INSERT INTO forecast_backtest (name, segment, metric, horizon_years, lead_years, crps, "
+        "beats_last_value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    (verdict,) = stored_verdicts(con)
+    assert verdict["any_beats_last_value"] is False and verdict["best"] == "last_value"
+    assert "no model beats last value" in verdict["message"] and "1y last value wins" in verdict["message"]
