@@ -31,8 +31,8 @@ OPTIC_W = {
     "dsp-400g": 9.0,
     "lpo-400g": 9.0 * 8.5 / 15.0,
 }
-# Scale-out NIC (ConnectX-7 class, 400 Gb/s) W per port: ~25 W (estimate from adapter specs; no stored
-# datasheet gives the figure).
+# ConnectX-7 class NIC, W per 400 Gb/s NIC chip (one scale-out port, or one dual-port 2 x 200G card): ~25 W
+# (estimate from adapter specs; no stored datasheet gives the figure).
 NIC_W_PER_PORT = 25.0
 # Per-node DRAM, storage, BMC, misc, W, where systems.yaml does not state the node's composition: estimate.
 NODE_MISC_W = 200.0

@@ -95,8 +95,8 @@ def test_node_components_hand_calc():
     b = power_breakdown_kw("hgx-h100-8")
     # board 100 + 32 DIMMs x 10 + 8 U.2 x 25 + 2 M.2 x 8 = 636 W
     assert b["node_misc"] == pytest.approx(0.636)
-    # 8 cluster + 4 storage/in-band ConnectX-7 ports x 25 W
-    assert b["nics"] == pytest.approx(0.300)
+    # 8 cluster + 2 storage/in-band ConnectX-7 (400 Gb/s each) x 25 W
+    assert b["nics"] == pytest.approx(0.250)
     # 8 x 400G DSP modules at the 9 W NVIDIA maximum
     assert b["optics"] == pytest.approx(0.072)
     nv = power_breakdown_kw("gb200-nvl72")
