@@ -23,7 +23,8 @@ SWITCH_PJ_PER_BIT = 800.0 / 51.2e12 * 1e12
 # OSFP transceivers (the ConnectX-7 end of a 400G link), 9 W maximum (8-9 W typical) -- reported, product
 # specifications on docs.nvidia.com. 800G: linear-drive (LPO) ~8-9 W vs DSP-based ~14-16 W (public vendor
 # examples summarised by secondary sources) -- estimate. lpo-400g: no stored datasheet gives a 400G LPO
-# figure; the 400G DSP module scaled by the same LPO/DSP ratio as at 800G (8.5 / 15) = 5.1 W -- estimate.
+# figure; the 400G DSP module scaled by the same LPO/DSP ratio as at 800G (8.5 / 15) = 5.1 W, in line with
+# the LPO MSA's "about 50% less power" (as summarised by secondary sources) -- estimate.
 OPTIC_W = {
     "none": 0.0,
     "lpo-800g": 8.5,
