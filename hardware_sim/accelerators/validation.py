@@ -35,6 +35,13 @@ SRC_SGLANG_H20 = (
 SRC_CM384 = "Zuo et al., 'Serving Large Language Models on Huawei CloudMatrix384', arXiv 2506.12708 (2025)"
 SRC_SEMI = "SemiAnalysis, 'Huawei AI CloudMatrix 384 - China's Answer to Nvidia GB200 NVL72' (Apr 2025)"
 SRC_DGX = "NVIDIA DGX H100 datasheet (system power 10.2 kW max)"
+SRC_GB300_RA = (
+    "NVIDIA Enterprise Reference Architecture, GB300 NVL72 components ('full rack requiring up to 142 kW'), "
+    "docs.nvidia.com/enterprise-reference-architectures/nvl72-ai-factory"
+)
+SRC_GTC_NVL72 = (
+    "NVIDIA GB200 NVL72 at GTC 2024 as reported by ServeTheHome / TechRadar ('consumes 120 kW'); secondary"
+)
 
 
 @dataclass(frozen=True)
@@ -253,6 +260,28 @@ CASES: tuple[Case, ...] = (
         "estimate",
         "SemiAnalysis GB200 NVL72 all-in power used for the comparison (secondary)",
         "modelled IT power (before PUE)",
+        lambda: float(system_record("gb200-nvl72")["it_power_kw"]),
+    ),
+    Case(
+        "gb300-nvl72-rack-power",
+        "rack power, maximum",
+        "kW",
+        142.0,
+        SRC_GB300_RA,
+        "reported",
+        "NVIDIA's provisioning figure for one GB300 NVL72 rack (first-party; no scale-out switches outside the rack)",
+        "modelled IT power of gb300-nvl72 (before PUE)",
+        lambda: float(system_record("gb300-nvl72")["it_power_kw"]),
+    ),
+    Case(
+        "nvl72-rack-power-gtc",
+        "rack power",
+        "kW",
+        120.0,
+        SRC_GTC_NVL72,
+        "estimate",
+        "GB200 NVL72 rack power as stated at its GTC 2024 showing (press report of NVIDIA's figure)",
+        "modelled IT power of gb200-nvl72 (before PUE)",
         lambda: float(system_record("gb200-nvl72")["it_power_kw"]),
     ),
     Case(
