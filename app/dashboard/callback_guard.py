@@ -405,6 +405,3 @@ def install(app: dash.Dash) -> CallbackGuard:
         return None
 
     return guard
-
-
-__all__ = ["MAX_DEPTH", "CallbackGuard", "ComponentIndex", "Refused", "install", "parse_body"]
