@@ -110,10 +110,13 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from app.dashboard import service
     from pipelines.warehouse import Warehouse
 
     db = resolve_db_path(args.db)
     mode = preflight(args.host, args.port)
+    if not get_settings().redis_url:
+        service.cache_dir_for(db)  # a read-only folder: one line now, not a traceback in every worker
     if not Warehouse(db).exists():
         print(
             f"fabscope: no warehouse at {db} yet; pages will say how to fill it (`fabscope refresh`).",

@@ -59,7 +59,6 @@ def keep_version(wh: Warehouse, staging: Path, keep: int | None = None) -> Versi
     keep = get_settings().keep_versions if keep is None else keep
     if keep <= 0:
         return None
-    wh.versions_dir.mkdir(parents=True, exist_ok=True)
     name = _stamp()
     target = wh.versions_dir / f"{name}{SUFFIX}"
     n = 1
@@ -67,8 +66,16 @@ def keep_version(wh: Warehouse, staging: Path, keep: int | None = None) -> Versi
         name, n = f"{_stamp()}-{n}", n + 1
         target = wh.versions_dir / f"{name}{SUFFIX}"
     part = target.with_name(target.name + ".part")
-    shutil.copyfile(staging, part)
-    part.replace(target)  # never a half-copied version under a version's name
+    try:
+        wh.versions_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(staging, part)
+        part.replace(target)  # never a half-copied version under a version's name
+    except OSError as exc:  # disk full: refuse to publish rather than publish without a way back
+        part.unlink(missing_ok=True)
+        raise WarehouseError(
+            f"cannot keep a version of {wh.path} in {wh.versions_dir}: {exc.strerror or exc} "
+            f"({type(exc).__name__}); nothing was published (free space, or set FABSCOPE_KEEP_VERSIONS=0)"
+        ) from None
     for old in list_versions(wh)[keep:]:
         old.path.unlink(missing_ok=True)
     return next(v for v in list_versions(wh) if v.name == name)

@@ -1,6 +1,7 @@
 """Fuzzing the dashboard's callback inputs (issue 18): crafted ``/_dash-update-component`` requests — wrong
 types, huge strings, nested lists, NaN, HTML — posted to every server callback of the real app on the test
-warehouse get an answer or a one-line HTTP 400, never a 500 or a traceback."""
+warehouse get an answer or a one-line HTTP 400, never a 500 or a traceback. Also the red team's damaged warehouse
+(checksums failing in the blocks of the tables the pages read), seen from the callbacks and the CLI."""
 
 from __future__ import annotations
 
@@ -231,3 +232,62 @@ def test_the_background_rerun_is_refused_before_it_starts(served) -> None:
     body["state"][1]["value"] = {"seed": 1}  # a seed object for a number
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 400 and "editor-seed.value" in response.get_data(as_text=True)
+
+
+DAMAGED_TABLES = ("prices_daily", "event_study", "export_controls", "substitution_forecast", "scenario_runs")
+
+
+def damage_blocks(path: Path, tables: tuple[str, ...]) -> list[int]:
+    """Overwrite 4 KiB inside every storage block of ``tables`` in the DuckDB file ``path`` (their checksums
+    then fail on read, as after a disk fault); returns the damaged block ids."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        block_size = con.execute("PRAGMA database_size").fetchall()[0][2]
+        blocks = sorted(
+            {
+                b
+                for t in tables
+                for (b,) in con.sql(
+                    f"SELECT DISTINCT block_id FROM pragma_storage_info('{t}') WHERE block_id >= 0"
+                ).fetchall()
+            }
+        )
+    finally:
+        con.close()
+    with path.open("r+b") as fh:
+        for block in blocks:
+            fh.seek(3 * 4096 + block * block_size + 64)  # after the 3 header pages; inside the block
+            fh.write(b"\xff" * 4096)
+    return blocks
+
+
+@pytest.mark.slow
+def test_callbacks_on_damaged_blocks_answer_without_a_500(served, db_copy: Path) -> None:
+    """The red team's corrupted warehouse: 40% of callbacks answered HTTP 500; now each gives a reason."""
+    from app.dashboard.app import create_app
+
+    assert damage_blocks(db_copy, DAMAGED_TABLES)
+    _app, _client, bodies = served
+    client = create_app(str(db_copy)).server.test_client()
+    assert client.get("/").status_code == 200
+    damaged = 0
+    for output, body in bodies.items():
+        response = client.post("/_dash-update-component", json=body)
+        _no_crash(response, output)
+        assert response.status_code in (200, 204), (output, response.status_code)
+        damaged += "is damaged" in response.get_data(as_text=True)
+    assert damaged >= 5  # the reason reaches the page (cards name the damage and `fabscope restore`)
+
+
+def test_forecast_list_on_damaged_blocks_is_one_line(
+    db_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same damage seen from the CLI (issue 18: `forecast list` raised a traceback): one line, exit 2."""
+    from app.cli import main
+
+    assert damage_blocks(db_copy, ("scenario_runs",))
+    assert main(["forecast", "list", "--db", str(db_copy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is damaged" in err and "fabscope restore" in err and str(db_copy) in err
