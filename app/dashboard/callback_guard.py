@@ -126,10 +126,10 @@ class ComponentIndex:
     A page layout is rendered (once) only when an id is not yet known, so a first visit pays for at most
     the pages before the one it needs; :meth:`complete` renders the rest."""
 
-    def __init__(self, shell: Any, pages: list[Callable[[], Any]] | None = None) -> None:
+    def __init__(self, shell: Any, pages: dict[str, Callable[[], Any]] | None = None) -> None:
         self.by_id: dict[str, Component] = {}
         self.patterned: list[tuple[dict[str, Any], Component]] = []
-        self._pending = list(pages or [])
+        self._pending = dict(pages or {})  # page module -> its layout, not rendered yet
         self._lock = threading.Lock()
         self.add(shell)
 
@@ -144,11 +144,12 @@ class ComponentIndex:
                     self.patterned.append((cid, comp))
                 self.by_id.setdefault(_canonical(cid), comp)
 
-    def _render_next(self) -> bool:
+    def _render_next(self, first: str | None = None) -> bool:
+        """Render page ``first`` if still pending, else the next pending page; False when none is left."""
         with self._lock:
             if not self._pending:
                 return False
-            render = self._pending.pop(0)
+            render = self._pending.pop(first if first in self._pending else next(iter(self._pending)))
         # a page that cannot render now: its inputs get the envelope and annotation checks only
         with contextlib.suppress(Exception):
             self.add(render())
@@ -170,18 +171,21 @@ class ComponentIndex:
                 return comp
         return None
 
-    def find(self, component_id: Any, pattern: dict[str, Any] | None) -> Component | None:
-        """The layout component with ``component_id``, else one matching the callback's ``pattern``."""
-        while (found := self._lookup(component_id, pattern)) is None and self._render_next():
+    def find(
+        self, component_id: Any, pattern: dict[str, Any] | None, page: str | None = None
+    ) -> Component | None:
+        """The layout component with ``component_id``, else one matching the callback's ``pattern``;
+        ``page``: the module of the page most likely to hold it (the callback's), rendered first."""
+        while (found := self._lookup(component_id, pattern)) is None and self._render_next(page):
             pass
         return found
 
 
-def _page_renders() -> list[Callable[[], Any]]:
+def _page_renders() -> dict[str, Callable[[], Any]]:
     def render(layout: Any) -> Callable[[], Any]:
         return lambda: layout() if callable(layout) else layout
 
-    return [render(page.get("layout")) for page in dash.page_registry.values()]
+    return {str(page.get("module")): render(page.get("layout")) for page in dash.page_registry.values()}
 
 
 # ---- accepted types ------------------------------------------------------------------------------
@@ -219,7 +223,7 @@ def _check_prop(comp: Component, prop: str, value: Any) -> str | None:
     try:
         adapter.validate_python(value, strict=True)
     except ValidationError as exc:
-        return expected and f"expected {expected}" or exc.errors()[0]["msg"].lower()
+        return f"expected {expected}" if expected else exc.errors()[0]["msg"].lower()
     return None
 
 
@@ -315,8 +319,9 @@ class CallbackGuard:
         if not isinstance(changed, list) or not all(isinstance(p, str) for p in changed):
             raise Refused("callback request: 'changedPropIds' must be a list of strings")
         self._check_outputs(body.get("outputs"), output)
-        values = [self._check_dep(entry, dep, output) for entry, dep in zip(given, deps, strict=True)]
-        self._check_annotations(spec, values, deps, output)
+        page = getattr(inspect.unwrap(spec["callback"]), "__module__", None)
+        values = [self._check_dep(entry, dep, output, page) for entry, dep in zip(given, deps, strict=True)]
+        self._check_annotations(spec, values, deps)
 
     def _check_outputs(self, given: Any, output: str) -> None:
         """The request's ``outputs`` name the callback's declared outputs, in order."""
@@ -337,7 +342,7 @@ class CallbackGuard:
                         f"callback {_shown(output)}: output {dep['id']}.{dep['property']} is named wrongly"
                     )
 
-    def _check_dep(self, entry: Any, dep: dict[str, Any], output: str) -> Any:
+    def _check_dep(self, entry: Any, dep: dict[str, Any], output: str, page: str | None) -> Any:
         """The value(s) of one declared input/state after checking shape, id, property and type."""
         pattern = _pattern(dep["id"])
         many = pattern is not None and any(_is_wildcard(v) and v[0] != "MATCH" for v in pattern.values())
@@ -346,10 +351,12 @@ class CallbackGuard:
                 raise Refused(
                     f"callback {_shown(output)}: {dep['id']}.{dep['property']} expects a list of items"
                 )
-            return [self._check_item(item, dep, pattern) for item in entry]
-        return self._check_item(entry, dep, pattern)
+            return [self._check_item(item, dep, pattern, page) for item in entry]
+        return self._check_item(entry, dep, pattern, page)
 
-    def _check_item(self, item: Any, dep: dict[str, Any], pattern: dict[str, Any] | None) -> Any:
+    def _check_item(
+        self, item: Any, dep: dict[str, Any], pattern: dict[str, Any] | None, page: str | None
+    ) -> Any:
         where = f"{dep['id']}.{dep['property']}"
         if not isinstance(item, dict) or not _id_fits(item.get("id"), dep["id"], pattern):
             raise Refused(f"input {where}: the request names another component ({_shown(item)})")
@@ -358,7 +365,7 @@ class CallbackGuard:
         value = item.get("value")
         if dep["property"] == "id" and value is not None and value != item["id"]:
             raise Refused(f"input {where} = {_shown(value)}: a component's id property is its own id")
-        comp = self.index().find(item["id"], pattern)
+        comp = self.index().find(item["id"], pattern, page)
         problem = _check_prop(comp, dep["property"], value) if comp is not None else None
         if problem:
             raise Refused(
@@ -366,7 +373,7 @@ class CallbackGuard:
             )
         return value
 
-    def _check_annotations(self, spec: dict[str, Any], values: list[Any], deps: list, output: str) -> None:
+    def _check_annotations(self, spec: dict[str, Any], values: list[Any], deps: list) -> None:
         func = inspect.unwrap(spec["callback"])
         skip = 1 if spec.get("background") and spec["background"].get("progress") else 0
         adapters = _callback_adapters(func, skip)
