@@ -24,9 +24,9 @@ SCENARIO = REPO / "models" / "scenarios" / "baseline.yaml"
 _READ_ONLY = 'd="$1"; shift; mount --bind "$d" "$d" && mount -o remount,bind,ro "$d" "$d" && exec "$@"'
 _FULL = r"""
 d="$1"; src="$2"; free_kb="$3"; out="$4"; shift 4
-size_kb=$(( $(du -k "$src" | cut -f1) + free_kb + 256 ))
+size_kb=$(( $(du -sk "$src" | cut -f1) + free_kb + 256 ))
 mount -t tmpfs -o size="${size_kb}k" tmpfs "$d" || exit 97
-cp "$src" "$d/fabscope.duckdb" || exit 98
+cp -a "$src/." "$d/" || exit 98
 fill=$(( $(df -k --output=avail "$d" | tail -1) - free_kb ))
 touch "$d/filler"; [ "$fill" -gt 0 ] && dd if=/dev/zero of="$d/filler" bs=1k count="$fill" status=none
 "$@" 2> "$out/stderr"; echo $? > "$out/rc"
@@ -99,23 +99,24 @@ def test_a_read_only_folder_is_one_line(db_copy: Path, tmp_path: Path, command: 
     assert _sha(db_copy) == before
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("free", ["commit", "keep"])
-def test_a_full_disk_during_a_write_names_enospc_and_keeps_the_stored_rows(
-    db_copy: Path, tmp_path: Path, free: str
-) -> None:
-    """``commit``: room for the staging copy but not for the run's rows (DuckDB's write fails);
-    ``keep``: room for the run but not for the kept version beside it."""
-    size_kb = db_copy.stat().st_size // 1024
-    free_kb = {"commit": size_kb + 16, "keep": size_kb + size_kb // 2}[free]
-    mount, out = tmp_path / "disk", tmp_path / "out"
-    mount.mkdir()
-    out.mkdir()
-    db = mount / "fabscope.duckdb"
-    scenario = _small_scenario(tmp_path)
+def _full_disk_run(
+    db: Path, free_kb: int, tmp_path: Path, args: list[str], *, kept: bool = False
+) -> tuple[str, Path]:
+    """Run ``fabscope ARGS --db DISK/fabscope.duckdb`` on a tmpfs holding a copy of warehouse ``db`` (and
+    one kept version of it if ``kept``) with ``free_kb`` KiB free; returns (its stderr, the published
+    file as it was afterwards)."""
+    from pipelines.warehouse import Warehouse
+    from pipelines.warehouse_versions import keep_version
+
+    src, mount, out = tmp_path / "src", tmp_path / "disk", tmp_path / "out"
+    for folder in (src, mount, out):
+        folder.mkdir()
+    shutil.copyfile(db, src / "fabscope.duckdb")
+    if kept:
+        keep_version(Warehouse(src / "fabscope.duckdb"), src / "fabscope.duckdb")
     proc = subprocess.run(
-        [*_unshare(), "sh", "-c", _FULL, "sh", str(mount), str(db_copy), str(free_kb), str(out)]
-        + [sys.executable, "-m", "app.cli", "forecast", "run", str(scenario), "--db", str(db)],
+        [*_unshare(), "sh", "-c", _FULL, "sh", str(mount), str(src), str(free_kb), str(out)]
+        + [sys.executable, "-m", "app.cli", *args, "--db", str(mount / "fabscope.duckdb")],
         capture_output=True,
         text=True,
         env=_env(),
@@ -124,6 +125,33 @@ def test_a_full_disk_during_a_write_names_enospc_and_keeps_the_stored_rows(
     assert proc.returncode == 0, proc.stderr[-2000:]
     stderr = (out / "stderr").read_text()
     assert (out / "rc").read_text().strip() == "2", stderr[-2000:]
-    _one_line(stderr, "No space left on device")
-    assert _sha(out / "after.duckdb") == _sha(db_copy)  # the published file is the one before the write
     assert (out / "left").read_text().split() == []  # no staging file or half-kept version left behind
+    return stderr, out / "after.duckdb"
+
+
+@pytest.mark.slow
+def test_a_full_disk_during_a_forecast_run_names_enospc_and_keeps_the_stored_rows(
+    db_copy: Path, tmp_path: Path
+) -> None:
+    """Room for the staging copy but not for the run's rows: DuckDB's write fails (the red team saw
+    "cannot rollback - no transaction is active" instead of the cause)."""
+    free_kb = db_copy.stat().st_size // 1024 + 16
+    scenario = _small_scenario(tmp_path)
+    stderr, after = _full_disk_run(db_copy, free_kb, tmp_path, ["forecast", "run", str(scenario)])
+    _one_line(stderr, "No space left on device")
+    assert "rollback" not in stderr
+    assert _sha(after) == _sha(db_copy)  # the published file is the one before the write
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["copy", "keep"])
+def test_a_full_disk_during_a_restore_names_enospc_and_keeps_the_stored_rows(
+    db_copy: Path, tmp_path: Path, stage: str
+) -> None:
+    """``copy``: no room for the version being restored; ``keep``: room for it, not for keeping the
+    current file as a version (the same step every publish takes)."""
+    size_kb = db_copy.stat().st_size // 1024
+    free_kb = {"copy": size_kb // 2, "keep": size_kb + size_kb // 2}[stage]
+    stderr, after = _full_disk_run(db_copy, free_kb, tmp_path, ["restore", "1"], kept=True)
+    _one_line(stderr, "No space left on device", "nothing was published")
+    assert _sha(after) == _sha(db_copy)
