@@ -142,6 +142,7 @@ def _replace(body: dict[str, Any], slot: int, value: Any) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_crafted_values_never_crash_a_callback(served, data) -> None:
@@ -167,6 +168,7 @@ RAW = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(data=st.data())
 def test_malformed_requests_get_one_line(served, data) -> None:
