@@ -51,6 +51,20 @@ def add_db_arg(parser: Any) -> None:
     )
 
 
+def add_command(
+    sub: Any, name: str, help: str, func: Any, *, db: bool = True, json_flag: bool = False
+) -> Any:
+    """Sub-command ``name`` of ``sub`` running ``func(args)``; with the contract's ``--db`` (``db``) and
+    ``--json`` (``json_flag``: one JSON document on stdout). Returns the parser for more options."""
+    parser = sub.add_parser(name, help=help)
+    if db:
+        add_db_arg(parser)
+    if json_flag:
+        parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(func=func)
+    return parser
+
+
 def build_request(request_type: Any, args: Any, fields: dict[str, str] | None = None) -> Any:
     """A simulator request (``hardware_sim.api``) from parsed CLI ``args``; a refusal becomes a ``CliError``.
 

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from app.cli_common import CliError, add_db_arg, emit_json
+from app.cli_common import CliError, add_command, emit_json
 from fabscope.errors import InputError
 from fabscope.settings import get_settings
 from pipelines.clock import run_date
@@ -231,8 +231,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add refresh/status to the top-level parser."""
-    p = sub.add_parser("refresh", help="materialise the Dagster assets into the warehouse")
-    add_db_arg(p)
+    p = add_command(sub, "refresh", "materialise the Dagster assets into the warehouse", cmd_refresh)
     p.add_argument("--prices", default=None, help="sample (default) | yahoo | akshare | csv:DIR")
     p.add_argument("--select", default=None, choices=GROUPS, help="refresh one asset group only")
     p.add_argument(
@@ -245,9 +244,4 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the run date (YYYY-MM-DD): default last price day and latest date a reference row may "
         "hold; default: the UTC date",
     )
-    p.set_defaults(func=cmd_refresh)
-
-    p = sub.add_parser("status", help="what is in the warehouse")
-    add_db_arg(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_status)
+    add_command(sub, "status", "what is in the warehouse", cmd_status, json_flag=True)

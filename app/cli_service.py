@@ -17,7 +17,7 @@ import socket
 import sys
 from typing import Any
 
-from app.cli_common import CliError, add_db_arg
+from app.cli_common import CliError, add_command
 from fabscope.settings import env_var, get_settings, redacted_url, resolve_db_path
 
 DEFAULT_HOST = "127.0.0.1"
@@ -110,10 +110,13 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from app.dashboard import service
     from pipelines.warehouse import Warehouse
 
     db = resolve_db_path(args.db)
     mode = preflight(args.host, args.port)
+    if not get_settings().redis_url:
+        service.cache_dir_for(db)  # a read-only folder: one line now, not a traceback in every worker
     if not Warehouse(db).exists():
         print(
             f"fabscope: no warehouse at {db} yet; pages will say how to fill it (`fabscope refresh`).",
@@ -194,25 +197,24 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add serve/worker/passwd to the top-level parser."""
-    p = sub.add_parser("serve", help="serve the Dash dashboard (gunicorn; --dev: Flask's server)")
-    add_db_arg(p)
+    p = add_command(sub, "serve", "serve the Dash dashboard (gunicorn; --dev: Flask's server)", cmd_serve)
     p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (non-loopback needs auth)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--workers", type=_positive, default=DEFAULT_WORKERS, help="gunicorn worker processes")
     p.add_argument("--threads", type=_positive, default=DEFAULT_THREADS, help="threads per worker")
     p.add_argument("--dev", action="store_true", help="Flask's development server (one process)")
-    p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("worker", help="a Celery worker for the dashboard's background reruns (Redis)")
-    add_db_arg(p)
+    p = add_command(
+        sub, "worker", "a Celery worker for the dashboard's background reruns (Redis)", cmd_worker
+    )
     p.add_argument("--concurrency", type=_positive, default=DEFAULT_WORKER_CONCURRENCY)
     p.add_argument("--loglevel", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--hostname", default=None, help="Celery node name (default fabscope@HOST)")
-    p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("passwd", help="print a basic-auth users-file line (password from stdin)")
+    p = add_command(
+        sub, "passwd", "print a basic-auth users-file line (password from stdin)", cmd_passwd, db=False
+    )
     p.add_argument("user")
-    p.set_defaults(func=cmd_passwd)
 
 
 __all__ = ["celery_worker_argv", "gunicorn_options", "preflight", "register"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from app.cli_common import build_request, emit_json, help_text, run_request
@@ -63,14 +64,15 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chip(args: argparse.Namespace) -> int:
-    _emit(args, run_request(build_request(ChipRequest, args)).record())
-    return 0
+def _record_command(request_type: Any, skip: tuple[str, ...] = ()) -> Callable[[argparse.Namespace], int]:
+    """The handler of a command that prints one simulator record: ``request_type`` built from the flags,
+    run, and its record emitted (``skip``: keys left out of the text form)."""
 
+    def run(args: argparse.Namespace) -> int:
+        _emit(args, run_request(build_request(request_type, args)).record(), skip=skip)
+        return 0
 
-def _system(args: argparse.Namespace) -> int:
-    _emit(args, run_request(build_request(SystemRequest, args)).record(), skip=("notes",))
-    return 0
+    return run
 
 
 def _llm(args: argparse.Namespace) -> int:
@@ -81,16 +83,6 @@ def _llm(args: argparse.Namespace) -> int:
         _print_record(res)
         for row in res.get("operators", []):
             print(f"  {row['name']:22s} {row['time_ms']:9.3f} ms  {row['bound']}")
-    return 0
-
-
-def _train(args: argparse.Namespace) -> int:
-    _emit(args, run_request(build_request(TrainRequest, args)).record())
-    return 0
-
-
-def _replace(args: argparse.Namespace) -> int:
-    _emit(args, run_request(build_request(ReplaceRequest, args)).record())
     return 0
 
 
@@ -144,12 +136,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("chip", help="accelerator spec sheet with sources")
     p.add_argument("id", help=help_text(ChipRequest, "id"))
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    _finish(p, _chip)
+    _finish(p, _record_command(ChipRequest))
 
     p = subparsers.add_parser("system", help="system totals and component power")
     p.add_argument("id", help=help_text(SystemRequest, "id"))
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    _finish(p, _system)
+    _finish(p, _record_command(SystemRequest, skip=("notes",)))
 
     p = subparsers.add_parser("llm", help="LLM prefill/decode performance on a system")
     for field in LlmServeRequest.model_fields:
@@ -164,7 +156,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for field in TrainRequest.model_fields:
         p.add_argument("--" + field.replace("_", "-"), help=help_text(TrainRequest, field))
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    _finish(p, _train)
+    _finish(p, _record_command(TrainRequest))
 
     p = subparsers.add_parser(
         "replace", help="chips of one system needed to match N chips of another (decode)"
@@ -176,7 +168,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         flag = ReplaceRequest.flag(field)
         p.add_argument(flag, dest=field, help=help_text(ReplaceRequest, field))
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    _finish(p, _replace)
+    _finish(p, _record_command(ReplaceRequest))
 
     p = subparsers.add_parser("validate", help="model predictions beside published measurements")
     p.add_argument("--json", action="store_true", help="print one JSON document")

@@ -83,6 +83,14 @@ class Settings(BaseSettings):
         "Redis for the dashboard's background reruns (Celery broker + results; `fabscope worker` runs "
         "them); unset: a local diskcache beside the warehouse",
     )
+    max_reruns: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        validation_alias="FABSCOPE_MAX_RERUNS",
+        description="dashboard scenario reruns allowed at once (each holds a Monte Carlo process); "
+        "one more is refused with 'busy, try again'",
+    )
     auth_users_file: Path | None = _env(
         "FABSCOPE_AUTH_USERS_FILE",
         None,

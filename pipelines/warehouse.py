@@ -159,7 +159,12 @@ def _staged(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> Iterator[str
         con.execute("BEGIN TRANSACTION")
         try:
             yield view
-            con.execute("COMMIT")
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:  # disk full, I/O: DuckDB's first line names the file and the cause
+                raise WarehouseError(
+                    f"cannot commit the write ({_first_line(exc)}); nothing was stored"
+                ) from None
         except BaseException:
             # a failed COMMIT (disk full) may have ended the transaction already: the real error is
             # the one to show, never "cannot rollback - no transaction is active"
@@ -423,6 +428,10 @@ class Warehouse:
                 self.discard(staging)
                 raise
             con.close()
-            self.publish(staging)
+            try:
+                self.publish(staging)
+            except BaseException:  # not published (disk full, a failed check): free its space now
+                self.discard(staging)
+                raise
         finally:
             lock.release()

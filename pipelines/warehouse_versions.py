@@ -53,13 +53,19 @@ def list_versions(wh: Warehouse) -> list[Version]:
     return sorted(out, key=lambda v: v.name, reverse=True)
 
 
+def _copy_failed(what: str, exc: OSError, remedy: str) -> WarehouseError:
+    """One line for a failed copy of a warehouse file: what, the OS's reason, and that nothing changed."""
+    return WarehouseError(
+        f"{what}: {exc.strerror or exc} ({type(exc).__name__}); nothing was published ({remedy})"
+    )
+
+
 def keep_version(wh: Warehouse, staging: Path, keep: int | None = None) -> Version | None:
     """Copy the (verified) ``staging`` file among the kept versions, then drop all but the newest
     ``keep`` (default: the ``keep_versions`` setting). Returns the new version (None if keep is 0)."""
     keep = get_settings().keep_versions if keep is None else keep
     if keep <= 0:
         return None
-    wh.versions_dir.mkdir(parents=True, exist_ok=True)
     name = _stamp()
     target = wh.versions_dir / f"{name}{SUFFIX}"
     n = 1
@@ -67,8 +73,17 @@ def keep_version(wh: Warehouse, staging: Path, keep: int | None = None) -> Versi
         name, n = f"{_stamp()}-{n}", n + 1
         target = wh.versions_dir / f"{name}{SUFFIX}"
     part = target.with_name(target.name + ".part")
-    shutil.copyfile(staging, part)
-    part.replace(target)  # never a half-copied version under a version's name
+    try:
+        wh.versions_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(staging, part)
+        part.replace(target)  # never a half-copied version under a version's name
+    except OSError as exc:  # disk full: refuse to publish rather than publish without a way back
+        part.unlink(missing_ok=True)
+        raise _copy_failed(
+            f"cannot keep a version of {wh.path} in {wh.versions_dir}",
+            exc,
+            "free space, or set FABSCOPE_KEEP_VERSIONS=0",
+        ) from None
     for old in list_versions(wh)[keep:]:
         old.path.unlink(missing_ok=True)
     return next(v for v in list_versions(wh) if v.name == name)
@@ -97,10 +112,15 @@ def restore(wh: Warehouse, version: str | None = None) -> Version:
     """Publish the kept ``version`` (see ``find_version``) atomically in place of the current file."""
     chosen = find_version(wh, version)
     with wh.lock():
-        wh.staging_dir.mkdir(parents=True, exist_ok=True)
         staging = wh.staging_dir / f"restore-{chosen.name}{SUFFIX}"
         try:
-            shutil.copyfile(chosen.path, staging)
+            try:
+                wh.staging_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(chosen.path, staging)
+            except OSError as exc:  # disk full, read-only folder
+                raise _copy_failed(
+                    f"cannot copy version {chosen.name} to {staging.parent}", exc, "free space"
+                ) from None
             try:
                 verify_file(staging, shown=chosen.path)
             except WarehouseError as exc:

@@ -19,8 +19,8 @@ from pathlib import Path
 import dash
 from dash import Input, Output, dcc, html
 
+from app.dashboard import callback_guard, service
 from app.dashboard import components as ui
-from app.dashboard import service
 from fabscope.settings import get_settings
 from pipelines.warehouse import resolve_db_path
 
@@ -145,6 +145,7 @@ def create_app(db_path: str | None = None) -> dash.Dash:
     _register_service_banner(app)
     service.register_healthz(app, settings)
     service.install_auth(app, settings)
+    callback_guard.install(app)  # after auth: a refused request is told nothing before it signs in
     _register_shell_callbacks(app)
     return app
 

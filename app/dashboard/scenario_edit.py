@@ -282,13 +282,16 @@ def rerun_in_subprocess(
     """:func:`rerun` in a fresh ``python -m app.dashboard.scenario_edit`` process (fork-safe).
 
     Returns ``{"scenario_id", "name", "seed", "n_paths", "warehouse_version"}``. Raises
-    :class:`ScenarioInputError` with the child's message when the run fails.
+    :class:`ScenarioInputError` with the child's message when the run fails, and
+    ``rerun_slots.RerunsBusy`` at once when ``$FABSCOPE_MAX_RERUNS`` reruns are already running.
     """
     if not text or not text.strip():
         raise ScenarioInputError("<scenario text>: empty scenario")
     if len(text.encode("utf-8")) > MAX_UPLOAD_BYTES:
         raise ScenarioInputError(f"<scenario text>: larger than the {MAX_UPLOAD_BYTES // 1024} KiB limit")
-    with tempfile.TemporaryDirectory(prefix="fabscope-rerun-") as tmp:
+    from app.dashboard.rerun_slots import rerun_slot
+
+    with rerun_slot(db), tempfile.TemporaryDirectory(prefix="fabscope-rerun-") as tmp:
         scenario = Path(tmp) / "scenario.yaml"
         scenario.write_text(text, encoding="utf-8")
         cmd = [

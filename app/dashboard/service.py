@@ -31,7 +31,7 @@ from typing import Any
 import dash
 import flask
 
-from fabscope.errors import InputError, ServiceError
+from fabscope.errors import InputError, ServiceError, WarehouseError
 from fabscope.settings import Settings, redacted_url
 
 CACHE_DIR_NAME = "dashboard-cache"
@@ -58,9 +58,17 @@ def version() -> str:
 
 # ---- background callbacks --------------------------------------------------------------------
 def cache_dir_for(db: str | Path) -> Path:
-    """Diskcache background-callback folder for warehouse ``db`` (created if needed)."""
+    """Diskcache background-callback folder for warehouse ``db`` (created if needed); a one-line
+    :class:`WarehouseError` when the warehouse's folder cannot hold it (read-only, full, not a folder)."""
     folder = Path(db).parent / CACHE_DIR_NAME
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(
+            f"cannot create {folder} for the dashboard's background reruns: {exc.strerror or exc} "
+            f"({type(exc).__name__}); serve a warehouse in a writable folder, or set $FABSCOPE_REDIS_URL "
+            "to run reruns on Celery"
+        ) from None
     return folder
 
 
