@@ -68,6 +68,17 @@ def _no_wall_clock_date(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock, "utc_today", lambda: TODAY)
 
 
+@pytest.fixture(autouse=True)
+def _no_dash_app_left_in_context():
+    """Dash's request handlers set its ``app_context`` variable in the calling thread before copying the
+    context, so after a Flask test-client request ``dash.get_app()`` keeps naming that test's app. Reset it
+    after each test, so "the app last built" means the same whatever ran before on this worker."""
+    yield
+    get_app_module = sys.modules.get("dash._get_app")
+    if get_app_module is not None:
+        get_app_module.app_context.set(None)
+
+
 @pytest.fixture(scope="session")
 def run_resources():
     """``run_resources(db)``: the Dagster resources of a run on warehouse ``db`` with run date ``TODAY``."""
