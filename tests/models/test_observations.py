@@ -62,8 +62,8 @@ def test_a_vintage_keeps_only_what_was_published_by_then(observations):
     assert old["published"].max() <= date(2024, 12, 31)
     assert 2025 not in old["year"].to_list() and old.height < observations.height
     assert as_of(observations, None).height == observations.height
-    with pytest.raises(ObservationError, match=r"--as-of: 2020-01-01 is before the first observation"):
-        parse_as_of("2020-01-01", observations)
+    with pytest.raises(ObservationError, match=r"--as-of: 2019-01-01 is before the first observation"):
+        parse_as_of("2019-01-01", observations)
     with pytest.raises(ObservationError, match="--as-of: expected a date"):
         parse_as_of("last year", observations)
 
