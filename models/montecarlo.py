@@ -4,7 +4,9 @@
 
 - ``structural``: ``models.supply.simulate_supply`` on the scenario's parameter draws
   (one array of shape (n_paths, n_years) per parameter, no Python loop over paths); the
-  AI-accelerator share is in units or H100e (``metric``);
+  AI-accelerator share is in units or H100e (``metric``). Given a calibration
+  (``models.calibration.CalibrationResult``), the calibrated inputs come from its posterior draws
+  (resampled per path) and every other input from its prior;
 - ``fisher_pry``, ``gompertz``, ``bass``, ``ensemble``: the curves fitted to the segment's
   share observations of the same kind (``models.observations``), sampled ``n_paths`` times
   from their emcee posteriors (parameter and noise uncertainty plus observation noise).
@@ -48,6 +50,7 @@ class ForecastResult:
     quantiles: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     fitted: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
     checks: list[dict] = field(default_factory=list)
+    calibration: dict | None = None
 
     def rows(self, scenario_id: str) -> list[dict]:
         """One dict per (segment, year, model): scenario_id, segment, year, model, p10, p50, p90."""
@@ -89,22 +92,38 @@ def quantiles(paths: np.ndarray, qs: tuple[float, ...] = QUANTILES) -> np.ndarra
     return np.quantile(paths, qs, axis=0)
 
 
+def posterior_quantiles(calibration, n_paths: int, seed: int) -> dict[str, np.ndarray] | None:
+    """Per-path quantiles of the calibrated inputs (``draw_parameters(quantiles=...)``), or None."""
+    return None if calibration is None else calibration.quantiles_for(n_paths, seed)
+
+
 def structural_outputs(
-    scenario: Scenario, seed: int | None = None, n_paths: int | None = None
+    scenario: Scenario, seed: int | None = None, n_paths: int | None = None, calibration=None
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Every structural output path: ``{segment: {output: (n_paths, n_years)}}`` (``simulate_supply``)."""
-    params = draw_parameters(scenario, seed=seed, n_paths=n_paths)
+    """Every structural output path: ``{segment: {output: (n_paths, n_years)}}`` (``simulate_supply``).
+
+    ``calibration``: a ``models.calibration.CalibrationResult`` whose posterior the calibrated
+    inputs are drawn from (None: every input from its prior).
+    """
+    seed = scenario.seed if seed is None else seed
+    n = scenario.n_paths if n_paths is None else n_paths
+    q = posterior_quantiles(calibration, n, seed)
+    params = draw_parameters(scenario, seed=seed, n_paths=n, quantiles=q)
     return simulate_supply(params, scenario.horizon.years)
 
 
 def structural_paths(
-    scenario: Scenario, seed: int | None = None, n_paths: int | None = None, metric: str = DEFAULT_AI_METRIC
+    scenario: Scenario,
+    seed: int | None = None,
+    n_paths: int | None = None,
+    metric: str = DEFAULT_AI_METRIC,
+    calibration=None,
 ) -> dict[str, np.ndarray]:
     """Domestic share paths of the structural model: ``{segment: (n_paths, n_years)}``.
 
     ``metric`` (``units`` | ``h100e``) picks the AI-accelerator share (``models.observations``).
     """
-    out = structural_outputs(scenario, seed=seed, n_paths=n_paths)
+    out = structural_outputs(scenario, seed=seed, n_paths=n_paths, calibration=calibration)
     return {segment: out[segment][target_output(segment, metric)] for segment in SEGMENTS}
 
 
@@ -183,17 +202,23 @@ def run_scenario(
     seed: int | None = None,
     n_paths: int | None = None,
     metric: str = DEFAULT_AI_METRIC,
+    calibration=None,
 ) -> ForecastResult:
     """Monte Carlo for one scenario: structural quantiles, plus the curves when observations are given.
 
     ``observations``: a frame in the ``models.observations`` layout (already cut to a vintage
     if one is wanted). ``metric``: the AI-accelerator share reported (``units`` | ``h100e``).
+    ``calibration``: the structural posterior (``models.calibration.calibrate``) or None (prior).
     """
     seed = scenario.seed if seed is None else int(seed)
     n = scenario.n_paths if n_paths is None else int(n_paths)
     years = scenario.horizon.years
     result = ForecastResult(scenario=scenario, seed=seed, n_paths=n, years=years, metric=metric)
-    outputs = structural_outputs(scenario, seed=seed, n_paths=n)
+    outputs = structural_outputs(scenario, seed=seed, n_paths=n, calibration=calibration)
+    if calibration is not None:
+        from models.calibration import summary
+
+        result.calibration = summary(scenario, calibration)
     for segment in SEGMENTS:
         result.quantiles[(STRUCTURAL, segment)] = quantiles(outputs[segment][target_output(segment, metric)])
     if observations is not None and observations.height:

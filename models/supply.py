@@ -11,8 +11,11 @@ For each segment and year, with arrays of shape (n_paths, n_years):
   other domestic (non-HBM) cards are a separate, sourced stream at the Cambricon/Hygon ratio.
   Demand is the hyperscaler build-out D(t) = D0 * ((1 + g) * (1 - e))^(t - 2025) in H100e,
   where ``e`` is the yearly efficiency gain of cheaper models (e.g. DeepSeek's). Foreign
-  supply is the volume the export-control regime allows, at the H20 ratio or, for the
-  ``foreign_high_end_fraction`` of units, the H100 ratio. Unit counts are kept too
+  supply is the volume the export-control regime allows (licensed, plus stockpiled units sold
+  out of inventory in 2025) at the H20 ratio or, for the
+  ``foreign_high_end_fraction`` of units, the H100 ratio; unmet demand then goes to the grey
+  market (a fraction of it, up to the channel's capacity), to compute rented abroad, or is priced
+  out, so demand moves the share. Unit counts are kept too
   (``unit_share``, ``domestic_units``, ``foreign_units``).
 - ``hbm`` (stacks/month): demand is the HBM the domestic logic could use (logic-limited
   accelerators x stacks each); domestic supply is CXMT-class output; foreign supply is
@@ -123,7 +126,13 @@ PARAMETERS: dict[str, ParamSpec] = {
     ),
     "other_domestic_growth": _growth("growth of the other domestic cards"),
     # AI accelerators: foreign
-    "foreign_accelerators": ParamSpec("accelerators/year", "foreign accelerators the export regime lets in"),
+    "foreign_accelerators": ParamSpec(
+        "accelerators/year", "licensed foreign accelerators: what the export regime lets in"
+    ),
+    "foreign_inventory_units": ParamSpec(
+        "accelerators",
+        "stockpiled foreign accelerators (bought before a licence rule) delivered out of inventory in 2025",
+    ),
     "foreign_high_end_fraction": _fraction(
         "share of foreign units that are H100-class (H800/H200), not H20-class"
     ),
@@ -131,7 +140,10 @@ PARAMETERS: dict[str, ParamSpec] = {
     # AI accelerators: where unmet demand goes (grey-market imports, rental abroad, priced out)
     "grey_market_accelerators": ParamSpec(
         "accelerators/year",
-        "H100-class units that reach China outside the licence regime when demand is unmet",
+        "capacity of the grey-market channel: H100-class units a year that can reach China unlicensed",
+    ),
+    "grey_market_fraction": _fraction(
+        "share of unmet demand (in H100e) that the grey-market channel serves, up to its capacity"
     ),
     "cloud_abroad_fraction": _fraction("share of the demand still unmet that rents compute hosted abroad"),
     # HBM
@@ -200,7 +212,7 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     ``hbm_class_domestic`` (accelerators/year from SMIC wafers + stockpiled dies),
     ``domestic_units``/``foreign_units`` (accelerators/year delivered, foreign incl. grey-market
     units) and ``unit_share``; ``grey_market`` (H100e/year imported outside the licence regime
-    out of unmet demand, included in ``foreign``) and ``cloud_abroad`` (H100e/year of unmet demand
+    out of unmet demand, included in ``foreign``; ``grey_market_units`` in accelerators/year) and ``cloud_abroad`` (H100e/year of unmet demand
     rented abroad, outside the shares); ``unmet`` is what is left (priced out).
     """
     from hardware_sim.fab.wafers import good_accelerators_per_month  # the simulator's yield + HBM model
@@ -263,15 +275,23 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
         ratios["foreign_high_end"] - ratios["foreign_low_end"]
     )
     domestic_h100e = hbm_class * r_hbm_class + other * ratios["other_domestic"]
+    # Licensed imports plus stockpiled units sold out of inventory during BASE_YEAR (bought before
+    # the April 2025 H20 rule) are the foreign supply buyers can place orders with.
+    in_base_year = ((tau >= 0.0) & (tau < 1.0)).astype(float)
+    licensed_units = p["foreign_accelerators"]
+    inventory_units = p["foreign_inventory_units"] * in_base_year
     acc = allocate_share(
-        demand_acc, domestic_h100e, p["foreign_accelerators"] * r_foreign, p["foreign_preference"]
+        demand_acc, domestic_h100e, (licensed_units + inventory_units) * r_foreign, p["foreign_preference"]
     )
-    # Unmet demand goes somewhere: first to grey-market imports (H100-class units, up to the
-    # channel's yearly capacity; delivered in China, so foreign in both shares), then a fraction
-    # rents compute abroad (not delivered in China: reported, outside the shares); the rest is
-    # priced out.
+    # Unmet demand goes somewhere, so an embargo does not hand the market to domestic vendors
+    # mechanically: a fraction ``grey_market_fraction`` of it is served by grey-market imports
+    # (H100-class units, up to the channel's yearly capacity; delivered in China, so foreign in both
+    # shares) -- the more demand is unmet, the more is smuggled -- then ``cloud_abroad_fraction`` of
+    # the rest rents compute abroad (not delivered in China: reported, outside the shares); the rest
+    # is priced out.
     r_grey = ratios["foreign_high_end"]
-    grey = np.minimum(np.maximum(acc["unmet"], 0.0), p["grey_market_accelerators"] * r_grey)
+    unmet_first = np.maximum(acc["unmet"], 0.0)
+    grey = np.minimum(p["grey_market_fraction"] * unmet_first, p["grey_market_accelerators"] * r_grey)
     acc["foreign"] = acc["foreign"] + grey
     unmet_after_grey = acc["unmet"] - grey
     cloud_abroad = p["cloud_abroad_fraction"] * np.maximum(unmet_after_grey, 0.0)
@@ -284,6 +304,7 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     foreign_units = (acc["foreign"] - grey) / r_foreign + grey / r_grey
     acc.update(
         grey_market=grey,
+        grey_market_units=grey / r_grey,
         cloud_abroad=cloud_abroad,
         demand=demand_acc,
         hbm_class_domestic=hbm_class,

@@ -20,7 +20,9 @@ import polars as pl
 from pydantic import ValidationError
 
 from fabscope.errors import DataError, NotFoundError
+from fabscope.settings import get_settings
 from models.backtest import DEFAULT_HORIZON, pooled_coverage, run_backtests, verdicts
+from models.calibration import calibrate, vintage_scenario
 from models.explain import explain
 from models.montecarlo import STRUCTURAL, run_scenario
 from models.observations import (
@@ -161,10 +163,16 @@ def run_and_store_scenario(
     observations = read_observations(con, observations_file, today=today)
     day = parse_as_of(as_of_date, observations)
     observations = as_of(observations, day)
+    # a vintage uses only priors known by then (later-published ones give way to their ``before``)
+    scenario = vintage_scenario(scenario, day, label)
     version = f"{warehouse_version(observations)}-{metric}"
     # The overrides are part of the hashed content: a run with other paths is another run.
     sid, digest = scenario_id(scenario, seed, version)
-    result = run_scenario(scenario, observations if observations.height else None, metric=metric)
+    # the structural posterior (SamplerError, one line, when it does not mix: nothing is stored)
+    posterior = structural_posterior(scenario, observations, day, seed)
+    result = run_scenario(
+        scenario, observations if observations.height else None, metric=metric, calibration=posterior
+    )
     rows = pl.DataFrame(result.rows(sid)).with_columns(pl.lit(FORECAST_SOURCE).alias("source"))
     created = _now()
     replace_rows(con, "substitution_forecast", rows, where={"scenario_id": sid})
@@ -206,7 +214,13 @@ def run_and_store_scenario(
         "models": {m: result.segments(m) for m in models},
         "fitted": {f"{m}/{s}": v for (m, s), v in sorted(result.fitted.items())},
         "observation_checks": result.checks,
+        "calibration": result.calibration,
     }
+
+
+def structural_posterior(scenario: Scenario, observations: pl.DataFrame, day: date | None, seed: int):
+    """``models.calibration.calibrate`` with the draws cached under the cache directory (setting)."""
+    return calibrate(scenario, observations, as_of=day, seed=seed, cache_dir=get_settings().cache_dir)
 
 
 BACKTEST_SCHEMA = {
