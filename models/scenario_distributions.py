@@ -153,3 +153,10 @@ class Calibration(_Strict):
     n_steps: int = Field(default=1500, ge=50, le=100_000)
     source: str | None = None
     note: str | None = None
+
+
+def with_befores(dist, field: str):
+    """(distribution, field path) of ``dist`` and of each earlier-vintage prior it carries."""
+    while dist is not None:
+        yield dist, field
+        dist, field = dist.before, f"{field}.before"

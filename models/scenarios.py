@@ -58,6 +58,7 @@ from models.scenario_distributions import (  # noqa: F401 (Fixed … Triangular 
     Triangular,
     Uniform,
     _Strict,
+    with_befores,
 )
 from models.supply import PARAMETERS, SEGMENTS
 
@@ -120,13 +121,6 @@ class Branch(_Strict):
     regimes: list[Regime] = Field(default_factory=list)
 
 
-def _with_befores(dist: Distribution, field: str):
-    """(distribution, field path) of ``dist`` and of each earlier-vintage prior it carries."""
-    while dist is not None:
-        yield dist, field
-        dist, field = dist.before, f"{field}.before"
-
-
 class Scenario(_Strict):
     """A validated scenario (after ``extends`` is resolved)."""
 
@@ -185,7 +179,7 @@ class Scenario(_Strict):
                 spec = PARAMETERS.get(name)
                 if spec is None:
                     continue
-                for dist, field in _with_befores(top, f"{where}.{name}"):
+                for dist, field in with_befores(top, f"{where}.{name}"):
                     lo, hi = dist.support()
                     if not spec.contains(lo, hi):
                         hint = " (clip a normal with low/high)" if isinstance(dist, Normal) else ""
@@ -441,8 +435,14 @@ def draw_parameters(
     seed: int | None = None,
     n_paths: int | None = None,
     quantiles: dict[str, np.ndarray] | None = None,
+    *,
+    compact: bool = False,
+    dtype=np.float64,
 ) -> dict[str, np.ndarray]:
     """Per-path, per-year parameter values: name -> array (n_paths, n_years).
+
+    ``compact``: a value in force over the whole horizon is returned as (n_paths, 1), which
+    broadcasts (the fast path of ``models.supply``); ``dtype`` e.g. ``np.float32`` for the bench.
 
     ``quantiles`` maps inputs (``NAME`` for a base value, ``REGIME/NAME`` for a regime's value) to
     per-path uniform quantiles (n_paths,): those values are ``dist.ppf(u)`` instead of a fresh draw
@@ -469,7 +469,8 @@ def draw_parameters(
                     "branches": [],
                 }
             )
-            for name, values in draw_parameters(leaf, seed=seed, n_paths=n, quantiles=quantiles).items():
+            leaf_values = draw_parameters(leaf, seed=seed, n_paths=n, quantiles=quantiles, dtype=dtype)
+            for name, values in leaf_values.items():
                 mixed[name] = np.where((choice == k)[:, None], values, mixed.get(name, values))
         return mixed
     years = scenario.horizon.years
@@ -479,11 +480,20 @@ def draw_parameters(
     values: dict[str, np.ndarray] = {}
     for name, dist in scenario.parameters.items():
         current = dist.ppf(q[name]) if name in q else dist.sample(_rng(seed, name), n)
-        out = current[:, None] * frac[0][None, :]
+        terms = [[current, frac[0].copy()]]  # (value per path, fraction of each year it is in force)
         for k, regime in enumerate(regimes, start=1):
             if name in regime.parameters:
                 rdist, key = regime.parameters[name], f"{regime.name}/{name}"
                 current = rdist.ppf(q[key]) if key in q else rdist.sample(_rng(seed, regime.name, name), n)
-            out = out + current[:, None] * frac[k][None, :]
+                terms.append([current, frac[k].copy()])
+            else:
+                terms[-1][1] += frac[k]
+        terms = [(np.asarray(c, dtype=dtype), w.astype(dtype)) for c, w in terms if np.any(w > 0)]
+        if compact and len(terms) == 1 and np.all(terms[0][1] == 1.0):
+            values[name] = terms[0][0][:, None]  # in force all horizon long: (n_paths, 1)
+            continue
+        out = terms[0][0][:, None] * terms[0][1][None, :]
+        for c, w in terms[1:]:
+            out += c[:, None] * w[None, :]
         values[name] = out
     return values
