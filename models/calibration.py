@@ -199,7 +199,12 @@ def cache_key(scenario: Scenario, rows: list[dict], as_of: date | None, seed: in
     payload = json.dumps(
         {
             "version": CALIBRATION_VERSION,
-            "scenario": json.loads(scenario.canonical_json()),
+            # what the likelihood reads: priors, regimes, calibration block (not paths, horizon or name)
+            "scenario": {
+                k: v
+                for k, v in json.loads(scenario.canonical_json()).items()
+                if k not in ("n_paths", "horizon", "name", "description", "seed")
+            },
             "rows": rows,
             "as_of": None if as_of is None else as_of.isoformat(),
             "seed": int(seed),
