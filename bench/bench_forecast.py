@@ -2,7 +2,8 @@
 
 The calibrated model is the baseline scenario with its calibrated inputs drawn from the cached
 posterior (``models.calibration``; the emcee run is not repeated) and every other input from its
-prior. Three ways of computing p10/p50/p90 of the domestic share per segment and year:
+prior. Three ways of computing p10/p50/p90 of the domestic share (H100e for AI accelerators)
+per segment and year:
 
 - fast: ``models.montecarlo.structural_quantiles_fast`` -- chunks of 16k paths, float32,
   per-path constants kept (paths, 1), streaming histogram quantiles; timed on 10^6 paths;
@@ -24,13 +25,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+from bench_montecarlo import plain_loop
 
 from models.calibration import calibrate
 from models.montecarlo import quantiles, structural_outputs, structural_quantiles_fast
 from models.scenarios import SCENARIO_DIR, draw_parameters, load_scenario
-from models.supply import SEGMENTS, simulate_supply
+from models.supply import SEGMENTS
 from pipelines.sources.reference import REFERENCE_FILES
 
 N_PATHS = 1_000_000
@@ -48,25 +51,15 @@ def _timed(fn, repeats: int = 1):
     return best
 
 
-def plain_loop(scenario, calibration, n_paths: int) -> np.ndarray:
-    """The same model one path and year at a time (scalar arrays), quantiles at the end."""
+def loop_baseline(scenario, calibration, n_paths: int) -> np.ndarray:
+    """``bench_montecarlo.plain_loop`` (one path and year at a time) on the calibrated draws."""
     params = draw_parameters(scenario, n_paths=n_paths, quantiles=calibration.quantiles_for(n_paths, 1))
-    years = scenario.horizon.years
-    shares = np.empty((len(SEGMENTS), n_paths, len(years)))
-    for i in range(n_paths):
-        for j, year in enumerate(years):
-            point = {name: v[i : i + 1, j : j + 1] for name, v in params.items()}
-            out = simulate_supply(point, np.array([year]))
-            for s, seg in enumerate(SEGMENTS):
-                shares[s, i, j] = float(out[seg]["unit_share" if seg == "ai_accelerators" else "share"][0, 0])
-    return np.quantile(shares, (0.1, 0.5, 0.9), axis=1)
+    return plain_loop(scenario, params, n_paths)
 
 
 def vectorised(scenario, calibration, n_paths: int) -> dict:
     out = structural_outputs(scenario, n_paths=n_paths, calibration=calibration)
-    return {
-        seg: quantiles(out[seg]["unit_share" if seg == "ai_accelerators" else "share"]) for seg in SEGMENTS
-    }
+    return {seg: quantiles(out[seg]["share"]) for seg in SEGMENTS}
 
 
 def main() -> None:
@@ -80,13 +73,15 @@ def main() -> None:
     wall_c, cpu_c, _ = _timed(lambda: calibrate(scenario, observations, seed=scenario.seed))
     print(f"calibration again (cached draws): {wall_c * 1e3:.1f} ms")
     years = len(scenario.horizon.years)
-    structural_quantiles_fast(scenario, 50_000, calibration=post)  # warm-up (imports, simulator tables)
+    structural_quantiles_fast(
+        scenario, 50_000, metric="h100e", calibration=post
+    )  # warm-up (imports, simulator tables)
     wall_f, cpu_f, fast = _timed(
-        lambda: structural_quantiles_fast(scenario, N_PATHS, calibration=post), REPEATS
+        lambda: structural_quantiles_fast(scenario, N_PATHS, metric="h100e", calibration=post), REPEATS
     )
     wall_v, cpu_v, vec = _timed(lambda: vectorised(scenario, post, VEC_PATHS))
     scale_v = N_PATHS / VEC_PATHS
-    wall_l, cpu_l, _ = _timed(lambda: plain_loop(scenario, post, LOOP_PATHS))
+    wall_l, cpu_l, _ = _timed(lambda: loop_baseline(scenario, post, LOOP_PATHS))
     scale_l = N_PATHS / LOOP_PATHS
     for seg in SEGMENTS:  # same model: medians agree to Monte Carlo error (different paths)
         assert np.allclose(fast[seg][1], vec[seg][1], atol=0.02), (seg, fast[seg][1], vec[seg][1])

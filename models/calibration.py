@@ -195,15 +195,21 @@ def _all_inputs(scenario: Scenario) -> list[str]:
 
 
 def cache_key(scenario: Scenario, rows: list[dict], as_of: date | None, seed: int) -> str:
-    """sha256 of what the posterior depends on: scenario content, observations used, as-of, seed."""
+    """sha256 of what the posterior depends on: the priors and regimes in force over the observed
+    years, the calibration block, the observations used, the as-of date and the seed.
+
+    Regimes that start after the last observed year cannot change the likelihood, so scenarios
+    that differ only there (``full-embargo``, ``h20-allowed``) share the baseline's posterior; the
+    number of paths, the horizon and the name do not enter either.
+    """
+    last = date(max(r["year"] for r in rows), 12, 31)
+    data = json.loads(scenario.canonical_json())
+    data["regimes"] = [r for r in data.get("regimes", []) if r["start"] <= last.isoformat()]
     payload = json.dumps(
         {
             "version": CALIBRATION_VERSION,
-            # what the likelihood reads: priors, regimes, calibration block (not paths, horizon or name)
             "scenario": {
-                k: v
-                for k, v in json.loads(scenario.canonical_json()).items()
-                if k not in ("n_paths", "horizon", "name", "description", "seed")
+                k: data[k] for k in ("parameters", "regimes", "branches", "calibration") if k in data
             },
             "rows": rows,
             "as_of": None if as_of is None else as_of.isoformat(),

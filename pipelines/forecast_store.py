@@ -343,12 +343,20 @@ PAIRED_PATHS = 4000
 SHARE_THRESHOLD = 0.5
 
 
-def _stored_scenario(con: duckdb.DuckDBPyConnection, sid: str) -> tuple[Scenario, int, int, str]:
-    resolved, seed, n_paths, metric = con.execute(
-        "SELECT resolved_json, seed, n_paths, metric FROM scenario_runs WHERE scenario_id = ?", [sid]
+def _stored_scenario(con: duckdb.DuckDBPyConnection, sid: str) -> tuple[Scenario, int, int, str, Any]:
+    """(scenario, seed, paths, metric, structural posterior) of a stored run.
+
+    The posterior is the run's own (same scenario, warehouse observations of its vintage, seed):
+    read from the calibration cache, so redrawing the paths does not sample again.
+    """
+    resolved, seed, n_paths, metric, day = con.execute(
+        "SELECT resolved_json, seed, n_paths, metric, as_of FROM scenario_runs WHERE scenario_id = ?", [sid]
     ).fetchall()[0]
     n = min(int(n_paths or PAIRED_PATHS), PAIRED_PATHS)
-    return Scenario.model_validate(json.loads(resolved)), int(seed), n, metric or DEFAULT_AI_METRIC
+    scenario = Scenario.model_validate(json.loads(resolved))
+    observations = as_of(read_observations(con), day)
+    posterior = structural_posterior(scenario, observations, day, int(seed))
+    return scenario, int(seed), n, metric or DEFAULT_AI_METRIC, posterior
 
 
 def paired_differences(con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str) -> dict[str, Any]:
@@ -362,11 +370,11 @@ def paired_differences(con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str) -
     """
     from models.montecarlo import structural_paths
 
-    scen_a, seed_a, n_a, metric_a = _stored_scenario(con, sid_a)
-    scen_b, seed_b, n_b, metric_b = _stored_scenario(con, sid_b)
+    scen_a, seed_a, n_a, metric_a, post_a = _stored_scenario(con, sid_a)
+    scen_b, seed_b, n_b, metric_b, post_b = _stored_scenario(con, sid_b)
     n = min(n_a, n_b)
-    pa = structural_paths(scen_a, seed=seed_a, n_paths=n, metric=metric_a)
-    pb = structural_paths(scen_b, seed=seed_b, n_paths=n, metric=metric_b)
+    pa = structural_paths(scen_a, seed=seed_a, n_paths=n, metric=metric_a, calibration=post_a)
+    pb = structural_paths(scen_b, seed=seed_b, n_paths=n, metric=metric_b, calibration=post_b)
     years_a, years_b = list(scen_a.horizon.years), list(scen_b.horizon.years)
     out: dict[str, list[dict]] = {}
     for segment in pa:
