@@ -3,7 +3,8 @@
 For the baseline scenario, prints the 2025 AI-accelerator domestic share (units and H100e), domestic
 units, Huawei units, HBM and WFE shares: p10/p50/p90 under the prior (no calibration), under the
 posterior given every observation (in-sample), and under the posterior calibrated as of 2024-12-31
-(only observations and priors published by then: the 2025 figures are out of sample), next to
+and as of 2025-12-31 (only observations and priors published by then: the 2025 figures, all
+published in 2026, are out of sample), next to
 the published 2025 figures. Also the sampler's ESS, R-hat and wall/CPU time.
 
     python bench/bench_forecast_calibration.py [--n-paths N]
@@ -58,13 +59,11 @@ def main() -> None:
     n = ap.parse_args().n_paths
     obs = REFERENCE_FILES["observations"].load().good
     base = load_scenario(SCENARIO_DIR / "baseline.yaml")
-    cut = date(2024, 12, 31)
-    vintage = vintage_scenario(base, cut, "baseline.yaml")
     runs = {"prior": (base, None)}
-    for label, scen, frame, day in (
-        ("posterior", base, obs, None),
-        ("as of 2024-12-31", vintage, as_of(obs, cut), cut),
-    ):
+    vintages = [("posterior", base, obs, None)]
+    for cut in (date(2024, 12, 31), date(2025, 12, 31)):  # the 2025 figures were published in 2026
+        vintages.append((f"as of {cut}", vintage_scenario(base, cut, "baseline.yaml"), as_of(obs, cut), cut))
+    for label, scen, frame, day in vintages:
         t0, c0 = time.perf_counter(), time.process_time()
         res = calibrate(scen, frame, as_of=day, seed=base.seed)
         print(
@@ -75,10 +74,10 @@ def main() -> None:
     outs = {k: structural_outputs(s, n_paths=n, calibration=r) for k, (s, r) in runs.items()}
     j = int(np.searchsorted(base.horizon.years, 2025))
     print(f"\n2025, p50 (p10-p90), {n} paths")
-    print(f"{'':24s}" + "".join(f"{k:>26s}" for k in outs) + "   published")
+    print(f"{'':24s}" + "".join(f"{k:>24s}" for k in outs) + "   published")
     for label, seg, key in ROWS:
         scale = 1e6 if "(M)" in label else 1.0
-        cells = "".join(f"{band(o[seg][key][:, j], scale):>26s}" for o in outs.values())
+        cells = "".join(f"{band(o[seg][key][:, j], scale):>24s}" for o in outs.values())
         print(f"{label:24s}{cells}   {PUBLISHED[label]}")
 
 
