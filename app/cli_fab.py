@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli_common import build_request, emit_json, help_text, run_request
+from hardware_sim.accelerators import catalog
 from hardware_sim.api.fab import EtchRequest, FabRequest
 
 _ETCH_TEXT_KEYS = (
@@ -35,6 +36,8 @@ def _etch(args: argparse.Namespace) -> int:
 
 
 def _fab(args: argparse.Namespace) -> int:
+    if args.catalog is not None:
+        catalog.use_catalog(args.catalog)  # a DataError names file, entry and field
     res = run_request(build_request(FabRequest, args))
     if args.json:
         emit_json(res.model_dump())
@@ -67,4 +70,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for field in ("process", "wspm", "uptime", "utilisation"):
         p.add_argument("--" + field, help=help_text(FabRequest, field))
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--catalog", default=None, help="directory whose process_flows.yaml adds process flows")
     p.set_defaults(func=_fab)

@@ -68,6 +68,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"observed {c['segment']} {c['year']} {c['metric']} {c['observed']:.3g} vs structural "
                 f"p10-p90 {c['p10']:.3g}-{c['p90']:.3g}: {verdict} ({c['source']})"
             )
+        for v in doc.get("backtest_verdicts", []):
+            if v["any_beats_last_value"] is False:
+                print(f"backtest: {v['message']}")
     return 0
 
 
@@ -91,7 +94,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
         for r in doc["models"]:
             print(
-                f"{r['segment']:16s} {r['metric']:6s} {r['name']:13s} MAE {num(r['mae'])}  CRPS {num(r['crps'])}  "
+                f"{r['segment']:16s} {r['metric']:6s} {r['name']:13s} "
+                f"lead {str(r.get('lead_years') or '1-' + str(r['horizon_years'])):>3s}  MAE {num(r['mae'])}  CRPS {num(r['crps'])}  "
                 f"IS80 {num(r['interval_score'])}  coverage {num(r['coverage_p10_p90'], '.2f')}  "
                 f"in-sample MAE {num(r['in_sample_mae'])}  origins {r['n_origins']}  points {r['n_points']}"
             )

@@ -122,7 +122,9 @@ def _validate(args: argparse.Namespace) -> int:
 def _finish(p: argparse.ArgumentParser, func) -> None:
     """Add ``--catalog DIR`` (user catalog: chips/systems/llms YAML with the bundled schema) and the handler."""
     p.add_argument(
-        "--catalog", default=None, help="directory of chips/systems/llms YAML adding to the catalog"
+        "--catalog",
+        default=None,
+        help="directory of chips/systems/llms/process_flows YAML adding to the catalog",
     )
 
     def run(args: argparse.Namespace) -> int:

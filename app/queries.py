@@ -446,7 +446,9 @@ def forecast_backtest(db: DbPath, segment: str | None = None) -> QueryResult:
     if segment:
         sql += " WHERE segment = ?"
         params.append(segment)
-    return _run(db, "forecast_backtest", sql + " ORDER BY segment, metric, horizon_years, name", params)
+    return _run(
+        db, "forecast_backtest", sql + " ORDER BY segment, metric, horizon_years, lead_years, name", params
+    )
 
 
 def _opt_list(values: Sequence[str] | None) -> list[str] | None:

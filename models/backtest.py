@@ -38,6 +38,7 @@ import polars as pl
 import properscoring as ps
 
 from fabscope.errors import InputError
+from models.anchored import ANCHORED
 from models.ensemble import fit_default_ensemble
 from models.observations import AI_METRICS, share_series
 from models.substitution import ESTIMATORS, observation_weights
@@ -47,9 +48,8 @@ from models.substitution import ESTIMATORS, observation_weights
 MAPE_FLOOR = 0.01
 DEFAULT_HORIZON = 3
 BACKTEST_PATHS = 2000
-NAIVE_SD_FLOOR = 0.05  # share points; the curves' noise prior centre (models.substitution)
-NAIVE_MODELS = ("last_value", "linear_trend")
-MODELS = (*ESTIMATORS, "ensemble", *NAIVE_MODELS)  # every model a backtest scores
+NAIVE_MODELS = ("last_value", "linear_trend")  # the benchmarks
+MODELS = (*ESTIMATORS, "damped_trend", "ensemble", *NAIVE_MODELS)  # every model a backtest scores
 INTERVAL_ALPHA = 0.2  # p10-p90
 # (segment, metric label, structural output the series measures)
 SERIES = (
@@ -70,28 +70,14 @@ def series_arrays(series: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndar
     return years, values, weights, series["proxy_sd"].to_numpy().astype(float)
 
 
-def _yearly(t: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    years = np.unique(t)
-    means = np.array([np.average(y[t == u], weights=w[t == u]) for u in years])
-    return years, means
-
-
 def naive_paths(
     kind: str, t: np.ndarray, y: np.ndarray, w: np.ndarray, years_out: np.ndarray, n: int, rng
 ) -> np.ndarray:
-    """Sampled paths (n, len(years_out)) of a naive forecast fitted to the vintage (t, y, w)."""
-    years, means = _yearly(t, y, w)
-    if kind == "last_value" or len(years) < 2:
-        center = np.full(len(years_out), means[-1])
-    elif kind == "linear_trend":
-        slope, intercept = np.polyfit(years, means, 1)
-        center = intercept + slope * years_out
-    else:
-        raise InputError(f"unknown naive model {kind!r}; expected one of {NAIVE_MODELS}")
-    changes = np.diff(means) / np.diff(years) if len(years) > 1 else np.array([])
-    s = max(NAIVE_SD_FLOOR, float(np.sqrt(np.mean(changes**2))) if changes.size else 0.0)
-    h = np.maximum(years_out - years[-1], 1.0)
-    return np.clip(center[None, :] + s * np.sqrt(h)[None, :] * rng.standard_normal((n, len(years_out))), 0, 1)
+    """Sampled paths (n, len(years_out)) of an anchored forecast (``models.anchored``) fitted to (t, y, w)."""
+    if kind not in ANCHORED:
+        raise InputError(f"unknown naive model {kind!r}; expected one of {tuple(ANCHORED)}")
+    model = ANCHORED[kind]().fit(t[:, None], y, sample_weight=w)
+    return model.sample_paths(years_out[:, None], n_paths=n, random_state=rng)
 
 
 def interval_score(
@@ -113,21 +99,51 @@ def _scores(paths: np.ndarray, obs: np.ndarray) -> dict[str, np.ndarray]:
 
 
 class _Models:
-    """Samples every model on a vintage; curve fits are shared through ``fit_default_ensemble``."""
+    """Samples every model on a vintage; fits are shared through ``fit_default_ensemble``."""
 
     def __init__(self, seed: int, fit_ensemble=None):
         self.seed = seed
         self.fit_ensemble = fit_ensemble or fit_default_ensemble
 
-    def paths(self, t, y, w, proxy, years_out: np.ndarray) -> dict[str, np.ndarray]:
+    def paths(self, t, y, w, proxy, years_out: np.ndarray, target_w=None, target_proxy=None):
+        """{model: (BACKTEST_PATHS, len(years_out)) paths}; ``target_*``: the predicted figures' weights, proxy sd."""
         out = {}
         rng = np.random.default_rng(self.seed)
         ens = self.fit_ensemble(t, y, w, proxy)
-        for name, est in [*ens.estimators_, ("ensemble", ens)]:
-            out[name] = est.sample_paths(years_out[:, None], n_paths=BACKTEST_PATHS, random_state=rng)
-        for kind in NAIVE_MODELS:
-            out[kind] = naive_paths(kind, t, y, w, years_out, BACKTEST_PATHS, rng)
+        noise = {"noise_weight": target_w, "noise_proxy_sd": target_proxy}
+        X = years_out[:, None]
+        for name, est in [*getattr(ens, "members_", ens.estimators_), ("ensemble", ens)]:
+            kw = noise if name in ESTIMATORS or name == "ensemble" else {}
+            out[name] = est.sample_paths(X, n_paths=BACKTEST_PATHS, random_state=rng, **kw)
+        for kind in ANCHORED:  # members the ensemble was not given are still scored
+            if kind not in out:
+                out[kind] = naive_paths(kind, t, y, w, years_out, BACKTEST_PATHS, rng)
         return out
+
+
+def _summary(pairs: list[dict]) -> dict:
+    got = {
+        k: np.concatenate([s[k] for s in pairs]) for k in ("abs_err", "crps", "interval", "covered", "obs")
+    }
+    pos = got["obs"] > MAPE_FLOOR
+    return {
+        "mape": float(np.mean(got["abs_err"][pos] / got["obs"][pos])) if pos.any() else None,
+        "mae": float(np.mean(got["abs_err"])),
+        "crps": float(np.mean(got["crps"])),
+        "interval_score": float(np.mean(got["interval"])),
+        "coverage_p10_p90": float(np.mean(got["covered"])),
+        "n_points": int(len(got["obs"])),
+    }
+
+
+_EMPTY = {
+    "mape": None,
+    "mae": None,
+    "crps": None,
+    "interval_score": None,
+    "coverage_p10_p90": None,
+    "n_points": 0,
+}
 
 
 def backtest_series(
@@ -163,46 +179,43 @@ def backtest_series(
                 continue
             n_origins += 1
             years_out = t[test]
-            for name, p in models.paths(
-                t[vintage], y[vintage], w[vintage], proxy[vintage], years_out
-            ).items():
-                pairs[name].append(_scores(p, y[test]))
+            got = models.paths(
+                t[vintage], y[vintage], w[vintage], proxy[vintage], years_out, w[test], proxy[test]
+            )
+            for name, p in got.items():
+                pairs[name].append(_scores(p, y[test]) | {"lead": years_out - origin})
     in_sample = {}
     if len(y):
-        fitted = models.paths(t, y, w, proxy, t)
+        fitted = models.paths(t, y, w, proxy, t, w, proxy)
         in_sample = {
             name: float(np.mean(np.abs(np.quantile(p, 0.5, axis=0) - y))) for name, p in fitted.items()
         }
     out = {}
     for name in names:
-        got = (
-            {
-                k: np.concatenate([s[k] for s in pairs[name]])
-                for k in ("abs_err", "crps", "interval", "covered", "obs")
-            }
-            if pairs[name]
-            else None
-        )
-        pos = got["obs"] > MAPE_FLOOR if got else None
+        by_lead = {}
+        if pairs[name]:
+            lead = np.concatenate([s["lead"] for s in pairs[name]])
+            for h in range(1, int(horizon) + 1):
+                picked = [{k: v[s["lead"] == h] for k, v in s.items()} for s in pairs[name]]
+                by_lead[str(h)] = _summary(picked) if np.any(lead == h) else dict(_EMPTY)
         out[name] = {
-            "mape": float(np.mean(got["abs_err"][pos] / got["obs"][pos])) if got and pos.any() else None,
-            "mae": float(np.mean(got["abs_err"])) if got else None,
-            "crps": float(np.mean(got["crps"])) if got else None,
-            "interval_score": float(np.mean(got["interval"])) if got else None,
-            "coverage_p10_p90": float(np.mean(got["covered"])) if got else None,
+            **(_summary(pairs[name]) if pairs[name] else dict(_EMPTY)),
             "n_origins": n_origins,
-            "n_points": int(len(got["obs"])) if got else 0,
             "horizon_years": int(horizon),
             "in_sample_mae": in_sample.get(name),
+            "by_horizon": by_lead,
         }
     return out
 
 
 def run_backtests(observations: pl.DataFrame, *, horizon: int = DEFAULT_HORIZON, seed: int = 0) -> list[dict]:
-    """Backtest every model on every series with observations; one dict per (name, segment, metric).
+    """Backtest every model on every series with observations.
 
-    Each dict: name, segment, metric, mape, mae, crps, interval_score, coverage_p10_p90,
-    n_origins, n_points, horizon_years, in_sample_mae, beats_last_value.
+    Per (name, segment, metric) one row pooled over the leads 1..``horizon`` (``lead_years`` 0)
+    and one row per lead h = 1..``horizon`` (``lead_years`` h: held-back figures of the year
+    origin + h only). Each dict: name, segment, metric, lead_years, mape, mae, crps,
+    interval_score, coverage_p10_p90, n_origins, n_points, horizon_years, in_sample_mae,
+    beats_last_value.
     """
     out = []
     models = _Models(seed)
@@ -211,20 +224,41 @@ def run_backtests(observations: pl.DataFrame, *, horizon: int = DEFAULT_HORIZON,
         if series.height == 0:
             continue
         scores = backtest_series(series, horizon=horizon, seed=seed, models=models)
-        naive = scores["last_value"]["crps"]
+        naive = scores["last_value"]
         for name, s in scores.items():
-            beats = (
-                None
-                if s["crps"] is None or naive is None or name == "last_value"
-                else bool(s["crps"] < naive)
+            common = {k: s[k] for k in ("n_origins", "horizon_years", "in_sample_mae")}
+            head = {"name": name, "segment": segment, "metric": metric}
+            pooled = {k: v for k, v in s.items() if k != "by_horizon"}
+            out.append(
+                head
+                | {"lead_years": 0}
+                | pooled
+                | {"beats_last_value": _beats(name, s["crps"], naive["crps"])}
             )
-            out.append({"name": name, "segment": segment, "metric": metric, **s, "beats_last_value": beats})
+            for h in range(1, int(horizon) + 1):
+                sh = s["by_horizon"].get(str(h), _EMPTY)
+                nh = naive["by_horizon"].get(str(h), _EMPTY)
+                beats = _beats(name, sh["crps"], nh["crps"])
+                out.append(head | {"lead_years": h} | sh | common | {"beats_last_value": beats})
     return out
 
 
+def pooled_rows(results: list[dict]) -> list[dict]:
+    """The rows pooled over all leads (``lead_years`` 0 or absent)."""
+    return [r for r in results if not r.get("lead_years")]
+
+
+def _beats(name: str, crps: float | None, naive: float | None) -> bool | None:
+    """CRPS below last value's on the same pairs; None for last value itself or without pairs."""
+    return None if crps is None or naive is None or name == "last_value" else bool(crps < naive)
+
+
 def verdicts(results: list[dict]) -> list[dict]:
-    """Per (segment, metric): the best model by CRPS and whether any model beats last value."""
+    """Per (segment, metric): the best model by CRPS (pooled over leads) and whether any model beats
+    last value; ``by_lead`` lists, per lead with pairs, the non-naive models that beat it there."""
     out = []
+    per_lead = [r for r in results if r.get("lead_years")]
+    results = pooled_rows(results)
     keys = sorted({(r["segment"], r["metric"]) for r in results})
     for segment, metric in keys:
         rows = [
@@ -247,12 +281,30 @@ def verdicts(results: list[dict]) -> list[dict]:
         message = f"{segment} ({metric}): best by CRPS is {best['name']} ({best['crps']:.3f}); " + (
             f"beats last value: {', '.join(curves_win)}" if curves_win else "no model beats last value"
         )
+        by_lead = {
+            str(r["lead_years"]): []
+            for r in per_lead
+            if (r["segment"], r["metric"]) == (segment, metric) and r["crps"] is not None
+        }
+        for r in per_lead:
+            if (
+                (r["segment"], r["metric"]) == (segment, metric)
+                and r["beats_last_value"]
+                and r["name"] not in NAIVE_MODELS
+            ):
+                by_lead[str(r["lead_years"])].append(r["name"])
+        if by_lead:
+            message += "; by lead: " + ", ".join(
+                f"{h}y {'+'.join(names) if names else 'last value wins'}"
+                for h, names in sorted(by_lead.items())
+            )
         out.append(
             {
                 "segment": segment,
                 "metric": metric,
                 "best": best["name"],
                 "any_beats_last_value": bool(curves_win),
+                "by_lead": by_lead,
                 "message": message,
             }
         )
@@ -261,7 +313,7 @@ def verdicts(results: list[dict]) -> list[dict]:
 
 def pooled_coverage(results: list[dict], name: str = "ensemble") -> dict:
     """p10-p90 coverage of ``name`` pooled over series (weighted by their held-back points)."""
-    rows = [r for r in results if r["name"] == name and r["n_points"]]
+    rows = [r for r in pooled_rows(results) if r["name"] == name and r["n_points"]]
     n = sum(r["n_points"] for r in rows)
     cov = sum(r["coverage_p10_p90"] * r["n_points"] for r in rows) / n if n else None
     return {"name": name, "coverage_p10_p90": cov, "n_points": n}

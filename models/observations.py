@@ -45,46 +45,24 @@ class Measurement:
     doc: str
 
 
-# name, segment, structural output, scale, proxy sd, what the figure measures
-_METRIC_ROWS = (
-    (
-        "unit_share",
-        "ai_accelerators",
-        "unit_share",
-        "share",
-        0.0,
-        "domestic accelerator cards / all cards shipped",
-    ),
-    (
-        "server_chip_share",
-        "ai_accelerators",
-        "unit_share",
-        "share",
-        0.05,
-        "domestic share of AI-server chips",
-    ),
-    ("h100e_share", "ai_accelerators", "share", "share", 0.0, "domestic share of delivered H100-equivalents"),
-    ("revenue_share", "ai_accelerators", "share", "share", 0.05, "domestic vendors' share of sales value"),
-    (
-        "self_sufficiency",
-        "ai_accelerators",
-        "share",
-        "share",
-        0.05,
-        "analyst AI-GPU self-sufficiency (value-type)",
-    ),
-    ("units_shipped", "ai_accelerators", "domestic_units", "count", 0.15, "domestic cards shipped per year"),
-    (
-        "vendor_units",
-        "ai_accelerators",
-        "hbm_class_domestic",
-        "count",
-        0.15,
-        "Huawei (Ascend) cards per year",
-    ),
-    ("localisation_ratio", "wfe", "share", "share", 0.05, "domestic share of equipment (definitions vary)"),
-    ("hbm_share", "hbm", "share", "share", 0.0, "domestic share of HBM stacks used"),
-)
+# One row per metric: name | segment | structural output | scale | proxy sd | what the figure measures
+_METRIC_TABLE = """
+unit_share         | ai_accelerators | unit_share         | share | 0.0  | domestic accelerator cards / all cards shipped
+server_chip_share  | ai_accelerators | unit_share         | share | 0.05 | domestic share of AI-server chips
+h100e_share        | ai_accelerators | share              | share | 0.0  | domestic share of delivered H100-equivalents
+revenue_share      | ai_accelerators | share              | share | 0.05 | domestic vendors' share of sales value
+self_sufficiency   | ai_accelerators | share              | share | 0.05 | analyst AI-GPU self-sufficiency (value-type)
+units_shipped      | ai_accelerators | domestic_units     | count | 0.15 | domestic cards shipped per year
+vendor_units       | ai_accelerators | hbm_class_domestic | count | 0.15 | Huawei (Ascend) cards per year
+localisation_ratio | wfe             | share              | share | 0.05 | domestic share of equipment (definitions vary)
+hbm_share          | hbm             | share              | share | 0.0  | domestic share of HBM stacks used
+"""
+_METRIC_ROWS = [
+    (name, segment, output, kind, float(proxy), doc)
+    for name, segment, output, kind, proxy, doc in (
+        [cell.strip() for cell in line.split("|")] for line in _METRIC_TABLE.strip().splitlines()
+    )
+]
 METRICS: dict[str, Measurement] = {name: Measurement(*rest) for name, *rest in _METRIC_ROWS}
 
 # The AI-accelerator metric a forecast is stated in (``--metric``): name -> structural output.

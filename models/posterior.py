@@ -123,3 +123,27 @@ def sample_posterior(
         acceptance=float(np.mean(sampler.acceptance_fraction)),
         tau=tau,
     )
+
+
+def laplace_cov(log_prob, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+    """Inverse of the negative Hessian of ``log_prob`` at ``x`` (central differences, one
+    vectorised call); None when it is not positive definite (then the sampler starts from a ball)."""
+    k = x.size
+    h = 1e-4 * np.maximum(1.0, np.abs(x))
+    eye = np.eye(k) * h
+    pts = [x]
+    for i in range(k):
+        for j in range(k):
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                pts.append(x + si * eye[i] + sj * eye[j])
+    vals = log_prob(np.clip(np.array(pts), lo, hi))
+    if not np.all(np.isfinite(vals)):
+        return None
+    f = vals[1:].reshape(k, k, 4)
+    hess = (f[..., 0] - f[..., 1] - f[..., 2] + f[..., 3]) / (4.0 * h[:, None] * h[None, :])
+    try:
+        cov = np.linalg.inv(-0.5 * (hess + hess.T))
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return None
+    return cov

@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_array, check_is_fitted, check_X_y
 
 from fabscope.errors import InputError
-from models.posterior import ESS_FLOOR, N_STEPS, sample_posterior
+from models.posterior import ESS_FLOOR, N_STEPS, laplace_cov, sample_posterior
 
 # Fisher & Pry, "A simple substitution model of technological change", Technological
 # Forecasting and Social Change 3:75-88 (1971): f/(1-f) = exp(2*alpha*(t - t0)); the
@@ -135,7 +135,8 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
         t, y, w, proxy = t[keep], y[keep], w[keep], proxy[keep]
         order = np.lexsort((proxy, w, y, t))  # a canonical row order: the same data, the same chain
         t, y, w, proxy = t[order], y[order], w[order], proxy[order]
-        w = w / w.mean()  # relative weights: mean 1, so n stays the count of observations
+        self.weight_scale_ = float(w.mean())  # a new figure of raw weight v has relative weight v / this
+        w = w / self.weight_scale_  # relative weights: mean 1, so n stays the count of observations
         self.t_fit_, self.y_fit_, self.w_fit_, self.proxy_fit_ = t, y, w, proxy
         self.n_obs_ = int(len(y))
         lo, hi = self._full_bounds()
@@ -154,7 +155,7 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
         fitted = self._curve(t, best.x[None, :-1])[0]
         self.weighted_sse_ = float(np.sum(w * (fitted - y) ** 2))
         if sample:
-            cov = _laplace_cov(self._log_posterior, best.x, lo, hi)
+            cov = laplace_cov(self._log_posterior, best.x, lo, hi)
             post = sample_posterior(
                 self._log_posterior,
                 best.x,
@@ -242,20 +243,40 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
         return self.posterior_[rng.integers(0, len(self.posterior_), size=n)]
 
     def sample_paths(
-        self, X, n_paths: int = 2000, random_state=None, include_noise: bool = True
+        self,
+        X,
+        n_paths: int = 2000,
+        random_state=None,
+        include_noise: bool = True,
+        noise_weight=None,
+        noise_proxy_sd=None,
     ) -> np.ndarray:
-        """``n_paths`` sampled share curves at years ``X``: shape (n_paths, n_years), in [0, 1].
+        """``n_paths`` sampled share figures at years ``X``: shape (n_paths, n_years), in [0, 1].
 
-        Each path is one posterior draw; with ``include_noise`` an observation error
-        N(0, sigma) with that draw's sigma is added per point, so the band covers where a new
-        figure of the fitted kind would fall, not just the mean curve.
+        Each path is one posterior draw; with ``include_noise`` the observation error of a new
+        figure is added per point, drawn from the likelihood that was fitted: N(0, sd) with
+        sd^2 = sigma^2 / w + proxy^2 for that draw's sigma, ``w`` the figure's relative weight
+        (``noise_weight``, a raw weight of ``observation_weights``, divided by the training
+        data's mean raw weight; default 1, an average training row) and ``proxy`` its
+        measurement model's proxy sd (``noise_proxy_sd``, default 0). Because sigma varies
+        over the draws the band is a scale mixture of normals (Student-t-like), so it covers
+        where a new figure of that kind would fall, not just the mean curve.
         """
         t = self._years(X)
         rng = np.random.default_rng(random_state)
         draws = self.sample_parameters(n_paths, rng)
         paths = self._curve(t, draws[:, :-1])
         if include_noise:
-            paths = paths + np.exp(draws[:, [-1]]) * rng.standard_normal(paths.shape)
+            w_rel = (
+                np.ones_like(t)
+                if noise_weight is None
+                else np.broadcast_to(np.asarray(noise_weight, float), t.shape) / self.weight_scale_
+            )
+            proxy = np.zeros_like(t) if noise_proxy_sd is None else np.broadcast_to(noise_proxy_sd, t.shape)
+            sd = np.sqrt(
+                np.exp(2.0 * draws[:, [-1]]) / w_rel[None, :] + np.asarray(proxy, float)[None, :] ** 2
+            )
+            paths = paths + sd * rng.standard_normal(paths.shape)
         return np.clip(paths, 0.0, 1.0)
 
     def predict_quantiles(self, X, quantiles=(0.1, 0.5, 0.9), n_paths: int = 2000, random_state=None):
@@ -277,30 +298,6 @@ class _SubstitutionCurve(RegressorMixin, BaseEstimator):
     def n_params(self) -> int:
         """Number of fitted parameters (for information criteria)."""
         return len(self._PARAMS)
-
-
-def _laplace_cov(log_prob, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
-    """Inverse of the negative Hessian of ``log_prob`` at ``x`` (central differences, one
-    vectorised call); None when it is not positive definite (then the sampler starts from a ball)."""
-    k = x.size
-    h = 1e-4 * np.maximum(1.0, np.abs(x))
-    eye = np.eye(k) * h
-    pts = [x]
-    for i in range(k):
-        for j in range(k):
-            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-                pts.append(x + si * eye[i] + sj * eye[j])
-    vals = log_prob(np.clip(np.array(pts), lo, hi))
-    if not np.all(np.isfinite(vals)):
-        return None
-    f = vals[1:].reshape(k, k, 4)
-    hess = (f[..., 0] - f[..., 1] - f[..., 2] + f[..., 3]) / (4.0 * h[:, None] * h[None, :])
-    try:
-        cov = np.linalg.inv(-0.5 * (hess + hess.T))
-        np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        return None
-    return cov
 
 
 def _timing_starts(t: np.ndarray, rate_guesses: tuple[float, ...]) -> list[np.ndarray]:

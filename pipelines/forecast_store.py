@@ -215,12 +215,24 @@ def run_and_store_scenario(
         "fitted": {f"{m}/{s}": v for (m, s), v in sorted(result.fitted.items())},
         "observation_checks": result.checks,
         "calibration": result.calibration,
+        "backtest_verdicts": stored_verdicts(con),
     }
 
 
 def structural_posterior(scenario: Scenario, observations: pl.DataFrame, day: date | None, seed: int):
     """``models.calibration.calibrate`` with the draws cached under the cache directory (setting)."""
     return calibrate(scenario, observations, as_of=day, seed=seed, cache_dir=get_settings().cache_dir)
+
+
+def stored_verdicts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """``models.backtest.verdicts`` of the stored ``forecast_backtest`` rows: per segment and metric,
+    the best model by CRPS and whether any beats last value (empty before any backtest is stored)."""
+    if not _has_table(con, "forecast_backtest"):
+        return []
+    rows = con.sql(
+        "SELECT name, segment, metric, lead_years, crps, beats_last_value FROM forecast_backtest"
+    ).pl()
+    return verdicts(rows.to_dicts())
 
 
 BACKTEST_SCHEMA = {
@@ -237,6 +249,7 @@ BACKTEST_SCHEMA = {
     "n_origins": pl.Int64,
     "n_points": pl.Int64,
     "horizon_years": pl.Int64,
+    "lead_years": pl.Int64,
     "warehouse_version": pl.String,
     "computed_at": pl.Datetime,
 }

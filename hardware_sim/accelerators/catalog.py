@@ -6,8 +6,10 @@ and the ``chip_specs`` table use. Unknown ids raise ``fabscope.errors.NotFoundEr
 
 User catalogs: :func:`use_catalog` adds a directory whose ``chips.yaml``, ``systems.yaml`` and ``llms.yaml``
 (each optional, same schema; their ``sources`` may also cite the bundled source keys) add entries or
-override bundled ones with the same id. A bad file raises :class:`CatalogError` naming file, entry and field,
-and the previous catalog stays in use.
+override bundled ones with the same id, and whose ``process_flows.yaml`` (optional; ``flows`` and
+``tool_types`` in the bundled schema) does the same for process flows
+(:func:`hardware_sim.fab.process_flows.use_user_flows`). A bad file raises :class:`CatalogError` (or
+``FlowDataError``, both ``DataError``) naming file, entry and field, and the previous catalog stays in use.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from fabscope.errors import DataError, NotFoundError
 from hardware_sim.data_files import DATA_DIR, read_yaml_mapping
+from hardware_sim.fab import process_flows
 
 FLAGS = ("reported", "estimate")
 CHIP_STATUSES = ("shipping", "announced")
@@ -63,8 +66,24 @@ def _cited(figures: dict[str, Figure], sources: dict[str, str]) -> dict[str, str
     return {f.source: sources[f.source] for f in figures.values()}
 
 
+class _Sourced:
+    """What every catalog entry with sourced ``figures`` shares: the overall flag."""
+
+    figures: dict[str, Figure]
+
+    @property
+    def flag(self) -> str:
+        """``estimate`` if any figure is an estimate, else ``reported``."""
+        return _overall_flag(self.figures)
+
+
+def _figure_property(name: str, cast: type = float, doc: str = "") -> property:
+    """A read-only property returning figure ``name``'s value as ``cast``."""
+    return property(lambda self: cast(self.figures[name].value), doc=doc or f"figure ``{name}``")
+
+
 @dataclass(frozen=True)
-class Chip:
+class Chip(_Sourced):
     """One accelerator (units: TFLOP/s, TOP/s, GB, TB/s, GB/s, W)."""
 
     id: str
@@ -83,32 +102,17 @@ class Chip:
         v = self.figures[name].value
         return None if v is None else float(v)
 
-    @property
-    def bf16_tflops(self) -> float:
-        return float(self.figures["bf16_tflops"].value)
-
-    @property
-    def hbm_gb(self) -> float:
-        return float(self.figures["hbm_gb"].value)
-
-    @property
-    def hbm_tbps(self) -> float:
-        return float(self.figures["hbm_tbps"].value)
-
-    @property
-    def tdp_w(self) -> float:
-        return float(self.figures["tdp_w"].value)
+    bf16_tflops = _figure_property("bf16_tflops")
+    hbm_gb = _figure_property("hbm_gb")
+    hbm_tbps = _figure_property("hbm_tbps")
+    tdp_w = _figure_property("tdp_w")
+    scaleout_gbps = _figure_property("scaleout_gbps", doc="Scale-out bandwidth one way, GB/s.")
 
     @property
     def scaleup_gbps_per_direction(self) -> float:
         """Scale-up bandwidth one way, GB/s (vendor bidirectional figures are halved)."""
         v = float(self.figures["scaleup_gbps"].value)
         return v / 2.0 if self.scaleup_direction == "bidirectional" else v
-
-    @property
-    def scaleout_gbps(self) -> float:
-        """Scale-out bandwidth one way, GB/s."""
-        return float(self.figures["scaleout_gbps"].value)
 
     @property
     def serving_ranks(self) -> int:
@@ -119,14 +123,9 @@ class Chip:
         f = self.figures.get("serving_ranks")
         return 1 if f is None else int(f.value)
 
-    @property
-    def flag(self) -> str:
-        """``estimate`` if any figure is an estimate, else ``reported``."""
-        return _overall_flag(self.figures)
-
 
 @dataclass(frozen=True)
-class System:
+class System(_Sourced):
     """Composition of one system: chips, host CPUs, switches, optics, cooling (no derived totals)."""
 
     id: str
@@ -139,28 +138,15 @@ class System:
     def value(self, name: str) -> Any:
         return self.figures[name].value
 
-    @property
-    def chip_id(self) -> str:
-        return str(self.figures["chip"].value)
-
-    @property
-    def n_chips(self) -> int:
-        return int(self.figures["chips"].value)
-
-    @property
-    def scaleup_domain(self) -> int:
-        return int(self.figures["scaleup_domain"].value)
+    chip_id = _figure_property("chip", str)
+    n_chips = _figure_property("chips", int)
+    scaleup_domain = _figure_property("scaleup_domain", int)
 
     @property
     def ranks_per_chip(self) -> int:
         """Serving ranks per chip package (the chip's ``serving_ranks``; 2 for the Ascend 910C, whose two dies
         are separate devices and CloudMatrix-Infer runs each as one EP rank), else 1."""
         return _chips()[self.chip_id].serving_ranks
-
-    @property
-    def flag(self) -> str:
-        """``estimate`` if any figure is an estimate, else ``reported``."""
-        return _overall_flag(self.figures)
 
 
 @dataclass(frozen=True)
@@ -265,12 +251,15 @@ def use_catalog(directory: str | Path | None) -> None:
     previous = _USER_DIR
     new = None if directory is None else Path(directory)
     if new is not None and not new.is_dir():
-        raise CatalogError(f"{directory}: not a directory (expected chips.yaml / systems.yaml / llms.yaml)")
+        raise CatalogError(
+            f"{directory}: not a directory (expected chips.yaml / systems.yaml / llms.yaml / process_flows.yaml)"
+        )
     _USER_DIR = new
     _clear_caches()
     try:
         _chips(), _systems(), _llms()
-    except CatalogError:
+        process_flows.use_user_flows(new)  # its own rollback on error
+    except (CatalogError, process_flows.FlowDataError):
         _USER_DIR = previous
         _clear_caches()
         raise

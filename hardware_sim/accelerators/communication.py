@@ -43,6 +43,14 @@ def step_communication(m: ModelArrays, batch, q, layout: Layout, prec: Precision
     t = b * q
     ones = np.ones_like(t * h)
     moe = m.n_routed_experts > 0
+    a2a_calls = np.where(moe & layout.expert_parallel, m.n_moe_layers, 0.0) * ones
+
+    def a2a(name: str, bytes_per_element) -> CommCost:
+        """One MoE all-to-all per MoE layer over the EP group: ``top_k`` copies of each owned token."""
+        return CommCost(
+            name, "moe_all_to_all", t * h * bytes_per_element * ones, a2a_calls, ep * ones, m.top_k
+        )
+
     return [
         CommCost(
             "tp_all_reduce",
@@ -51,22 +59,8 @@ def step_communication(m: ModelArrays, batch, q, layout: Layout, prec: Precision
             np.where(tp > 1, 2.0 * m.n_layers, 0.0) * ones,
             tp * ones,
         ),
-        CommCost(
-            "ep_dispatch",
-            "moe_all_to_all",
-            t * h * prec.dispatch_bytes * ones,
-            np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones,
-            ep * ones,
-            m.top_k,
-        ),
-        CommCost(
-            "ep_combine",
-            "moe_all_to_all",
-            t * h * prec.act_bytes * ones,
-            np.where(moe & (ep > 1), m.n_moe_layers, 0.0) * ones,
-            ep * ones,
-            m.top_k,
-        ),
+        a2a("ep_dispatch", prec.dispatch_bytes),
+        a2a("ep_combine", prec.act_bytes),
         # group = chips the pipeline spans (tp*dp*pp): the send crosses the scale-out network only when the
         # replica does not fit in one scale-up domain (hardware_sim.accelerators.llm compares it with the domain size)
         CommCost(

@@ -101,18 +101,21 @@ def moe_all_to_all_s(
 
 
 def moe_all_to_all_ll_s(
-    token_bytes: Array, fanout: Array, p: Array, bw_up: Array, bw_out: Array, domain: Array, rdma_eff: float
-) -> np.ndarray:
+    token_bytes: Array, fanout: Array, p: Array, bw_up: Array, bw_out: Array, domain: Array, rdma_eff: float,
+    up_eff: Array | None = None,
+) -> np.ndarray:  # fmt: skip
     """Low-latency (decode) MoE dispatch or combine over ``p`` chips, s: every one of the ``fanout`` copies
     of a token bound for another rank is sent individually (``fanout * (p-1)/p`` copies per token, no
     forwarding or deduplication, DeepEP's pure-RDMA low-latency kernels). Over scale-up when the group fits
-    in one domain, else over scale-out at ``rdma_eff`` of the line rate.
+    in one domain (at ``up_eff`` of the link rate; None = ``SCALEUP_BW_EFF``), else over scale-out at
+    ``rdma_eff`` of the line rate.
     """
     s = np.asarray(token_bytes, dtype=float)
     pf = np.maximum(np.asarray(p, dtype=float), 1.0)
     copies = np.asarray(fanout, dtype=float) * (pf - 1.0) / pf
     inside = pf <= np.asarray(domain, dtype=float)
-    t_up = s * copies / (np.asarray(bw_up, dtype=float) * SCALEUP_BW_EFF)
+    eff = SCALEUP_BW_EFF if up_eff is None else np.asarray(up_eff, dtype=float)
+    t_up = s * copies / (np.asarray(bw_up, dtype=float) * eff)
     t_out = s * copies / (np.asarray(bw_out, dtype=float) * rdma_eff)
     lat = ALLTOALL_LAUNCH_S + np.where(inside, SCALEUP_STEP_LATENCY_S, SCALEOUT_STEP_LATENCY_S)
     return np.where(pf > 1.0, np.where(inside, t_up, t_out) + lat, 0.0)

@@ -141,6 +141,13 @@ class Layout:
         return np.asarray(self.tp) * np.asarray(self.dp)
 
     @property
+    def expert_parallel(self) -> np.ndarray:
+        """True where routed experts are spread over ranks (all-to-all dispatch/combine, per-rank load
+        imbalance): ``ep > 1`` with attention data parallelism. A TP-only layout (``dp = 1``) shards every
+        expert over the TP group instead, as vLLM / SGLang do without expert parallelism."""
+        return (self.ep.astype(float) > 1) & (np.asarray(self.dp) > 1)
+
+    @property
     def n_chips(self) -> np.ndarray:
         return np.asarray(self.tp) * np.asarray(self.dp) * np.asarray(self.pp)
 

@@ -19,13 +19,37 @@ HBM_PJ_PER_BIT = 3.9
 # Tomahawk 5 class); with its share of tray fans, retimers and management ~700-900 W per 51.2 Tb/s
 # (secondary estimators) -> 800 W / 51.2 Tb/s = 15.6 pJ/bit.
 SWITCH_PJ_PER_BIT = 800.0 / 51.2e12 * 1e12
-# Optical transceiver modules, W each: 800G linear-drive (LPO) ~8-9 W vs DSP-based 800G ~14-16 W
-# (public vendor examples summarised by secondary sources); 400G DSP assumed half the 800G DSP figure.
-OPTIC_W = {"none": 0.0, "lpo-800g": 8.5, "dsp-800g": 15.0, "dsp-400g": 7.5}
-# Scale-out NIC (ConnectX-7 class, 400 Gb/s) W per port: ~25 W (estimate from adapter specs).
+# Optical transceiver modules, W each. dsp-400g: NVIDIA MMA4Z00-NS400 / MMS4X00-NS400 400 Gb/s single-port
+# OSFP transceivers (the ConnectX-7 end of a 400G link), 9 W maximum (8-9 W typical) -- reported, product
+# specifications on docs.nvidia.com. 800G: linear-drive (LPO) ~8-9 W vs DSP-based ~14-16 W (public vendor
+# examples summarised by secondary sources) -- estimate. lpo-400g: no stored datasheet gives a 400G LPO
+# figure; the 400G DSP module scaled by the same LPO/DSP ratio as at 800G (8.5 / 15) = 5.1 W, in line with
+# the LPO MSA's "about 50% less power" (as summarised by secondary sources) -- estimate.
+OPTIC_W = {
+    "none": 0.0,
+    "lpo-800g": 8.5,
+    "dsp-800g": 15.0,
+    "dsp-400g": 9.0,
+    "lpo-400g": 9.0 * 8.5 / 15.0,
+}
+# ConnectX-7 class NIC, W per 400 Gb/s NIC chip (one scale-out port, or one dual-port 2 x 200G card): ~25 W
+# (estimate from adapter specs; no stored datasheet gives the figure).
 NIC_W_PER_PORT = 25.0
-# Per-node DRAM, storage, BMC, misc, W: estimate.
+# Per-node DRAM, storage, BMC, misc, W, where systems.yaml does not state the node's composition: estimate.
 NODE_MISC_W = 200.0
+# Where it does (fields dimms, nvme_drives, boot_drives, dpus, extra_nic_ports -- counts per system):
+# board, BMC, onboard management NICs and fans' controllers per node, W: estimate (the part of NODE_MISC_W
+# that is not DRAM or storage).
+NODE_BOARD_W = 100.0
+# DDR5 RDIMM (64 GB class) under load, W per module: estimate (~8-12 W; no stored datasheet figure).
+DIMM_W = 10.0
+# Enterprise U.2 / E1.S NVMe SSD, W per drive at full load: the 25 W top power class of those form factors
+# -- estimate. M.2 boot drive: ~8 W -- estimate.
+NVME_W = 25.0
+BOOT_DRIVE_W = 8.0
+# BlueField-3 DPU card, W: upper end of the 75-150 W range quoted for BlueField-3 cards (the compared
+# system figures are maxima) -- estimate; no stored NVIDIA datasheet gives the figure.
+DPU_W = 150.0
 # Fans in air-cooled servers as a fraction of the electronics they cool: estimate (8-GPU HGX servers move
 # ~1 kW of fan power at full load).
 AIR_FAN_FRACTION = 0.08
@@ -47,11 +71,33 @@ def _scaleup_switched_bits_s(system_id: str) -> float:
     return sysm.n_chips * chip.scaleup_gbps_per_direction * 1e9 * 8.0 * max(2.0 * tiers - 1.0, 0.0)
 
 
+def _count(s: Any, name: str) -> float:
+    """Optional per-system count ``name`` from systems.yaml (0 when the entry does not state it)."""
+    return float(s.value(name)) if name in s.figures else 0.0
+
+
+_NODE_PARTS = ("dimms", "nvme_drives", "boot_drives")
+
+
+def _node_misc_w(s: Any) -> float:
+    """Node DRAM, storage and board power, W: from the stated composition (``dimms``, ``nvme_drives``,
+    ``boot_drives``) plus ``NODE_BOARD_W`` per node, else ``NODE_MISC_W`` per node."""
+    nodes = float(s.value("nodes"))
+    if not any(k in s.figures for k in _NODE_PARTS):
+        return nodes * NODE_MISC_W
+    return (
+        nodes * NODE_BOARD_W
+        + _count(s, "dimms") * DIMM_W
+        + _count(s, "nvme_drives") * NVME_W
+        + _count(s, "boot_drives") * BOOT_DRIVE_W
+    )
+
+
 def power_breakdown_kw(system_id: str) -> dict[str, float]:
     """Component power of a system at full load, kW.
 
     Keys: ``accelerators`` (TDP minus HBM), ``hbm``, ``host_cpus``, ``scaleup_switches``, ``optics``,
-    ``nics``, ``node_misc``, ``fans``, ``psu_loss``, ``cooling`` (PUE - 1 times IT power).
+    ``nics`` (scale-out and extra ports), ``dpus``, ``node_misc`` (DRAM, drives, board), ``fans``, ``psu_loss``, ``cooling`` (PUE - 1 times IT power).
     """
     s = get_system(system_id)
     chip = get_chip(s.chip_id)
@@ -64,8 +110,9 @@ def power_breakdown_kw(system_id: str) -> dict[str, float]:
         "scaleup_switches": _scaleup_switched_bits_s(system_id) * SWITCH_PJ_PER_BIT * 1e-12,
         "optics": float(s.value("scaleup_optics")) * OPTIC_W[str(s.value("scaleup_optic_kind"))]
         + float(s.value("scaleout_optics")) * OPTIC_W[str(s.value("scaleout_optic_kind"))],
-        "nics": float(s.value("scaleout_optics")) * NIC_W_PER_PORT,
-        "node_misc": float(s.value("nodes")) * NODE_MISC_W,
+        "nics": (float(s.value("scaleout_optics")) + _count(s, "extra_nic_ports")) * NIC_W_PER_PORT,
+        "dpus": _count(s, "dpus") * DPU_W,
+        "node_misc": _node_misc_w(s),
     }
     cooling = str(s.value("cooling"))
     electronics = sum(parts.values())

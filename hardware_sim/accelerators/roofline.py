@@ -7,7 +7,8 @@ All functions accept NumPy arrays and broadcast.
 
 Each derate below is a fraction of the datasheet peak that well-tuned kernels reach; the comment says
 where it comes from. They are `estimate`s: measured on NVIDIA Hopper, applied unchanged to other chips
-(a known limit: Ascend / Cambricon kernels may reach less; see docs/methodology-accelerators.md).
+(Huawei parts take the CloudMatrix paper's operator figures instead where it gives them:
+``mechanisms.family_kernel_efficiencies``; see docs/methodology-accelerators.md).
 """
 
 from __future__ import annotations
@@ -110,15 +111,18 @@ def op_time_s(
     mem_bw_bytes_s: np.ndarray | float,
     kind: str,
     compute_eff: np.ndarray | float | None = None,
+    memory_eff: np.ndarray | float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Roofline time of one operator, seconds, and its compute and memory parts.
 
     ``flops`` (FLOP), ``bytes_moved`` (B), ``peak_flops`` (FLOP/s), ``mem_bw_bytes_s`` (B/s); ``kind``
-    selects the derates in ``DERATES`` (``compute_eff`` overrides the compute one). Returns ``(compute_s, memory_s)``; the op time is their max.
+    selects the derates in ``DERATES`` (``compute_eff`` / ``memory_eff`` override them). Returns ``(compute_s, memory_s)``; the op time is their max.
     """
     eff_c, eff_m = DERATES[kind]
     if compute_eff is not None:
         eff_c = compute_eff
+    if memory_eff is not None:
+        eff_m = memory_eff
     compute = np.asarray(flops, dtype=float) / (np.asarray(peak_flops, dtype=float) * eff_c)
     memory = np.asarray(bytes_moved, dtype=float) / (np.asarray(mem_bw_bytes_s, dtype=float) * eff_m)
     return compute, memory

@@ -32,7 +32,9 @@ from hardware_sim.accelerators.mechanisms import (
     DECODE_MAX_Q,
     DEFAULT_OPTIONS,
     ServingOptions,
+    family_kernel_efficiencies,
     moe_imbalance,
+    overlap_schedule_s,
     param,
 )
 from hardware_sim.accelerators.operators import (
@@ -44,7 +46,13 @@ from hardware_sim.accelerators.operators import (
     step_operators,
     weight_bytes_per_chip,
 )
-from hardware_sim.accelerators.roofline import HBM_USABLE_FRACTION, op_time_s, peak_tflops
+from hardware_sim.accelerators.roofline import (
+    ATTENTION_MEMORY_EFF,
+    HBM_USABLE_FRACTION,
+    MLA_DECODE_COMPUTE_EFF,
+    op_time_s,
+    peak_tflops,
+)
 
 # Share of TP all-reduce time hidden behind compute: 0 -- vLLM/SGLang run TP all-reduces on the critical
 # path (no overlap by default).
@@ -74,6 +82,12 @@ class HardwareArrays:
     bw_up: np.ndarray  # B/s scale-up, one direction
     bw_out: np.ndarray  # B/s scale-out, one direction
     domain: np.ndarray  # chips per scale-up domain
+    # kernel efficiencies of the chip family (mechanisms.family_kernel_efficiencies)
+    ll_dispatch_up_eff: np.ndarray | float = 0.80
+    ll_combine_up_eff: np.ndarray | float = 0.80
+    mla_decode_compute_eff: np.ndarray | float = 0.59
+    mla_decode_memory_eff: np.ndarray | float = 0.85
+    gemm_compute_eff: np.ndarray | float = float("nan")  # NaN: DeepGEMM's K-curve per GEMM
 
 
 def hardware_arrays(
@@ -94,11 +108,12 @@ def hardware_arrays(
         bw_up=np.asarray(chip.scaleup_gbps_per_direction * 1e9 / r),
         bw_out=np.asarray(chip.scaleout_gbps * 1e9 / r),
         domain=np.asarray(float(domain) * r),
+        **{k: np.asarray(v) for k, v in family_kernel_efficiencies(chip.vendor).items()},
     )
     return hw, note
 
 
-def _comm_time(c, hw: HardwareArrays, low_latency=False) -> np.ndarray:
+def _comm_time(c, hw: HardwareArrays, low_latency=False, ll_up_eff=None) -> np.ndarray:
     if c.collective == "all_reduce":
         one = network.all_reduce_s(c.size_bytes, c.group, hw.bw_up, hw.bw_out, hw.domain)
     elif c.collective == "moe_all_to_all":
@@ -106,7 +121,14 @@ def _comm_time(c, hw: HardwareArrays, low_latency=False) -> np.ndarray:
             c.size_bytes, c.fanout, c.group, hw.bw_up, hw.bw_out, hw.domain, param("normal_rdma_bw_eff")
         )
         ll = network.moe_all_to_all_ll_s(
-            c.size_bytes, c.fanout, c.group, hw.bw_up, hw.bw_out, hw.domain, param("ll_rdma_bw_eff")
+            c.size_bytes,
+            c.fanout,
+            c.group,
+            hw.bw_up,
+            hw.bw_out,
+            hw.domain,
+            param("ll_rdma_bw_eff"),
+            ll_up_eff,
         )
         one = np.where(low_latency, ll, normal)
     else:
@@ -139,7 +161,7 @@ def evaluate_step(
     overlaps).
     """
     one = _step(hw, m, batch, q, ctx, layout, prec, with_ops, opts.moe_routing, 1.0)
-    moe = (m.n_routed_experts > 0) & (layout.ep.astype(float) > 1)
+    moe = (m.n_routed_experts > 0) & layout.expert_parallel
     if not (opts.ep_overlap and np.any(moe)):
         return one
     n_mb = param("overlap_micro_batches")
@@ -185,7 +207,7 @@ def _step(hw, m, batch, q, ctx, layout: Layout, prec, with_ops: bool, routing: s
     q_arr = np.asarray(q, dtype=float)
     decode = q_arr <= DECODE_MAX_Q
     ep = layout.ep.astype(float)
-    moe = (m.n_routed_experts > 0) & (ep > 1)
+    moe = (m.n_routed_experts > 0) & layout.expert_parallel
     b_mb = b / n_mb
     imbalance = np.where(moe, moe_imbalance(b_mb * q_arr * m.top_k, ep, routing), 1.0)
     ops = step_operators(m, b_mb, q, ctx, layout, prec, expert_load=imbalance)
@@ -195,14 +217,25 @@ def _step(hw, m, batch, q, ctx, layout: Layout, prec, with_ops: bool, routing: s
     flops = 0.0
     nbytes = 0.0
     details = []
+    by_name: dict[str, np.ndarray] = {}
     for op in ops:
         # Attention scores/softmax/PV run in BF16 even when GEMMs are 8-bit (DeepSeek: "FP8 for matrix
         # multiplications and dispatch, BF16 for core MLA computation"; FlashMLA / FlashAttention are BF16).
         peak = hw.bf16_flops if op.kind == "attention" else hw.peak_flops
-        c, mm = op_time_s(op.flops, op.bytes, peak, hw.mem_bw, op.kind, op.compute_eff)
+        eff_c, eff_m = op.compute_eff, None
+        if op.kind == "gemm":  # a chip family with its own GEMM efficiency replaces DeepGEMM's K-curve
+            eff_c = np.where(np.isnan(hw.gemm_compute_eff), op.compute_eff, hw.gemm_compute_eff)
+        elif op.kind == "attention":  # absorbed-MLA decode kernel of the chip family (tile fill kept)
+            mla_dec = decode & (m.is_mla > 0)
+            eff_c = np.where(
+                mla_dec, op.compute_eff * hw.mla_decode_compute_eff / MLA_DECODE_COMPUTE_EFF, eff_c
+            )
+            eff_m = np.where(mla_dec, hw.mla_decode_memory_eff, ATTENTION_MEMORY_EFF)
+        c, mm = op_time_s(op.flops, op.bytes, peak, hw.mem_bw, op.kind, eff_c, eff_m)
         c, mm = c * n_mb, mm * n_mb
         t = np.maximum(c, mm)
         local = local + t
+        by_name[op.name] = by_name.get(op.name, 0.0) + t
         comp_bound = comp_bound + np.where(c >= mm, c, 0.0)
         mem_bound = mem_bound + np.where(c >= mm, 0.0, mm)
         flops = flops + op.flops * n_mb
@@ -212,16 +245,23 @@ def _step(hw, m, batch, q, ctx, layout: Layout, prec, with_ops: bool, routing: s
     if n_mb > 1.0:  # normal (prefill) all-to-all kernels take SMs from the overlapped computation
         slow = np.where(decode, 1.0, 1.0 / (1.0 - param("normal_a2a_sm_share")))
         comp_bound, mem_bound, local = comp_bound * slow, mem_bound * slow, local * slow
+        by_name = {k: v * slow for k, v in by_name.items()}
     comms = step_communication(m, b_mb, q, layout, prec)
-    comm_times = [_comm_time(c, hw, decode) * n_mb for c in comms]
+    up_eff = (None, hw.ll_dispatch_up_eff, hw.ll_combine_up_eff, None)
+    comm_times = [_comm_time(c, hw, decode, e) * n_mb for c, e in zip(comms, up_eff, strict=True)]
     # the most loaded rank receives (dispatch) and returns (combine) ``imbalance`` x the mean traffic
     comm_times[1] = comm_times[1] * imbalance
     comm_times[2] = comm_times[2] * imbalance
     comm_tp = comm_times[0] + comm_times[3]
     comm_ep = comm_times[1] + comm_times[2]
-    # two micro-batches: MoE communication of one hides behind the other's computation, max(compute, comm)
-    hidden = np.minimum(comm_ep, local) * (n_mb > 1.0) + np.minimum(comm_tp * TP_COMM_OVERLAP, local)
-    exposed = comm_tp + comm_ep - hidden
+    # two micro-batches: MoE communication of one runs beside the other's computation in the slots of
+    # DeepSeek's published schedules (mechanisms.overlap_schedule_s); TP all-reduces stay exposed
+    hidden_tp = np.minimum(comm_tp * TP_COMM_OVERLAP, local)
+    if n_mb > 1.0:
+        scheduled = overlap_schedule_s(by_name, comm_times[1], comm_times[2], decode)
+        exposed = np.maximum(scheduled - local, 0.0) + comm_tp - hidden_tp
+    else:
+        exposed = comm_tp + comm_ep - hidden_tp
     # pp micro-batches x (layers / pp) = every layer's kernels once per step per chip (per overlap micro-batch)
     n_kernels = m.n_layers * KERNELS_PER_LAYER + np.where(m.n_routed_experts > 0, m.n_moe_layers, 0.0) * (
         EXTRA_KERNELS_PER_MOE_LAYER

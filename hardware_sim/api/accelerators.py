@@ -9,7 +9,7 @@ field (a new breakdown, a note) reaches every caller without an edit here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -99,14 +99,23 @@ class ChipResult(_Record):
     sources: list[str]
 
 
-class ChipRequest(SimRequest):
-    """One accelerator's spec sheet."""
+class _ByIdRequest(SimRequest):
+    """A request naming one catalog entry by ``id``: ``result`` built from ``record(id)``."""
 
     cli_flags = {"id": "ID"}
-    id: ChipId = Field(description="chip id (`fabscope sim list`)")
+    result: ClassVar[type[_Record]]
+    record: ClassVar[Callable[[str], dict[str, Any]]]
 
-    def run(self) -> ChipResult:
-        return ChipResult.from_physics(catalog.chip_spec_record(self.id))
+    def run(self) -> _Record:
+        return self.result.from_physics(type(self).record(self.id))  # type: ignore[attr-defined]
+
+
+class ChipRequest(_ByIdRequest):
+    """One accelerator's spec sheet."""
+
+    result = ChipResult
+    record = staticmethod(catalog.chip_spec_record)
+    id: ChipId = Field(description="chip id (`fabscope sim list`)")
 
 
 class SystemResult(_Record):
@@ -123,14 +132,12 @@ class SystemResult(_Record):
     power_breakdown_kw: dict[str, float]
 
 
-class SystemRequest(SimRequest):
+class SystemRequest(_ByIdRequest):
     """One system's totals, power computed from its components."""
 
-    cli_flags = {"id": "ID"}
+    result = SystemResult
+    record = staticmethod(power.system_record)
     id: SystemId = Field(description="system id (`fabscope sim list`)")
-
-    def run(self) -> SystemResult:
-        return SystemResult.from_physics(power.system_record(self.id))
 
 
 # ------------------------------------------------------------------------------------------- LLM serving
@@ -186,8 +193,9 @@ class ServingMechanisms(SimRequest):
     acceptance: Number | None = Field(
         None, ge=0, le=1, description="per-draft-token acceptance, fraction (default 0.85)"
     )
-    moe_routing: Literal["uniform", "balanced"] | None = Field(
-        None, description="MoE load model: uniform random routing or perfectly balanced (default uniform)"
+    moe_routing: Literal["eplb", "uniform", "balanced"] | None = Field(
+        None,
+        description="MoE load model: EPLB on real routing, uniform random routing, or perfectly balanced (default eplb)",
     )
     no_ep_overlap: bool = Field(False, description="no two-micro-batch overlap of MoE communication")
     serving: Literal["disaggregated", "colocated"] | None = Field(

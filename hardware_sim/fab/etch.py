@@ -377,20 +377,30 @@ def channel_hole_etch(
         raise InputError("decks must be positive")
     stack = layers * layer_pitch_nm
     deck_depth = stack / n_decks
-    deck_time = float(etch_time_min(deck_depth, hole_diameter_nm, chem))
-    ar = deck_depth / hole_diameter_nm
+    return _hole_etch(
+        layers, n_decks, layer_pitch_nm, hole_diameter_nm, stack, deck_depth / hole_diameter_nm, chem
+    )
+
+
+def _hole_etch(
+    layers: int, decks: int, layer_pitch_nm: float, hole_diameter_nm: float, stack_nm: float, ar: float, chem
+) -> ChannelHoleEtch:
+    """The :class:`ChannelHoleEtch` of a ``stack_nm`` stack etched in ``decks`` equal decks of aspect ratio
+    ``ar`` (nm, nm/min, min)."""
+    deck_depth_nm = stack_nm / decks
+    deck_time = float(etch_time_min(deck_depth_nm, hole_diameter_nm, chem))
     return ChannelHoleEtch(
         layers=layers,
-        decks=n_decks,
+        decks=decks,
         layer_pitch_nm=layer_pitch_nm,
         hole_diameter_nm=hole_diameter_nm,
-        stack_height_nm=stack,
-        deck_depth_nm=deck_depth,
+        stack_height_nm=stack_nm,
+        deck_depth_nm=deck_depth_nm,
         aspect_ratio=ar,
         open_field_rate_nm_min=chem.open_field_rate_nm_min,
         etch_rate_nm_min=float(etch_rate_nm_min(ar, chem)),
-        mean_etch_rate_nm_min=deck_depth / deck_time,
-        etch_time_min=deck_time * n_decks,
+        mean_etch_rate_nm_min=deck_depth_nm / deck_time,
+        etch_time_min=deck_time * decks,
         chemistry=chem.name,
     )
 
@@ -405,21 +415,7 @@ def hole_etch_for_aspect_ratio(
     if not aspect_ratio > 0:
         raise InputError(f"aspect ratio must be > 0, got {aspect_ratio}")
     depth = aspect_ratio * hole_diameter_nm
-    t = float(etch_time_min(depth, hole_diameter_nm, chem))
-    return ChannelHoleEtch(
-        layers=0,
-        decks=1,
-        layer_pitch_nm=float("nan"),
-        hole_diameter_nm=hole_diameter_nm,
-        stack_height_nm=depth,
-        deck_depth_nm=depth,
-        aspect_ratio=aspect_ratio,
-        open_field_rate_nm_min=chem.open_field_rate_nm_min,
-        etch_rate_nm_min=float(etch_rate_nm_min(aspect_ratio, chem)),
-        mean_etch_rate_nm_min=depth / t,
-        etch_time_min=t,
-        chemistry=chem.name,
-    )
+    return _hole_etch(0, 1, float("nan"), hole_diameter_nm, depth, aspect_ratio, chem)
 
 
 def with_overrides(chemistry: EtchChemistry, **changes: float) -> EtchChemistry:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from fabscope.errors import DataError, InputError, NotFoundError
@@ -40,6 +41,19 @@ _THROUGHPUT_KEYS = ("transfer_s", "pump_down_min", "clean_min", "wafers_per_clea
 
 class FlowDataError(DataError):
     """The process-flow data file is malformed (message names the file and the entry)."""
+
+
+# User catalog: a ``process_flows.yaml`` with the bundled schema whose ``flows`` and ``tool_types`` entries
+# add to (or replace, by id) the bundled ones; set through :func:`use_user_flows`.
+_USER_PATH: Path | None = None
+# "flows.<id>" / "tool_types.<name>" -> the file the entry came from (bundled unless listed)
+_ORIGIN: dict[str, str] = {}
+_USER_KEYS = ("flows", "tool_types")
+
+
+def _file(where: str) -> str:
+    """The file an entry ``where`` (``flows.<id>...``, ``tool_types.<name>...``) was read from."""
+    return _ORIGIN.get(".".join(where.split(".")[:2]), FLOWS_PATH.name)
 
 
 @dataclass(frozen=True)
@@ -102,30 +116,81 @@ class ProcessFlow:
 
 def _require(entry: dict[str, Any], key: str, where: str) -> Any:
     if key not in entry:
-        raise FlowDataError(f"{FLOWS_PATH.name}: {where} lacks '{key}'")
+        raise FlowDataError(f"{_file(where)}: {where} lacks '{key}'")
     return entry[key]
+
+
+def _num(raw: Any, where: str) -> float:
+    """``raw`` as a float, or FlowDataError naming the file and the field ``where``."""
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise FlowDataError(f"{_file(where)}: {where}: expected a number, got {raw!r}") from None
 
 
 def _rate_from_entry(entry: dict[str, Any], where: str) -> float:
     """Wafers/hour while up, from ``wafers_per_hour`` or from ``process_min`` + ``chambers`` (+ overheads)."""
     if "wafers_per_hour" in entry:
-        rate = float(entry["wafers_per_hour"])
+        rate = _num(entry["wafers_per_hour"], f"{where}.wafers_per_hour")
     elif "process_min" in entry:
-        extra = {k: float(entry[k]) for k in _THROUGHPUT_KEYS if k in entry}
-        rate = float(wafers_per_hour(float(entry["process_min"]), float(entry.get("chambers", 1)), **extra))
+        extra = {k: _num(entry[k], f"{where}.{k}") for k in _THROUGHPUT_KEYS if k in entry}
+        minutes = _num(entry["process_min"], f"{where}.process_min")
+        rate = float(wafers_per_hour(minutes, _num(entry.get("chambers", 1), f"{where}.chambers"), **extra))
     else:
-        raise FlowDataError(f"{FLOWS_PATH.name}: {where} needs 'wafers_per_hour' or 'process_min'")
+        raise FlowDataError(f"{_file(where)}: {where} needs 'wafers_per_hour' or 'process_min'")
     if not rate > 0:
-        raise FlowDataError(f"{FLOWS_PATH.name}: {where} gives a non-positive wafers/hour ({rate})")
+        raise FlowDataError(f"{_file(where)}: {where} gives a non-positive wafers/hour ({rate})")
     return rate
 
 
 @lru_cache(maxsize=1)
 def _raw() -> dict[str, Any]:
+    """The bundled process-flow data with the user file's ``flows`` and ``tool_types`` merged in."""
     data = read_yaml_mapping(FLOWS_PATH, FlowDataError, "a mapping with defaults, tool_types, flows and nand")
     for key in ("defaults", "tool_types", "flows", "nand"):
         _require(data, key, "the top level")
-    return data
+    _ORIGIN.clear()
+    if _USER_PATH is None:
+        return data
+    user = read_yaml_mapping(_USER_PATH, FlowDataError, "a mapping with flows and/or tool_types")
+    merged = dict(data)
+    for key in _USER_KEYS:
+        entries = user.get(key, {})
+        if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+            raise FlowDataError(f"{_USER_PATH}: '{key}' must map each id to a mapping of fields")
+        merged[key] = {**data[key], **entries}
+        _ORIGIN.update({f"{key}.{k}": str(_USER_PATH) for k in entries})
+    return merged
+
+
+def _clear_caches() -> None:
+    for f in (_raw, tool_types, get_flow):
+        f.cache_clear()
+
+
+def use_user_flows(directory: Path | None) -> None:
+    """Add ``directory/process_flows.yaml`` (if present; None: bundled only) to the process flows.
+
+    Every flow is built at once so a bad entry fails here with one line naming file, entry and field
+    (FlowDataError); on any error the previous flows stay in use."""
+    global _USER_PATH
+    previous = _USER_PATH
+    path = None if directory is None else Path(directory) / FLOWS_PATH.name
+    _USER_PATH = path if path is not None and path.is_file() else None
+    _clear_caches()
+    try:
+        tool_types()
+        for flow_id in _raw()["flows"]:
+            where = f"flows.{flow_id}"
+            if not isinstance(_require(_raw()["flows"][flow_id], "passes", where), dict):
+                raise FlowDataError(
+                    f"{_file(where)}: {where}.passes: expected a mapping of tool type -> passes"
+                )
+            get_flow(flow_id)
+    except FlowDataError:
+        _USER_PATH = previous
+        _clear_caches()
+        raise
 
 
 def _default(name: str) -> float:
@@ -162,7 +227,7 @@ def tool_types() -> dict[str, ToolType]:
         out[name] = ToolType(
             name,
             _rate_from_entry(entry, where),
-            float(_require(entry, "capex_usd_m", where)),
+            _num(_require(entry, "capex_usd_m", where), f"{where}.capex_usd_m"),
             str(_require(entry, "source", where)),
             str(_require(entry, "flag", where)),
         )
@@ -176,9 +241,10 @@ def _steps_from_passes(
     steps = []
     for tool_type, n in passes.items():
         if tool_type not in types:
-            raise FlowDataError(f"{FLOWS_PATH.name}: {where} uses unknown tool type '{tool_type}'")
-        if float(n) < 0:
-            raise FlowDataError(f"{FLOWS_PATH.name}: {where}.{tool_type} has negative passes")
+            raise FlowDataError(f"{_file(where)}: {where} uses unknown tool type '{tool_type}'")
+        n = _num(n, f"{where}.{tool_type}")
+        if n < 0:
+            raise FlowDataError(f"{_file(where)}: {where}.{tool_type} has negative passes")
         override = (overrides or {}).get(tool_type)
         if override:
             rate, note = (

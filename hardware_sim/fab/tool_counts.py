@@ -162,12 +162,12 @@ FLOW_MAP_CHINA: dict[tuple[str, str], str] = {
     ("nand", "mixed"): "3dnand-128",
     ("hbm", "mixed"): "hbm-tsv",
 }
+#: Elsewhere EUV replaces the DUV multi-patterning flows: 7nm-class on the 7nm EUV flow, every finer logic
+#: class on the 5nm EUV flow, DRAM 1a with EUV layers.
 FLOW_MAP_OTHER: dict[tuple[str, str], str] = {
     **FLOW_MAP_CHINA,
     ("logic", "7nm-class"): "7nm-euv",
-    ("logic", "5nm-class"): "5nm-euv",
-    ("logic", "3nm-class"): "5nm-euv",
-    ("logic", "2nm-class"): "5nm-euv",
+    **dict.fromkeys((("logic", n) for n in ("5nm-class", "3nm-class", "2nm-class")), "5nm-euv"),
     ("dram", "dram-1a"): "dram-1a-euv",
 }
 

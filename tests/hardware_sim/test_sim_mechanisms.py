@@ -222,3 +222,47 @@ def test_prefix_cached_prefill_counts_computed_tokens_and_attends_to_the_prefix(
     assert hit["ttft_ms"] > fresh["ttft_ms"]
     with pytest.raises(InputError):
         llm.serve("hgx-h800-8", "deepseek-r1", "decode", 4, 4096, 1, "fp8", lay, prefix_cached=10)
+
+
+def test_overlap_schedule_reduces_to_the_sum_without_communication_and_exposes_unbalanced_chunks():
+    from hardware_sim.accelerators.mechanisms import overlap_schedule_s
+
+    ops = {"attention_core": 4.0, "attn_qkv_proj": 1.0, "moe_shared_expert": 1.0, "moe_routed_experts": 2.0}
+    for decode in (True, False):
+        assert float(overlap_schedule_s(ops, 0.0, 0.0, decode)) == pytest.approx(8.0)
+    # decode: max(S + A0, D) + M + max(A1, C) = max(2, 3) + 2 + max(4, 1) = 9 > max(compute 8, comm 4)
+    assert float(overlap_schedule_s(ops, 3.0, 1.0, True)) == pytest.approx(9.0)
+    # prefill: 0.5 [max(A+S, C) + max(A, D) + max(M, D) + max(M+S, C)] with A = 5
+    assert float(overlap_schedule_s(ops, 3.0, 1.0, False)) == pytest.approx(0.5 * (6 + 5 + 3 + 3))
+
+
+def test_eplb_routing_adds_the_residual_skew_and_tp_only_moe_has_no_all_to_all():
+    from hardware_sim.accelerators import llm
+    from hardware_sim.accelerators.mechanisms import moe_imbalance, param
+
+    u, e = float(moe_imbalance(1000.0, 32, "uniform")), float(moe_imbalance(1000.0, 32, "eplb"))
+    assert e == pytest.approx(u * param("eplb_residual_imbalance"))
+    r = llm.serve("hgx-h20-8", "deepseek-r1", "prefill", 1, 4096, 1, "fp8", {"tp": 8, "dp": 1, "pp": 1})
+    names = {o["name"] for o in r["operators"]}
+    assert "tp_all_reduce" in names and "ep_dispatch" not in names and r["moe_imbalance"] == 1.0
+
+
+def test_ascend_all_to_all_reproduces_the_cloudmatrix_operator_table():
+    """CloudMatrix paper, EP256 on 910C dies over UB (DeepEP's test sizes: 128 tokens, hidden 7168, top-8):
+    FusedDispatch (INT8) 152 us, FusedCombine (BF16) 149 us; NVIDIA parts keep the generic efficiency."""
+    from hardware_sim.accelerators.mechanisms import family_kernel_efficiencies
+    from hardware_sim.accelerators.step import hardware_arrays
+
+    chip = get_chip("ascend-910c")
+    hw, _ = hardware_arrays(chip, get_system("cloudmatrix-384"), "int8", 2)
+    rdma = param("ll_rdma_bw_eff")
+    args = (8, 256, hw.bw_up, hw.bw_out, hw.domain, rdma)
+    dispatch = network.moe_all_to_all_ll_s(128 * 7168 * 1.0, *args, hw.ll_dispatch_up_eff)
+    combine = network.moe_all_to_all_ll_s(128 * 7168 * 2.0, *args, hw.ll_combine_up_eff)
+    assert float(dispatch) == pytest.approx(152e-6, rel=0.15)
+    assert float(combine) == pytest.approx(149e-6, rel=0.15)
+    nv = family_kernel_efficiencies(get_chip("h800").vendor)
+    assert nv["ll_dispatch_up_eff"] == 0.80 and np.isnan(nv["gemm_compute_eff"])
+    with leave_out(PARAMS["ascend_gemm_compute_eff"].validation_source) as swapped:
+        assert "ascend_mla_compute_eff" in swapped
+        assert np.isnan(family_kernel_efficiencies("Huawei")["gemm_compute_eff"])

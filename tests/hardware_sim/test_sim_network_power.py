@@ -70,7 +70,7 @@ def test_power_breakdown_sums_and_components(sid):
 
 
 def test_optics_dominate_nowhere_but_cloudmatrix():
-    assert power_breakdown_kw("cloudmatrix-384")["optics"] > 50  # 6,912 LPO modules
+    assert power_breakdown_kw("cloudmatrix-384")["optics"] > 30  # 6,912 x 400G LPO modules
     assert power_breakdown_kw("gb200-nvl72")["optics"] < 2  # copper NVLink spine
 
 
@@ -88,3 +88,32 @@ def test_cost_per_million_tokens_hand_calc():
     assert c["usd_per_mtok"] == pytest.approx(2.0 / 3.6)
     with pytest.raises(ValueError):
         cost_per_million_tokens(0.0, 1.0, 1.0)
+
+
+def test_node_components_hand_calc():
+    """Node parts from the stated composition (W): HGX H100 = DGX H100 composition, NVL72 trays."""
+    b = power_breakdown_kw("hgx-h100-8")
+    # board 100 + 32 DIMMs x 10 + 8 U.2 x 25 + 2 M.2 x 8 = 636 W
+    assert b["node_misc"] == pytest.approx(0.636)
+    # 8 cluster + 2 storage/in-band ConnectX-7 (400 Gb/s each) x 25 W
+    assert b["nics"] == pytest.approx(0.250)
+    # 8 x 400G DSP modules at the 9 W NVIDIA maximum
+    assert b["optics"] == pytest.approx(0.072)
+    nv = power_breakdown_kw("gb200-nvl72")
+    assert nv["dpus"] == pytest.approx(36 * 0.150)  # 2 BlueField-3 per tray
+    # 18 trays x 100 W + 72 E1.S x 25 W + 18 M.2 x 8 W = 3,744 W
+    assert nv["node_misc"] == pytest.approx(3.744)
+
+
+def test_cloudmatrix_optics_are_400g_lpo():
+    # 6,912 x (9 W x 8.5 / 15) + 384 scale-out x 9 W
+    assert power_breakdown_kw("cloudmatrix-384")["optics"] == pytest.approx(
+        (6912 * 9.0 * 8.5 / 15.0 + 384 * 9.0) / 1e3
+    )
+
+
+def test_systems_without_node_composition_keep_the_flat_node_figure():
+    # HGX H20 states no DIMMs or drives: 200 W per node, no DPUs
+    b = power_breakdown_kw("hgx-h20-8")
+    assert b["node_misc"] == pytest.approx(0.200)
+    assert b["dpus"] == 0.0

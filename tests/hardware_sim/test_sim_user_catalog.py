@@ -109,3 +109,53 @@ def test_cli_catalog_flag(user_dir, capsys):
     assert main(["sim", "list", "--json", "--catalog", str(user_dir)]) == 2
     err = capsys.readouterr().err
     assert "systems.yaml" in err and "entry 'test-box', field 'chip'" in err
+
+
+FLOW = {
+    "name": "My 28nm",
+    "product": "logic",
+    "node_class": "28nm+",
+    "source": "my lab",
+    "flag": "estimate",
+    "passes": {"litho_duv": 40, "dry_etch": 50},
+}
+
+
+def _flows(tmp, flows, tool_types=None):
+    doc = {"flows": flows} | ({"tool_types": tool_types} if tool_types else {})
+    (tmp / "process_flows.yaml").write_text(yaml.safe_dump(doc))
+
+
+def test_user_process_flow_is_added_and_removed_with_the_catalog(user_dir, capsys):
+    from hardware_sim.fab import process_flows
+
+    _flows(user_dir, {"my-28nm": FLOW})
+    assert main(["sim", "fab", "--process", "my-28nm", "--wspm", "10000", "--catalog", str(user_dir)]) == 0
+    assert "litho_duv" in capsys.readouterr().out
+    assert process_flows.get_flow("my-28nm").passes("dry_etch") == 50.0
+    assert "28nm-planar" in process_flows.process_flow_ids()
+    catalog.use_catalog(None)
+    assert "my-28nm" not in process_flows.process_flow_ids()
+
+
+@pytest.mark.parametrize(
+    "flow, tool_types, needle",
+    [
+        ({"passes": {"dry_etch": "lots"}}, None, "flows.my-28nm.passes.dry_etch: expected a number"),
+        ({"passes": {"warp_drive": 3}}, None, "flows.my-28nm.passes uses unknown tool type 'warp_drive'"),
+        ({"product": None, "passes": {"euv2": 1}}, {"euv2": {"capex_usd_m": 1}}, "tool_types.euv2 needs"),
+    ],
+)
+def test_bad_user_process_flow_names_file_entry_field_and_keeps_the_flows(user_dir, flow, tool_types, needle):
+    from hardware_sim.fab import process_flows
+
+    catalog.use_catalog(None)
+    before = process_flows.process_flow_ids()
+    planar = process_flows.get_flow("28nm-planar")
+    _flows(user_dir, {"my-28nm": {**FLOW, **flow}}, tool_types)
+    with pytest.raises(process_flows.FlowDataError) as exc:
+        catalog.use_catalog(user_dir)
+    assert str(exc.value).startswith(str(user_dir / "process_flows.yaml")) and needle in str(exc.value)
+    assert "\n" not in str(exc.value)
+    assert process_flows.process_flow_ids() == before and process_flows.get_flow("28nm-planar") == planar
+    assert "test-npu" not in catalog.chip_ids()

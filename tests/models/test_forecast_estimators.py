@@ -9,11 +9,13 @@ from datetime import date
 
 import numpy as np
 import polars as pl
+import properscoring as ps
 import pytest
 from sklearn.base import clone
 
+from models.anchored import DampedTrend, LastValue
 from models.backtest import MODELS, backtest_series, naive_paths, run_backtests, verdicts
-from models.ensemble import SubstitutionEnsemble
+from models.ensemble import SubstitutionEnsemble, mixture_crps_terms, stacking_weights
 from models.posterior import SamplerError
 from models.substitution import Bass, FisherPry, Gompertz, observation_weights, segment_observations
 
@@ -108,16 +110,8 @@ def test_observation_weights_follow_flag_and_bounds():
 
 
 def test_segment_observations_reads_a_frame():
-    import polars as pl
-
-    frame = pl.DataFrame(
-        {
-            "segment": ["wfe", "wfe", "hbm"],
-            "year": [2021, 2022, 2022],
-            "domestic_share": [0.2, 0.3, 0.0],
-            "flag": ["estimate", "reported", "estimate"],
-        }
-    )
+    rows = [("wfe", 2021, 0.2, "estimate"), ("wfe", 2022, 0.3, "reported"), ("hbm", 2022, 0.0, "estimate")]
+    frame = pl.DataFrame(rows, schema=["segment", "year", "domestic_share", "flag"], orient="row")
     X, y, w = segment_observations(frame, "wfe")
     assert X[:, 0].tolist() == [2021.0, 2022.0] and y.tolist() == [0.2, 0.3] and w.tolist() == [0.5, 1.0]
 
@@ -135,18 +129,41 @@ def _fast_members():
 
 
 @pytest.mark.slow  # fits the curves with emcee (seconds each)
-def test_ensemble_weights_come_from_out_of_sample_errors_and_paths_mix():
+def test_ensemble_weights_come_from_out_of_sample_crps_and_paths_mix():
     y = _generate(Gompertz, np.array([np.log(0.25), 2026.0]), 0.01, 11)
-    ens = SubstitutionEnsemble(members=_fast_members()).fit(YEARS[:, None], y)
-    assert set(ens.weights_) == {"fisher_pry", "gompertz", "bass"}
+    members = [*_fast_members(), ("last_value", LastValue())]
+    ens = SubstitutionEnsemble(members=members).fit(YEARS[:, None], y)
+    assert set(ens.weights_) == {"fisher_pry", "gompertz", "bass", "last_value"}
+    assert [n for n, _ in ens.estimators_] == ["fisher_pry", "gompertz", "bass"]  # curves only
     assert sum(ens.weights_.values()) == pytest.approx(1.0)
-    assert "out-of-sample" in ens.weights_basis_
-    # the weights are the inverse out-of-sample MAE (+ resolution), normalised
-    inv = {n: 1 / (m + ens.resolution) for n, m in ens.oos_mae_.items()}
-    assert ens.weights_ == pytest.approx({n: v / sum(inv.values()) for n, v in inv.items()})
-    assert ens.best_ == min(ens.oos_mae_, key=ens.oos_mae_.get)
+    assert "out-of-sample CRPS" in ens.weights_basis_ and ens.n_pairs_ > 0
+    # a rising curve: carrying the last value forward scores worst out of sample and gets least weight
+    assert max(ens.oos_crps_, key=ens.oos_crps_.get) == "last_value"
+    assert ens.weights_["last_value"] < 1 / 4
+    # published weights are the stacking optimum shrunk toward equal by PRIOR_PAIRS per member
+    assert min(ens.weights_.values()) >= 1 / 4 * 4 / (ens.n_pairs_ + 4) - 1e-9
     paths = ens.sample_paths(np.array([[2030.0], [2031.0]]), n_paths=300, random_state=0)
     assert paths.shape == (300, 2) and paths.min() >= 0 and paths.max() <= 1
+    q10, q90 = ens.predict_quantiles(np.array([[2030.0]]), (0.1, 0.9), n_paths=4000, random_state=1)
+    assert q10[0] <= ens.predict(np.array([[2030.0]]))[0] <= q90[0]  # the point lies in its band
+
+
+def test_stacking_weights_minimise_the_mixture_crps():
+    """Two members on pairs where one is always right: the weight goes to it; identical members stay equal."""
+    rng = np.random.default_rng(0)
+    obs = np.zeros(6)
+    good = 0.02 * rng.standard_normal((6, 1, 300))
+    samples = np.concatenate([good, good + 0.3], axis=1)
+    a, B = mixture_crps_terms(samples, obs)
+    w = stacking_weights(a, B)
+    assert w[0] > 0.9 and w.sum() == pytest.approx(1.0)
+    # the quadratic form reproduces properscoring's CRPS of the pooled (equal-weight) ensemble
+    pooled = samples.reshape(6, -1)
+    assert (a @ [0.5, 0.5] - 0.5 * np.einsum("m,pmk,k->p", [0.5, 0.5], B, [0.5, 0.5])) == pytest.approx(
+        ps.crps_ensemble(obs, pooled), rel=1e-6
+    )
+    same = np.concatenate([good, good], axis=1)
+    np.testing.assert_allclose(stacking_weights(*mixture_crps_terms(same, obs)), 0.5, atol=1e-6)
 
 
 @pytest.mark.slow  # fits the curves with emcee (seconds each)
@@ -155,7 +172,7 @@ def test_ensemble_with_one_year_of_data_weighs_equally_and_says_so():
         np.array([[2023.0], [2023.0]]), np.array([0.1, 0.12])
     )
     assert ens.weights_ == pytest.approx({"fisher_pry": 1 / 3, "gompertz": 1 / 3, "bass": 1 / 3})
-    assert ens.weights_basis_.startswith("equal")
+    assert ens.weights_basis_.startswith("equal") and ens.n_pairs_ == 0
 
 
 def test_a_sampler_below_its_ess_floor_refuses_to_publish():
@@ -200,6 +217,35 @@ def test_naive_forecasts_by_hand():
     np.testing.assert_allclose(last.std(axis=0), [0.158, 0.158 * np.sqrt(2)], rtol=0.06)
     trend = naive_paths("linear_trend", t, y, w, np.array([2023.0]), 40000, rng)
     assert np.median(trend) == pytest.approx(0.4333 + 0.15 * 2, abs=0.01)  # OLS line at 2023
+
+
+def test_damped_trend_by_hand():
+    t, y = np.array([2020.0, 2021.0, 2022.0]), np.array([0.3, 0.4, 0.6])
+    est = DampedTrend(phi=0.8).fit(t[:, None], y)
+    # anchored at 0.6; OLS slope 0.15 damped: 0.6 + 0.15 * (0.8 + 0.64) at h = 2
+    assert est.predict(np.array([[2024.0]]))[0] == pytest.approx(0.6 + 0.15 * 1.44)
+    # change scale: (1 * 0.05^2 + 0.1^2 + 0.2^2) / (1 + 2); Student-t with 3 degrees of freedom
+    assert est.sigma_ == pytest.approx(np.sqrt((0.0025 + 0.01 + 0.04) / 3)) and est.dof_ == 3
+    paths = est.sample_paths(np.array([[2023.0]]), n_paths=40000, random_state=0)
+    half = (np.quantile(paths, 0.9) - np.quantile(paths, 0.1)) / 2
+    assert half == pytest.approx(1.638 * est.sigma_, rel=0.05)  # t_3 0.9-quantile 1.638, not 1.28
+
+
+def test_curve_noise_follows_the_predicted_figures_measurement_model():
+    """A new estimate-type figure (half weight) with a proxy error gets a wider band than a reported one."""
+    y = _generate(FisherPry, CASES[0][2], 0.02, 3)
+    est = FisherPry(**FAST).fit(YEARS[:, None], y, sample_weight=np.ones(YEARS.size))
+    X = np.array([[2024.0]])  # the midpoint: no clipping at 0 or 1
+    sd = {
+        key: est.sample_paths(X, n_paths=20000, random_state=0, **kw).std()
+        for key, kw in {
+            "reported": {},
+            "estimate": {"noise_weight": 0.5},
+            "proxy": {"noise_weight": 0.5, "noise_proxy_sd": 0.05},
+        }.items()
+    }
+    assert sd["reported"] < sd["estimate"] < sd["proxy"]
+    assert sd["proxy"] ** 2 == pytest.approx(sd["estimate"] ** 2 + 0.05**2, rel=0.15)
 
 
 def _fast_fit(t, y, w, proxy):
@@ -255,6 +301,41 @@ def test_run_backtests_covers_every_series_with_observations():
     rows = run_backtests(frame, horizon=2)
     assert {(r["segment"], r["metric"]) for r in rows} == {("hbm", "share")}
     assert {r["name"] for r in rows} == set(MODELS)
-    assert all(r["mape"] is None and r["mae"] is not None for r in rows)  # zero shares: MAPE undefined
+    pooled = [r for r in rows if r["lead_years"] == 0]
+    assert len(pooled) == len(MODELS) and len(rows) == 3 * len(MODELS)  # pooled + leads 1 and 2
+    assert all(r["mape"] is None and r["mae"] is not None for r in pooled)  # zero shares: MAPE undefined
     # as of 2023-12-31 (sees 2022) -> 2024; 2023 is a nowcast (h = 0), not scored; 2024-12-31 has no target
-    assert all(r["n_origins"] == 1 and r["n_points"] == 1 for r in rows)
+    assert all(r["n_origins"] == 1 and r["n_points"] == 1 for r in pooled)
+    by_lead = {(r["name"], r["lead_years"]): r for r in rows}
+    assert all(
+        by_lead[(n, 1)]["crps"] == pytest.approx(by_lead[(n, 0)]["crps"]) for n in MODELS
+    )  # all lead 1
+    assert all(by_lead[(n, 2)]["n_points"] == 0 and by_lead[(n, 2)]["crps"] is None for n in MODELS)
+    verdict = verdicts(rows)[0]
+    assert set(verdict["by_lead"]) == {"1"} and "by lead: 1y" in verdict["message"]
+
+
+def test_stored_verdicts_say_where_last_value_wins():
+    """The run document's ``backtest_verdicts`` come from the stored table: WFE lost to last value."""
+    import duckdb
+
+    from pipelines.forecast_store import stored_verdicts
+    from pipelines.schema import TABLES
+
+    con = duckdb.connect()
+    assert stored_verdicts(con) == []  # no backtest stored yet
+    con.execute(TABLES["forecast_backtest"].ddl())
+    rows = [
+        ("ensemble", "wfe", "share", 3, 0, 0.15, False),
+        ("last_value", "wfe", "share", 3, 0, 0.08, None),
+        ("ensemble", "wfe", "share", 3, 1, 0.15, False),
+        ("last_value", "wfe", "share", 3, 1, 0.09, None),
+    ]
+    con.executemany(
+        "INSERT INTO forecast_backtest (name, segment, metric, horizon_years, lead_years, crps, "
+        "beats_last_value) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    (verdict,) = stored_verdicts(con)
+    assert verdict["any_beats_last_value"] is False and verdict["best"] == "last_value"
+    assert "no model beats last value" in verdict["message"] and "1y last value wins" in verdict["message"]

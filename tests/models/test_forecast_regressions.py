@@ -54,57 +54,43 @@ def _dist(body: str) -> str:
     return "{" + body + ", source: x, flag: estimate}"
 
 
+def _param(name: str, body: str) -> str:
+    """A scenario ``parameters:`` block setting one parameter to the distribution ``body``."""
+    return f"parameters:\n  {name}: {_dist(body)}\n"
+
+
+# case | parameter | distribution | words the message must contain (" ; "-separated)
+_PARAM_CASES = """
+low_gt_high                 | demand_growth      | dist: uniform, low: 0.5, high: 0.1                   | parameters.demand_growth ; low <= high
+negative_sd                 | demand_growth      | dist: normal, mean: 0.2, sd: -1                      | parameters.demand_growth.sd ; greater than or equal to 0
+unknown_dist                | demand_growth      | dist: lognormal, low: 0.1, high: 0.2                 | parameters.demand_growth ; triangular
+normal_clip_reversed        | demand_growth      | dist: normal, mean: 0.2, sd: 0.1, low: 0.5, high: 0.1 | parameters.demand_growth ; low <= high
+fraction_above_one          | foreign_preference | dist: uniform, low: 0.5, high: 1.5                   | parameters.foreign_preference ; [0, 1]
+packaging_yield_above_one   | packaging_yield    | dist: triangular, low: 0.9, mode: 1.0, high: 1.2     | parameters.packaging_yield ; [0, 1]
+growth_below_minus_100pct   | demand_growth      | dist: fixed, value: -1.5                             | parameters.demand_growth ; > -1
+unclipped_normal_fraction   | ai_logic_fraction  | dist: normal, mean: 0.1, sd: 0.05                    | parameters.ai_logic_fraction ; clip
+nan_value                   | demand_growth      | dist: fixed, value: .nan                             | parameters.demand_growth.value ; finite
+"""
+
+
 BAD_SCENARIOS = {
     # name: (text after "extends: baseline / name: t", words the message must contain)
     "unknown_field": ("horizonn: {start_year: 2025, end_year: 2030}\n", ["horizonn", "unknown field"]),
     "wrong_type": ("seed: abc\n", ["seed", "integer"]),
-    "low_gt_high": (
-        f"parameters:\n  demand_growth: {_dist('dist: uniform, low: 0.5, high: 0.1')}\n",
-        ["parameters.demand_growth", "low <= high"],
-    ),
-    "negative_sd": (
-        f"parameters:\n  demand_growth: {_dist('dist: normal, mean: 0.2, sd: -1')}\n",
-        ["parameters.demand_growth.sd", "greater than or equal to 0"],
-    ),
-    "unknown_dist": (
-        f"parameters:\n  demand_growth: {_dist('dist: lognormal, low: 0.1, high: 0.2')}\n",
-        ["parameters.demand_growth", "triangular"],
-    ),
     "dates_out_of_order": ("horizon: {start_year: 2030, end_year: 2025}\n", ["horizon", "before start_year"]),
     "bad_regime_date": ("regimes:\n  - name: x\n    start: someday\n", ["regimes[", "start"]),
     # found in review: these crashed with a traceback, were accepted silently, or reached the model
     "regimes_not_a_list": ("regimes: 7\n", ["regimes", "expected a list"]),
     "regime_not_a_mapping": ("regimes:\n  - 5\n", ["regimes[", "dictionary"]),
-    "normal_clip_reversed": (
-        f"parameters:\n  demand_growth: {_dist('dist: normal, mean: 0.2, sd: 0.1, low: 0.5, high: 0.1')}\n",
-        ["parameters.demand_growth", "low <= high"],
-    ),
-    "fraction_above_one": (
-        f"parameters:\n  foreign_preference: {_dist('dist: uniform, low: 0.5, high: 1.5')}\n",
-        ["parameters.foreign_preference", "[0, 1]"],
-    ),
-    "packaging_yield_above_one": (
-        f"parameters:\n  packaging_yield: {_dist('dist: triangular, low: 0.9, mode: 1.0, high: 1.2')}\n",
-        ["parameters.packaging_yield", "[0, 1]"],
-    ),
-    "growth_below_minus_100pct": (
-        f"parameters:\n  demand_growth: {_dist('dist: fixed, value: -1.5')}\n",
-        ["parameters.demand_growth", "> -1"],
-    ),
-    "unclipped_normal_fraction": (
-        f"parameters:\n  ai_logic_fraction: {_dist('dist: normal, mean: 0.1, sd: 0.05')}\n",
-        ["parameters.ai_logic_fraction", "clip"],
-    ),
     "regime_value_out_of_range": (
         "regimes:\n  - name: x\n    start: 2027-01-01\n    parameters:\n"
         f"      foreign_wfe_access: {_dist('dist: fixed, value: 2.0')}\n",
         ["regimes[", "foreign_wfe_access", "[0, 1]"],
     ),
-    "nan_value": (
-        f"parameters:\n  demand_growth: {_dist('dist: fixed, value: .nan')}\n",
-        ["parameters.demand_growth.value", "finite"],
-    ),
 }
+for _line in _PARAM_CASES.strip().splitlines():
+    _case, _name, _body, _words = (cell.strip() for cell in _line.split("|"))
+    BAD_SCENARIOS[_case] = (_param(_name, _body), _words.split(" ; "))
 
 
 def _assert_one_clean_line(rc: int, out: str, err: str, path: Path, words: list[str]) -> None:

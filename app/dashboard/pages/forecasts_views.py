@@ -287,6 +287,7 @@ BACKTEST_SHOWN = (
     "name",
     "metric",
     "horizon_years",
+    "lead_years",
     "crps",
     "interval_score",
     "coverage_p10_p90",
