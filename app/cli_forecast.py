@@ -54,6 +54,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"scenario {doc['name']}  id {doc['scenario_id']}  seed {doc['seed']}  metric {doc['metric']}"
             f"{as_of}  stored in {wh.path}"
         )
+        cal = doc.get("calibration")
+        if cal:
+            print(
+                f"calibrated {len(cal['inputs'])} inputs on {cal['n_observations']} observations: "
+                f"ESS {cal['ess']:.0f} (floor {cal['ess_floor']:.0f}), R-hat {cal['rhat']:.3f}"
+                f"{' (cached draws)' if cal['cached'] else ''}"
+            )
         _print_segments(doc)
         for c in doc["observation_checks"]:
             verdict = "inside" if c["inside"] else "OUTSIDE"

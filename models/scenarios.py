@@ -51,12 +51,14 @@ from pydantic import Field, ValidationError, model_validator
 
 from fabscope.errors import InputError
 from models.scenario_distributions import (  # noqa: F401 (Fixed … Triangular are re-exported)
+    Calibration,
     Distribution,
     Fixed,
     Normal,
     Triangular,
     Uniform,
     _Strict,
+    with_befores,
 )
 from models.supply import PARAMETERS, SEGMENTS
 
@@ -130,6 +132,7 @@ class Scenario(_Strict):
     parameters: dict[str, Distribution]
     regimes: list[Regime] = Field(default_factory=list)
     branches: list[Branch] = Field(default_factory=list)
+    calibration: Calibration | None = None
 
     @model_validator(mode="after")
     def _known_parameters(self) -> Scenario:
@@ -172,17 +175,18 @@ class Scenario(_Strict):
                 )
             groups.append((f"{where_regime}.parameters", regime.parameters))
         for where, params in groups:
-            for name, dist in params.items():
+            for name, top in params.items():
                 spec = PARAMETERS.get(name)
                 if spec is None:
                     continue
-                lo, hi = dist.support()
-                if not spec.contains(lo, hi):
-                    hint = " (clip a normal with low/high)" if isinstance(dist, Normal) else ""
-                    problems.append(
-                        f"{where}.{name}: values must be {spec.domain_text()} ({spec.unit}){hint}; "
-                        f"the {dist.dist} distribution spans [{lo:g}, {hi:g}]"
-                    )
+                for dist, field in with_befores(top, f"{where}.{name}"):
+                    lo, hi = dist.support()
+                    if not spec.contains(lo, hi):
+                        hint = " (clip a normal with low/high)" if isinstance(dist, Normal) else ""
+                        problems.append(
+                            f"{field}: values must be {spec.domain_text()} ({spec.unit}){hint}; "
+                            f"the {dist.dist} distribution spans [{lo:g}, {hi:g}]"
+                        )
         n_years = self.horizon.end_year - self.horizon.start_year + 1
         need = scenario_bytes(self.n_paths, n_years)
         if need > MAX_SCENARIO_BYTES:
@@ -193,14 +197,44 @@ class Scenario(_Strict):
         names = [r.name for r in self.regimes]
         if len(set(names)) != len(names):
             problems.append(f"regimes: regime names must be unique, got {names}")
+        problems += self._calibration_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
+    def prior(self, key: str) -> Distribution | None:
+        """The distribution a calibration input names (``NAME`` or ``REGIME/NAME``), or None."""
+        regime_name, _, name = key.rpartition("/")
+        if not regime_name:
+            return self.parameters.get(name)
+        regime = next((r for r in self.regimes if r.name == regime_name), None)
+        return None if regime is None else regime.parameters.get(name)
+
+    def _calibration_problems(self) -> list[str]:
+        if self.calibration is None:
+            return []
+        problems = []
+        inputs = self.calibration.inputs
+        if len(set(inputs)) != len(inputs):
+            problems.append(f"calibration.inputs: names must be unique, got {inputs}")
+        for i, key in enumerate(inputs):
+            dist = self.prior(key)
+            if dist is None:
+                problems.append(
+                    f"calibration.inputs[{i}]: {key!r} names no base parameter (NAME) or regime value "
+                    f"(REGIME/NAME) of this scenario"
+                )
+            elif isinstance(dist, Fixed):
+                problems.append(
+                    f"calibration.inputs[{i}]: {key!r} is fixed; a calibrated input needs a prior"
+                )
+        return problems
+
     def canonical_json(self) -> str:
         """Canonical JSON of the resolved scenario (sorted keys): what the scenario id hashes."""
         # A scenario without branches hashes as before branches existed (stable scenario ids).
-        data = self.model_dump(mode="json", exclude=None if self.branches else {"branches"})
+        exclude = {k for k in ("branches", "calibration") if not getattr(self, k)} or None
+        data = self.model_dump(mode="json", exclude=exclude)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
@@ -397,9 +431,22 @@ def year_fractions(starts: list[date], years: np.ndarray) -> np.ndarray:
 
 
 def draw_parameters(
-    scenario: Scenario, seed: int | None = None, n_paths: int | None = None
+    scenario: Scenario,
+    seed: int | None = None,
+    n_paths: int | None = None,
+    quantiles: dict[str, np.ndarray] | None = None,
+    *,
+    compact: bool = False,
+    dtype=np.float64,
 ) -> dict[str, np.ndarray]:
     """Per-path, per-year parameter values: name -> array (n_paths, n_years).
+
+    ``compact``: a value in force over the whole horizon is returned as (n_paths, 1), which
+    broadcasts (the fast path of ``models.supply``); ``dtype`` e.g. ``np.float32`` for the bench.
+
+    ``quantiles`` maps inputs (``NAME`` for a base value, ``REGIME/NAME`` for a regime's value) to
+    per-path uniform quantiles (n_paths,): those values are ``dist.ppf(u)`` instead of a fresh draw
+    (posterior draws of the calibration, or the prior median 0.5).
 
     Each distribution is drawn once per path (a path is one coherent world); regime
     switches blend by the fraction of each year they are in force. In a scenario tree each path
@@ -422,19 +469,31 @@ def draw_parameters(
                     "branches": [],
                 }
             )
-            for name, values in draw_parameters(leaf, seed=seed, n_paths=n).items():
+            leaf_values = draw_parameters(leaf, seed=seed, n_paths=n, quantiles=quantiles, dtype=dtype)
+            for name, values in leaf_values.items():
                 mixed[name] = np.where((choice == k)[:, None], values, mixed.get(name, values))
         return mixed
     years = scenario.horizon.years
     regimes = sorted(scenario.regimes, key=lambda r: r.start)
     frac = year_fractions([r.start for r in regimes], years)
+    q = quantiles or {}
     values: dict[str, np.ndarray] = {}
     for name, dist in scenario.parameters.items():
-        current = dist.sample(_rng(seed, name), n)
-        out = current[:, None] * frac[0][None, :]
+        current = dist.ppf(q[name]) if name in q else dist.sample(_rng(seed, name), n)
+        terms = [[current, frac[0].copy()]]  # (value per path, fraction of each year it is in force)
         for k, regime in enumerate(regimes, start=1):
             if name in regime.parameters:
-                current = regime.parameters[name].sample(_rng(seed, regime.name, name), n)
-            out = out + current[:, None] * frac[k][None, :]
+                rdist, key = regime.parameters[name], f"{regime.name}/{name}"
+                current = rdist.ppf(q[key]) if key in q else rdist.sample(_rng(seed, regime.name, name), n)
+                terms.append([current, frac[k].copy()])
+            else:
+                terms[-1][1] += frac[k]
+        terms = [(np.asarray(c, dtype=dtype), w.astype(dtype)) for c, w in terms if np.any(w > 0)]
+        if compact and len(terms) == 1 and np.all(terms[0][1] == 1.0):
+            values[name] = terms[0][0][:, None]  # in force all horizon long: (n_paths, 1)
+            continue
+        out = terms[0][0][:, None] * terms[0][1][None, :]
+        for c, w in terms[1:]:
+            out += c[:, None] * w[None, :]
         values[name] = out
     return values

@@ -11,8 +11,11 @@ For each segment and year, with arrays of shape (n_paths, n_years):
   other domestic (non-HBM) cards are a separate, sourced stream at the Cambricon/Hygon ratio.
   Demand is the hyperscaler build-out D(t) = D0 * ((1 + g) * (1 - e))^(t - 2025) in H100e,
   where ``e`` is the yearly efficiency gain of cheaper models (e.g. DeepSeek's). Foreign
-  supply is the volume the export-control regime allows, at the H20 ratio or, for the
-  ``foreign_high_end_fraction`` of units, the H100 ratio. Unit counts are kept too
+  supply is the volume the export-control regime allows (licensed, plus stockpiled units sold
+  out of inventory in 2025) at the H20 ratio or, for the
+  ``foreign_high_end_fraction`` of units, the H100 ratio; unmet demand then goes to the grey
+  market (a fraction of it, up to the channel's capacity), to compute rented abroad, or is priced
+  out, so demand moves the share. Unit counts are kept too
   (``unit_share``, ``domestic_units``, ``foreign_units``).
 - ``hbm`` (stacks/month): demand is the HBM the domestic logic could use (logic-limited
   accelerators x stacks each); domestic supply is CXMT-class output; foreign supply is
@@ -123,7 +126,13 @@ PARAMETERS: dict[str, ParamSpec] = {
     ),
     "other_domestic_growth": _growth("growth of the other domestic cards"),
     # AI accelerators: foreign
-    "foreign_accelerators": ParamSpec("accelerators/year", "foreign accelerators the export regime lets in"),
+    "foreign_accelerators": ParamSpec(
+        "accelerators/year", "licensed foreign accelerators: what the export regime lets in"
+    ),
+    "foreign_inventory_units": ParamSpec(
+        "accelerators",
+        "stockpiled foreign accelerators (bought before a licence rule) delivered out of inventory in 2025",
+    ),
     "foreign_high_end_fraction": _fraction(
         "share of foreign units that are H100-class (H800/H200), not H20-class"
     ),
@@ -131,7 +140,10 @@ PARAMETERS: dict[str, ParamSpec] = {
     # AI accelerators: where unmet demand goes (grey-market imports, rental abroad, priced out)
     "grey_market_accelerators": ParamSpec(
         "accelerators/year",
-        "H100-class units that reach China outside the licence regime when demand is unmet",
+        "capacity of the grey-market channel: H100-class units a year that can reach China unlicensed",
+    ),
+    "grey_market_fraction": _fraction(
+        "share of unmet demand (in H100e) that the grey-market channel serves, up to its capacity"
     ),
     "cloud_abroad_fraction": _fraction("share of the demand still unmet that rents compute hosted abroad"),
     # HBM
@@ -182,13 +194,18 @@ def allocate_share(
 
 def _ratio(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     """part / whole clipped to [0, 1], 0 where whole is 0."""
-    whole = np.asarray(whole, dtype=float)
-    out = np.divide(part, whole, out=np.zeros_like(whole), where=whole > 0)
+    whole = np.asarray(whole)
+    whole = whole if whole.dtype.kind == "f" else whole.astype(float)
+    part, whole = np.broadcast_arrays(part, whole)
+    out = np.divide(
+        part, whole, out=np.zeros(whole.shape, dtype=np.result_type(part, whole)), where=whole > 0
+    )
     return np.clip(out, 0.0, 1.0)
 
 
 def _grow(base: np.ndarray, growth: np.ndarray, tau: np.ndarray) -> np.ndarray:
-    return base * (1.0 + growth) ** tau
+    """base * (1 + growth) ** tau, as exp(tau * log1p(growth)) (cheaper than a power on arrays)."""
+    return base * np.exp(tau * np.log1p(growth))
 
 
 def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
@@ -200,20 +217,24 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     ``hbm_class_domestic`` (accelerators/year from SMIC wafers + stockpiled dies),
     ``domestic_units``/``foreign_units`` (accelerators/year delivered, foreign incl. grey-market
     units) and ``unit_share``; ``grey_market`` (H100e/year imported outside the licence regime
-    out of unmet demand, included in ``foreign``) and ``cloud_abroad`` (H100e/year of unmet demand
+    out of unmet demand, included in ``foreign``; ``grey_market_units`` in accelerators/year) and ``cloud_abroad`` (H100e/year of unmet demand
     rented abroad, outside the shares); ``unmet`` is what is left (priced out).
     """
     from hardware_sim.fab.wafers import good_accelerators_per_month  # the simulator's yield + HBM model
+    from hardware_sim.fab.yield_ import die_yield, dies_per_wafer
     from models.compute_equivalents import DOMESTIC_HBM_CLASS_CHIP, decode_gain, h100e, stream_ratios
 
     ratios = stream_ratios()
     p = params
-    tau = (np.asarray(years, dtype=float) - BASE_YEAR)[None, :]
+    # float32 parameters (the bench's fast path) keep the arithmetic in float32; the simulator's
+    # yield call works in float64 and is cast back
+    dt = np.result_type(*(np.asarray(v).dtype for v in p.values()), np.float32)
+    tau = (np.asarray(years, dtype=dt) - dt.type(BASE_YEAR))[None, :]
     tau_pos = np.maximum(tau, 0.0)
 
     # --- accelerators: demand
-    demand_acc = (
-        p["accelerator_demand_base"] * ((1.0 + p["demand_growth"]) * (1.0 - p["efficiency_gain"])) ** tau
+    demand_acc = _grow(
+        _grow(p["accelerator_demand_base"], p["demand_growth"], tau), -p["efficiency_gain"], tau
     )
 
     # --- domestic logic wafers and HBM
@@ -221,11 +242,11 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
         _grow(p["smic_advanced_wspm_base"], p["smic_advanced_growth"], tau), p["smic_advanced_wspm_cap"]
     )
     logic_wspm = smic * p["ai_logic_fraction"]
-    defects = p["defect_density_per_cm2"] * (1.0 - p["defect_learning"]) ** tau_pos
+    defects = _grow(p["defect_density_per_cm2"], -p["defect_learning"], tau_pos)
     hbm_dom = np.minimum(
         _grow(p["domestic_hbm_stacks_base"], p["domestic_hbm_growth"], tau), p["domestic_hbm_stacks_cap"]
     )
-    hbm_for = p["foreign_hbm_stacks_base"] * (1.0 - p["foreign_hbm_decline"]) ** tau_pos
+    hbm_for = _grow(p["foreign_hbm_stacks_base"], -p["foreign_hbm_decline"], tau_pos)
     hbm_total = hbm_dom + hbm_for
 
     def accelerators(wspm: np.ndarray) -> dict[str, np.ndarray]:
@@ -244,15 +265,15 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     stock_dies_month = (
         in_stockpile_window * p["stockpiled_dies"] / (12.0 * np.maximum(p["stockpile_years"], 1e-9))
     )
-    own = accelerators(logic_wspm)
-    good_per_wafer = np.divide(
-        own["good_dies_per_month"], logic_wspm, out=np.zeros_like(logic_wspm), where=logic_wspm > 0
+    # good dies per wafer from the simulator's own yield model (what good_accelerators_per_month uses)
+    good_per_wafer = np.asarray(
+        dies_per_wafer(p["die_area_mm2"]) * die_yield(p["die_area_mm2"], defects, "murphy"), dtype=dt
     )
     equiv_wspm = np.divide(
-        stock_dies_month, good_per_wafer, out=np.zeros_like(logic_wspm), where=good_per_wafer > 0
+        stock_dies_month, good_per_wafer, out=np.zeros(good_per_wafer.shape, dt), where=good_per_wafer > 0
     )
     fab = accelerators(logic_wspm + equiv_wspm)
-    hbm_class = 12.0 * np.asarray(fab["accelerators_per_month"], dtype=float)
+    hbm_class = 12.0 * np.asarray(fab["accelerators_per_month"], dtype=dt)
     other = _grow(p["other_domestic_accelerators_base"], p["other_domestic_growth"], tau)
     # H100e per unit: a package of d dies interpolates the 910B (1 die) and 910C (2 dies) ratios; a
     # faster die (newer node) gains what the simulator's decode roofline gives for its extra FLOP/s.
@@ -263,15 +284,23 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
         ratios["foreign_high_end"] - ratios["foreign_low_end"]
     )
     domestic_h100e = hbm_class * r_hbm_class + other * ratios["other_domestic"]
+    # Licensed imports plus stockpiled units sold out of inventory during BASE_YEAR (bought before
+    # the April 2025 H20 rule) are the foreign supply buyers can place orders with.
+    in_base_year = ((tau >= 0.0) & (tau < 1.0)).astype(dt)
+    licensed_units = p["foreign_accelerators"]
+    inventory_units = p["foreign_inventory_units"] * in_base_year
     acc = allocate_share(
-        demand_acc, domestic_h100e, p["foreign_accelerators"] * r_foreign, p["foreign_preference"]
+        demand_acc, domestic_h100e, (licensed_units + inventory_units) * r_foreign, p["foreign_preference"]
     )
-    # Unmet demand goes somewhere: first to grey-market imports (H100-class units, up to the
-    # channel's yearly capacity; delivered in China, so foreign in both shares), then a fraction
-    # rents compute abroad (not delivered in China: reported, outside the shares); the rest is
-    # priced out.
+    # Unmet demand goes somewhere, so an embargo does not hand the market to domestic vendors
+    # mechanically: a fraction ``grey_market_fraction`` of it is served by grey-market imports
+    # (H100-class units, up to the channel's yearly capacity; delivered in China, so foreign in both
+    # shares) -- the more demand is unmet, the more is smuggled -- then ``cloud_abroad_fraction`` of
+    # the rest rents compute abroad (not delivered in China: reported, outside the shares); the rest
+    # is priced out.
     r_grey = ratios["foreign_high_end"]
-    grey = np.minimum(np.maximum(acc["unmet"], 0.0), p["grey_market_accelerators"] * r_grey)
+    unmet_first = np.maximum(acc["unmet"], 0.0)
+    grey = np.minimum(p["grey_market_fraction"] * unmet_first, p["grey_market_accelerators"] * r_grey)
     acc["foreign"] = acc["foreign"] + grey
     unmet_after_grey = acc["unmet"] - grey
     cloud_abroad = p["cloud_abroad_fraction"] * np.maximum(unmet_after_grey, 0.0)
@@ -284,6 +313,7 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     foreign_units = (acc["foreign"] - grey) / r_foreign + grey / r_grey
     acc.update(
         grey_market=grey,
+        grey_market_units=grey / r_grey,
         cloud_abroad=cloud_abroad,
         demand=demand_acc,
         hbm_class_domestic=hbm_class,
@@ -295,7 +325,7 @@ def simulate_supply(params: dict[str, np.ndarray], years: np.ndarray) -> dict[st
     )
 
     # --- HBM: what the domestic logic could use, against domestic and foreign stacks
-    hbm_demand = np.asarray(fab["logic_limited_per_month"], dtype=float) * p["stacks_per_accelerator"]
+    hbm_demand = np.asarray(fab["logic_limited_per_month"], dtype=dt) * p["stacks_per_accelerator"]
     hbm = allocate_share(hbm_demand, hbm_dom, hbm_for, p["hbm_foreign_preference"])
     hbm["demand"] = hbm_demand
 

@@ -20,7 +20,9 @@ import polars as pl
 from pydantic import ValidationError
 
 from fabscope.errors import DataError, NotFoundError
+from fabscope.settings import get_settings
 from models.backtest import DEFAULT_HORIZON, pooled_coverage, run_backtests, verdicts
+from models.calibration import calibrate, vintage_scenario
 from models.explain import explain
 from models.montecarlo import STRUCTURAL, run_scenario
 from models.observations import (
@@ -161,10 +163,16 @@ def run_and_store_scenario(
     observations = read_observations(con, observations_file, today=today)
     day = parse_as_of(as_of_date, observations)
     observations = as_of(observations, day)
+    # a vintage uses only priors known by then (later-published ones give way to their ``before``)
+    scenario = vintage_scenario(scenario, day, label)
     version = f"{warehouse_version(observations)}-{metric}"
     # The overrides are part of the hashed content: a run with other paths is another run.
     sid, digest = scenario_id(scenario, seed, version)
-    result = run_scenario(scenario, observations if observations.height else None, metric=metric)
+    # the structural posterior (SamplerError, one line, when it does not mix: nothing is stored)
+    posterior = structural_posterior(scenario, observations, day, seed)
+    result = run_scenario(
+        scenario, observations if observations.height else None, metric=metric, calibration=posterior
+    )
     rows = pl.DataFrame(result.rows(sid)).with_columns(pl.lit(FORECAST_SOURCE).alias("source"))
     created = _now()
     replace_rows(con, "substitution_forecast", rows, where={"scenario_id": sid})
@@ -206,8 +214,14 @@ def run_and_store_scenario(
         "models": {m: result.segments(m) for m in models},
         "fitted": {f"{m}/{s}": v for (m, s), v in sorted(result.fitted.items())},
         "observation_checks": result.checks,
+        "calibration": result.calibration,
         "backtest_verdicts": stored_verdicts(con),
     }
+
+
+def structural_posterior(scenario: Scenario, observations: pl.DataFrame, day: date | None, seed: int):
+    """``models.calibration.calibrate`` with the draws cached under the cache directory (setting)."""
+    return calibrate(scenario, observations, as_of=day, seed=seed, cache_dir=get_settings().cache_dir)
 
 
 def stored_verdicts(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -342,12 +356,20 @@ PAIRED_PATHS = 4000
 SHARE_THRESHOLD = 0.5
 
 
-def _stored_scenario(con: duckdb.DuckDBPyConnection, sid: str) -> tuple[Scenario, int, int, str]:
-    resolved, seed, n_paths, metric = con.execute(
-        "SELECT resolved_json, seed, n_paths, metric FROM scenario_runs WHERE scenario_id = ?", [sid]
+def _stored_scenario(con: duckdb.DuckDBPyConnection, sid: str) -> tuple[Scenario, int, int, str, Any]:
+    """(scenario, seed, paths, metric, structural posterior) of a stored run.
+
+    The posterior is the run's own (same scenario, warehouse observations of its vintage, seed):
+    read from the calibration cache, so redrawing the paths does not sample again.
+    """
+    resolved, seed, n_paths, metric, day = con.execute(
+        "SELECT resolved_json, seed, n_paths, metric, as_of FROM scenario_runs WHERE scenario_id = ?", [sid]
     ).fetchall()[0]
     n = min(int(n_paths or PAIRED_PATHS), PAIRED_PATHS)
-    return Scenario.model_validate(json.loads(resolved)), int(seed), n, metric or DEFAULT_AI_METRIC
+    scenario = Scenario.model_validate(json.loads(resolved))
+    observations = as_of(read_observations(con), day)
+    posterior = structural_posterior(scenario, observations, day, int(seed))
+    return scenario, int(seed), n, metric or DEFAULT_AI_METRIC, posterior
 
 
 def paired_differences(con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str) -> dict[str, Any]:
@@ -361,11 +383,11 @@ def paired_differences(con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str) -
     """
     from models.montecarlo import structural_paths
 
-    scen_a, seed_a, n_a, metric_a = _stored_scenario(con, sid_a)
-    scen_b, seed_b, n_b, metric_b = _stored_scenario(con, sid_b)
+    scen_a, seed_a, n_a, metric_a, post_a = _stored_scenario(con, sid_a)
+    scen_b, seed_b, n_b, metric_b, post_b = _stored_scenario(con, sid_b)
     n = min(n_a, n_b)
-    pa = structural_paths(scen_a, seed=seed_a, n_paths=n, metric=metric_a)
-    pb = structural_paths(scen_b, seed=seed_b, n_paths=n, metric=metric_b)
+    pa = structural_paths(scen_a, seed=seed_a, n_paths=n, metric=metric_a, calibration=post_a)
+    pb = structural_paths(scen_b, seed=seed_b, n_paths=n, metric=metric_b, calibration=post_b)
     years_a, years_b = list(scen_a.horizon.years), list(scen_b.horizon.years)
     out: dict[str, list[dict]] = {}
     for segment in pa:

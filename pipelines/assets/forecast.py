@@ -15,39 +15,17 @@ from pipelines.resources import WarehouseResource
 GROUP = "forecast"
 
 
-@dg.asset(
-    name="substitution_forecast",
-    group_name=GROUP,
-    deps=["observations"],
-    kinds={"duckdb", "python"},
-    description="p10/p50/p90 domestic share per segment, year and model for every shipped scenario "
-    "(models/scenarios/*.yaml); one row per run in scenario_runs.",
-)
-def substitution_forecast(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+def _store_shipped_scenarios(context: dg.AssetExecutionContext, con) -> dg.MaterializeResult:
     runs = []
-    with warehouse.connection() as con:
-        for path in shipped_scenarios():
-            out = run_and_store_scenario(con, path)
-            context.log.info(f"{path.name}: scenario_id {out['scenario_id']}")
-            runs.append({"file": path.name, "scenario_id": out["scenario_id"]})
+    for path in shipped_scenarios():
+        out = run_and_store_scenario(con, path)
+        context.log.info(f"{path.name}: scenario_id {out['scenario_id']}")
+        runs.append({"file": path.name, "scenario_id": out["scenario_id"]})
     return dg.MaterializeResult(metadata={"runs": dg.MetadataValue.json(runs), "scenarios": len(runs)})
 
 
-@dg.asset(
-    name="forecast_backtest",
-    group_name=GROUP,
-    deps=["observations"],
-    kinds={"duckdb", "python"},
-    description="Vintage backtests (MAE, CRPS, interval score, p10-p90 coverage) of every curve, the "
-    "ensemble and naive last-value / linear-trend forecasts, per segment and metric.",
-)
-def forecast_backtest(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    with warehouse.connection() as con:
-        doc = run_and_store_backtest(con)
+def _store_backtest(context: dg.AssetExecutionContext, con) -> dg.MaterializeResult:
+    doc = run_and_store_backtest(con)
     for verdict in doc["verdicts"]:
         context.log.info(verdict["message"])
     return dg.MaterializeResult(
@@ -57,6 +35,37 @@ def forecast_backtest(
             "pooled_coverage": dg.MetadataValue.json(doc["pooled_coverage"]),
         }
     )
+
+
+def _forecast_asset(name: str, description: str, body) -> dg.AssetsDefinition:
+    """A forecast-group asset (after ``observations``) that runs ``body(context, connection)``."""
+
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        deps=["observations"],
+        kinds={"duckdb", "python"},
+        description=description,
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with warehouse.connection() as con:
+            return body(context, con)
+
+    return _asset
+
+
+substitution_forecast = _forecast_asset(
+    "substitution_forecast",
+    "p10/p50/p90 domestic share per segment, year and model for every shipped scenario "
+    "(models/scenarios/*.yaml); one row per run in scenario_runs.",
+    _store_shipped_scenarios,
+)
+forecast_backtest = _forecast_asset(
+    "forecast_backtest",
+    "Vintage backtests (MAE, CRPS, interval score, p10-p90 coverage) of every curve, the "
+    "ensemble and naive last-value / linear-trend forecasts, per segment and metric.",
+    _store_backtest,
+)
 
 
 class ScenarioRerunConfig(dg.Config):
@@ -80,17 +89,19 @@ def rerun_scenario(
     return out["scenario_id"]
 
 
-substitution_forecast_valid = table_check(
-    "substitution_forecast",
-    min_rows=1,
-    conditions=("p10 <= p50 AND p50 <= p90", "p10 >= 0 AND p90 <= 1"),
-)
-forecast_backtest_valid = table_check(
-    "forecast_backtest",
-    min_rows=0,
-    conditions=(
-        "mape IS NULL OR mape >= 0",
-        "coverage_p10_p90 IS NULL OR coverage_p10_p90 BETWEEN 0 AND 1",
-        "crps IS NULL OR crps >= 0",
+# (table, least rows, conditions every row meets)
+_CHECKS = (
+    ("substitution_forecast", 1, ("p10 <= p50 AND p50 <= p90", "p10 >= 0 AND p90 <= 1")),
+    (
+        "forecast_backtest",
+        0,
+        (
+            "mape IS NULL OR mape >= 0",
+            "coverage_p10_p90 IS NULL OR coverage_p10_p90 BETWEEN 0 AND 1",
+            "crps IS NULL OR crps >= 0",
+        ),
     ),
+)
+substitution_forecast_valid, forecast_backtest_valid = (
+    table_check(table, min_rows=rows, conditions=conditions) for table, rows, conditions in _CHECKS
 )
