@@ -65,7 +65,10 @@ class Settings(BaseSettings):
         "FABSCOPE_LIVE", False, "merge the live Federal Register and Consolidated Screening List connectors"
     )
     cache_dir: Path = _env(
-        "FABSCOPE_CACHE_DIR", Path("data") / "cache", "download cache of the live connectors (CSL CSV)"
+        "FABSCOPE_CACHE_DIR",
+        Path("data") / "cache",
+        "cache folder: downloads of the live connectors (CSL CSV) and the forecasts' posterior draws "
+        "(calibration/)",
     )
     dagster_home: Path = _env(
         "DAGSTER_HOME", Path("data") / "dagster", "the Dagster instance folder (runs, logs, schedules)"
