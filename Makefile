@@ -27,12 +27,11 @@ demo: $(VENV)/.installed
 	$(BIN)/fabscope serve --db $(DB) --port $(PORT)
 
 ## test: set up with the dev extras and run the whole pytest suite (browser tests in headless Chromium)
-# One session, so the refreshed warehouse is built once; three workers on two cores: the browser tests
-# (one xdist group, run in turn on one worker) mostly wait on Chromium, the other two use the CPU.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n 3 --dist loadgroup --headless
+	$(BIN)/pytest -n 2 -m "not browser"
+	$(BIN)/pytest --headless -m browser
 
 ## check: the fast loop: ruff and every test not marked slow or browser, in parallel
 check: $(VENV)/.installed-dev
