@@ -17,7 +17,8 @@ Scores over all (origin, held-back row) pairs, unweighted (the *published* p50 a
 the quantiles of the sampled paths, are scored, not the fitted mean curve):
 
 - ``mae`` (|p50 - observed|), ``mape`` (rows with observed > ``MAPE_FLOOR``, else None);
-- ``crps``: continuous ranked probability score of the sampled paths (``properscoring``);
+- ``crps``: continuous ranked probability score of the sampled paths (``crps_ensemble``, equal to
+  ``properscoring.crps_ensemble`` to rounding);
 - ``interval_score``: the 80% interval score (Gneiting & Raftery 2007, eq. 43),
   (u - l) + (2 / 0.2) * ((l - y)+ + (y - u)+);
 - ``coverage_p10_p90``; ``n_origins``, ``n_points``, ``horizon_years``;
@@ -87,11 +88,25 @@ def interval_score(
     return (hi - lo) + (2.0 / alpha) * (np.maximum(lo - obs, 0.0) + np.maximum(obs - hi, 0.0))
 
 
+def crps_ensemble(obs: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """CRPS of each observation ``obs[i]`` against the equally weighted ensemble ``members[i, :]`` (units
+    of the data): E|X - y| - E|X - X'| / 2 (Gneiting & Raftery 2007, eq. 21), the second term from the
+    sorted members, sum_ij |x_i - x_j| = 2 sum_i (2i - m - 1) x_(i), in O(m log m) where
+    ``properscoring.crps_ensemble`` forms all m^2 differences (2000 paths: 4e6 per observation). Same
+    estimator, equal to it to rounding; ensembles holding NaN go to properscoring (it skips them)."""
+    if np.isnan(members).any():
+        return ps.crps_ensemble(obs, members)
+    x = np.sort(members, axis=-1)
+    m = x.shape[-1]
+    spread = ((2.0 * np.arange(1, m + 1) - m - 1) * x).sum(axis=-1) / (m * m)
+    return np.abs(x - obs[..., None]).mean(axis=-1) - spread
+
+
 def _scores(paths: np.ndarray, obs: np.ndarray) -> dict[str, np.ndarray]:
     q10, q50, q90 = np.quantile(paths, (0.1, 0.5, 0.9), axis=0)
     return {
         "abs_err": np.abs(q50 - obs),
-        "crps": ps.crps_ensemble(obs, paths.T),
+        "crps": crps_ensemble(obs, paths.T),
         "interval": interval_score(q10, q90, obs),
         "covered": (q10 <= obs) & (obs <= q90),
         "obs": obs,

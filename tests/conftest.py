@@ -93,18 +93,49 @@ def _shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-def _build_once(tmp_path_factory: pytest.TempPathFactory, name: str, build) -> Path:
-    """``build(path)`` run by the first worker that asks; the others wait for it and reuse the file."""
-    from filelock import FileLock
+def _build_once(tmp_path_factory: pytest.TempPathFactory, name: str, build, wait: bool = True) -> Path:
+    """``build(path)`` run by the first worker that asks; the others wait for it and reuse the file.
+
+    With ``wait=False`` a worker that finds another one building returns at once (the file may not be
+    there yet)."""
+    from filelock import FileLock, Timeout
 
     folder = _shared_dir(tmp_path_factory) / name
     folder.mkdir(parents=True, exist_ok=True)
     target, done = folder / "fabscope.duckdb", folder / "done"
-    with FileLock(str(folder / ".lock")):
-        if not done.exists():
-            build(target)
-            done.touch()
+    try:
+        with FileLock(str(folder / ".lock"), timeout=-1 if wait else 0):
+            if not done.exists():
+                build(target)
+                done.touch()
+    except Timeout:
+        pass
     return target
+
+
+@pytest.fixture(scope="session")
+def build_once(tmp_path_factory: pytest.TempPathFactory):
+    """``build_once(name, build)``: the warehouse path ``build(path)`` wrote, built once per session by
+    the first xdist worker that asks and reused by the others (for results several tests read)."""
+    return lambda name, build: _build_once(tmp_path_factory, name, build)
+
+
+def _needs_refreshed_db(item: pytest.Item) -> bool:
+    return "refreshed_db" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the session for two xdist workers: slow and browser tests first (long tests at the end
+    would leave one worker idle), tests on the shared refreshed warehouse after the others of their
+    group (the first worker builds it, ``_build_refreshed_db_early``, while the other runs tests that
+    do not need it). A stable sort: within a group, the collection order."""
+    items.sort(
+        key=lambda item: (
+            not (item.get_closest_marker("slow") or item.get_closest_marker("browser")),
+            _needs_refreshed_db(item),
+        )
+    )
 
 
 def _refresh(db: Path) -> None:
@@ -128,6 +159,18 @@ def refreshed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Treat it as read-only (``db_copy`` gives a writable copy).
     """
     return _build_once(tmp_path_factory, "refreshed", _refresh)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _build_refreshed_db_early(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Under pytest-xdist, when some test of the session needs ``refreshed_db``, the first worker to
+    start builds it before its first test; the others do not wait for it until a test of theirs needs it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and any(map(_needs_refreshed_db, request.session.items)):
+        # a failure is not this test's: the tests that need the warehouse build it again and report why
+        with contextlib.suppress(Exception):
+            _build_once(tmp_path_factory, "refreshed", _refresh, wait=False)
 
 
 @pytest.fixture
@@ -221,12 +264,22 @@ class ReaderReport:
     errors: str = ""
 
 
+@pytest.fixture(scope="session")
+def reading_in():
+    """``with reading_in(folder)(db, sql) as seen:`` ``concurrent_reader`` with its files in ``folder``
+    (for session fixtures, which have no ``tmp_path``)."""
+    return _concurrent_reader
+
+
 @pytest.fixture
 def concurrent_reader(tmp_path: Path):
     """``with concurrent_reader(db, sql) as seen:`` a separate process reads ``db`` read-only in a loop
     while the block runs; ``sql`` returns one row ``(state, consistent)``. After the block, ``seen``
     (a ``ReaderReport``) says how many reads worked and failed (an exception or an inconsistent row)."""
+    return _concurrent_reader(tmp_path)
 
+
+def _concurrent_reader(tmp_path: Path):
     @contextlib.contextmanager
     def run(db: Path, sql: str):
         stop, out = tmp_path / "reader.stop", tmp_path / "reader.out"
