@@ -203,6 +203,23 @@ def event_study(db: DbPath, event_id: str | None = None) -> QueryResult:
     )
 
 
+def event_study_id(db: DbPath, event_id: str | None) -> str | None:
+    """The event id the event study stores ``event_id``'s rows under: itself, or the first action of its
+    date when several were announced together (``event_study.event_ids``); None when none is stored."""
+    if not event_id:
+        return None
+    res = _run(
+        db,
+        "event_study",
+        "SELECT event_id FROM event_study WHERE event_id = ? "
+        "OR list_contains(string_split(coalesce(event_ids, ''), ';'), ?) ORDER BY event_id <> ? LIMIT 1",
+        [event_id, event_id, event_id],
+        what="event-study",
+    )
+    ids = _values(res, "event_id")
+    return ids[0] if ids else None
+
+
 def event_study_cross_section(
     db: DbPath, event_id: str | None = None, window: str | None = None
 ) -> QueryResult:

@@ -10,14 +10,24 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from app import queries as q
 from app.dashboard import components as ui
 from app.dashboard import scenario_edit as se
+from app.dashboard import share
 from app.dashboard.errors import error_text
 from app.dashboard.pages import forecasts_views as views
-from app.dashboard.views_common import SEGMENT_LABELS, restored, share_query
+from app.dashboard.views_common import SEGMENT_LABELS
 from fabscope.errors import FabscopeError
 
 dash.register_page(__name__, path="/forecasts", name="Forecasts", title="fabscope · Forecasts", order=5)
 
 SEGMENTS = tuple(SEGMENT_LABELS)
+SHARE = "forecast-share"
+STATE = {
+    "segment": ("forecast-segment", "value"),
+    "runs": ("forecast-scenarios", "value"),
+    "model": ("forecast-model", "value"),
+    "a": ("compare-a", "value"),
+    "b": ("compare-b", "value"),
+}
+"""What of the page its link holds (``share``): segment, fan runs, model, compared runs."""
 
 
 # ---- logic behind the callbacks (plain functions) ----------------------------------------
@@ -215,12 +225,8 @@ def _editor(seed: int, paths: int) -> html.Div:
 def layout(**query: object) -> html.Div:
     """The page; its state (segment, runs, model, compared runs) restored from the URL ``query``."""
     table, run_opts, a, b, fan_opts, fan_ids = run_list(ui.current_db())
-    run_ids = [o["value"] for o in run_opts]
-    segment = restored(query, "segment", list(SEGMENT_LABELS), SEGMENTS[0])
-    fan_ids = restored(query, "runs", [o["value"] for o in fan_opts], fan_ids, many=True)
-    model = restored(query, "model", list(views.FAN_MODELS), "structural")
-    a, b = restored(query, "a", run_ids, a), restored(query, "b", run_ids, b)
-    return html.Div(
+    segment, model = SEGMENTS[0], "structural"
+    tree = html.Div(
         [
             ui.page_header(
                 "Forecasts",
@@ -242,7 +248,7 @@ def layout(**query: object) -> html.Div:
                         placeholder="pick runs",
                     ),
                     ui.picker("Model", "forecast-model", views.FAN_MODELS, model, width=160, clearable=False),
-                    html.A("Link to this view", id="forecast-share", href="", className="btn btn-small"),
+                    share.share_control(SHARE),
                 ],
             ),
             ui.chart_card(
@@ -285,6 +291,7 @@ def layout(**query: object) -> html.Div:
             ),
         ]
     )
+    return share.restore(tree, query, STATE)
 
 
 # ---- callbacks ---------------------------------------------------------------------------
@@ -391,17 +398,7 @@ def _backtest(segment: str) -> Any:
     return ui.data_table(frame, table_id="forecast-backtest-table", formats=formats, page_size=12)
 
 
-@callback(
-    Output("forecast-share", "href"),
-    Input("forecast-segment", "value"),
-    Input("forecast-scenarios", "value"),
-    Input("forecast-model", "value"),
-    Input("compare-a", "value"),
-    Input("compare-b", "value"),
-)
-def _share(segment: str, runs: list[str] | None, model: str, a: str | None, b: str | None) -> str:
-    """The link that reopens this page as it is now (state in the query string)."""
-    return "/forecasts" + share_query({"segment": segment, "runs": runs, "model": model, "a": a, "b": b})
+share.register("/forecasts", SHARE, STATE)
 
 
 @callback(Output("editor-upload", "contents"), Input("editor-discard", "n_clicks"), prevent_initial_call=True)
