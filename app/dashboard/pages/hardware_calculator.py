@@ -8,6 +8,7 @@ the refusal next to its control.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, get_args
 
 import numpy as np
@@ -94,18 +95,60 @@ def llm_rows(res: LlmServeResult) -> list[tuple[str, str]]:
         )
     rows += [
         ("layout", res.layout),
-        (
-            "memory per chip",
-            f"{res.weights_gb_per_chip:.1f} GB weights + {res.kv_gb_per_chip:.1f} GB KV"
-            f" of {res.usable_gb_per_chip:.0f} GB usable",
-        ),
+        ("memory fit", memory_fit(res)),
         ("max batch (memory)", f"{res.max_batch:,}"),
+        *validation_rows(res.phase),
     ]
     if res.cost_per_mtok_usd is not None:
         rows.append(("cost per million tokens", f"${res.cost_per_mtok_usd:,.3f} (estimate)"))
     rows += [("note", note) for note in res.notes]
     if res.layout_note:
         rows.append(("layout rule", res.layout_note))
+    return rows
+
+
+def memory_fit(res: LlmServeResult) -> str:
+    """Whether weights + KV cache fit the usable HBM per chip, as the simulator's result says
+    (``fits_memory``; GB figures from the result)."""
+    used = res.weights_gb_per_chip + res.kv_gb_per_chip
+    verdict = "fits" if res.fits_memory else "does NOT fit"
+    return (
+        f"{verdict}: {res.weights_gb_per_chip:.1f} GB weights + {res.kv_gb_per_chip:.1f} GB KV = {used:.1f} GB"
+        f" of {res.usable_gb_per_chip:.0f} GB usable HBM per chip ({used / res.usable_gb_per_chip:.0%})"
+    )
+
+
+@lru_cache(maxsize=1)
+def _validation() -> dict[str, Any]:
+    from hardware_sim.accelerators.validation import validate
+
+    return validate()
+
+
+def validation_rows(phase: str) -> list[tuple[str, str]]:
+    """The simulator's validation against published serving figures (``hardware_sim`` validation, as
+    ``fabscope sim validate`` reports it): the geometric-mean error over every serving case, in-sample
+    and leave-one-source-out, and the error of each published case of this ``phase``."""
+    doc = _validation()
+    summary = doc["summary"]["serving"]
+    plain, loso = summary["plain"], summary["loso"]
+    rows = [
+        (
+            "validation error (tokens/s)",
+            f"±{plain['geo_mean_error_pct']:.0f}% geometric mean over {plain['n']} published serving cases "
+            f"(leave-one-source-out ±{loso['geo_mean_error_pct']:.0f}%; worst ×{plain['worst_factor']:.2f})",
+        )
+    ]
+    cases = [c for c in doc["cases"] if c["kind"] == "serving" and phase in c["id"]]
+    if cases:
+        rows.append(
+            (
+                f"published {phase} cases",
+                "; ".join(
+                    f"{c['id']} {c['error_pct']:+.0f}% (LOSO {c['loso_error_pct']:+.0f}%)" for c in cases
+                ),
+            )
+        )
     return rows
 
 
