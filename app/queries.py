@@ -444,13 +444,29 @@ def substitution_forecast(
     )
 
 
-def scenario_runs(db: DbPath) -> QueryResult:
-    """Stored scenario runs (id, name, file, seed, paths, years, warehouse version), newest first."""
+def scenario_runs(db: DbPath, metric: str | None = None) -> QueryResult:
+    """Stored scenario runs (id, name, file, seed, paths, years, warehouse version, AI-accelerator
+    ``metric``: units | h100e), newest first; only those of ``metric`` when given."""
     return _run(
         db,
         "scenario_runs",
-        "SELECT scenario_id, name, file, seed, n_paths, start_year, end_year, warehouse_version, created_at "
-        "FROM scenario_runs ORDER BY created_at DESC NULLS LAST, scenario_id",
+        "SELECT scenario_id, name, file, seed, n_paths, start_year, end_year, warehouse_version, created_at, "
+        "coalesce(metric, 'units') AS metric FROM scenario_runs "
+        "WHERE (?::VARCHAR IS NULL OR coalesce(metric, 'units') = ?::VARCHAR) "
+        "ORDER BY created_at DESC NULLS LAST, scenario_id",
+        [metric, metric],
+        what="scenario-run",
+    )
+
+
+def scenario_run_spec(db: DbPath, scenario_id: str) -> QueryResult:
+    """What reproduces a stored run's paths: its resolved scenario (JSON), seed, paths and metric."""
+    return _run(
+        db,
+        "scenario_runs",
+        "SELECT scenario_id, resolved_json, seed, n_paths, coalesce(metric, 'units') AS metric "
+        "FROM scenario_runs WHERE scenario_id = ?",
+        [scenario_id],
         what="scenario-run",
     )
 
