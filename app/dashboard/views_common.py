@@ -120,3 +120,20 @@ def groups(frame: pl.DataFrame, column: str) -> Iterator[tuple[int, Any, pl.Data
 def points(x: Sequence[Any], y: Sequence[Any], name: str, marker: dict[str, Any], **hover: Any) -> go.Scatter:
     """A markers-only trace (``hover``: ``text``, ``customdata``, ``hovertemplate``)."""
     return go.Scatter(x=list(x), y=list(y), mode="markers", name=name, marker=marker, **hover)
+
+
+def ranked_bars(
+    frame: pl.DataFrame, x: str, y: str, hover_columns: Sequence[str], hovertemplate: str, *, colour: str
+) -> go.Figure:
+    """One bar per row of ``frame`` (``x`` labels, ``y`` heights, tallest first), ``hover_columns`` as the
+    hover's ``customdata`` (``%{customdata[i]}`` in ``hovertemplate``)."""
+    ranked = frame.sort(y, descending=True)
+    return go.Figure(
+        go.Bar(
+            x=ranked[x].to_list(),
+            y=ranked[y].to_list(),
+            marker_color=colour,
+            customdata=ranked.select(hover_columns).rows(),
+            hovertemplate=hovertemplate,
+        )
+    )

@@ -13,7 +13,6 @@ from app.dashboard import components as ui
 from app.dashboard import share
 from app.dashboard.pages import capacity_calculators as calc
 from app.dashboard.pages import capacity_views as views
-from app.dashboard.pages.calculator_widgets import message_id
 
 dash.register_page(
     __name__, path="/capacity", name="Capacity & tooling", title="fabscope · Capacity", order=3
@@ -159,9 +158,9 @@ def _update_supply(scenario_id: str | None) -> tuple:
 @callback(
     *ui.card_outputs("cap-etch"),
     Output("etch-answer-wrap", "children"),
-    *[Output(message_id(control_id), "children") for control_id, _ in calc.ETCH_CONTROLS.values()],
+    *calc.ETCH.message_outputs(),
     Input("etch-mode", "value"),
-    *[Input(control_id, "value") for control_id, _ in calc.ETCH_CONTROLS.values()],
+    *calc.ETCH.inputs(),
 )
 def _update_etch(mode: str, layers: Any, ar: Any, chem: Any, chambers: Any) -> tuple:
     view, answer, messages = calc.etch_outputs(mode, layers, ar, chem, chambers)
@@ -171,8 +170,8 @@ def _update_etch(mode: str, layers: Any, ar: Any, chem: Any, chambers: Any) -> t
 @callback(
     *ui.card_outputs("cap-fab"),
     Output("fab-answer-wrap", "children"),
-    *[Output(message_id(control_id), "children") for control_id, _ in calc.FAB_CONTROLS.values()],
-    *[Input(control_id, "value") for control_id, _ in calc.FAB_CONTROLS.values()],
+    *calc.FAB.message_outputs(),
+    *calc.FAB.inputs(),
 )
 def _update_fab(process: Any, wspm: Any) -> tuple:
     view, answer, messages = calc.fab_outputs(process, wspm)

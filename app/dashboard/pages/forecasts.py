@@ -112,6 +112,12 @@ def run_list(
     """Run table, compare options, default A (baseline) and B (newest other), fan options and defaults
     (the runs made with ``metric`` when given)."""
     runs = q.scenario_runs(db, metric)
+    if runs.empty and metric and q.scenario_runs(db).ok:  # runs stored, none with this metric
+        reason = (
+            f"no run stored with metric {metric} — run one from the editor below with this metric, or "
+            f"`fabscope forecast run models/scenarios/baseline.yaml --metric {metric}`"
+        )
+        return ui.empty_state(reason, title="Stored runs"), [], None, None, [], []
     if runs.empty:
         ids = q.forecast_scenarios(db)
         opts = ui.id_options(ids)

@@ -13,7 +13,6 @@ from app.dashboard import components as ui
 from app.dashboard import share
 from app.dashboard.pages import hardware_calculator as calc
 from app.dashboard.pages import hardware_views as views
-from app.dashboard.pages.calculator_widgets import message_id
 
 dash.register_page(__name__, path="/hardware", name="Hardware", title="fabscope · Hardware", order=4)
 
@@ -181,8 +180,8 @@ def _update_systems(ids: list[str] | None, unit: str) -> tuple:
 @callback(
     *ui.card_outputs("hw-llm"),
     Output("llm-answer-wrap", "children"),
-    *[Output(message_id(control_id), "children") for control_id, _ in calc.LLM_CONTROLS.values()],
-    *[Input(control_id, "value") for control_id, _ in calc.LLM_CONTROLS.values()],
+    *calc.LLM.message_outputs(),
+    *calc.LLM.inputs(),
 )
 def _update_llm(*values: Any) -> tuple:
     view, answer, messages = calc.llm_outputs(*values)

@@ -17,13 +17,7 @@ import polars as pl
 from dash import dcc, html
 
 from app.dashboard import components as ui
-from app.dashboard.pages.calculator_widgets import (
-    answer_of,
-    calculator_outputs,
-    control_with_message,
-    default_of,
-    number_box,
-)
+from app.dashboard.pages.calculator_widgets import Calculator, control_with_message, default_of, number_box
 from app.dashboard.views_common import View
 from hardware_sim.accelerators.catalog import llm_ids, system_ids
 from hardware_sim.api import RequestRefused
@@ -74,7 +68,7 @@ def llm_request(
 def llm_answer(*values: Any) -> LlmServeResult | RequestRefused:
     """The calculator's answer for the control values (in :data:`LLM_CONTROLS` order): the simulator's
     result, or the refusal of the inputs."""
-    return answer_of(lambda: llm_request(*values))
+    return LLM.answer(*values)
 
 
 def llm_rows(res: LlmServeResult) -> list[tuple[str, str]]:
@@ -233,7 +227,11 @@ def llm_view(res: LlmServeResult, *, height: int = 340) -> View:
 def llm_outputs(*values: Any) -> tuple[View, Any, list[str]]:
     """Everything the card shows for the control values (in :data:`LLM_CONTROLS` order): (view, answer
     panel, message beside each control)."""
-    return calculator_outputs(llm_answer(*values), LLM_CONTROLS, "llm-answer", llm_view, llm_rows, 340)
+    return LLM.outputs(*values)
+
+
+LLM = Calculator(LLM_CONTROLS, "llm-answer", llm_request, llm_view, llm_rows, 340)
+"""The LLM serving calculator."""
 
 
 def llm_card() -> html.Div:

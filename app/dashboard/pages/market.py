@@ -177,6 +177,8 @@ def layout(**query: object) -> html.Div:
     if rng.ok:
         first, last = rng.frame.item(0, "first"), rng.frame.item(0, "last")
         start, end = views.default_range(first, last)
+        if query.get("range") in tools.PRESETS:  # a link with a preset: the preset's dates
+            start, end = tools.preset_range(str(query["range"]), first, last)
     available = set(labels)
     defaults = [t for t in views.DEFAULT_TICKERS if t in available] or list(labels)[:3]
     cats = q.export_control_categories(db)
