@@ -115,7 +115,7 @@ def test_market_presets_drawdown_relative_events_and_price_reaction(dash_app, ap
     )
     dash_app.wait_for_element("#market-reaction-table", timeout=20)
     table = dash_app.find_element("#market-reaction-table").text
-    assert "NVDA" in table and f"{stored['car'][0]:+.2%}" in table
+    assert "NVDA" in table and f"{stored['car'][0]:+.2%}".replace("-", "\u2212") in table  # d3's minus sign
     dash_app.wait_for_contains_text("#market-event", "2025-04-15", timeout=15)  # the event-study card follows
     next(e for e in dash_app.find_elements("#market-range label") if e.text.strip() == "1Y").click()
     start = tools.preset_range("1Y", first, last)[0].isoformat()

@@ -122,7 +122,9 @@ def exceedance(db: str, scenario_id: str | None, segment: str, threshold: float)
 def statements(rows: pl.DataFrame, segment: str, scenario_id: str | None) -> list[str]:
     """'P(domestic share of AI accelerators > 50% in 2027) = 62%' for each year of ``rows``."""
     if rows.is_empty():
-        return [f"no stored run {scenario_id or ''} to state probabilities from".strip()]
+        return [
+            f"no stored run {scenario_id} to state probabilities from" if scenario_id else "pick a stored run"
+        ]
     label = SEGMENT_LABELS.get(segment, segment)
     return [
         f"P(domestic share of {label} > {r['threshold']:.0%} in {r['year']}) = {r['p_above']:.0%}"
@@ -178,7 +180,13 @@ def card(run_options: list[dict[str, str]], run_id: str | None, years: list[int]
             ui.picker(
                 "Run explained", "forecast-explain-run", run_options, run_id, wide=True, clearable=False
             ),
-            ui.picker("Year", "forecast-explain-year", [str(y) for y in years], str(default_year), width=110),
+            ui.picker(
+                "Year",
+                "forecast-explain-year",
+                [str(y) for y in years],
+                str(default_year) if default_year else None,
+                width=110,
+            ),
             ui.control(
                 "x (domestic share, %)",
                 dcc.Input(
@@ -209,7 +217,8 @@ def tornado_outputs(db: str, run_id: str | None, year: Any, segment: str, thresh
     except FabscopeError as exc:  # a run gone from the warehouse: say so on the chart
         view = empty_view(error_text(exc), height=360)
         return (*view.card_outputs, view.note, [])
-    view = tornado_view(doc, segment, int(year) if year not in (None, "") else None)
+    year = int(year) if str(year).isdigit() else None
+    view = tornado_view(doc, segment, year)
     try:
         x = float(threshold)
     except (TypeError, ValueError):
@@ -225,9 +234,7 @@ def tornado_outputs(db: str, run_id: str | None, year: Any, segment: str, thresh
             [html.Li(f"x must be in 0..100 %, got {x:g}", className="error-text")],
         )
     rows = exceedance(db, run_id, segment, x / 100)
-    chosen = (
-        rows.filter(pl.col("year") == int(year)) if year not in (None, "") and not rows.is_empty() else rows
-    )
+    chosen = rows.filter(pl.col("year") == year) if year is not None and not rows.is_empty() else rows
     items = [html.Li(s) for s in statements(chosen if not chosen.is_empty() else rows, segment, run_id)]
     if not rows.is_empty():
         by_year = " · ".join(f"{r['year']} {r['p_above']:.0%}" for r in rows.iter_rows(named=True))
