@@ -18,7 +18,7 @@ import pytest
 from app import queries as q
 from tests.browser import test_dashboard_browser as base
 
-pytestmark = base.pytestmark
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.timeout(360)]
 _visit, _wait_rendered, _severe, _trace_names = (
     base._visit,
     base._wait_rendered,
@@ -130,7 +130,7 @@ def test_market_presets_drawdown_relative_events_and_price_reaction(dash_app, ap
     )
     worst = dash_app.driver.execute_script(
         f"const g = document.querySelector('#{graph} .js-plotly-plot');"
-        "return Math.max(...g.data.filter(t => !t.yaxis).flatMap(t => Array.from(t.y)));"
+        "return Math.max(...g._fullData.filter(t => t.mode === 'lines').flatMap(t => Array.from(t.y)));"
     )
     assert worst <= 1e-9  # a drawdown never exceeds its running peak
 
