@@ -337,13 +337,10 @@ def policy_date_range(db: DbPath) -> QueryResult:
 # ---- capacity & tooling -------------------------------------------------------------------
 def fab_capacity(db: DbPath) -> QueryResult:
     """Fab capacity rows (wafer starts/month in the fab's wafer size) by company, fab, node, year."""
-    return _run(
-        db,
-        "fab_capacity",
-        "SELECT company, fab, country, product, node_class, wafer_size_mm, capacity_wspm, year, status, "
-        "source, flag FROM fab_capacity ORDER BY year, company, fab",
-        what="fab-capacity",
+    columns = (
+        "company, fab, country, product, node_class, wafer_size_mm, capacity_wspm, year, status, source, flag"
     )
+    return _rows(db, "fab_capacity", columns, "year, company, fab", what="fab-capacity")
 
 
 def tool_demand(db: DbPath, scenario_id: str | None = None) -> QueryResult:
@@ -380,24 +377,16 @@ def tool_domestic_share(db: DbPath) -> QueryResult:
 # ---- hardware -----------------------------------------------------------------------------
 def chip_specs(db: DbPath) -> QueryResult:
     """Accelerator specs (TFLOP/s, GB, TB/s, GB/s, W) per chip id."""
-    return _run(
-        db,
-        "chip_specs",
-        "SELECT id, vendor, bf16_tflops, int8_tops, hbm_gb, hbm_tbps, scaleup_gbps, tdp_w, sources, flag, "
-        "source FROM chip_specs ORDER BY vendor, id",
-        what="chip",
+    columns = (
+        "id, vendor, bf16_tflops, int8_tops, hbm_gb, hbm_tbps, scaleup_gbps, tdp_w, sources, flag, source"
     )
+    return _rows(db, "chip_specs", columns, "vendor, id", what="chip")
 
 
 def system_perf(db: DbPath) -> QueryResult:
     """System totals (PFLOP/s, TB, TB/s, kW) and the component power breakdown (JSON, kW)."""
-    return _run(
-        db,
-        "system_perf",
-        "SELECT id, chips, bf16_pflops, hbm_tb, hbm_tbps, scaleup_tbps, power_kw, pflops_per_kw, "
-        "power_breakdown_kw, source FROM system_perf ORDER BY id",
-        what="system",
-    )
+    columns = "id, chips, bf16_pflops, hbm_tb, hbm_tbps, scaleup_tbps, power_kw, pflops_per_kw, power_breakdown_kw, source"
+    return _rows(db, "system_perf", columns, "id", what="system")
 
 
 # ---- forecasts ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
 from app.dashboard import components as ui
@@ -113,3 +114,15 @@ class Calculator:
     def inputs(self) -> list[Input]:
         """The callback inputs of the controls' values, in :attr:`controls` order."""
         return [Input(control_id, "value") for control_id, _ in self.controls.values()]
+
+
+def answer_marker(x: float, y: float, name: str, colour: str, hovertemplate: str | None = None) -> go.Scatter:
+    """The ★ that marks the calculator's answer on its curve."""
+    return go.Scatter(
+        x=[x],
+        y=[y],
+        mode="markers",
+        name=name,
+        marker={"size": 14, "symbol": "star", "color": colour},
+        hovertemplate=hovertemplate,
+    )

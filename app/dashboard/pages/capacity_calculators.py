@@ -15,7 +15,13 @@ import polars as pl
 from dash import dcc, html
 
 from app.dashboard import components as ui
-from app.dashboard.pages.calculator_widgets import Calculator, control_with_message, default_of, number_box
+from app.dashboard.pages.calculator_widgets import (
+    Calculator,
+    answer_marker,
+    control_with_message,
+    default_of,
+    number_box,
+)
 from app.dashboard.views_common import View, empty_view, ranked_bars
 from hardware_sim.api import RequestRefused
 from hardware_sim.api.fab import EtchRequest, EtchResult, FabRequest, FabResult, arde_curve
@@ -85,15 +91,7 @@ def etch_view(res: EtchResult, *, height: int = 320) -> View:
             hovertemplate="AR %{x:.0f}: %{y:.0f} nm/min<extra></extra>",
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[res.aspect_ratio],
-            y=[res.etch_rate_nm_min],
-            mode="markers",
-            name="your hole",
-            marker={"size": 13, "symbol": "star", "color": ui.DOMESTIC},
-        )
-    )
+    fig.add_trace(answer_marker(res.aspect_ratio, res.etch_rate_nm_min, "your hole", ui.DOMESTIC))
     ui.styled(
         fig, height=height, xaxis_title="aspect ratio (depth / diameter)", yaxis_title="etch rate, nm/min"
     )

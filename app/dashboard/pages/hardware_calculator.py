@@ -17,7 +17,13 @@ import polars as pl
 from dash import dcc, html
 
 from app.dashboard import components as ui
-from app.dashboard.pages.calculator_widgets import Calculator, control_with_message, default_of, number_box
+from app.dashboard.pages.calculator_widgets import (
+    Calculator,
+    answer_marker,
+    control_with_message,
+    default_of,
+    number_box,
+)
 from app.dashboard.views_common import View
 from hardware_sim.accelerators.catalog import llm_ids, system_ids
 from hardware_sim.api import RequestRefused
@@ -194,16 +200,8 @@ def llm_view(res: LlmServeResult, *, height: int = 340) -> View:
             "<extra></extra>",
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[res.batch],
-            y=[res.tokens_per_s_per_chip],
-            mode="markers",
-            name="your answer",
-            marker={"size": 14, "symbol": "star", "color": "#1f2933"},
-            hovertemplate="batch %{x}: %{y:,.0f} tok/s/chip<extra>answer</extra>",
-        )
-    )
+    hover = "batch %{x}: %{y:,.0f} tok/s/chip<extra>answer</extra>"
+    fig.add_trace(answer_marker(res.batch, res.tokens_per_s_per_chip, "your answer", "#1f2933", hover))
     ui.styled(
         fig,
         height=height,
