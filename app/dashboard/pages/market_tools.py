@@ -103,7 +103,10 @@ def drawdown(perf: pl.DataFrame) -> pl.DataFrame:
 
 def short_label(title: str | None, agency: str | None = None, width: int = 22) -> str:
     """A marker label of at most ``width`` characters: the agency and the title's first words."""
-    head = re.split(r"[(:;—–]", title or "", maxsplit=1)[0].strip()
+    title = (title or "").strip()
+    if agency and title.lower().startswith(f"{agency}:".lower()):  # "MOFCOM: gallium …" → "gallium …"
+        title = title[len(agency) + 1 :].strip()
+    head = re.split(r"[(:;—–]", title, maxsplit=1)[0].strip()
     text = f"{agency} {head}".strip() if agency and not head.startswith(str(agency)) else head
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
