@@ -280,6 +280,8 @@ def export_controls(
     db: DbPath, categories: Sequence[str] | None = None, start: date | None = None, end: date | None = None
 ) -> QueryResult:
     """Export-control actions (optionally of some categories / in a date range), oldest first."""
+    if categories is not None and not categories:
+        return _no_selection("category")
     return _rows(
         db,
         "export_controls",
