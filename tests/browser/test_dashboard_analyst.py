@@ -18,7 +18,12 @@ import pytest
 from app import queries as q
 from tests.browser import test_dashboard_browser as base
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.timeout(360)]
+# func_only: the shared warehouse build (a session fixture, minutes on a loaded machine) is not this test's time
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.xdist_group("browser"),
+    pytest.mark.timeout(240, func_only=True),
+]
 _visit, _wait_rendered, _severe, _trace_names = (
     base._visit,
     base._wait_rendered,
