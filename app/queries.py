@@ -121,6 +121,25 @@ def _no_selection(what: str) -> QueryResult:
     return QueryResult(pl.DataFrame(), f"pick at least one {what}")
 
 
+Filter = tuple[str, object]
+"""``(condition with one ?, value)``: a row filter of :func:`_rows`, left out when the value is None."""
+
+
+def _rows(db: DbPath, table: str, columns: str, order: str, *filters: Filter, what: str) -> QueryResult:
+    """``SELECT columns FROM table [WHERE …] ORDER BY order`` with the ``filters`` whose value is given
+    (``table``, ``columns`` and ``order`` are fixed text of this module, never user input)."""
+    given = [(cond, value) for cond, value in filters if value is not None]
+    where = " WHERE " + " AND ".join(cond for cond, _ in given) if given else ""
+    sql = f"SELECT {columns} FROM {table}{where} ORDER BY {order}"
+    return _run(db, table, sql, [value for _, value in given], what=what)
+
+
+def _distinct(db: DbPath, table: str, column: str, *, what: str) -> list:
+    """The distinct non-null values of ``column`` in ``table``, sorted (fixed names of this module)."""
+    sql = f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY 1"
+    return _values(_run(db, table, sql, what=what), column)
+
+
 # ---- warehouse-wide ----------------------------------------------------------------------
 def table_freshness(db: DbPath) -> QueryResult:
     """Per table: rows and when it was last written (``table_refreshes``), newest first."""
@@ -203,18 +222,36 @@ def event_study(db: DbPath, event_id: str | None = None) -> QueryResult:
     )
 
 
+def event_study_id(db: DbPath, event_id: str | None) -> str | None:
+    """The event id the event study stores ``event_id``'s rows under: itself, or the first action of its
+    date when several were announced together (``event_study.event_ids``); None when none is stored."""
+    if not event_id:
+        return None
+    res = _run(
+        db,
+        "event_study",
+        "SELECT event_id FROM event_study WHERE event_id = ? "
+        "OR list_contains(string_split(coalesce(event_ids, ''), ';'), ?) ORDER BY event_id <> ? LIMIT 1",
+        [event_id, event_id, event_id],
+        what="event-study",
+    )
+    ids = _values(res, "event_id")
+    return ids[0] if ids else None
+
+
 def event_study_cross_section(
     db: DbPath, event_id: str | None = None, window: str | None = None
 ) -> QueryResult:
     """The stored domestic-vs-foreign group tests of the event study (every stored column), per window,
     group and ``method`` (one event and/or window, or all); the statistics as the pipeline computed them
     (see :func:`column_docs` for their meaning), never a mean of t's."""
-    return _run(
+    return _rows(
         db,
         "event_study_cross_section",
-        "SELECT * FROM event_study_cross_section WHERE (?::VARCHAR IS NULL OR event_id = ?::VARCHAR) "
-        'AND (?::VARCHAR IS NULL OR "window" = ?::VARCHAR) ORDER BY event_id, "window", "group", method',
-        [event_id, event_id, window, window],
+        "*",
+        'event_id, "window", "group", method',
+        ("event_id = ?", event_id),
+        ('"window" = ?', window),
         what="event-study cross-section",
     )
 
@@ -245,38 +282,32 @@ def export_controls(
     """Export-control actions (optionally of some categories / in a date range), oldest first."""
     if categories is not None and not categories:
         return _no_selection("category")
-    return _run(
+    return _rows(
         db,
         "export_controls",
-        "SELECT event_id, announced_date, effective_date, agency, title, citation, category, source, flag, "
-        "notes FROM export_controls WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], category)) "
-        "AND (?::DATE IS NULL OR announced_date >= ?::DATE) AND (?::DATE IS NULL OR announced_date <= ?::DATE) "
-        "ORDER BY announced_date, event_id",
-        [_opt_list(categories), _opt_list(categories), start, start, end, end],
+        "event_id, announced_date, effective_date, agency, title, citation, category, source, flag, notes",
+        "announced_date, event_id",
+        ("list_contains(?::VARCHAR[], category)", _opt_list(categories)),
+        ("announced_date >= ?::DATE", start),
+        ("announced_date <= ?::DATE", end),
         what="export-control",
     )
 
 
 def export_control_categories(db: DbPath) -> list[str]:
     """Categories present in ``export_controls``."""
-    res = _run(
-        db,
-        "export_controls",
-        "SELECT DISTINCT category FROM export_controls WHERE category IS NOT NULL ORDER BY 1",
-        what="export-control",
-    )
-    return _values(res, "category")
+    return _distinct(db, "export_controls", "category", what="export-control")
 
 
 def entity_list(db: DbPath, start: date | None = None, end: date | None = None) -> QueryResult:
     """Entity List additions (Chinese chip-related firms), optionally added in a date range, oldest first."""
-    return _run(
+    return _rows(
         db,
         "entity_list",
-        "SELECT name, country, added_date, citation, event_id, source, flag, notes FROM entity_list "
-        "WHERE (?::DATE IS NULL OR added_date >= ?::DATE) AND (?::DATE IS NULL OR added_date <= ?::DATE) "
-        "ORDER BY added_date, name",
-        [start, start, end, end],
+        "name, country, added_date, citation, event_id, source, flag, notes",
+        "added_date, name",
+        ("added_date >= ?::DATE", start),
+        ("added_date <= ?::DATE", end),
         what="Entity List",
     )
 
@@ -308,40 +339,36 @@ def policy_date_range(db: DbPath) -> QueryResult:
 # ---- capacity & tooling -------------------------------------------------------------------
 def fab_capacity(db: DbPath) -> QueryResult:
     """Fab capacity rows (wafer starts/month in the fab's wafer size) by company, fab, node, year."""
-    return _run(
-        db,
-        "fab_capacity",
-        "SELECT company, fab, country, product, node_class, wafer_size_mm, capacity_wspm, year, status, "
-        "source, flag FROM fab_capacity ORDER BY year, company, fab",
-        what="fab-capacity",
+    columns = (
+        "company, fab, country, product, node_class, wafer_size_mm, capacity_wspm, year, status, source, flag"
     )
+    return _rows(db, "fab_capacity", columns, "year, company, fab", what="fab-capacity")
 
 
 def tool_demand(db: DbPath, scenario_id: str | None = None) -> QueryResult:
     """Per year and tool type: installed base (``count``), annual additions (``tools_new``) and that year's
     domestic share (one scenario or all)."""
-    return _run(
-        db,
-        "tool_demand",
-        "SELECT scenario_id, year, tool_type, count, tools_new, domestic_share, source FROM tool_demand "
-        "WHERE (?::VARCHAR IS NULL OR scenario_id = ?::VARCHAR) ORDER BY scenario_id, year, tool_type",
-        [scenario_id, scenario_id],
-        what="tool-demand",
-    )
+    return _by_scenario(db, "tool_demand", scenario_id)
 
 
 def tool_supply(db: DbPath, scenario_id: str | None = None) -> QueryResult:
     """New domestic tools demanded vs domestic vendors' supply (tools/year) per year and tool type
     (incl. groups such as ``deposition``), with coverage (fraction) and gap (tools); one scenario or all."""
-    return _run(
-        db,
-        "tool_supply",
-        "SELECT scenario_id, year, tool_type, tools_new, domestic_share, domestic_tools_new, domestic_supply, "
-        "coverage, gap, source, flag, notes FROM tool_supply "
-        "WHERE (?::VARCHAR IS NULL OR scenario_id = ?::VARCHAR) ORDER BY scenario_id, year, tool_type",
-        [scenario_id, scenario_id],
-        what="tool-supply",
-    )
+    return _by_scenario(db, "tool_supply", scenario_id)
+
+
+_SCENARIO_COLUMNS = {
+    "tool_demand": "scenario_id, year, tool_type, count, tools_new, domestic_share, source",
+    "tool_supply": "scenario_id, year, tool_type, tools_new, domestic_share, domestic_tools_new, domestic_supply, "
+    "coverage, gap, source, flag, notes",
+}
+
+
+def _by_scenario(db: DbPath, table: str, scenario_id: str | None) -> QueryResult:
+    """Rows of a per-scenario tooling table (one scenario or all), by scenario, year and tool type."""
+    order = "scenario_id, year, tool_type"
+    what = table.replace("_", "-")
+    return _rows(db, table, _SCENARIO_COLUMNS[table], order, ("scenario_id = ?", scenario_id), what=what)
 
 
 def tool_domestic_share(db: DbPath) -> QueryResult:
@@ -352,61 +379,40 @@ def tool_domestic_share(db: DbPath) -> QueryResult:
 # ---- hardware -----------------------------------------------------------------------------
 def chip_specs(db: DbPath) -> QueryResult:
     """Accelerator specs (TFLOP/s, GB, TB/s, GB/s, W) per chip id."""
-    return _run(
-        db,
-        "chip_specs",
-        "SELECT id, vendor, bf16_tflops, int8_tops, hbm_gb, hbm_tbps, scaleup_gbps, tdp_w, sources, flag, "
-        "source FROM chip_specs ORDER BY vendor, id",
-        what="chip",
+    columns = (
+        "id, vendor, bf16_tflops, int8_tops, hbm_gb, hbm_tbps, scaleup_gbps, tdp_w, sources, flag, source"
     )
+    return _rows(db, "chip_specs", columns, "vendor, id", what="chip")
 
 
 def system_perf(db: DbPath) -> QueryResult:
     """System totals (PFLOP/s, TB, TB/s, kW) and the component power breakdown (JSON, kW)."""
-    return _run(
-        db,
-        "system_perf",
-        "SELECT id, chips, bf16_pflops, hbm_tb, hbm_tbps, scaleup_tbps, power_kw, pflops_per_kw, "
-        "power_breakdown_kw, source FROM system_perf ORDER BY id",
-        what="system",
-    )
+    columns = "id, chips, bf16_pflops, hbm_tb, hbm_tbps, scaleup_tbps, power_kw, pflops_per_kw, power_breakdown_kw, source"
+    return _rows(db, "system_perf", columns, "id", what="system")
 
 
 # ---- forecasts ----------------------------------------------------------------------------
 def substitution_history(db: DbPath, segment: str | None = None) -> QueryResult:
     """Observed domestic shares (fractions) per segment/year; disagreeing sources are separate rows."""
-    return _run(
-        db,
-        "substitution_history",
-        "SELECT segment, year, domestic_share, metric, source, flag FROM substitution_history "
-        "WHERE (?::VARCHAR IS NULL OR segment = ?::VARCHAR) ORDER BY segment, year, source",
-        [segment, segment],
-        what="substitution-history",
+    columns = "segment, year, domestic_share, metric, source, flag"
+    order = "segment, year, source"
+    return _rows(
+        db, "substitution_history", columns, order, ("segment = ?", segment), what="substitution-history"
     )
 
 
 def substitution_outlooks(db: DbPath, segment: str | None = None) -> QueryResult:
     """Third-party forecasts of domestic share (fractions), shown beside ours."""
-    return _run(
-        db,
-        "substitution_outlooks",
-        "SELECT segment, year, domestic_share, metric, publisher, published, source, flag "
-        "FROM substitution_outlooks WHERE (?::VARCHAR IS NULL OR segment = ?::VARCHAR) "
-        "ORDER BY segment, publisher, year",
-        [segment, segment],
-        what="third-party outlook",
+    columns = "segment, year, domestic_share, metric, publisher, published, source, flag"
+    order = "segment, publisher, year"
+    return _rows(
+        db, "substitution_outlooks", columns, order, ("segment = ?", segment), what="third-party outlook"
     )
 
 
 def forecast_scenarios(db: DbPath) -> list[str]:
     """Scenario ids that have forecast rows."""
-    res = _run(
-        db,
-        "substitution_forecast",
-        "SELECT DISTINCT scenario_id FROM substitution_forecast ORDER BY 1",
-        what="forecast",
-    )
-    return _values(res, "scenario_id")
+    return _distinct(db, "substitution_forecast", "scenario_id", what="forecast")
 
 
 def substitution_forecast(
@@ -427,13 +433,28 @@ def substitution_forecast(
     )
 
 
-def scenario_runs(db: DbPath) -> QueryResult:
-    """Stored scenario runs (id, name, file, seed, paths, years, warehouse version), newest first."""
+def scenario_runs(db: DbPath, metric: str | None = None) -> QueryResult:
+    """Stored scenario runs (id, name, file, seed, paths, years, warehouse version, AI-accelerator
+    ``metric``: units | h100e), newest first; only those of ``metric`` when given."""
+    return _rows(
+        db,
+        "scenario_runs",
+        "scenario_id, name, file, seed, n_paths, start_year, end_year, warehouse_version, created_at, "
+        "coalesce(metric, 'units') AS metric",
+        "created_at DESC NULLS LAST, scenario_id",
+        ("coalesce(metric, 'units') = ?", metric),
+        what="scenario-run",
+    )
+
+
+def scenario_run_spec(db: DbPath, scenario_id: str) -> QueryResult:
+    """What reproduces a stored run's paths: its resolved scenario (JSON), seed, paths and metric."""
     return _run(
         db,
         "scenario_runs",
-        "SELECT scenario_id, name, file, seed, n_paths, start_year, end_year, warehouse_version, created_at "
-        "FROM scenario_runs ORDER BY created_at DESC NULLS LAST, scenario_id",
+        "SELECT scenario_id, resolved_json, seed, n_paths, coalesce(metric, 'units') AS metric "
+        "FROM scenario_runs WHERE scenario_id = ?",
+        [scenario_id],
         what="scenario-run",
     )
 

@@ -246,6 +246,7 @@ def chart_card(
                                 title="download the rows behind this chart",
                             ),
                             dcc.Download(id={"type": "csv-download", "card": card}),
+                            *image_buttons(card, title),
                         ],
                     ),
                 ],
@@ -277,6 +278,27 @@ def chart_card(
     )
 
 
+def image_buttons(card: str, title: str) -> list[html.Button]:
+    """**PNG** and **SVG** buttons: the chart rendered on the server by kaleido, with its title, sources and
+    sample-data mark (``assets/exports.js`` posts the figure to ``exports.IMAGE_ROUTE``)."""
+    return [
+        html.Button(
+            fmt.upper(),
+            id=f"{card}-export-{fmt}",
+            className="btn btn-small image-export",
+            n_clicks=0,
+            title=f"download this chart as {fmt.upper()} (rendered on the server, with title and sources)",
+            **{
+                "data-graph": f"{card}-graph",
+                "data-format": fmt,
+                "data-title": title,
+                "data-route": IMAGE_ROUTE,
+            },
+        )
+        for fmt in ("png", "svg")
+    ]
+
+
 def csv_store_id(card: str) -> dict[str, str]:
     """Id of a card's CSV store (pattern-matching id)."""
     return {"type": "csv-data", "card": card}
@@ -301,6 +323,9 @@ NO_ROWS_CSV = "note\nno rows on screen\n"
 
 CSV_ROUTE = "/_fabscope/csv"
 """Flask route that builds a card's CSV on click (``?card=NAME&args=JSON``, see :func:`csv_request`)."""
+IMAGE_ROUTE = "/_fabscope/image"
+"""Flask route rendering a chart as PNG or SVG on the server (POST ``{"figure", "title", "format"}``;
+:func:`app.dashboard.exports.register_image_route`)."""
 MAX_CSV_ARGS_BYTES = 4096
 """Longest ``args`` a CSV request may carry (a few tickers, dates and switches; anything longer is refused)."""
 
@@ -381,7 +406,8 @@ def download_payload(n_clicks: int | None, data: str | None, card: str) -> dict[
 
 
 def register_shared_callbacks(app: Any) -> None:
-    """One pattern-matching callback serving every card's **Download CSV** button, and the CSV route.
+    """One pattern-matching callback serving every card's **Download CSV** button, the CSV route and the
+    server-side image route (:func:`app.dashboard.exports.register_image_route`).
 
     It runs in the browser (clientside): CSV text already in the card's store never goes back to the
     server, and keeps working while the server is busy; a :func:`csv_request` becomes a GET of
@@ -411,6 +437,9 @@ def register_shared_callbacks(app: Any) -> None:
     # under Dash's routes prefix, as the browser code puts it under the requests prefix
     route = str(app.config.routes_pathname_prefix or "/").rstrip("/") + CSV_ROUTE
     app.server.add_url_rule(route, "fabscope_csv", download_csv, methods=["GET"])
+    from app.dashboard.exports import register_image_route  # exports draws with this module's colours
+
+    register_image_route(app)
 
 
 # ---- banners and empty states --------------------------------------------------------------

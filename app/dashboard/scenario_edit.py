@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -233,14 +234,39 @@ ProgressFn = Callable[[int, int, str], None]
 RERUN_STEPS = 4
 
 
-def rerun(
-    db: str,
-    text: str,
-    seed: int | None = None,
-    n_paths: int | None = None,
-    progress: ProgressFn | None = None,
-) -> dict[str, Any]:
-    """Validate ``text``, run it through the single writer and store it; returns the run document.
+@dataclass(frozen=True)
+class Rerun:
+    """One scenario rerun as the editor asks for it: the YAML ``text``, ``seed`` (None: the scenario's),
+    Monte Carlo ``n_paths`` (clamped to ``100..MAX_PATHS``) and the AI-accelerator ``metric``
+    (``units`` | ``h100e``, as ``fabscope forecast run --metric``)."""
+
+    text: str
+    seed: int | None = None
+    n_paths: int | None = None
+    metric: str = "units"
+
+    @property
+    def paths(self) -> int:
+        """The path count that runs (:func:`clamp_paths`)."""
+        return clamp_paths(self.n_paths)
+
+    def argv(self, db: str, scenario_file: Path) -> list[str]:
+        """The rerun process's command line (``python -m app.dashboard.scenario_edit …``)."""
+        cmd = [
+            sys.executable,
+            "-m",
+            "app.dashboard.scenario_edit",
+            "--db",
+            str(db),
+            "--file",
+            str(scenario_file),
+        ]
+        cmd += ["--paths", str(self.paths), "--metric", self.metric]
+        return cmd + (["--seed", str(int(self.seed))] if self.seed is not None else [])
+
+
+def rerun(db: str, job: Rerun, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Validate ``job.text``, run it through the single writer and store it; returns the run document.
 
     ``progress(step, total, message)`` is called at each stage (validate, wait for the writer
     lock, run + store, published). Raises :class:`ScenarioInputError` for a bad scenario and
@@ -254,14 +280,13 @@ def rerun(
             progress(step, RERUN_STEPS, message)
 
     say(0, "validating the scenario…")
-    validate_scenario_text(text)
+    validate_scenario_text(job.text)
     wh = Warehouse(db)
     say(1, "waiting for the warehouse writer lock…")
+    text = job.text if "\n" in job.text else job.text + "\n"
     with wh.write() as con:
-        say(2, f"running {clamp_paths(n_paths):,} Monte Carlo paths and storing the run…")
-        doc = run_and_store_scenario(
-            con, text if "\n" in text else text + "\n", seed=seed, n_paths=clamp_paths(n_paths)
-        )
+        say(2, f"running {job.paths:,} Monte Carlo paths and storing the run…")
+        doc = run_and_store_scenario(con, text, seed=job.seed, n_paths=job.paths, metric=job.metric)
         say(3, "publishing the warehouse…")
     say(4, f"stored run {doc['scenario_id']}")
     return doc
@@ -272,12 +297,7 @@ RERUN_TIMEOUT_S = 900.0
 
 
 def rerun_in_subprocess(
-    db: str,
-    text: str,
-    seed: int | None = None,
-    n_paths: int | None = None,
-    progress: ProgressFn | None = None,
-    timeout: float = RERUN_TIMEOUT_S,
+    db: str, job: Rerun, progress: ProgressFn | None = None, timeout: float = RERUN_TIMEOUT_S
 ) -> dict[str, Any]:
     """:func:`rerun` in a fresh ``python -m app.dashboard.scenario_edit`` process (fork-safe).
 
@@ -285,30 +305,17 @@ def rerun_in_subprocess(
     :class:`ScenarioInputError` with the child's message when the run fails, and
     ``rerun_slots.RerunsBusy`` at once when ``$FABSCOPE_MAX_RERUNS`` reruns are already running.
     """
-    if not text or not text.strip():
+    if not job.text or not job.text.strip():
         raise ScenarioInputError("<scenario text>: empty scenario")
-    if len(text.encode("utf-8")) > MAX_UPLOAD_BYTES:
+    if len(job.text.encode("utf-8")) > MAX_UPLOAD_BYTES:
         raise ScenarioInputError(f"<scenario text>: larger than the {MAX_UPLOAD_BYTES // 1024} KiB limit")
     from app.dashboard.rerun_slots import rerun_slot
 
     with rerun_slot(db), tempfile.TemporaryDirectory(prefix="fabscope-rerun-") as tmp:
         scenario = Path(tmp) / "scenario.yaml"
-        scenario.write_text(text, encoding="utf-8")
-        cmd = [
-            sys.executable,
-            "-m",
-            "app.dashboard.scenario_edit",
-            "--db",
-            str(db),
-            "--file",
-            str(scenario),
-            "--paths",
-            str(clamp_paths(n_paths)),
-        ]
-        if seed is not None:
-            cmd += ["--seed", str(int(seed))]
+        scenario.write_text(job.text, encoding="utf-8")
         proc = subprocess.Popen(
-            cmd,
+            job.argv(db, scenario),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -343,12 +350,14 @@ def rerun_in_subprocess(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The rerun process: ``python -m app.dashboard.scenario_edit --db DB --file F [--seed N] [--paths N]``."""
+    """The rerun process: ``python -m app.dashboard.scenario_edit --db DB --file F [--seed N] [--paths N]
+    [--metric units|h100e]``."""
     parser = argparse.ArgumentParser(prog="python -m app.dashboard.scenario_edit")
     parser.add_argument("--db", required=True)
     parser.add_argument("--file", required=True)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--paths", type=int, default=DEFAULT_PATHS)
+    parser.add_argument("--metric", default="units")
     args = parser.parse_args(argv)
 
     def emit(obj: dict[str, Any]) -> None:
@@ -357,13 +366,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         text = Path(args.file).read_text(encoding="utf-8")
-        doc = rerun(
-            args.db,
-            text,
-            seed=args.seed,
-            n_paths=args.paths,
-            progress=lambda s, t, m: emit({"step": s, "total": t, "message": m}),
-        )
+        job = Rerun(text, seed=args.seed, n_paths=args.paths, metric=args.metric)
+        doc = rerun(args.db, job, progress=lambda s, t, m: emit({"step": s, "total": t, "message": m}))
     except Exception as exc:
         emit({"error": error_text(exc)})
         return 1

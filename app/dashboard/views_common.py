@@ -122,27 +122,18 @@ def points(x: Sequence[Any], y: Sequence[Any], name: str, marker: dict[str, Any]
     return go.Scatter(x=list(x), y=list(y), mode="markers", name=name, marker=marker, **hover)
 
 
-def share_query(state: dict[str, Any]) -> str:
-    """The URL query string (``?a=1&b=x,y``) holding a page's state; lists joined by commas, empties left out."""
-    from urllib.parse import urlencode
-
-    pairs = {
-        k: ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
-        for k, v in state.items()
-        if v not in (None, "", [], ())
-    }
-    return "?" + urlencode(pairs) if pairs else ""
-
-
-def restored(
-    query: dict[str, Any], key: str, allowed: Sequence[str], default: Any, *, many: bool = False
-) -> Any:
-    """A control's value from the page's URL query (``query[key]``), kept only when every value is one of
-    ``allowed``; else ``default`` (a hand-edited or stale link never puts an unknown value on screen)."""
-    raw = query.get(key)
-    if not raw:
-        return default
-    values = [v for v in str(raw).split(",") if v] if many else [str(raw)]
-    if not values or any(v not in allowed for v in values):
-        return default
-    return values if many else values[0]
+def ranked_bars(
+    frame: pl.DataFrame, x: str, y: str, hover_columns: Sequence[str], hovertemplate: str, *, colour: str
+) -> go.Figure:
+    """One bar per row of ``frame`` (``x`` labels, ``y`` heights, tallest first), ``hover_columns`` as the
+    hover's ``customdata`` (``%{customdata[i]}`` in ``hovertemplate``)."""
+    ranked = frame.sort(y, descending=True)
+    return go.Figure(
+        go.Bar(
+            x=ranked[x].to_list(),
+            y=ranked[y].to_list(),
+            marker_color=colour,
+            customdata=ranked.select(hover_columns).rows(),
+            hovertemplate=hovertemplate,
+        )
+    )

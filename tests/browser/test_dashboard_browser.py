@@ -7,7 +7,6 @@ Screenshots of every page are saved under each test's tmp dir.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -46,30 +45,6 @@ PAGES = {  # path -> graphs that must render on load
     "/hardware": ["hw-chips-graph", "hw-power-graph", "hw-perfw-graph", "hw-llm-graph"],
     "/forecasts": ["forecast-fan-graph", "forecast-overlay-graph", "forecast-compare-graph"],
 }
-
-
-@pytest.fixture(autouse=True)
-def _headless_without_display(request: pytest.FixtureRequest) -> None:
-    """Plain ``pytest`` on a machine without a display still runs Chromium headless."""
-    if not os.environ.get("DISPLAY"):
-        request.config.option.headless = True
-
-
-@pytest.fixture
-def app_db(refreshed_db: Path, tmp_path: Path) -> Path:
-    """A private copy of the refreshed warehouse (the rerun test writes to it)."""
-    target = tmp_path / "warehouse" / "fabscope.duckdb"
-    target.parent.mkdir()
-    shutil.copyfile(refreshed_db, target)
-    return target
-
-
-@pytest.fixture
-def dash_app(dash_duo, app_db: Path):
-    from app.dashboard.app import create_app
-
-    dash_duo.start_server(create_app(str(app_db)))
-    return dash_duo
 
 
 def _severe(dash_duo) -> list[dict]:
@@ -111,7 +86,6 @@ def _visit(dash_duo, path: str) -> None:
 def test_every_page_loads_renders_its_charts_without_console_errors(dash_app, tmp_path: Path) -> None:
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    dash_app.driver.set_window_size(1440, 2200)
     for path, graphs in PAGES.items():
         _visit(dash_app, path)
         assert dash_app.find_element(".navbar")

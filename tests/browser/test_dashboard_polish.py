@@ -13,12 +13,6 @@ from tests.browser import test_dashboard_browser as base
 
 PAGES, _visit, _wait_rendered = base.PAGES, base._visit, base._wait_rendered
 pytestmark = base.pytestmark
-_headless_without_display, app_db, dash_app_fixture = (
-    base._headless_without_display,
-    base.app_db,
-    base.dash_app,
-)
-globals()["dash_app"] = dash_app_fixture  # the shared fixture, by the name the tests ask for
 
 
 def test_no_cloud_share_and_exported_image_carries_title_sources_and_sample_mark(dash_app) -> None:

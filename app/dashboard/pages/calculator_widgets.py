@@ -6,9 +6,11 @@ components; what is valid is decided by the requests of :mod:`hardware_sim.api`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from dash import dcc, html
+import plotly.graph_objects as go
+from dash import Input, Output, dcc, html
 
 from app.dashboard import components as ui
 from app.dashboard.views_common import View, empty_view
@@ -80,3 +82,47 @@ def calculator_outputs(
             field_messages(controls, res),
         )
     return view(res), ui.answer_panel(rows(res), ident), field_messages(controls, None)
+
+
+@dataclass(frozen=True)
+class Calculator:
+    """One simulator calculator card: its controls (request field → (control id, label)), the request the
+    control values build (``request(*values)``, raising ``RequestRefused``), and how a result is drawn
+    (``view``) and listed (``rows``) in the answer panel ``ident``."""
+
+    controls: dict[str, tuple[str, str]]
+    ident: str
+    request: Callable[..., Any]
+    view: Callable[[Any], View]
+    rows: Callable[[Any], list[tuple[str, str]]]
+    height: int
+
+    def answer(self, *values: Any) -> Any:
+        """The simulator's typed result for the control values, or the :class:`RequestRefused`."""
+        return answer_of(lambda: self.request(*values))
+
+    def outputs(self, *values: Any) -> tuple[View, Any, list[str]]:
+        """(view, answer panel, message beside each control) for the control values."""
+        return calculator_outputs(
+            self.answer(*values), self.controls, self.ident, self.view, self.rows, self.height
+        )
+
+    def message_outputs(self) -> list[Output]:
+        """The callback outputs of the refusal messages beside the controls, in :attr:`controls` order."""
+        return [Output(message_id(control_id), "children") for control_id, _ in self.controls.values()]
+
+    def inputs(self) -> list[Input]:
+        """The callback inputs of the controls' values, in :attr:`controls` order."""
+        return [Input(control_id, "value") for control_id, _ in self.controls.values()]
+
+
+def answer_marker(x: float, y: float, name: str, colour: str, hovertemplate: str | None = None) -> go.Scatter:
+    """The ★ that marks the calculator's answer on its curve."""
+    return go.Scatter(
+        x=[x],
+        y=[y],
+        mode="markers",
+        name=name,
+        marker={"size": 14, "symbol": "star", "color": colour},
+        hovertemplate=hovertemplate,
+    )

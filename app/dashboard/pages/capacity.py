@@ -10,13 +10,27 @@ from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
+from app.dashboard import share
 from app.dashboard.pages import capacity_calculators as calc
 from app.dashboard.pages import capacity_views as views
-from app.dashboard.pages.calculator_widgets import message_id
 
 dash.register_page(
     __name__, path="/capacity", name="Capacity & tooling", title="fabscope · Capacity", order=3
 )
+
+SHARE = "capacity-share"
+STATE = {
+    "dimension": ("cap-dimension", "value"),
+    "products": ("cap-products", "value"),
+    "countries": ("cap-countries", "value"),
+    "tools": ("cap-tool-scenario", "value"),
+    "bars": ("cap-tool-measure", "value"),
+    "supply": ("cap-supply-scenario", "value"),
+    "etch": ("etch-mode", "value"),
+    **{field: (control_id, "value") for field, (control_id, _) in calc.ETCH_CONTROLS.items()},
+    **{field: (control_id, "value") for field, (control_id, _) in calc.FAB_CONTROLS.items()},
+}
+"""What of the page its link holds (``share``)."""
 
 
 def capacity(db: str, dimension: str, products: list[str] | None, countries: list[str] | None) -> views.View:
@@ -97,20 +111,26 @@ def _tool_cards(db: str) -> list[html.Div]:
     ]
 
 
-def layout(**_: object) -> html.Div:
+def layout(**query: object) -> html.Div:
+    """The page; its state restored from the URL ``query`` (see :data:`STATE`)."""
     db = ui.current_db()
-    return html.Div(
+    tree = html.Div(
         [
             ui.page_header(
                 "Capacity & tooling",
                 "Who can make what, where; which tools that takes, and how much of "
                 "them China can buy at home.",
             ),
+            html.Div(share.share_control(SHARE), className="controls-row"),
             _capacity_card(db),
             *_tool_cards(db),
             html.Div(className="grid grid-2", children=[calc.etch_card(), calc.fab_card()]),
         ]
     )
+    return share.restore(tree, query, STATE)
+
+
+share.register("/capacity", SHARE, STATE)
 
 
 @callback(
@@ -138,9 +158,9 @@ def _update_supply(scenario_id: str | None) -> tuple:
 @callback(
     *ui.card_outputs("cap-etch"),
     Output("etch-answer-wrap", "children"),
-    *[Output(message_id(control_id), "children") for control_id, _ in calc.ETCH_CONTROLS.values()],
+    *calc.ETCH.message_outputs(),
     Input("etch-mode", "value"),
-    *[Input(control_id, "value") for control_id, _ in calc.ETCH_CONTROLS.values()],
+    *calc.ETCH.inputs(),
 )
 def _update_etch(mode: str, layers: Any, ar: Any, chem: Any, chambers: Any) -> tuple:
     view, answer, messages = calc.etch_outputs(mode, layers, ar, chem, chambers)
@@ -150,8 +170,8 @@ def _update_etch(mode: str, layers: Any, ar: Any, chem: Any, chambers: Any) -> t
 @callback(
     *ui.card_outputs("cap-fab"),
     Output("fab-answer-wrap", "children"),
-    *[Output(message_id(control_id), "children") for control_id, _ in calc.FAB_CONTROLS.values()],
-    *[Input(control_id, "value") for control_id, _ in calc.FAB_CONTROLS.values()],
+    *calc.FAB.message_outputs(),
+    *calc.FAB.inputs(),
 )
 def _update_fab(process: Any, wspm: Any) -> tuple:
     view, answer, messages = calc.fab_outputs(process, wspm)

@@ -16,13 +16,13 @@ from dash import dcc, html
 
 from app.dashboard import components as ui
 from app.dashboard.pages.calculator_widgets import (
-    answer_of,
-    calculator_outputs,
+    Calculator,
+    answer_marker,
     control_with_message,
     default_of,
     number_box,
 )
-from app.dashboard.views_common import View, empty_view
+from app.dashboard.views_common import View, empty_view, ranked_bars
 from hardware_sim.api import RequestRefused
 from hardware_sim.api.fab import EtchRequest, EtchResult, FabRequest, FabResult, arde_curve
 from hardware_sim.fab import etch as etch_physics
@@ -56,7 +56,7 @@ def etch_answer(
     mode: str, layers: Any, aspect_ratio: Any, chemistry: Any, chambers: Any
 ) -> EtchResult | RequestRefused:
     """The etch calculator's answer: the simulator's result, or the refusal of the inputs."""
-    return answer_of(lambda: etch_request(mode, layers, aspect_ratio, chemistry, chambers))
+    return ETCH.answer(mode, layers, aspect_ratio, chemistry, chambers)
 
 
 def etch_rows(res: EtchResult) -> list[tuple[str, str]]:
@@ -91,15 +91,7 @@ def etch_view(res: EtchResult, *, height: int = 320) -> View:
             hovertemplate="AR %{x:.0f}: %{y:.0f} nm/min<extra></extra>",
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[res.aspect_ratio],
-            y=[res.etch_rate_nm_min],
-            mode="markers",
-            name="your hole",
-            marker={"size": 13, "symbol": "star", "color": ui.DOMESTIC},
-        )
-    )
+    fig.add_trace(answer_marker(res.aspect_ratio, res.etch_rate_nm_min, "your hole", ui.DOMESTIC))
     ui.styled(
         fig, height=height, xaxis_title="aspect ratio (depth / diameter)", yaxis_title="etch rate, nm/min"
     )
@@ -117,8 +109,11 @@ def etch_outputs(
     mode: str, layers: Any, aspect_ratio: Any, chemistry: Any, chambers: Any
 ) -> tuple[View, Any, list[str]]:
     """Everything the etch card shows: (view, answer panel, message beside each of :data:`ETCH_CONTROLS`)."""
-    res = etch_answer(mode, layers, aspect_ratio, chemistry, chambers)
-    return calculator_outputs(res, ETCH_CONTROLS, "etch-answer", etch_view, etch_rows, 320)
+    return ETCH.outputs(mode, layers, aspect_ratio, chemistry, chambers)
+
+
+ETCH = Calculator(ETCH_CONTROLS, "etch-answer", etch_request, etch_view, etch_rows, 320)
+"""The etch calculator (its first control value is the mode: layers or aspect ratio)."""
 
 
 def etch_card() -> html.Div:
@@ -171,7 +166,7 @@ def etch_card() -> html.Div:
 # ------------------------------------------------------------------------------------------- fab
 def fab_answer(process: Any, wspm: Any) -> FabResult | RequestRefused:
     """The fab calculator's answer: the simulator's result, or the refusal of the inputs."""
-    return answer_of(lambda: FabRequest.build(process=process, wspm=wspm))
+    return FAB.answer(process, wspm)
 
 
 def fab_rows(res: FabResult) -> list[tuple[str, str]]:
@@ -200,17 +195,9 @@ def fab_view(res: FabResult, *, height: int = 360) -> View:
     if tools.is_empty():
         return empty_view("the process flow lists no tools", height=height)
     tools = tools.sort("count", descending=True)
-    fig = go.Figure(
-        go.Bar(
-            x=tools["type"].to_list(),
-            y=tools["count"].to_list(),
-            marker_color=ui.FOREIGN,
-            customdata=list(
-                zip(tools["passes_per_wafer"].to_list(), tools["wafers_per_hour"].to_list(), strict=True)
-            ),
-            hovertemplate="%{x}: %{y:,.0f} tools<br>%{customdata[0]:g} passes/wafer · %{customdata[1]:.1f} wafers/h"
-            "<extra></extra>",
-        )
+    hover = "%{x}: %{y:,.0f} tools<br>%{customdata[0]:g} passes/wafer · %{customdata[1]:.1f} wafers/h<extra></extra>"
+    fig = ranked_bars(
+        tools, "type", "count", ("passes_per_wafer", "wafers_per_hour"), hover, colour=ui.FOREIGN
     )
     ui.styled(fig, height=height, yaxis_title="tools needed")
     sources = tuple(dict.fromkeys(s for s in [res.source, *tools["source"].to_list()] if s))
@@ -219,7 +206,18 @@ def fab_view(res: FabResult, *, height: int = 360) -> View:
 
 def fab_outputs(process: Any, wspm: Any) -> tuple[View, Any, list[str]]:
     """Everything the fab card shows: (view, answer panel, message beside each of :data:`FAB_CONTROLS`)."""
-    return calculator_outputs(fab_answer(process, wspm), FAB_CONTROLS, "fab-answer", fab_view, fab_rows, 360)
+    return FAB.outputs(process, wspm)
+
+
+FAB = Calculator(
+    FAB_CONTROLS,
+    "fab-answer",
+    lambda process, wspm: FabRequest.build(process=process, wspm=wspm),
+    fab_view,
+    fab_rows,
+    360,
+)
+"""The fab calculator."""
 
 
 def fab_card() -> html.Div:

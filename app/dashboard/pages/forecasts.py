@@ -10,14 +10,29 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html
 from app import queries as q
 from app.dashboard import components as ui
 from app.dashboard import scenario_edit as se
+from app.dashboard import share
 from app.dashboard.errors import error_text
+from app.dashboard.pages import forecasts_analysis as fa
 from app.dashboard.pages import forecasts_views as views
-from app.dashboard.views_common import SEGMENT_LABELS, restored, share_query
-from fabscope.errors import FabscopeError
+from app.dashboard.views_common import SEGMENT_LABELS
 
 dash.register_page(__name__, path="/forecasts", name="Forecasts", title="fabscope · Forecasts", order=5)
 
 SEGMENTS = tuple(SEGMENT_LABELS)
+SHARE = "forecast-share"
+STATE = {
+    "segment": ("forecast-segment", "value"),
+    "runs": ("forecast-scenarios", "value"),
+    "model": ("forecast-model", "value"),
+    "a": ("compare-a", "value"),
+    "b": ("compare-b", "value"),
+    "metric": ("forecast-metric", "value"),
+    "explain": ("forecast-explain-run", "value"),
+    "year": ("forecast-explain-year", "value"),
+    "x": ("forecast-threshold", "value"),
+}
+"""What of the page its link holds (``share``): segment, fan runs, model, compared runs, metric, the run
+explained, its year and the P(share > x) threshold."""
 
 
 # ---- logic behind the callbacks (plain functions) ----------------------------------------
@@ -92,10 +107,17 @@ def check(text: str | None) -> Any:
 
 
 def run_list(
-    db: str,
+    db: str, metric: str | None = None
 ) -> tuple[Any, list[dict[str, str]], str | None, str | None, list[dict[str, str]], list[str]]:
-    """Run table, compare options, default A (baseline) and B (newest other), fan options and defaults."""
-    runs = q.scenario_runs(db)
+    """Run table, compare options, default A (baseline) and B (newest other), fan options and defaults
+    (the runs made with ``metric`` when given)."""
+    runs = q.scenario_runs(db, metric)
+    if runs.empty and metric and q.scenario_runs(db).ok:  # runs stored, none with this metric
+        reason = (
+            f"no run stored with metric {metric} — run one from the editor below with this metric, or "
+            f"`fabscope forecast run models/scenarios/baseline.yaml --metric {metric}`"
+        )
+        return ui.empty_state(reason, title="Stored runs"), [], None, None, [], []
     if runs.empty:
         ids = q.forecast_scenarios(db)
         opts = ui.id_options(ids)
@@ -214,13 +236,12 @@ def _editor(seed: int, paths: int) -> html.Div:
 
 def layout(**query: object) -> html.Div:
     """The page; its state (segment, runs, model, compared runs) restored from the URL ``query``."""
-    table, run_opts, a, b, fan_opts, fan_ids = run_list(ui.current_db())
-    run_ids = [o["value"] for o in run_opts]
-    segment = restored(query, "segment", list(SEGMENT_LABELS), SEGMENTS[0])
-    fan_ids = restored(query, "runs", [o["value"] for o in fan_opts], fan_ids, many=True)
-    model = restored(query, "model", list(views.FAN_MODELS), "structural")
-    a, b = restored(query, "a", run_ids, a), restored(query, "b", run_ids, b)
-    return html.Div(
+    db = ui.current_db()
+    metric = str(query.get("metric")) if query.get("metric") in fa.METRICS else "units"
+    table, run_opts, a, b, fan_opts, fan_ids = run_list(db, metric)
+    segment, model = SEGMENTS[0], "structural"
+    explained = str(query["explain"]) if query.get("explain") in {o["value"] for o in run_opts} else a
+    tree = html.Div(
         [
             ui.page_header(
                 "Forecasts",
@@ -242,7 +263,8 @@ def layout(**query: object) -> html.Div:
                         placeholder="pick runs",
                     ),
                     ui.picker("Model", "forecast-model", views.FAN_MODELS, model, width=160, clearable=False),
-                    html.A("Link to this view", id="forecast-share", href="", className="btn btn-small"),
+                    ui.choice("AI-accelerator metric", "forecast-metric", fa.METRICS, metric),
+                    share.share_control(SHARE),
                 ],
             ),
             ui.chart_card(
@@ -251,7 +273,8 @@ def layout(**query: object) -> html.Div:
                 subtitle="● observed (hollow = estimate), × third-party outlook; shares are fractions of "
                 "China's purchases",
             ),
-            _editor(*views.editor_defaults(q.scenario_runs(ui.current_db()), se.DEFAULT_PATHS)),
+            fa.card(run_opts, explained, fa.run_years(q.scenario_runs(db), explained)),
+            _editor(*views.editor_defaults(q.scenario_runs(db, metric), se.DEFAULT_PATHS)),
             ui.chart_card(
                 "forecast-overlay",
                 "Your rerun against the baseline",
@@ -285,6 +308,7 @@ def layout(**query: object) -> html.Div:
             ),
         ]
     )
+    return share.restore(tree, query, STATE)
 
 
 # ---- callbacks ---------------------------------------------------------------------------
@@ -331,6 +355,7 @@ def _check(text: str | None) -> Any:
     State("editor-yaml", "value"),
     State("editor-seed", "value"),
     State("editor-paths", "value"),
+    State("forecast-metric", "value"),
     background=True,
     progress=[
         Output("editor-progress", "value"),
@@ -340,18 +365,18 @@ def _check(text: str | None) -> Any:
     running=[(Output("editor-run", "disabled"), True, False)],
     prevent_initial_call=True,
 )
-def _rerun(set_progress, n_clicks: int, text: str | None, seed: Any, paths: Any) -> tuple:
+def _rerun(set_progress, n_clicks: int, text: str | None, seed: Any, paths: Any, metric: str | None) -> tuple:
     def progress(step: int, total: int, message: str) -> None:
         set_progress((str(step), str(total), message))
 
     try:
-        doc = se.rerun_in_subprocess(
-            ui.current_db(),
+        job = se.Rerun(
             text or "",
             seed=None if seed in (None, "") else int(seed),
             n_paths=paths,
-            progress=progress,
+            metric=metric or "units",
         )
+        doc = se.rerun_in_subprocess(ui.current_db(), job, progress=progress)
     except Exception as exc:  # shown to the analyst, never a traceback
         set_progress(("0", str(se.RERUN_STEPS), "failed"))
         return dash.no_update, html.Div(f"Run failed: {error_text(exc)}", className="banner banner-error")
@@ -391,42 +416,12 @@ def _backtest(segment: str) -> Any:
     return ui.data_table(frame, table_id="forecast-backtest-table", formats=formats, page_size=12)
 
 
-@callback(
-    Output("forecast-share", "href"),
-    Input("forecast-segment", "value"),
-    Input("forecast-scenarios", "value"),
-    Input("forecast-model", "value"),
-    Input("compare-a", "value"),
-    Input("compare-b", "value"),
-)
-def _share(segment: str, runs: list[str] | None, model: str, a: str | None, b: str | None) -> str:
-    """The link that reopens this page as it is now (state in the query string)."""
-    return "/forecasts" + share_query({"segment": segment, "runs": runs, "model": model, "a": a, "b": b})
+share.register("/forecasts", SHARE, STATE)
 
 
 @callback(Output("editor-upload", "contents"), Input("editor-discard", "n_clicks"), prevent_initial_call=True)
 def _discard(_n: int) -> None:
     return None
-
-
-def difference(db: str, run_id: str | None, segment: str) -> views.View:
-    """Paired difference of ``run_id`` against the stored baseline, from ``forecast_store.compare_runs``."""
-    if not run_id:
-        return views.difference_view(None, segment)
-    base = views.baseline_run_id(q.scenario_runs(db), q.forecast_scenarios(db))
-    if base is None:
-        return views.difference_view(None, segment, reason="no baseline run stored — run `fabscope refresh`")
-    from pipelines import forecast_store  # SciPy/scikit-learn: only when a difference is drawn
-    from pipelines.warehouse import Warehouse
-
-    try:
-        with Warehouse(db).read() as con:
-            doc = forecast_store.compare_runs(con, base, run_id)
-    except FabscopeError as exc:
-        return views.difference_view(None, segment, reason=error_text(exc))
-    view = views.difference_view(doc, segment)
-    view.sources = ("pipelines.forecast_store.compare_runs (paired differences of the stored runs)",)
-    return view
 
 
 @callback(
@@ -436,7 +431,7 @@ def difference(db: str, run_id: str | None, segment: str) -> views.View:
     Input("forecast-segment", "value"),
 )
 def _difference(last: dict | None, segment: str) -> tuple:
-    view = difference(ui.current_db(), (last or {}).get("scenario_id"), segment)
+    view = fa.difference(ui.current_db(), (last or {}).get("scenario_id"), segment)
     return (*view.card_outputs, view.note or "")
 
 
@@ -447,10 +442,11 @@ def _difference(last: dict | None, segment: str) -> tuple:
     Output("compare-b", "value"),
     Output("forecast-scenarios", "options"),
     Input("editor-last-run", "data"),
+    State("forecast-metric", "value"),
     prevent_initial_call=True,
 )
-def _refresh_runs(last: dict | None) -> tuple:
-    table, opts, _a, b, fan_opts, _ids = run_list(ui.current_db())
+def _refresh_runs(last: dict | None, metric: str | None) -> tuple:
+    table, opts, _a, b, fan_opts, _ids = run_list(ui.current_db(), metric)
     newest = (last or {}).get("scenario_id") or b
     return table, opts, opts, newest, fan_opts
 
@@ -463,3 +459,35 @@ def _refresh_runs(last: dict | None) -> tuple:
 )
 def _compare(a: str | None, b: str | None, segment: str) -> tuple:
     return compare(ui.current_db(), a, b, segment).card_outputs
+
+
+@callback(
+    *ui.card_outputs("forecast-tornado"),
+    Output("forecast-tornado-note", "children"),
+    Output("forecast-exceedance", "children"),
+    Input("forecast-explain-run", "value"),
+    Input("forecast-explain-year", "value"),
+    Input("forecast-segment", "value"),
+    Input("forecast-threshold", "value"),
+)
+def _tornado(run_id: str | None, year: Any, segment: str, threshold: Any) -> tuple:
+    return fa.tornado_outputs(ui.current_db(), run_id, year, segment, threshold)
+
+
+@callback(
+    Output("runs-list", "children", allow_duplicate=True),
+    Output("compare-a", "options", allow_duplicate=True),
+    Output("compare-b", "options", allow_duplicate=True),
+    Output("compare-a", "value"),
+    Output("compare-b", "value", allow_duplicate=True),
+    Output("forecast-scenarios", "options", allow_duplicate=True),
+    Output("forecast-scenarios", "value"),
+    Output("forecast-explain-run", "options"),
+    Output("forecast-explain-run", "value"),
+    Input("forecast-metric", "value"),
+    prevent_initial_call=True,
+)
+def _metric(metric: str | None) -> tuple:
+    """The toggle lists the runs made with that metric (``fabscope forecast run --metric``)."""
+    table, opts, a, b, fan_opts, ids = run_list(ui.current_db(), metric)
+    return table, opts, opts, a, b, fan_opts, ids, opts, a

@@ -10,11 +10,21 @@ from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
+from app.dashboard import share
 from app.dashboard.pages import hardware_calculator as calc
 from app.dashboard.pages import hardware_views as views
-from app.dashboard.pages.calculator_widgets import message_id
 
 dash.register_page(__name__, path="/hardware", name="Hardware", title="fabscope · Hardware", order=4)
+
+SHARE = "hardware-share"
+STATE = {
+    "chips": ("hw-chip-ids", "value"),
+    "metric": ("hw-chip-metric", "value"),
+    "systems": ("hw-system-ids", "value"),
+    "power": ("hw-power-unit", "value"),
+    **{field: (control_id, "value") for field, (control_id, _) in calc.LLM_CONTROLS.items()},
+}
+"""What of the page its link holds (``share``)."""
 
 
 def spec_table(db: str, ids: list[str] | None) -> Any:
@@ -50,12 +60,13 @@ def _defaults(preferred: tuple[str, ...], ids: list[str]) -> list[str]:
     return [i for i in preferred if i in ids] or ids[: len(preferred)]
 
 
-def layout(**_: object) -> html.Div:
+def layout(**query: object) -> html.Div:
+    """The page; its state restored from the URL ``query`` (see :data:`STATE`)."""
     db = ui.current_db()
     chips, systems = q.chip_specs(db), q.system_perf(db)
     chip_ids = chips.frame["id"].to_list() if chips.ok else []
     system_ids = systems.frame["id"].to_list() if systems.ok else []
-    return html.Div(
+    tree = html.Div(
         [
             ui.page_header(
                 "Hardware",
@@ -101,6 +112,7 @@ def layout(**_: object) -> html.Div:
                         {"system": "system (kW)", "chip": "accelerator (W)"},
                         "chip",
                     ),
+                    share.share_control(SHARE),
                 ],
             ),
             html.Div(
@@ -125,6 +137,10 @@ def layout(**_: object) -> html.Div:
             calc.llm_card(),
         ]
     )
+    return share.restore(tree, query, STATE)
+
+
+share.register("/hardware", SHARE, STATE)
 
 
 @callback(Output("hw-systems-wrap", "children"), Input("hw-system-ids", "value"))
@@ -164,8 +180,8 @@ def _update_systems(ids: list[str] | None, unit: str) -> tuple:
 @callback(
     *ui.card_outputs("hw-llm"),
     Output("llm-answer-wrap", "children"),
-    *[Output(message_id(control_id), "children") for control_id, _ in calc.LLM_CONTROLS.values()],
-    *[Input(control_id, "value") for control_id, _ in calc.LLM_CONTROLS.values()],
+    *calc.LLM.message_outputs(),
+    *calc.LLM.inputs(),
 )
 def _update_llm(*values: Any) -> tuple:
     view, answer, messages = calc.llm_outputs(*values)

@@ -8,6 +8,7 @@ the refusal next to its control.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, get_args
 
 import numpy as np
@@ -17,8 +18,8 @@ from dash import dcc, html
 
 from app.dashboard import components as ui
 from app.dashboard.pages.calculator_widgets import (
-    answer_of,
-    calculator_outputs,
+    Calculator,
+    answer_marker,
     control_with_message,
     default_of,
     number_box,
@@ -73,7 +74,7 @@ def llm_request(
 def llm_answer(*values: Any) -> LlmServeResult | RequestRefused:
     """The calculator's answer for the control values (in :data:`LLM_CONTROLS` order): the simulator's
     result, or the refusal of the inputs."""
-    return answer_of(lambda: llm_request(*values))
+    return LLM.answer(*values)
 
 
 def llm_rows(res: LlmServeResult) -> list[tuple[str, str]]:
@@ -94,18 +95,60 @@ def llm_rows(res: LlmServeResult) -> list[tuple[str, str]]:
         )
     rows += [
         ("layout", res.layout),
-        (
-            "memory per chip",
-            f"{res.weights_gb_per_chip:.1f} GB weights + {res.kv_gb_per_chip:.1f} GB KV"
-            f" of {res.usable_gb_per_chip:.0f} GB usable",
-        ),
+        ("memory fit", memory_fit(res)),
         ("max batch (memory)", f"{res.max_batch:,}"),
+        *validation_rows(res.phase),
     ]
     if res.cost_per_mtok_usd is not None:
         rows.append(("cost per million tokens", f"${res.cost_per_mtok_usd:,.3f} (estimate)"))
     rows += [("note", note) for note in res.notes]
     if res.layout_note:
         rows.append(("layout rule", res.layout_note))
+    return rows
+
+
+def memory_fit(res: LlmServeResult) -> str:
+    """Whether weights + KV cache fit the usable HBM per chip, as the simulator's result says
+    (``fits_memory``; GB figures from the result)."""
+    used = res.weights_gb_per_chip + res.kv_gb_per_chip
+    verdict = "fits" if res.fits_memory else "does NOT fit"
+    return (
+        f"{verdict}: {res.weights_gb_per_chip:.1f} GB weights + {res.kv_gb_per_chip:.1f} GB KV = {used:.1f} GB"
+        f" of {res.usable_gb_per_chip:.0f} GB usable HBM per chip ({used / res.usable_gb_per_chip:.0%})"
+    )
+
+
+@lru_cache(maxsize=1)
+def _validation() -> dict[str, Any]:
+    from hardware_sim.accelerators.validation import validate
+
+    return validate()
+
+
+def validation_rows(phase: str) -> list[tuple[str, str]]:
+    """The simulator's validation against published serving figures (``hardware_sim`` validation, as
+    ``fabscope sim validate`` reports it): the geometric-mean error over every serving case, in-sample
+    and leave-one-source-out, and the error of each published case of this ``phase``."""
+    doc = _validation()
+    summary = doc["summary"]["serving"]
+    plain, loso = summary["plain"], summary["loso"]
+    rows = [
+        (
+            "validation error (tokens/s)",
+            f"±{plain['geo_mean_error_pct']:.0f}% geometric mean over {plain['n']} published serving cases "
+            f"(leave-one-source-out ±{loso['geo_mean_error_pct']:.0f}%; worst ×{plain['worst_factor']:.2f})",
+        )
+    ]
+    cases = [c for c in doc["cases"] if c["kind"] == "serving" and phase in c["id"]]
+    if cases:
+        rows.append(
+            (
+                f"published {phase} cases",
+                "; ".join(
+                    f"{c['id']} {c['error_pct']:+.0f}% (LOSO {c['loso_error_pct']:+.0f}%)" for c in cases
+                ),
+            )
+        )
     return rows
 
 
@@ -157,16 +200,8 @@ def llm_view(res: LlmServeResult, *, height: int = 340) -> View:
             "<extra></extra>",
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[res.batch],
-            y=[res.tokens_per_s_per_chip],
-            mode="markers",
-            name="your answer",
-            marker={"size": 14, "symbol": "star", "color": "#1f2933"},
-            hovertemplate="batch %{x}: %{y:,.0f} tok/s/chip<extra>answer</extra>",
-        )
-    )
+    hover = "batch %{x}: %{y:,.0f} tok/s/chip<extra>answer</extra>"
+    fig.add_trace(answer_marker(res.batch, res.tokens_per_s_per_chip, "your answer", "#1f2933", hover))
     ui.styled(
         fig,
         height=height,
@@ -190,7 +225,11 @@ def llm_view(res: LlmServeResult, *, height: int = 340) -> View:
 def llm_outputs(*values: Any) -> tuple[View, Any, list[str]]:
     """Everything the card shows for the control values (in :data:`LLM_CONTROLS` order): (view, answer
     panel, message beside each control)."""
-    return calculator_outputs(llm_answer(*values), LLM_CONTROLS, "llm-answer", llm_view, llm_rows, 340)
+    return LLM.outputs(*values)
+
+
+LLM = Calculator(LLM_CONTROLS, "llm-answer", llm_request, llm_view, llm_rows, 340)
+"""The LLM serving calculator."""
 
 
 def llm_card() -> html.Div:

@@ -14,7 +14,7 @@ import polars as pl
 
 from app import queries as q
 from app.dashboard.components import DOMESTIC, FOREIGN, styled
-from app.dashboard.views_common import View, colour, empty_view, groups, merge_sources
+from app.dashboard.views_common import View, colour, empty_view, groups, merge_sources, ranked_bars
 from pipelines.schema import TABLES
 
 DEFAULT_CHIPS = ("h100-sxm", "h20", "b200", "ascend-910b", "ascend-910c")
@@ -136,16 +136,8 @@ def perf_per_watt_view(systems: q.QueryResult, ids: Sequence[str] | None, *, hei
     if frame.is_empty():
         return empty_view("pick at least one system", height=height)
     frame = frame.sort("pflops_per_kw", descending=True)
-    fig = go.Figure(
-        go.Bar(
-            x=frame["id"].to_list(),
-            y=frame["pflops_per_kw"].to_list(),
-            marker_color=FOREIGN,
-            customdata=frame.select("bf16_pflops", "power_kw").rows(),
-            hovertemplate="%{x}: %{y:.3f} PFLOP/s per kW<br>%{customdata[0]:,.0f} PFLOP/s · %{customdata[1]:,.0f} kW"
-            "<extra></extra>",
-        )
-    )
+    hover = "%{x}: %{y:.3f} PFLOP/s per kW<br>%{customdata[0]:,.0f} PFLOP/s · %{customdata[1]:,.0f} kW<extra></extra>"
+    fig = ranked_bars(frame, "id", "pflops_per_kw", ("bf16_pflops", "power_kw"), hover, colour=FOREIGN)
     styled(fig, height=height, yaxis_title="BF16 PFLOP/s per kW")
     return View(fig, frame.drop("power_breakdown_kw"), systems.sources)
 

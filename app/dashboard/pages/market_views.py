@@ -16,6 +16,7 @@ import polars as pl
 from app import queries as q
 from app.dashboard.components import DOMESTIC, FOREIGN, styled, thin
 from app.dashboard.exports import mark_for_export
+from app.dashboard.pages import market_tools as tools
 from app.dashboard.views_common import View, empty_view, entity_styles, groups, merge_sources, plain
 
 CAMBRICON = "688256.SS"
@@ -26,7 +27,7 @@ DEFAULT_YEARS = 3
 """Default date range on the Market page: the last 3 years of stored prices."""
 GROUP_LABELS = {"domestic_china": "domestic (China)", "foreign": "foreign"}
 """Display names of the event-study cross-section groups (``event_study_cross_section.group``)."""
-PERFORMANCE_TITLE = "Normalised performance (USD, 100 = first day shown)"
+PERFORMANCE_TITLE = "Normalised performance (USD)"
 """Title of the performance card and of its exported image."""
 CAR_TITLE = "Event study: cumulative abnormal return per ticker"
 """Title of the event-study card and of its exported image."""
@@ -43,23 +44,18 @@ def default_range(first: date, last: date, years: int = DEFAULT_YEARS) -> tuple[
 PERFORMANCE_SCHEMA = dict(
     date=pl.Date, ticker=pl.String, close_usd=pl.Float64, index=pl.Float64, provider=pl.String
 )
-"""Columns of the normalised performance frame (``index``: 100 = first day shown)."""
+"""Columns of the normalised performance frame (``index``: 100 = first day shown, or the rebase day)."""
 
 
-def normalise_usd(prices: pl.DataFrame) -> pl.DataFrame:
-    """Per ticker: ``index`` = 100 × close_usd / first close_usd in the frame (USD total-price index).
-
-    Rows without a USD close are dropped (no FX rate that day).
+def normalise_usd(prices: pl.DataFrame, rebase: date | None = None) -> pl.DataFrame:
+    """Per ticker: ``index`` = 100 × close_usd / close_usd of the first day shown (or of the first day on or
+    after ``rebase``): a USD total-price index. Rows without a USD close are dropped (no FX rate that day).
     """
     if prices.is_empty():
         return pl.DataFrame(schema=PERFORMANCE_SCHEMA)
-    clean = prices.filter(pl.col("close_usd").is_not_null() & (pl.col("close_usd") > 0)).sort(
-        "ticker", "date"
-    )
-    return clean.with_columns(
-        (100.0 * pl.col("close_usd") / pl.col("close_usd").first().over("ticker")).alias("index")
-    ).select(
-        "date", "ticker", "close_usd", "index", "provider", *(["source"] if "source" in clean.columns else [])
+    perf = tools.rebased(prices, rebase)
+    return perf.select(
+        "date", "ticker", "close_usd", "index", "provider", *(["source"] if "source" in perf.columns else [])
     )
 
 
@@ -80,49 +76,99 @@ def domestic_set(tickers_frame: pl.DataFrame) -> set[str]:
     return set(tickers_frame.filter(pl.col("domestic_china").fill_null(False))["ticker"].to_list())
 
 
-def _event_markers(fig: go.Figure, events: pl.DataFrame, top: float) -> None:
-    """Dotted verticals and ▼ markers (hover: title, agency, citation) for export-control actions."""
-    line = {"color": "rgba(200,16,46,0.35)", "width": 1, "dash": "dot"}
+EVENT_AXIS = "y2"
+"""The hidden 0..1 axis the event markers sit on (at the top whatever the price axis shows)."""
+
+
+def _event_markers(fig: go.Figure, events: pl.DataFrame) -> None:
+    """Dotted verticals and ▼ markers with short labels, one legend entry (and colour) per category;
+    hover: title, agency, citation; ``customdata``: the event id (clicking shows its price reaction)."""
+    if "category" not in events.columns:
+        events = events.with_columns(pl.lit(None, pl.String).alias("category"))
     fig.update_layout(
         shapes=[
-            {"type": "line", "x0": d, "x1": d, "y0": 0, "y1": 1, "yref": "paper", "line": line}
-            for d in events["announced_date"].to_list()
-        ]
+            {
+                "type": "line",
+                "x0": r["announced_date"],
+                "x1": r["announced_date"],
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"color": tools.category_colour(r["category"]), "width": 1, "dash": "dot"},
+                "opacity": 0.45,
+            }
+            for r in events.iter_rows(named=True)
+        ],
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
     )
-    fig.add_trace(
-        go.Scatter(
-            x=events["announced_date"].to_list(),
-            y=[top] * events.height,
-            mode="markers",
-            name="export-control action",
-            marker={"symbol": "triangle-down", "size": 9, "color": DOMESTIC},
-            text=[
-                f"{r['title']}<br>{r['agency']} · {r['citation'] or ''}" for r in events.iter_rows(named=True)
-            ],
-            customdata=events["event_id"].to_list(),
-            hovertemplate="%{x|%Y-%m-%d}<br>%{text}<extra>event</extra>",
+    for _, category, part in groups(events.with_columns(pl.col("category").fill_null("other")), "category"):
+        rows = list(part.iter_rows(named=True))
+        fig.add_trace(
+            go.Scatter(
+                x=part["announced_date"].to_list(),
+                y=[0.97 - 0.05 * (i % 3) for i in range(part.height)],
+                yaxis=EVENT_AXIS,
+                mode="markers+text",
+                name=f"▼ {plain(category).replace('_', ' ')}",
+                legendgroup="events",
+                marker={"symbol": "triangle-down", "size": 9, "color": tools.category_colour(category)},
+                text=[plain(tools.short_label(r["title"], r.get("agency"))) for r in rows],
+                textposition="middle right",
+                textfont={"size": 9, "color": tools.category_colour(category)},
+                hovertext=[
+                    f"{plain(r['title'])}<br>{plain(r['agency'])} · {plain(r['citation'] or '')}"
+                    for r in rows
+                ],
+                customdata=part["event_id"].to_list(),
+                hovertemplate="%{hovertext}<extra>click: price reaction</extra>",
+            )
         )
-    )
+
+
+MODE_AXES = {
+    "index": "index, USD (100 = {base})",
+    "relative": "relative to {bench}, USD (100 = {base}; above 100 = outperformed)",
+    "drawdown": "drawdown from the running peak (%)",
+}
 
 
 def performance_view(
-    prices: q.QueryResult, tickers_frame: pl.DataFrame, events: pl.DataFrame | None, *, height: int = 420
+    prices: q.QueryResult,
+    tickers_frame: pl.DataFrame,
+    events: pl.DataFrame | None,
+    *,
+    height: int = 420,
+    mode: str = "index",
+    rebase: date | None = None,
+    bench: q.QueryResult | None = None,
 ) -> View:
-    """Normalised USD performance (100 = first day in range) with export-control event markers."""
+    """USD performance of the tickers: an index (100 = first day shown, or ``rebase``), relative to the
+    benchmark in ``bench`` (``mode="relative"``) or the drawdown from the running peak; export-control
+    markers (coloured by category) on top; one unified hover per day."""
     if prices.empty:
         return empty_view(prices.reason, height=height)
-    perf = normalise_usd(prices.frame)
+    perf = normalise_usd(prices.frame, rebase)
     if perf.is_empty():
         return empty_view(
             "no USD prices for this selection (FX rates missing?) — run `fabscope refresh`", height=height
         )
+    bench_name = bench.frame["ticker"][0] if bench is not None and bench.ok else None
+    if mode == "relative":
+        if bench_name is None:
+            reason = bench.reason if bench is not None and bench.reason else "pick a benchmark"
+            return empty_view(f"no benchmark prices to compare with — {reason}", height=height)
+        perf = tools.relative_to(perf, normalise_usd(bench.frame, rebase))
+    elif mode == "drawdown":
+        perf = tools.drawdown(perf)
+    column = {"relative": "relative", "drawdown": "drawdown"}.get(mode, "index")
+    scale = 100.0 if mode == "drawdown" else 1.0
     labels = ticker_labels(tickers_frame)
     domestic = domestic_set(tickers_frame)
     universe = list(labels) or perf["ticker"].unique().to_list()
     styles = entity_styles([*universe, *perf["ticker"].unique().to_list()], domestic)
     fig = go.Figure()
-    for _, ticker, part in groups(perf, "ticker"):
-        x, y = part["date"].to_numpy(), part["index"].to_numpy()
+    for _, ticker, part in groups(perf.drop_nulls(column), "ticker"):
+        x, y = part["date"].to_numpy(), part[column].to_numpy() * scale
         drawn = thin(x, y)  # long histories down-sampled for drawing; the CSV (``perf``) keeps every row
         fig.add_trace(
             go.Scatter(
@@ -131,7 +177,7 @@ def performance_view(
                 mode="lines",
                 name=plain(labels.get(ticker, ticker)),
                 line={"width": 2 if ticker in domestic else 1.6, **styles[ticker]},
-                hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}<extra>" + plain(ticker) + "</extra>",
+                hovertemplate="%{y:.1f}<extra>" + plain(ticker) + "</extra>",
             )
         )
     shown_events = pl.DataFrame()
@@ -139,14 +185,29 @@ def performance_view(
         lo, hi = perf["date"].min(), perf["date"].max()
         shown_events = events.filter(pl.col("announced_date").is_between(lo, hi))
         if not shown_events.is_empty():
-            _event_markers(fig, shown_events, float(perf["index"].max()) * 1.04)
-    styled(fig, height=height, yaxis_title="index, USD (100 = first day shown)", hovermode="closest")
-    sample = tuple(sorted(set(perf.filter(pl.col("provider") == q.SAMPLE_PROVIDER)["ticker"].to_list())))
-    sources = merge_sources(
-        prices.sources, tuple(shown_events["source"].to_list()) if "source" in shown_events.columns else ()
+            _event_markers(fig, shown_events)
+    base = rebase.isoformat() if rebase else "first day shown"
+    styled(
+        fig,
+        height=height,
+        yaxis_title=MODE_AXES.get(mode, MODE_AXES["index"]).format(base=base, bench=plain(bench_name)),
+        hovermode="x unified",
+        xaxis={"hoverformat": "%Y-%m-%d"},
     )
-    mark_for_export(fig, PERFORMANCE_TITLE, sources, sample=bool(sample))
+    sample = tuple(sorted(set(perf.filter(pl.col("provider") == q.SAMPLE_PROVIDER)["ticker"].to_list())))
+    if mode == "relative" and bench is not None and q.SAMPLE_PROVIDER in bench.frame["provider"].to_list():
+        sample = tuple(sorted({*sample, bench_name}))
+    sources = merge_sources(
+        prices.sources,
+        bench.sources if bench is not None and mode == "relative" else (),
+        tuple(shown_events["source"].to_list()) if "source" in shown_events.columns else (),
+    )
+    title = PERFORMANCE_TITLE if mode == "index" else f"{PERFORMANCE_TITLE} — {MODES_TITLE[mode]}"
+    mark_for_export(fig, title, sources, sample=bool(sample))
     return View(fig, perf, sources, sample_tickers=sample)
+
+
+MODES_TITLE = {"relative": "relative to the benchmark", "drawdown": "drawdown"}
 
 
 def one_year_return(prices: pl.DataFrame, ticker: str) -> float | None:

@@ -9,10 +9,20 @@ from dash import Input, Output, callback, html
 
 from app import queries as q
 from app.dashboard import components as ui
+from app.dashboard import share
 from app.dashboard.pages import policy_views as views
 from app.dashboard.views_common import parse_date
 
 dash.register_page(__name__, path="/policy", name="Policy", title="fabscope · Policy", order=2)
+
+SHARE = "policy-share"
+STATE = {
+    "cats": ("policy-categories", "value"),
+    "entities": ("policy-entities", "value"),
+    "start": ("policy-dates", "start_date"),
+    "end": ("policy-dates", "end_date"),
+}
+"""What of the page its link holds (``share``)."""
 
 TABLE_COLUMNS = ("announced_date", "category", "agency", "title", "citation", "flag")
 
@@ -82,12 +92,13 @@ def detail(db: str, event_id: str | None) -> Any:
     return html.Div(rows, className="detail", id="policy-detail-body")
 
 
-def layout(**_: object) -> html.Div:
+def layout(**query: object) -> html.Div:
+    """The page; its state restored from the URL ``query`` (see :data:`STATE`)."""
     db = ui.current_db()
     cats = q.export_control_categories(db)
     span = q.policy_date_range(db)
     first, last = (span.frame.item(0, "first"), span.frame.item(0, "last")) if span.ok else (None, None)
-    return html.Div(
+    tree = html.Div(
         [
             ui.page_header(
                 "Policy",
@@ -118,6 +129,7 @@ def layout(**_: object) -> html.Div:
                         end_date_placeholder_text=last.isoformat() if last else "to",
                     ),
                     ui.checks("Entity List", "policy-entities", {"show": "show additions"}, ["show"]),
+                    share.share_control(SHARE),
                 ],
             ),
             ui.chart_card(
@@ -130,6 +142,10 @@ def layout(**_: object) -> html.Div:
             ui.panel("Actions (filtered)", html.Div(id="policy-table-wrap")),
         ]
     )
+    return share.restore(tree, query, STATE)
+
+
+share.register("/policy", SHARE, STATE)
 
 
 @callback(

@@ -75,17 +75,3 @@ def test_nav_classes_mark_only_the_current_page() -> None:
     assert nav_classes("/market", hrefs) == ["nav-link", "nav-link active", "nav-link"]
     assert nav_classes("/", hrefs) == ["nav-link active", "nav-link", "nav-link"]
     assert nav_classes("/market/", hrefs)[1] == "nav-link active"
-
-
-def test_share_query_round_trips_a_page_state_and_refuses_unknown_values() -> None:
-    from urllib.parse import parse_qsl, urlsplit
-
-    from app.dashboard.views_common import restored, share_query
-
-    link = share_query({"segment": "hbm", "runs": ["a b", "c"], "model": "structural", "b": None})
-    query = dict(parse_qsl(urlsplit(link).query))
-    assert query == {"segment": "hbm", "runs": "a b,c", "model": "structural"}
-    assert restored(query, "segment", ["hbm", "wfe"], "wfe") == "hbm"
-    assert restored(query, "runs", ["a b", "c"], [], many=True) == ["a b", "c"]
-    assert restored(query, "runs", ["c"], ["c"], many=True) == ["c"]  # an unknown run: the default
-    assert restored({}, "model", ["x"], "x") == "x" and share_query({}) == ""

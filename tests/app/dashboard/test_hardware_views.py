@@ -81,3 +81,19 @@ def test_systems_table_shows_the_stored_rows_of_the_picked_systems(qr, empty) ->
     assert frame["BF16 PFLOP/s"].to_list() == [300.0, 180.0] and frame["power at the wall, kW"][0] == 559.0
     assert formats["HBM, TB"] == ",.2f" and "accelerators" not in formats
     assert hv.systems_table(empty(), None)[0].is_empty()
+
+
+def test_llm_answer_shows_memory_fit_and_the_simulators_validation_error() -> None:
+    from app.dashboard.pages import hardware_calculator as hc
+    from hardware_sim.accelerators.validation import validate
+
+    res = hc.llm_answer("cloudmatrix-384", "deepseek-r1", "decode", "int8", 96, None, 4096, 1024)
+    rows = dict(hc.llm_rows(res))
+    assert rows["memory fit"].startswith("fits" if res.fits_memory else "does NOT fit")
+    assert f"{res.weights_gb_per_chip:.1f} GB weights" in rows["memory fit"]
+    serving = validate()["summary"]["serving"]
+    assert f"±{serving['plain']['geo_mean_error_pct']:.0f}%" in rows["validation error (tokens/s)"]
+    assert f"±{serving['loso']['geo_mean_error_pct']:.0f}%" in rows["validation error (tokens/s)"]
+    assert "cm384-decode-50ms" in rows["published decode cases"]
+    huge = hc.llm_answer("cloudmatrix-384", "deepseek-r1", "decode", "bf16", 65536, None, 32768, 1024)
+    assert dict(hc.llm_rows(huge))["memory fit"].startswith("does NOT fit")

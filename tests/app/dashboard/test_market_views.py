@@ -91,8 +91,8 @@ def test_performance_view_marks_events_in_range_and_sample_tickers(qr) -> None:
     )
     view = mv.performance_view(qr(_prices()), TICKERS, events)
     names = [t.name for t in view.figure.data]
-    assert "DOM · Domestic Co" in names and "export-control action" in names
-    marker = next(t for t in view.figure.data if t.name == "export-control action")
+    assert "DOM · Domestic Co" in names and "▼ other" in names
+    marker = next(t for t in view.figure.data if t.name == "▼ other")
     assert list(marker.customdata) == ["in"]
     assert view.sample_tickers == ("DOM",)
     assert "ev source" in view.sources

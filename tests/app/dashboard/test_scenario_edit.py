@@ -80,7 +80,7 @@ def test_upload_validation() -> None:
 def test_rerun_stores_the_run_through_the_single_writer(db_copy: Path) -> None:
     text = se.build_scenario_yaml("baseline.yaml", "dash-test", {"demand_growth": 1.5})
     steps: list[tuple[int, int, str]] = []
-    doc = se.rerun(str(db_copy), text, seed=7, n_paths=200, progress=lambda s, t, m: steps.append((s, t, m)))
+    doc = se.rerun(str(db_copy), se.Rerun(text, seed=7, n_paths=200), lambda s, t, m: steps.append((s, t, m)))
     assert doc["scenario_id"].startswith("dash-test-")
     assert [s for s, _, _ in steps] == [0, 1, 2, 3, 4] and all(t == se.RERUN_STEPS for _, t, _ in steps)
     runs = q.scenario_runs(db_copy)
@@ -88,7 +88,7 @@ def test_rerun_stores_the_run_through_the_single_writer(db_copy: Path) -> None:
     stored = q.substitution_forecast(db_copy, [doc["scenario_id"]])
     assert stored.ok and set(stored.frame["segment"].to_list()) >= {"ai_accelerators", "wfe", "hbm"}
     with pytest.raises(se.ScenarioInputError):
-        se.rerun(str(db_copy), "name: broken\n", progress=None)
+        se.rerun(str(db_copy), se.Rerun("name: broken\n"), progress=None)
 
 
 @pytest.mark.slow
@@ -96,11 +96,13 @@ def test_rerun_in_a_fresh_process_reports_progress_and_errors(db_copy: Path) -> 
     """What the dashboard's background callback calls (fork-safe: a new interpreter does the work)."""
     text = se.build_scenario_yaml("baseline.yaml", "dash-proc", {})
     steps: list[int] = []
-    doc = se.rerun_in_subprocess(
-        str(db_copy), text, seed=3, n_paths=150, progress=lambda s, t, m: steps.append(s)
-    )
+    job = se.Rerun(text, seed=3, n_paths=150, metric="h100e")
+    doc = se.rerun_in_subprocess(str(db_copy), job, progress=lambda s, t, m: steps.append(s))
     assert doc["scenario_id"].startswith("dash-proc-") and doc["n_paths"] == 150 and doc["seed"] == 3
+    assert q.scenario_runs(db_copy, "h100e").frame["scenario_id"].to_list() == [doc["scenario_id"]]
     assert steps == [0, 1, 2, 3, 4]
     assert doc["scenario_id"] in q.scenario_runs(db_copy).frame["scenario_id"].to_list()
     with pytest.raises(se.ScenarioInputError, match="invalid scenario|missing"):
-        se.rerun_in_subprocess(str(db_copy), "name: broken\nhorizon: {start_year: 2025, end_year: 2030}\n")
+        se.rerun_in_subprocess(
+            str(db_copy), se.Rerun("name: broken\nhorizon: {start_year: 2025, end_year: 2030}\n")
+        )

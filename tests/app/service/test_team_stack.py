@@ -143,7 +143,7 @@ def _check_a_rerun_from_the_dashboard_runs_on_the_celery_worker(stack: Stack) ->
         stack.base,
         "editor-last-run.data",
         inputs={"editor-run": 1},
-        state={"editor-yaml": text, "editor-seed": 11, "editor-paths": 200},
+        state={"editor-yaml": text, "editor-seed": 11, "editor-paths": 200, "forecast-metric": "units"},
     )
     stored = out["response"]["editor-last-run"]["data"]
     assert stored["name"] == "celery-rerun"
@@ -190,7 +190,7 @@ def test_without_redis_a_rerun_runs_locally_under_gunicorn(
             base,
             "editor-last-run.data",
             inputs={"editor-run": 1},
-            state={"editor-yaml": text, "editor-seed": 5, "editor-paths": 150},
+            state={"editor-yaml": text, "editor-seed": 5, "editor-paths": 150, "forecast-metric": "units"},
         )
     finally:
         serve_load.stop(web)
