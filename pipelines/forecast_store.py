@@ -372,6 +372,23 @@ def _stored_scenario(con: duckdb.DuckDBPyConnection, sid: str) -> tuple[Scenario
     return scenario, int(seed), n, metric or DEFAULT_AI_METRIC, posterior
 
 
+def stored_run_paths(
+    con: duckdb.DuckDBPyConnection, sid: str
+) -> tuple[dict[str, np.ndarray], list[int], int, str]:
+    """The structural paths of stored run ``sid`` redrawn at its full path count from its own seed and
+    cached posterior (so they reproduce its stored quantiles): ``(paths by segment, years, n_paths,
+    metric)``. Raises ``LookupError`` when ``sid`` is not stored."""
+    from models.montecarlo import structural_paths
+
+    row = con.execute("SELECT n_paths FROM scenario_runs WHERE scenario_id = ?", [sid]).fetchone()
+    if row is None:
+        raise LookupError(f"no stored run {sid}")
+    scenario, seed, _n, metric, posterior = _stored_scenario(con, sid)
+    n = int(row[0] or PAIRED_PATHS)
+    paths = structural_paths(scenario, seed=seed, n_paths=n, metric=metric, calibration=posterior)
+    return paths, [int(y) for y in scenario.horizon.years], n, metric
+
+
 def paired_differences(con: duckdb.DuckDBPyConnection, sid_a: str, sid_b: str) -> dict[str, Any]:
     """Structural paths of both runs redrawn and differenced path by path (b - a).
 

@@ -9,7 +9,6 @@ on screen is the model's, not a re-estimate from the quantiles.
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any
 
@@ -85,17 +84,13 @@ def tornado_view(doc: dict[str, Any] | None, segment: str, year: int | None, *, 
 
 @lru_cache(maxsize=8)
 def _paths(db: str, scenario_id: str) -> tuple[dict[str, np.ndarray], list[int], int, str]:
-    from models.montecarlo import structural_paths
-    from models.scenarios import Scenario
+    """The stored run's structural paths (``forecast_store.stored_run_paths``: its seed, path count and
+    posterior, so they reproduce its stored quantiles)."""
+    from pipelines import forecast_store
+    from pipelines.warehouse import Warehouse
 
-    spec = q.scenario_run_spec(db, scenario_id)
-    if spec.empty:
-        raise LookupError(spec.reason or f"no stored run {scenario_id}")
-    row = spec.frame.row(0, named=True)
-    scenario = Scenario.model_validate(json.loads(row["resolved_json"]))
-    n = int(row["n_paths"])
-    paths = structural_paths(scenario, seed=int(row["seed"]), n_paths=n, metric=row["metric"])
-    return paths, [int(y) for y in scenario.horizon.years], n, row["metric"]
+    with Warehouse(db).read() as con:
+        return forecast_store.stored_run_paths(con, scenario_id)
 
 
 def exceedance(db: str, scenario_id: str | None, segment: str, threshold: float) -> pl.DataFrame:

@@ -45,7 +45,7 @@ def test_one_rerun_beyond_the_limit_is_refused_at_once(
     try:
         with rerun_slots.rerun_slot(db):  # slot 1, in this process
             with pytest.raises(rerun_slots.RerunsBusy) as refused:
-                se.rerun_in_subprocess(str(db), se.build_scenario_yaml("baseline.yaml", "busy-test", {}))
+                se.rerun_in_subprocess(str(db), se.Rerun(se.build_scenario_yaml("baseline.yaml", "busy-test", {})))
             message = refused.value.message
             assert "busy" in message and "FABSCOPE_MAX_RERUNS" in message and "try again" in message
             assert "\n" not in message
@@ -89,6 +89,6 @@ def test_the_forecasts_page_shows_busy_in_one_line(
     text = se.build_scenario_yaml("baseline.yaml", "busy-page", {})
     shown: list[tuple] = []
     with rerun_slots.rerun_slot(refreshed_db):
-        last, banner = pages["forecasts"]._rerun(shown.append, 1, text, "", 500)
+        last, banner = pages["forecasts"]._rerun(shown.append, 1, text, "", 500, "units")
     assert "Run failed: busy" in str(banner.children) and "banner-error" in banner.className
     assert shown[-1][2] == "failed"
