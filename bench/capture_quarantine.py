@@ -43,7 +43,9 @@ def _norm(value: Any) -> Any:
 def _record_validation(v: Any) -> None:
     events = _EVENTS.setdefault(_CURRENT["test"], [])
     for r in v.quarantine.iter_rows(named=True):
-        events.append(["q", _norm(v.source_file), r["row"], r["field"], _norm(r["value"]), _norm(r["reason"])])
+        events.append(
+            ["q", _norm(v.source_file), r["row"], r["field"], _norm(r["value"]), _norm(r["reason"])]
+        )
 
 
 def _record(result: Any) -> None:
@@ -68,7 +70,9 @@ def _wrap(fn: Any) -> Any:
             result = fn(*args, **kwargs)
         except Exception as exc:
             if depth == 0:
-                _EVENTS.setdefault(_CURRENT["test"], []).append(["error", type(exc).__name__, _norm(str(exc))])
+                _EVENTS.setdefault(_CURRENT["test"], []).append(
+                    ["error", type(exc).__name__, _norm(str(exc))]
+                )
             raise
         finally:
             _LOCAL.depth = depth

@@ -146,13 +146,20 @@ def _typed_sql(raw: str, dtype: DType) -> str:
     return raw
 
 
+def _strip(col: str, ws: str) -> str:
+    """``col`` without leading/trailing white space; the Unicode-aware trim (slow) only where an end is not
+    printable ASCII."""
+    plain = f"ascii({col}) BETWEEN 33 AND 126 AND ascii({col}[-1]) BETWEEN 33 AND 126"
+    return f"(CASE WHEN {plain} THEN {col} ELSE trim({col}, {ws}) END)"
+
+
 def _bound(value: Any, today: date) -> Any:
     return today if value == "today" else value
 
 
-def _problem_sql(rule: ColumnRule, index: int, today: date) -> list[str]:
-    """SELECTs over ``_typed`` of the quarantine rows (row, field, value, reason) one rule raises."""
-    raw, typed, value = f"__raw{index}", f"__typed{index}", _q(rule.name)
+def _column_checks(rule: ColumnRule, index: int, today: date) -> list[tuple[str, str, str, str]]:
+    """``(condition, field, value, reason)`` SQL of every check one column rule makes."""
+    raw, typed, value = f"__raw{index}", f"__typed{index}", f"{_q(rule.name)}::VARCHAR"
     checks: list[tuple[str, str]] = []
     if rule.required:
         checks.append((f"{raw} IS NULL", "missing required value"))
@@ -170,24 +177,24 @@ def _problem_sql(rule: ColumnRule, index: int, today: date) -> list[str]:
         checks.append(
             (f"{raw} IS NOT NULL AND {raw} NOT IN ({allowed})", f"not one of {', '.join(rule.allowed)}")
         )
-    return [
-        f"SELECT {_ROW} AS row, {_lit(rule.name)} AS field, {value}::VARCHAR AS value, {_lit(reason)} AS reason "
-        f"FROM _typed WHERE {cond}"
-        for cond, reason in checks
-    ]
+    return [(cond, _lit(rule.name), value, _lit(reason)) for cond, reason in checks]
 
 
-def _order_sql(o: OrderRule, typed: dict[str, str]) -> str:
+def _order_check(o: OrderRule, typed: dict[str, str]) -> tuple[str, str, str, str]:
+    """The check of one date-order rule, as ``_column_checks``."""
     later, earlier = typed[o.later], typed[o.earlier]
     slack = f" by more than {o.slack_days} days" if o.slack_days else ""
+    reason = f"format({_lit('before ' + o.earlier + ' ({})' + slack)}, {earlier}::VARCHAR)"
     return (
-        f"SELECT {_ROW} AS row, {_lit(o.later)} AS field, {later}::VARCHAR AS value, "
-        f"format({_lit('before ' + o.earlier + ' ({})' + slack)}, {earlier}::VARCHAR) AS reason "
-        f"FROM _typed WHERE {later} < {earlier} - INTERVAL {int(o.slack_days)} DAY"
+        f"{later} < {earlier} - INTERVAL {int(o.slack_days)} DAY",
+        _lit(o.later),
+        f"{later}::VARCHAR",
+        reason,
     )
 
 
 def _key_sql(key: Sequence[str], typed: dict[str, str]) -> str:
+    """The duplicate-key quarantine rows: every row of a key held more than once."""
     cols = ", ".join(typed[k] for k in key)
     joined = " || '|' || ".join(f"coalesce({typed[k]}::VARCHAR, '')" for k in key)
     return (
@@ -236,18 +243,33 @@ def validate_frame(
     today = run_date(today)
     ws = _lit(_WHITESPACE)
     typed = {r.name: f"__typed{i}" for i, r in enumerate(rules)}
-    prepared = ", ".join(f"NULLIF(trim({_q(r.name)}, {ws}), '') AS __raw{i}" for i, r in enumerate(rules))
+    prepared = ", ".join(f"NULLIF({_strip(_q(r.name), ws)}, '') AS __raw{i}" for i, r in enumerate(rules))
     typed_cols = ", ".join(f"{_typed_sql(f'__raw{i}', r.dtype)} AS __typed{i}" for i, r in enumerate(rules))
-    selects = [s for i, r in enumerate(rules) for s in _problem_sql(r, i, today)]
-    selects += [_order_sql(o, typed) for o in order if o.later in typed and o.earlier in typed]
-    if key:
-        selects.append(_key_sql(key, {k: typed.get(k, _q(k)) for k in key}))
+    checks = [c for i, r in enumerate(rules) for c in _column_checks(r, i, today)]
+    checks += [_order_check(o, typed) for o in order if o.later in typed and o.earlier in typed]
+    flag = " OR ".join(f"({cond})" for cond, *_ in checks) or "false"
+    out = ", ".join(f"{typed[c]} AS {_q(c)}" if c in typed else _q(c) for c in names)
     con = cursor()
     try:
         con.register("_in", df.to_arrow())
+        con.execute(f"CREATE TEMP VIEW _typed AS SELECT *, {typed_cols} FROM (SELECT *, {prepared} FROM _in)")
+        # one pass types every value and flags the rows breaking any rule; only those rows (and keys held
+        # twice) are then asked which rule they break
         con.execute(
-            f"CREATE TEMP TABLE _typed AS SELECT *, {typed_cols} FROM (SELECT *, {prepared} FROM _in)"
+            f"CREATE TEMP TABLE _checked AS SELECT {_ROW}, {out}, ({flag}) IS TRUE AS __bad FROM _typed"
         )
+        selects = []
+        if con.sql("SELECT count(*) FROM _checked WHERE __bad").fetchall()[0][0]:
+            bad = " UNION ALL ".join(
+                f"SELECT {_ROW} AS row, {field} AS field, {value} AS value, {reason} AS reason FROM _typed WHERE {cond}"
+                for cond, field, value, reason in checks
+            )
+            selects.append(f"SELECT * FROM ({bad}) WHERE row IN (SELECT {_ROW} FROM _checked WHERE __bad)")
+        if key:
+            keys = ", ".join(_q(k) for k in key)
+            held_twice = f"SELECT 1 FROM _checked GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
+            if con.sql(held_twice).fetchall():
+                selects.append(_key_sql(key, {k: typed.get(k, _q(k)) for k in key}))
         found = con.sql(" UNION ALL ".join(selects)).pl() if selects else None
         problems = [f for f in (structural, found) if f is not None and f.height]
         quarantine = (
@@ -257,11 +279,12 @@ def validate_frame(
             if problems
             else pl.DataFrame(schema=QUARANTINE_SCHEMA)
         )
-        con.register("_bad", quarantine.select("row").unique().to_arrow())
-        out = ", ".join(f"{typed[c]} AS {_q(c)}" if c in typed else _q(c) for c in names)
-        good = con.sql(
-            f"SELECT {out} FROM _typed WHERE {_ROW} NOT IN (SELECT row FROM _bad) ORDER BY {_ROW}"
-        ).pl()
+        cols = ", ".join(_q(c) for c in names)
+        if quarantine.height:
+            con.register("_bad", quarantine.select("row").unique().to_arrow())
+            good = con.sql(f"SELECT {cols} FROM _checked WHERE {_ROW} NOT IN (SELECT row FROM _bad)").pl()
+        else:
+            good = con.sql(f"SELECT {cols} FROM _checked").pl()
     finally:
         con.close()
     good = good.cast({r.name: _POLARS[r.dtype] for r in rules})

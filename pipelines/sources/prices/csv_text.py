@@ -123,7 +123,7 @@ def read_strings(path: Path) -> RawFile:
         data = path.read_bytes()
     except OSError as exc:  # unreadable, or deleted between listing and reading
         raise ProviderError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise ProviderError(f"{path}: empty file (no header, no rows)")
     if data.isascii():
         text, enc = data[:4096].decode("ascii"), "utf-8"
