@@ -102,15 +102,15 @@ def _install() -> None:
     reference_schema.ReferenceSpec.load = _wrap(reference_schema.ReferenceSpec.load)
 
 
-def pytest_configure(config: Any) -> None:  # noqa: D103 - pytest hook
+def pytest_configure(config: Any) -> None:
     _install()
 
 
-def pytest_runtest_setup(item: Any) -> None:  # noqa: D103 - pytest hook
+def pytest_runtest_setup(item: Any) -> None:
     _CURRENT["test"] = item.nodeid
 
 
-def pytest_unconfigure(config: Any) -> None:  # noqa: D103 - pytest hook
+def pytest_unconfigure(config: Any) -> None:
     Path(_snapshot_path()).write_text(json.dumps(_EVENTS, indent=1, sort_keys=True, ensure_ascii=False))
 
 
