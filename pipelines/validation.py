@@ -253,23 +253,19 @@ def validate_frame(
     try:
         con.register("_in", df.to_arrow())
         con.execute(f"CREATE TEMP VIEW _typed AS SELECT *, {typed_cols} FROM (SELECT *, {prepared} FROM _in)")
-        # one pass types every value and flags the rows breaking any rule; only those rows (and keys held
-        # twice) are then asked which rule they break
-        con.execute(
-            f"CREATE TEMP TABLE _checked AS SELECT {_ROW}, {out}, ({flag}) IS TRUE AS __bad FROM _typed"
-        )
+        # one pass types every value and flags the rows breaking any rule; only when some do (or a key is
+        # held twice) are the rows asked which rule they break (the error path: one more pass)
+        checked = con.sql(f"SELECT {_ROW}, {out}, ({flag}) IS TRUE AS __bad FROM _typed").pl()
         selects = []
-        if con.sql("SELECT count(*) FROM _checked WHERE __bad").fetchall()[0][0]:
+        if checked["__bad"].any():
             bad = " UNION ALL ".join(
-                f"SELECT {_ROW} AS row, {field} AS field, {value} AS value, {reason} AS reason FROM _typed WHERE {cond}"
+                f"SELECT {_ROW} AS row, {field} AS field, {value} AS value, {reason} AS reason "
+                f"FROM _typed WHERE {cond}"
                 for cond, field, value, reason in checks
             )
-            selects.append(f"SELECT * FROM ({bad}) WHERE row IN (SELECT {_ROW} FROM _checked WHERE __bad)")
-        if key:
-            keys = ", ".join(_q(k) for k in key)
-            held_twice = f"SELECT 1 FROM _checked GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"
-            if con.sql(held_twice).fetchall():
-                selects.append(_key_sql(key, {k: typed.get(k, _q(k)) for k in key}))
+            selects.append(f"SELECT * FROM ({bad})")
+        if key and checked.select(pl.struct(list(key)).is_duplicated().any()).item():
+            selects.append(_key_sql(key, {k: typed.get(k, _q(k)) for k in key}))
         found = con.sql(" UNION ALL ".join(selects)).pl() if selects else None
         problems = [f for f in (structural, found) if f is not None and f.height]
         quarantine = (
@@ -279,12 +275,9 @@ def validate_frame(
             if problems
             else pl.DataFrame(schema=QUARANTINE_SCHEMA)
         )
-        cols = ", ".join(_q(c) for c in names)
         if quarantine.height:
-            con.register("_bad", quarantine.select("row").unique().to_arrow())
-            good = con.sql(f"SELECT {cols} FROM _checked WHERE {_ROW} NOT IN (SELECT row FROM _bad)").pl()
-        else:
-            good = con.sql(f"SELECT {cols} FROM _checked").pl()
+            checked = checked.filter(~pl.col(_ROW).is_in(quarantine["row"].unique().implode()))
+        good = checked.drop(_ROW, "__bad")
     finally:
         con.close()
     good = good.cast({r.name: _POLARS[r.dtype] for r in rules})
