@@ -182,6 +182,9 @@ def _numbered(data: bytes, rows: pl.DataFrame, rejects: pl.DataFrame, delim: str
 
 
 def record_at(data: bytes, byte_position: int, delim: str) -> list[str]:
-    """The fields of the record starting at ``byte_position`` (bytes not UTF-8 decoded with surrogates)."""
-    text = data[byte_position : byte_position + (1 << 21)].decode("utf-8", errors="surrogateescape")
+    """The fields of the record on the line holding ``byte_position`` (bytes not UTF-8 decoded with
+    surrogates); the error path only."""
+    # DuckDB's line_byte_position may point one byte into the line: the record starts after the newline
+    start = data.rfind(b"\n", 0, byte_position) + 1
+    text = data[start : start + (1 << 21)].decode("utf-8", errors="surrogateescape")
     return next(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False), [])

@@ -163,7 +163,8 @@ def read_strings(path: Path) -> RawFile:
     ragged = _held_back(path, scan.rejects, width)
     if multi:
         return RawFile(scan.rows, 4, ragged, width, (head[0], head[1] if len(head) > 1 else []))
-    renamed = dict(zip(scan.rows.columns[:width], _names(fields), strict=True))
+    names = _names([*fields, *[""] * (width - len(fields))])  # an empty header line: one unnamed column
+    renamed = dict(zip(scan.rows.columns[:width], names, strict=True))
     return RawFile(scan.rows.rename(renamed), 2, ragged, width)
 
 
