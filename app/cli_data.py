@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from app.cli_common import CliError, add_command, emit_json
 from fabscope.errors import InputError
@@ -148,6 +147,8 @@ def quarantine_summary(db: Path, limit: int = 10, run_id: str | None = None, *, 
                 return ""
             con = duckdb.connect()
             try:
+                import polars as pl  # only for a failed run's report: `status` starts without Polars
+
                 con.register("quarantine", pl.read_parquet(wh.failed_run_report).to_arrow())
                 rows = con.sql(sql.format(where=where), params=[run_id] if run_id else None).pl()
             finally:

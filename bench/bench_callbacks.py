@@ -52,18 +52,24 @@ def _outputs(value: Any) -> Any:
     return value
 
 
+_CPU_P95: list[float] = []  # CPU-time p95 (ms) of the last _time call
+
+
 def _time(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> tuple[float, float, int]:
     """(p50, p95) wall time in ms of ``fn`` including Dash's JSON encoding of its return value, and the
-    size of that JSON in bytes."""
+    size of that JSON in bytes. The p95 of its CPU time (``time.process_time``: this process's threads,
+    DuckDB's included) is left in ``_CPU_P95``: on a shared machine the wall time includes waiting for a core."""
     from plotly.io.json import to_json_plotly
 
     for _ in range(warmup):
         size = len(to_json_plotly(_outputs(fn())).encode())
-    samples = []
+    samples, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         to_json_plotly(_outputs(fn()))
         samples.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
+    _CPU_P95[:] = [_percentile(cpu, 95)]
     return statistics.median(samples), _percentile(samples, 95), size
 
 
@@ -128,8 +134,10 @@ def callbacks(db: Path) -> dict[str, Callable[[], Any]]:
         view, table, windows, banner = pages["market"].event_study(str(db), event_id, None)
         return (*view.card_outputs, table, windows, banner)
 
+    page_builds = {f"page build: {n}": pages[n].layout for n in pages if n != "overview"}
     return {
         "overview page (5 queries + figure)": lambda: pages["overview"].layout(),
+        **page_builds,
         "market: performance (4 tickers, 3y)": market_perf,
         "market: event study": market_es,
         "policy: timeline + table": lambda: pages["policy"].timeline(
@@ -191,26 +199,31 @@ def main(argv: list[str] | None = None) -> int:
 
         wh = Warehouse(db)
         base50, base95, _ = _time(lambda: wh.query("SELECT 1 AS x").to_dicts(), args.repeat * 2)
+        base_cpu95 = _CPU_P95[0]
         cold50, cold95, _ = _time(lambda: _cold_select_1(db), args.repeat * 2)
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(
             f"baseline: SELECT 1 through Warehouse.query (warm)   p50 {base50:6.2f} ms  p95 {base95:6.2f} ms"
+            f"  cpu p95 {base_cpu95:6.2f} ms"
         )
         print(f"          SELECT 1 on a fresh read-only connect   p50 {cold50:6.2f} ms  p95 {cold95:6.2f} ms")
         print(
-            f"{'callback':44s} {'p50 ms':>8s} {'p95 ms':>8s} {'p95/warm':>9s} {'p95/cold':>9s} {'KiB':>7s}"
+            f"{'callback':44s} {'p50 ms':>8s} {'p95 ms':>8s} {'p95/warm':>9s} {'p95/cold':>9s} {'cpu p95':>8s} {'KiB':>7s}"
             f"  target p95 <= {TARGET_P95_MS:.0f} ms (page builds {TARGET_PAGE_MS:.0f} ms)"
         )
         missed = []
         for name, fn in callbacks(db).items():
             p50, p95, size = _time(fn, args.repeat)
+            cpu95 = _CPU_P95[0]
             target = TARGET_PAGE_MS if "page" in name else TARGET_P95_MS
-            flag = "ok" if p95 <= target else "SLOW"
+            flag = "ok" if p95 <= target else ("SLOW (cpu ok)" if cpu95 <= target else "SLOW")
             if name == PERFORMANCE and size > TARGET_PERFORMANCE_KIB * 1024:
                 flag += f", over {TARGET_PERFORMANCE_KIB:.0f} KiB"
             if flag != "ok":
                 missed.append(name)
             print(
-                f"{name:44s} {p50:8.1f} {p95:8.1f} {p95 / base95:8.1f}x {p95 / cold95:8.1f}x {size / 1024:7.1f}  {flag}"
+                f"{name:44s} {p50:8.1f} {p95:8.1f} {p95 / base95:8.1f}x {p95 / cold95:8.1f}x {cpu95:8.1f} "
+                f"{size / 1024:7.1f}  {flag}"
             )
         print("every callback meets its targets" if not missed else f"missing a target: {', '.join(missed)}")
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,10 +49,20 @@ def _baseline(db: Path) -> list[str]:
     return [sys.executable, "-c", code]
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _wall(argv: list[str], env: dict[str, str]) -> float:
-    t0 = time.perf_counter()
+    """Wall seconds of one fresh process; its CPU seconds (user + system) are added to ``_CPU``."""
+    t0, c0 = time.perf_counter(), _children_cpu()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _CPU.append(_children_cpu() - c0)
     return time.perf_counter() - t0
+
+
+_CPU: list[float] = []  # CPU seconds of the last process run by _wall (resource.getrusage of children)
 
 
 def _warehouse(db: str | None, tmp: Path) -> Path:
@@ -80,22 +91,29 @@ def main() -> None:
         env = {**os.environ, "FABSCOPE_DB": str(db)}
         fabscope = _fabscope()
         runs: dict[str, list[float]] = {"baseline": []} | {" ".join(c): [] for c in COMMANDS}
+        cpu: dict[str, list[float]] = {k: [] for k in runs}
         for argv in (_baseline(db), *([*fabscope, *c] for c in COMMANDS)):  # warm the page cache once
             _wall(argv, env)
         for _ in range(args.repeat):
             for command in COMMANDS:  # interleaved: the baseline is re-timed beside every command
                 runs["baseline"].append(_wall(_baseline(db), env))
+                cpu["baseline"].append(_CPU[-1])
                 runs[" ".join(command)].append(_wall([*fabscope, *command], env))
+                cpu[" ".join(command)].append(_CPU[-1])
         base = statistics.median(runs["baseline"])
-        print(f"baseline (python: import duckdb, open {db.name} read-only, count prices_daily)")
-        print(f"{'command':<86} {'median s':>9} {'ratio':>6}")
-        print(f"{'baseline':<86} {base:9.3f} {1.0:6.2f}")
+        base_cpu = statistics.median(cpu["baseline"])
+        print(
+            f"baseline (python: import duckdb, open {db.name} read-only, count prices_daily); load {os.getloadavg()[0]:.1f}"
+        )
+        print(f"{'command':<86} {'median s':>9} {'ratio':>6} {'cpu s':>7} {'ratio':>6}")
+        print(f"{'baseline':<86} {base:9.3f} {1.0:6.2f} {base_cpu:7.3f} {1.0:6.2f}")
         worst = 0.0
         for command in COMMANDS:
             name = " ".join(command)
             t = statistics.median(runs[name])
             worst = max(worst, t / base)
-            print(f"{'fabscope ' + name:<86} {t:9.3f} {t / base:6.2f}")
+            c = statistics.median(cpu[name])
+            print(f"{'fabscope ' + name:<86} {t:9.3f} {t / base:6.2f} {c:7.3f} {c / base_cpu:6.2f}")
         verdict = "meets" if worst <= TARGET_RATIO else "MISSES"
         print(f"worst ratio {worst:.2f}x: {verdict} the {TARGET_RATIO:g}x target ({args.repeat} runs each)")
     finally:

@@ -97,10 +97,10 @@ def _rows(
 
 def first_day(tickers: pl.Series) -> pl.Series:
     """Per ticker, the first date a price may carry (``FIRST_DATE`` or its exchange's first trading day)."""
-    out = pl.Series([FIRST_DATE] * len(tickers), dtype=pl.Date)
+    out: pl.Expr = pl.lit(FIRST_DATE, dtype=pl.Date)
     for suffix, day in EXCHANGE_FIRST_DAY.items():
-        out = pl.select(pl.when(tickers.str.ends_with(suffix)).then(pl.lit(day)).otherwise(out)).to_series()
-    return out
+        out = pl.when(pl.col("t").str.ends_with(suffix)).then(pl.lit(day, dtype=pl.Date)).otherwise(out)
+    return pl.DataFrame({"t": tickers}).select(out.alias(tickers.name)).to_series()
 
 
 def row_problems(

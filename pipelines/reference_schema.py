@@ -31,30 +31,20 @@ PAST_DATE = (DATE[0], "today")  # announcements and publications cannot lie in t
 # swapped or mistyped.
 EFFECTIVE_BEFORE_ANNOUNCED_DAYS = 14
 
+
+def _vocabulary(words: str) -> tuple[str, ...]:
+    """The allowed values of a column, written as one space-separated line (none contains a space)."""
+    return tuple(words.split())
+
+
 # Time zones an export-control announcement may be dated in (export_controls.announced_tz).
 ANNOUNCEMENT_ZONES = ("America/New_York", "Asia/Shanghai", "Europe/Amsterdam", "Asia/Tokyo", "UTC")
-EXPORT_CONTROL_CATEGORIES = (
-    "entity_list",
-    "fdp_rule",
-    "chips_and_sme",
-    "licence_requirement",
-    "ai_diffusion",
-    "china_countermeasure",
-    "allied_control",
+EXPORT_CONTROL_CATEGORIES = _vocabulary(
+    "entity_list fdp_rule chips_and_sme licence_requirement ai_diffusion china_countermeasure allied_control"
 )
 PRODUCTS = ("logic", "dram", "nand", "hbm", "specialty")
-NODE_CLASSES = (
-    "28nm+",
-    "14-16nm",
-    "7nm-class",
-    "5nm-class",
-    "3nm-class",
-    "2nm-class",
-    "dram-1x",
-    "dram-1a",
-    "nand-1xx-layer",
-    "nand-2xx-layer",
-    "mixed",
+NODE_CLASSES = _vocabulary(
+    "28nm+ 14-16nm 7nm-class 5nm-class 3nm-class 2nm-class dram-1x dram-1a nand-1xx-layer nand-2xx-layer mixed"
 )
 FAB_STATUSES = ("operating", "ramping", "construction", "planned")
 WAFER_SIZES_MM = ("200", "300")

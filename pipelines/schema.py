@@ -39,6 +39,9 @@ def _tables(doc: dict[str, Any]) -> dict[str, Table]:
     }
 
 
-_DOC = yaml.safe_load(SCHEMA_FILE.read_text(encoding="utf-8"))
+# libyaml's safe loader when installed (every CLI start reads this file: fast start, issue 15)
+_DOC = yaml.load(
+    SCHEMA_FILE.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+)
 SCHEMA_VERSION: int = int(_DOC["version"])
 TABLES: dict[str, Table] = _tables(_DOC)

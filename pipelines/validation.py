@@ -22,7 +22,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,7 @@ import polars as pl
 
 from fabscope.errors import DataError
 from pipelines.clock import run_date
+from pipelines.csv_scan import CsvScanError, cursor, record_at, scan_csv
 
 DType = Literal["str", "int", "float", "date", "bool"]
 QUARANTINE_SCHEMA = {"row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String}
@@ -98,64 +99,109 @@ class ValidationResult:
         return "\n".join(lines)
 
 
-def _cast(col: pl.Expr, dtype: DType) -> pl.Expr:
-    if dtype == "int":
-        return col.cast(pl.Float64, strict=False).pipe(
-            lambda f: pl.when(f == f.round(0)).then(f.cast(pl.Int64, strict=False)).otherwise(None)
-        )
+# Unicode White_Space (what the strip of every value removes before it is checked), for SQL's trim
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+_POLARS = {"str": pl.String, "int": pl.Int64, "float": pl.Float64, "date": pl.Date, "bool": pl.Boolean}
+
+
+def _q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: Any) -> str:
+    """A SQL literal of a bound, an allowed value or a reason."""
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, bool | int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _typed_sql(raw: str, dtype: DType) -> str:
+    """The typed value of the stripped, NULL-for-empty text ``raw``; NULL where it does not parse.
+
+    Numbers as DuckDB casts them, less digit-group underscores (``1_000`` is not a number in a CSV) and
+    non-finite floats; ``int`` accepts integral floats (``2024.0``); dates are ``YYYY-MM-DD``."""
     if dtype == "float":
-        return col.cast(pl.Float64, strict=False).pipe(
-            lambda f: pl.when(f.is_finite()).then(f).otherwise(None)
+        return (
+            f"(CASE WHEN strpos({raw}, '_') = 0 AND isfinite(TRY_CAST({raw} AS DOUBLE)) "
+            f"THEN TRY_CAST({raw} AS DOUBLE) END)"
         )
+    if dtype == "int":
+        d = f"(CASE WHEN strpos({raw}, '_') = 0 THEN TRY_CAST({raw} AS DOUBLE) END)"
+        return f"(CASE WHEN {d} = round({d}) THEN TRY_CAST({d} AS BIGINT) END)"
     if dtype == "date":
-        return col.str.to_date("%Y-%m-%d", strict=False)
+        return f"TRY_CAST(TRY_STRPTIME({raw}, '%Y-%m-%d') AS DATE)"
     if dtype == "bool":
-        low = col.str.to_lowercase()
-        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
-    return col
+        low = f"lower({raw})"
+        return (
+            f"(CASE WHEN {low} IN ({', '.join(map(_lit, _TRUE))}) THEN true "
+            f"WHEN {low} IN ({', '.join(map(_lit, _FALSE))}) THEN false END)"
+        )
+    return raw
+
+
+def _strip(col: str, ws: str) -> str:
+    """``col`` without leading/trailing white space; the Unicode-aware trim (slow) only where an end is not
+    printable ASCII."""
+    plain = f"ascii({col}) BETWEEN 33 AND 126 AND ascii({col}[-1]) BETWEEN 33 AND 126"
+    return f"(CASE WHEN {plain} THEN {col} ELSE trim({col}, {ws}) END)"
 
 
 def _bound(value: Any, today: date) -> Any:
     return today if value == "today" else value
 
 
-def _problems(df: pl.DataFrame, rule: ColumnRule, today: date) -> tuple[pl.Expr, list[pl.DataFrame]]:
-    """Typed expression for the column and frames of its problems."""
-    raw = pl.col(rule.name).str.strip_chars()
-    raw = pl.when(raw == "").then(None).otherwise(raw)
-    typed = _cast(raw, rule.dtype)
-    checks: list[tuple[pl.Expr, pl.Expr]] = []
+def _column_checks(rule: ColumnRule, index: int, today: date) -> list[tuple[str, str, str, str]]:
+    """``(condition, field, value, reason)`` SQL of every check one column rule makes."""
+    raw, typed, value = f"__raw{index}", f"__typed{index}", f"{_q(rule.name)}::VARCHAR"
+    checks: list[tuple[str, str]] = []
     if rule.required:
-        checks.append((raw.is_null(), pl.lit("missing required value")))
-    checks.append((raw.is_not_null() & typed.is_null(), pl.lit(f"not a valid {rule.dtype}")))
+        checks.append((f"{raw} IS NULL", "missing required value"))
+    if rule.dtype != "str":
+        checks.append((f"{raw} IS NOT NULL AND {typed} IS NULL", f"not a valid {rule.dtype}"))
     if rule.min is not None:
         low = _bound(rule.min, today)
-        checks.append((typed < low, pl.lit(f"below minimum {low}")))
+        checks.append((f"{typed} < {_lit(low)}", f"below minimum {low}"))
     if rule.max is not None:
         high = _bound(rule.max, today)
-        checks.append(
-            (
-                typed > high,
-                pl.lit(f"after {rule.max} ({high})" if rule.max == "today" else f"above maximum {high}"),
-            )
-        )
+        reason = f"after {rule.max} ({high})" if rule.max == "today" else f"above maximum {high}"
+        checks.append((f"{typed} > {_lit(high)}", reason))
     if rule.allowed is not None:
+        allowed = ", ".join(map(_lit, rule.allowed)) or "NULL"
         checks.append(
-            (
-                raw.is_not_null() & ~raw.is_in(list(rule.allowed)),
-                pl.lit(f"not one of {', '.join(rule.allowed)}"),
-            )
+            (f"{raw} IS NOT NULL AND {raw} NOT IN ({allowed})", f"not one of {', '.join(rule.allowed)}")
         )
-    frames = [
-        df.filter(cond.fill_null(False)).select(
-            pl.col(_ROW).cast(pl.Int64).alias("row"),
-            pl.lit(rule.name).alias("field"),
-            pl.col(rule.name).alias("value"),
-            reason.alias("reason"),
-        )
-        for cond, reason in checks
-    ]
-    return typed.alias(rule.name), frames
+    return [(cond, _lit(rule.name), value, _lit(reason)) for cond, reason in checks]
+
+
+def _order_check(o: OrderRule, typed: dict[str, str]) -> tuple[str, str, str, str]:
+    """The check of one date-order rule, as ``_column_checks``."""
+    later, earlier = typed[o.later], typed[o.earlier]
+    slack = f" by more than {o.slack_days} days" if o.slack_days else ""
+    reason = f"format({_lit('before ' + o.earlier + ' ({})' + slack)}, {earlier}::VARCHAR)"
+    return (
+        f"{later} < {earlier} - INTERVAL {int(o.slack_days)} DAY",
+        _lit(o.later),
+        f"{later}::VARCHAR",
+        reason,
+    )
+
+
+def _key_sql(key: Sequence[str], typed: dict[str, str]) -> str:
+    """The duplicate-key quarantine rows: every row of a key held more than once."""
+    cols = ", ".join(typed[k] for k in key)
+    joined = " || '|' || ".join(f"coalesce({typed[k]}::VARCHAR, '')" for k in key)
+    return (
+        f"SELECT row, {_lit(','.join(key))} AS field, value, format('duplicate key (first at row {{}})', first) "
+        f"AS reason FROM (SELECT {_ROW} AS row, {joined} AS value, count(*) OVER w AS n, min({_ROW}) OVER w "
+        f"AS first FROM _typed WINDOW w AS (PARTITION BY {cols})) WHERE n > 1"
+    )
 
 
 def validate_frame(
@@ -166,83 +212,75 @@ def validate_frame(
     key: Sequence[str] | None = None,
     first_row: int = 2,
     order: Sequence[OrderRule] = (),
-    row_numbers: Sequence[int] | None = None,
+    row_numbers: Sequence[int] | str | None = None,
     structural: pl.DataFrame | None = None,
     today: date | None = None,
 ) -> ValidationResult:
-    """Validate an all-string frame against ``rules``; see the module docstring.
+    """Validate an all-string frame against ``rules``, as SQL (DuckDB) on the loaded rows.
 
-    Missing required columns raise ``ValidationError``; columns without a rule are kept
-    as strings. Rows sharing a key are all quarantined (no way to tell which is right).
-    ``row_numbers`` gives each row's line in the file (default: consecutive from
-    ``first_row``); ``structural`` holds problems found while parsing (quarantine schema);
-    ``today`` is the date a ``"today"`` bound stands for (default: the UTC date).
+    Types, ranges, allowed values, date order (``order``) and duplicate keys are each one SELECT of
+    the rows breaking them. Missing required columns raise ``ValidationError``; columns without a
+    rule are kept as strings. Rows sharing a key are all quarantined (no way to tell which is right).
+    ``row_numbers`` gives each row's line in the file (a sequence, or the name of a column of ``df``
+    holding it; default: consecutive from ``first_row``);
+    ``structural`` holds problems found while parsing (quarantine schema); ``today`` is the date a
+    ``"today"`` bound stands for (default: the run date).
     """
     missing = [r.name for r in rules if r.name not in df.columns and r.required]
     if missing:
         raise ValidationError(f"{source_file}: missing column(s) {missing}; found {df.columns}")
-    for r in rules:
-        if r.name not in df.columns:
-            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(r.name))
-    df = df.with_columns(pl.col(c).cast(pl.String) for c in df.columns)
-    if row_numbers is None:
-        df = df.with_row_index(_ROW, offset=first_row)
+    df = df.with_columns(
+        pl.lit(None, dtype=pl.String).alias(r.name) for r in rules if r.name not in df.columns
+    )
+    if isinstance(row_numbers, str):
+        df = df.with_columns(pl.col(row_numbers).cast(pl.Int64).alias(_ROW))
+    elif row_numbers is None:
+        df = df.with_row_index(_ROW, offset=first_row).with_columns(pl.col(_ROW).cast(pl.Int64))
     else:
         df = df.with_columns(pl.Series(_ROW, list(row_numbers), dtype=pl.Int64))
-    typed_exprs: list[pl.Expr] = []
-    problem_frames: list[pl.DataFrame] = []
-    if structural is not None and structural.height:
-        problem_frames.append(
-            structural.select(
-                pl.col("row").cast(pl.Int64),
-                pl.col("field").cast(pl.String),
-                pl.col("value").cast(pl.String),
-                pl.col("reason").cast(pl.String),
-            )
-        )
+    names = [c for c in df.columns if c != _ROW]
+    df = df.with_columns(pl.col(c).cast(pl.String) for c in names if df.schema[c] != pl.String)
     today = run_date(today)
-    for rule in rules:
-        expr, frames = _problems(df, rule, today)
-        typed_exprs.append(expr)
-        problem_frames.extend(frames)
-    typed = df.with_columns(typed_exprs)
-    for o in order:
-        if o.later not in typed.columns or o.earlier not in typed.columns:
-            continue
-        limit = pl.col(o.earlier) - timedelta(days=o.slack_days)
-        slack = f" by more than {o.slack_days} days" if o.slack_days else ""
-        problem_frames.append(
-            typed.filter((pl.col(o.later) < limit).fill_null(False)).select(
-                pl.col(_ROW).cast(pl.Int64).alias("row"),
-                pl.lit(o.later).alias("field"),
-                pl.col(o.later).cast(pl.String).alias("value"),
-                pl.format(f"before {o.earlier} ({{}}){slack}", pl.col(o.earlier).cast(pl.String)).alias(
-                    "reason"
-                ),
+    ws = _lit(_WHITESPACE)
+    typed = {r.name: f"__typed{i}" for i, r in enumerate(rules)}
+    prepared = ", ".join(f"NULLIF({_strip(_q(r.name), ws)}, '') AS __raw{i}" for i, r in enumerate(rules))
+    typed_cols = ", ".join(f"{_typed_sql(f'__raw{i}', r.dtype)} AS __typed{i}" for i, r in enumerate(rules))
+    checks = [c for i, r in enumerate(rules) for c in _column_checks(r, i, today)]
+    checks += [_order_check(o, typed) for o in order if o.later in typed and o.earlier in typed]
+    flag = " OR ".join(f"({cond})" for cond, *_ in checks) or "false"
+    out = ", ".join(f"{typed[c]} AS {_q(c)}" if c in typed else _q(c) for c in names)
+    con = cursor()
+    try:
+        con.register("_in", df.to_arrow())
+        con.execute(f"CREATE TEMP VIEW _typed AS SELECT *, {typed_cols} FROM (SELECT *, {prepared} FROM _in)")
+        # one pass types every value and flags the rows breaking any rule; only when some do (or a key is
+        # held twice) are the rows asked which rule they break (the error path: one more pass)
+        checked = con.sql(f"SELECT {_ROW}, {out}, ({flag}) IS TRUE AS __bad FROM _typed").pl()
+        selects = []
+        if checked["__bad"].any():
+            bad = " UNION ALL ".join(
+                f"SELECT {_ROW} AS row, {field} AS field, {value} AS value, {reason} AS reason "
+                f"FROM _typed WHERE {cond}"
+                for cond, field, value, reason in checks
             )
+            selects.append(f"SELECT * FROM ({bad})")
+        if key and checked.select(pl.struct(list(key)).is_duplicated().any()).item():
+            selects.append(_key_sql(key, {k: typed.get(k, _q(k)) for k in key}))
+        found = con.sql(" UNION ALL ".join(selects)).pl() if selects else None
+        problems = [f for f in (structural, found) if f is not None and f.height]
+        quarantine = (
+            pl.concat([p.select(list(QUARANTINE_SCHEMA)).cast(QUARANTINE_SCHEMA) for p in problems]).sort(
+                "row", maintain_order=True
+            )
+            if problems
+            else pl.DataFrame(schema=QUARANTINE_SCHEMA)
         )
-    if key:
-        dup = typed.filter(pl.len().over(list(key)) > 1)
-        if dup.height:
-            first_rows = dup.group_by(list(key)).agg(pl.col(_ROW).min().alias("__first"))
-            dup = dup.join(first_rows, on=list(key), how="left", nulls_equal=True)
-            problem_frames.append(
-                dup.select(
-                    pl.col(_ROW).cast(pl.Int64).alias("row"),
-                    pl.lit(",".join(key)).alias("field"),
-                    pl.concat_str(
-                        [pl.col(k).cast(pl.String).fill_null("") for k in key], separator="|"
-                    ).alias("value"),
-                    pl.format("duplicate key (first at row {})", pl.col("__first")).alias("reason"),
-                )
-            )
-    quarantine = (
-        pl.concat(problem_frames, how="vertical_relaxed").sort("row")
-        if problem_frames
-        else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    )
-    bad = quarantine["row"].unique()
-    good = typed.filter(~pl.col(_ROW).is_in(bad.implode())).drop(_ROW)
+        if quarantine.height:
+            checked = checked.filter(~pl.col(_ROW).is_in(quarantine["row"].unique().implode()))
+        good = checked.drop(_ROW, "__bad")
+    finally:
+        con.close()
+    good = good.cast({r.name: _POLARS[r.dtype] for r in rules})
     return ValidationResult(source_file, good, quarantine, df.height)
 
 
@@ -258,8 +296,37 @@ class CsvRows:
     problems: pl.DataFrame
 
 
+def _cells(record: list[str], n: int, line: int, header: list[str]) -> tuple[list[str | None], list[tuple]]:
+    """A record cut or padded to the header's ``n`` fields, and its problems: extra non-empty fields,
+    bytes that are not UTF-8 (shown with U+FFFD; lone surrogates never reach Polars or the warehouse)."""
+    problems: list[tuple[int, str, str, str]] = []
+    extra = record[n:]
+    if any(cell.strip() for cell in extra):
+        reason = f"row has {len(record)} fields, the header has {n}"
+        problems.append((line, "(extra fields)", ",".join(extra), reason))
+    cells: list[str | None] = [c if c != "" else None for c in record[:n]] + [None] * (n - len(record))
+    for i, cell in enumerate(cells):
+        if cell is not None and _NOT_UTF8.search(cell):
+            cells[i] = cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            problems.append((line, header[i], cells[i], "not valid UTF-8 text (save the file as UTF-8)"))
+    return cells, problems
+
+
+def _find_header(path: Path, data: bytes) -> tuple[list[str], int, int]:
+    """``(names, physical fields, lines up to and including the header)``: the first non-blank record."""
+    text = data[: 1 << 20].decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    end = 0
+    for record in reader:
+        start, end = end + 1, reader.line_num
+        if any(cell.strip() for cell in record):
+            return _header(path, record, start), len(record), end
+    raise ValidationError(f"{path}: empty file (no header row)")
+
+
 def read_csv_rows(path: str | Path) -> CsvRows:
-    """Parse ``path`` as UTF-8 CSV with a header row; see the module docstring for what is tolerated."""
+    """Parse ``path`` as UTF-8 CSV with a header row (DuckDB's ``read_csv``, ``pipelines.csv_scan``); see
+    the module docstring for what is tolerated."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -269,58 +336,55 @@ def read_csv_rows(path: str | Path) -> CsvRows:
         raise ValidationError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ValidationError(f"{path}: not a readable CSV (UTF-16 text; save it as UTF-8)")
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8) :]
-    text = raw.decode("utf-8", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header: list[str] | None = None
-    rows: list[list[str | None]] = []
-    lines: list[int] = []
-    problems: list[tuple[int, str, str, str]] = []
-    end = 0  # last physical line consumed
+    header, width, skip = _find_header(path, raw)
+    n = len(header)
     try:
-        for record in reader:
-            start, end = end + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue  # blank line, or only separators
-            if header is None:
-                header = _header(path, record, start)
-                continue
-            n = len(header)
-            if len(record) > n:
-                extra = record[n:]
-                if any(cell.strip() for cell in extra):
-                    problems.append(
-                        (
-                            start,
-                            "(extra fields)",
-                            ",".join(extra),
-                            f"row has {len(record)} fields, the header has {n}",
-                        )
-                    )
-                record = record[:n]
-            cells: list[str | None] = [c if c != "" else None for c in record] + [None] * (n - len(record))
-            for i, cell in enumerate(cells):
-                if cell is not None and _NOT_UTF8.search(cell):
-                    # shown with U+FFFD; lone surrogates must never reach Polars or the warehouse
-                    cells[i] = cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                    problems.append(
-                        (start, header[i], cells[i], "not valid UTF-8 text (save the file as UTF-8)")
-                    )
-            rows.append(cells)
-            lines.append(start)
-    except csv.Error as exc:
+        scan = scan_csv(path, raw, width=max(width, n), skip=skip)
+    except CsvScanError as exc:
+        raise ValidationError(f"{path}: not a readable CSV ({exc})") from None
+    broken = scan.rejects.filter(~pl.col("error_type").is_in(["TOO MANY COLUMNS", "INVALID ENCODING"]))
+    if broken.height:
+        line, message = broken.row(0, named=True)["line"], broken.row(0, named=True)["message"]
         raise ValidationError(
-            f"{path}: not a readable CSV: the record starting at line {end + 1} is broken ({exc})"
-        ) from None
-    if header is None:
-        raise ValidationError(f"{path}: empty file (no header row)")
-    frame = pl.DataFrame(
-        {name: [r[i] for r in rows] for i, name in enumerate(header)},
-        schema={name: pl.String for name in header},
+            f"{path}: not a readable CSV: the record starting at line {line} is broken ({message})"
+        )
+    raw_cols = scan.rows.columns[:-1]
+    extra = [f"__extra{i}" for i in range(n, len(raw_cols))]
+    rows = scan.rows.select(
+        *(pl.col(c).alias(name) for c, name in zip(raw_cols, [*header, *extra], strict=True)), "__line"
     )
+    stripped = [pl.col(c).str.strip_chars().fill_null("") == "" for c in [*header, *extra]]
+    rows = rows.filter(~pl.all_horizontal(stripped)) if stripped else rows
+    problems: list[tuple[int, str, str, str]] = []
+    if extra:
+        wide = rows.filter(~pl.all_horizontal(pl.col(c).str.strip_chars().fill_null("") == "" for c in extra))
+        for r in wide.iter_rows(named=True):
+            values = [r[c] or "" for c in extra]
+            fields = n + max(i for i, v in enumerate(values) if v.strip()) + 1
+            problems.append(
+                (
+                    r["__line"],
+                    "(extra fields)",
+                    ",".join(values[: fields - n]),
+                    f"row has {fields} fields, the header has {n}",
+                )
+            )
+    admitted = []
+    for r in scan.rejects.iter_rows(named=True):  # re-read in Python: the error path only
+        cells, found = _cells(record_at(raw, r["byte_position"], ","), n, r["line"], header)
+        if any(c is not None and c.strip() for c in cells) or found:
+            admitted.append([*cells, r["line"]])
+            problems.extend(found)
+    frame = rows.select(
+        *(pl.when(pl.col(h) == "").then(None).otherwise(pl.col(h)).alias(h) for h in header), "__line"
+    )
+    if admitted:
+        extra_rows = pl.DataFrame(
+            admitted, schema={**{h: pl.String for h in header}, "__line": pl.Int64}, orient="row"
+        )
+        frame = pl.concat([frame, extra_rows]).sort("__line")
     bad = pl.DataFrame(problems, schema=QUARANTINE_SCHEMA, orient="row")
-    return CsvRows(frame, lines, bad)
+    return CsvRows(frame.drop("__line"), frame["__line"].to_list(), bad)
 
 
 def _header(path: Path, record: list[str], line: int) -> list[str]:

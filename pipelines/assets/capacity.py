@@ -43,12 +43,18 @@ def _store_reference_scenario(
     return frame
 
 
-@dg.asset(
-    group_name="capacity",
-    deps=[fab_capacity, tool_domestic_share],
-    kinds={"duckdb", "python"},
-    description="Tools needed per year and tool type for the bundled fab capacity (hardware_sim.fab.tool_counts), "
+def _derived_asset(description: str, *deps: object):
+    """``@dg.asset`` of a capacity table fabscope derives in Python from the stored ``deps``."""
+    return dg.asset(
+        group_name="capacity", deps=list(deps), kinds={"duckdb", "python"}, description=description
+    )
+
+
+@_derived_asset(
+    "Tools needed per year and tool type for the bundled fab capacity (hardware_sim.fab.tool_counts), "
     "with the domestic-supplier share of each tool type.",
+    fab_capacity,
+    tool_domestic_share,
 )
 def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from hardware_sim.fab.tool_counts import latest_domestic_share, tool_demand_rows
@@ -62,12 +68,11 @@ def tool_demand(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     return dg.MaterializeResult(metadata={"rows": frame.height, "tool_types": frame["tool_type"].n_unique()})
 
 
-@dg.asset(
-    group_name="capacity",
-    deps=[tool_demand, equipment_vendors],
-    kinds={"duckdb", "python"},
-    description="Domestic (AMEC, Naura) etch and deposition tools supplyable per year from vendor revenue, "
+@_derived_asset(
+    "Domestic (AMEC, Naura) etch and deposition tools supplyable per year from vendor revenue, "
     "against new tools demanded (hardware_sim.fab.tool_supply).",
+    tool_demand,
+    equipment_vendors,
 )
 def tool_supply(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     from hardware_sim.fab.process_flows import tool_types

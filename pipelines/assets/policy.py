@@ -100,12 +100,22 @@ def _store(
         raise as_failure(exc) from None
 
 
-@dg.asset(
-    group_name="policy",
-    kinds={"duckdb", "csv"},
-    description="US export-control actions 2018→today and Chinese countermeasures: curated, plus the "
+def _policy_asset(table: str, description: str, *deps: object):
+    """``@dg.asset`` of a curated policy table (CSV, merged with live sources) and its quarantine checks."""
+    return dg.asset(
+        name=table,
+        group_name="policy",
+        deps=list(deps),
+        kinds={"duckdb", "csv"},
+        description=description,
+        check_specs=quarantine_check_specs(table),
+    )
+
+
+@_policy_asset(
+    "export_controls",
+    "US export-control actions 2018→today and Chinese countermeasures: curated, plus the "
     "Federal Register (BIS) and the Consolidated Screening List when live.",
-    check_specs=quarantine_check_specs("export_controls"),
 )
 def export_controls(
     context: dg.AssetExecutionContext,
@@ -123,13 +133,11 @@ def export_controls(
     return quarantine_result(context, report)
 
 
-@dg.asset(
-    group_name="policy",
-    deps=[export_controls],
-    kinds={"duckdb", "csv"},
-    description="Entity List excerpt: Chinese chip firms and the action that listed them (curated, plus "
+@_policy_asset(
+    "entity_list",
+    "Entity List excerpt: Chinese chip firms and the action that listed them (curated, plus "
     "the Consolidated Screening List's CN/HK Entity List rows when live).",
-    check_specs=quarantine_check_specs("entity_list"),
+    export_controls,
 )
 def entity_list(
     context: dg.AssetExecutionContext,

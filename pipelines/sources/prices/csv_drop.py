@@ -97,56 +97,10 @@ PRICE_RULES: tuple[ColumnRule, ...] = (
 KEY = ("date", "ticker")
 
 
-def _fast_check(df: pl.DataFrame, rules: Sequence[ColumnRule]) -> pl.DataFrame:
-    """Typed columns plus a ``__bad`` flag, with ``ColumnRule`` semantics, in three column-wise passes
-    (raw → typed → checks) so no column is parsed twice."""
-    raw = df.with_columns(pl.col(r.name).str.strip_chars().replace("", None) for r in rules)
-    present = raw.select(pl.col(r.name).is_not_null().alias(f"__p{i}") for i, r in enumerate(rules))
-    typed_exprs = []
-    for r in rules:
-        col = pl.col(r.name)
-        if r.dtype == "float":
-            f = col.cast(pl.Float64, strict=False)
-            typed_exprs.append(pl.when(f.is_finite()).then(f).alias(r.name))
-        elif r.dtype == "date":
-            typed_exprs.append(col.str.to_date("%Y-%m-%d", strict=False).alias(r.name))
-    typed = pl.concat([raw.with_columns(typed_exprs), present], how="horizontal")
-    bad = []
-    for i, r in enumerate(rules):
-        col, was = pl.col(r.name), pl.col(f"__p{i}")
-        bad.append(~was if r.required else was & col.is_null())
-        if r.required:
-            bad.append(col.is_null())
-        if r.min is not None:
-            bad.append((col < r.min).fill_null(False))
-        if r.max is not None:
-            bad.append((col > r.max).fill_null(False))
-    return typed.with_columns(pl.any_horizontal(bad).alias("__bad")).drop(
-        [f"__p{i}" for i in range(len(rules))]
-    )
-
-
-def validate_prices(df: pl.DataFrame, *, source_file: str, first_row: int = 2) -> ValidationResult:
-    """``validate_frame`` with ``PRICE_RULES`` and key (date, ticker), plus a fast path for clean files.
-
-    A clean file (the usual case) is cast and checked column by column in one go; a file with
-    any problem goes through ``pipelines.validation.validate_frame`` so its quarantine rows
-    (file, row, field, value, reason) are exactly the shared ones. (``validate_frame`` re-parses
-    each column once per check: about 0.25 s per million rows per column.)
-    """
-    rules = [r for r in PRICE_RULES if r.name in df.columns]
-    if any(r.required and r.name not in df.columns for r in PRICE_RULES):
-        return validate_frame(df, PRICE_RULES, source_file=source_file, key=KEY, first_row=first_row)
-    typed = _fast_check(df, rules)
-    # a hash collision only sends a clean file down the slow path; a real duplicate always does
-    dup = typed.select(pl.struct(list(KEY)).hash().is_duplicated().any()).item()
-    if typed["__bad"].any() or dup:
-        return validate_frame(df, PRICE_RULES, source_file=source_file, key=KEY, first_row=first_row)
-    dtypes = {"float": pl.Float64, "date": pl.Date, "str": pl.String}
-    good = typed.drop("__bad").with_columns(
-        pl.lit(None, dtype=dtypes[r.dtype]).alias(r.name) for r in PRICE_RULES if r.name not in df.columns
-    )
-    return ValidationResult(source_file, good, pl.DataFrame(schema=QUARANTINE_SCHEMA), df.height)
+def validate_prices(df: pl.DataFrame, *, source_file: str) -> ValidationResult:
+    """``validate_frame`` (SQL on the loaded rows) with ``PRICE_RULES``, key (date, ticker) and each row's
+    line from its ``__line`` column."""
+    return validate_frame(df, PRICE_RULES, source_file=source_file, key=KEY, row_numbers="__line")
 
 
 @dataclass
@@ -178,23 +132,23 @@ def read_price_file(
     known = known or {}
     today = run_date(today)
     raw = read_strings(path)
-    df, first_row = raw.frame, raw.first_row
-    if first_row == 4:
+    df = raw.frame
+    if raw.header_rows:
         layout = LAYOUTS["yf_multiheader"]
-        df = unpivot_multiheader(df)
-        df = df.with_columns((pl.col("_line") + first_row).cast(pl.String).alias("__line")).drop("_line")
+        df = unpivot_multiheader(df, *raw.header_rows)
     else:
-        if raw.frame.height == 0 or raw.frame.select(pl.all_horizontal(pl.all().is_null()).all()).item():
-            raise ProviderError(f"{path}: no data rows (a header only: {raw.frame.columns})")
-        layout = detect_layout(df.columns)
+        data_cols = [c for c in df.columns if c != "__line"]
+        if df.height == 0 or df.select(pl.all_horizontal(pl.col(data_cols).is_null()).all()).item():
+            raise ProviderError(f"{path}: no data rows (a header only: {data_cols})")
+        layout = detect_layout(data_cols)
         if layout is None:
             raise UnknownLayout(
-                f"{path}: unknown price layout; found columns {df.columns}. Expected the canonical "
+                f"{path}: unknown price layout; found columns {data_cols}. Expected the canonical "
                 "date,ticker,close[,open,high,low,volume,currency], a yfinance download/history CSV, or an A-share "
                 "export (日期,开盘价,最高价,最低价,收盘价,成交量 or akshare 日期,开盘,收盘,最高,最低,成交量)"
             )
         latin = layout.name not in ("cn_export", "akshare")
-        rename = {c: layout.rename.get(c.lower() if latin else c) for c in df.columns}
+        rename = {c: layout.rename.get(c.lower() if latin else c) for c in data_cols}
         targets = [n for n in rename.values() if n]
         clash = sorted({n for n in targets if targets.count(n) > 1})
         if clash:  # e.g. both `date` and 日期 in one A-share export: which one is meant cannot be told
@@ -203,10 +157,7 @@ def read_price_file(
                 f"{path}: columns {same} all mean {clash[0]!r} in the {layout.name} layout; keep one"
             )
         kept = {c: n for c, n in rename.items() if n}
-        df = df.select(list(kept)).rename(kept)
-        df = df.with_columns(
-            (pl.int_range(pl.len(), dtype=pl.Int64) + first_row).cast(pl.String).alias("__line")
-        )
+        df = df.select(*(pl.col(c).alias(n) for c, n in kept.items()), "__line")
     if "ticker" not in df.columns:
         df = df.with_columns(pl.lit(ticker_from_name(path, list(known))).alias("ticker"))
     if layout.code_tickers:
@@ -218,9 +169,9 @@ def read_price_file(
         )
     df = df.with_columns(normalise_dates(pl.col("date")).alias("date"))
     if layout.name == "yf_multiheader":
-        # one validation per ticker block so row numbers stay the file's line numbers
+        # one validation per ticker block: the key (date, ticker) and the lines stay per block
         parts = [
-            validate_frame(part, PRICE_RULES, source_file=str(path), key=KEY, first_row=first_row)
+            validate_prices(part, source_file=str(path))
             for part in df.partition_by("ticker", maintain_order=True)
         ]
         result = ValidationResult(
@@ -229,6 +180,8 @@ def read_price_file(
             pl.concat([p.quarantine for p in parts]).sort("row") if parts else parts_quarantine_empty(),
             max((p.rows_read for p in parts), default=0),
         )
+        if raw.ragged:
+            result = _with_held_back(result, raw)
     else:
         result = _validate_lines(df, raw, source_file=str(path))
     good = result.good
@@ -281,28 +234,27 @@ def read_price_file(
 
 
 def _validate_lines(df: pl.DataFrame, raw: RawFile, *, source_file: str) -> ValidationResult:
-    """``validate_prices`` for a one-header file, minus blank lines (not data: never reported) and with
-    records that had too many fields held back (quarantined with their line number)."""
-    blank = df.drop("__line").select(pl.all_horizontal(pl.all().is_null())).to_series()
-    if not raw.ragged and not blank.any():
-        return validate_prices(df, source_file=source_file, first_row=raw.first_row)
-    ragged_at = [line for line, _, _ in raw.ragged]
-    result = validate_prices(df, source_file=source_file, first_row=raw.first_row)
-    blank_at = (pl.Series(range(df.height), dtype=pl.Int64) + raw.first_row).filter(blank)
-    quarantine = result.quarantine.filter(~pl.col("row").is_in(blank_at.implode()))
-    if raw.ragged:
-        held = pl.DataFrame(
-            {
-                "row": ragged_at,
-                "field": ["(record)"] * len(raw.ragged),
-                "value": [v for _, _, v in raw.ragged],
-                "reason": [f"{n} fields; the header has {raw.header_width}" for _, n, _ in raw.ragged],
-            },
-            schema=QUARANTINE_SCHEMA,
-        )
-        quarantine = pl.concat([quarantine, held]).sort("row")
-    good = result.good.filter(~pl.col("__line").cast(pl.Int64).is_in(ragged_at))
-    return ValidationResult(source_file, good, quarantine, df.height - int(blank.sum()))
+    """``validate_prices`` for a one-header file, minus rows with every field empty (``,,``: not data,
+    never reported) and with the records DuckDB held back (quarantined with their line number)."""
+    blank = pl.all_horizontal(pl.col([c for c in df.columns if c != "__line"]).is_null())
+    blanks = df.filter(blank).height
+    result = validate_prices(df.filter(~blank) if blanks else df, source_file=source_file)
+    return _with_held_back(result, raw) if raw.ragged else result
+
+
+def _with_held_back(result: ValidationResult, raw: RawFile) -> ValidationResult:
+    """``result`` plus the records DuckDB held back reading the file (field ``(record)``), counted as read."""
+    held = pl.DataFrame(
+        {
+            "row": [line for line, _, _ in raw.ragged],
+            "field": ["(record)"] * len(raw.ragged),
+            "value": [v for _, v, _ in raw.ragged],
+            "reason": [why for _, _, why in raw.ragged],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+    quarantine = pl.concat([result.quarantine, held]).sort("row", maintain_order=True)
+    return ValidationResult(result.source_file, result.good, quarantine, result.rows_read + len(raw.ragged))
 
 
 def with_problems(

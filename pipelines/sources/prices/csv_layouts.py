@@ -150,19 +150,28 @@ def detect_layout(columns: Sequence[str]) -> Layout | None:
     return None
 
 
-def unpivot_multiheader(df: pl.DataFrame) -> pl.DataFrame:
-    """The yfinance multi-level CSV (rows 1–3 = Price / Ticker / Date) to one row per (date, ticker)."""
-    fields = [str(v).strip() for v in df.row(0)]
-    tickers = [str(v).strip() if v is not None else "" for v in df.row(1)]
-    body = df.slice(3)
-    date_col = body.columns[0]
+def unpivot_multiheader(body: pl.DataFrame, fields: Sequence[str], tickers: Sequence[str]) -> pl.DataFrame:
+    """The yfinance multi-level CSV (rows 1–3 = Price / Ticker / Date) to one row per (date, ticker).
+
+    ``body``: the data records (``c0``… and ``__line``); ``fields`` / ``tickers``: the Price and Ticker rows."""
+    fields = [str(v).strip() for v in fields]
+    tickers = [str(v).strip() for v in tickers]
+    cols = body.columns[:-1]
     parts = []
     for ticker in dict.fromkeys(t for t in tickers[1:] if t):
-        cols = {body.columns[i]: fields[i].lower() for i in range(1, len(fields)) if tickers[i] == ticker}
-        part = body.select(pl.col(date_col).alias("date"), *(pl.col(c).alias(n) for c, n in cols.items()))
-        parts.append(part.with_columns(pl.lit(ticker).alias("ticker"), pl.int_range(pl.len()).alias("_line")))
+        picked = {
+            cols[i]: fields[i].lower()
+            for i in range(1, min(len(fields), len(tickers), len(cols)))
+            if tickers[i] == ticker
+        }
+        part = body.select(
+            pl.col(cols[0]).alias("date"), *(pl.col(c).alias(n) for c, n in picked.items()), "__line"
+        )
+        parts.append(part.with_columns(pl.lit(ticker).alias("ticker")))
     if not parts:
-        return pl.DataFrame(schema={"date": pl.String, "ticker": pl.String, "close": pl.String})
+        return pl.DataFrame(
+            schema={"date": pl.String, "ticker": pl.String, "close": pl.String, "__line": pl.Int64}
+        )
     return pl.concat(parts, how="diagonal").rename(lambda c: _YF.get(c, c))
 
 

@@ -1,20 +1,24 @@
 """Reading dropped price files as text: any encoding, separator and damage analysts' exports have.
 
-UTF-8 (BOM or not), UTF-16 (BOM), GBK or Windows-1252, detected (never guessed silently) and decoded strictly; ``,`` ``;`` TAB or ``|``; records with too many fields held back
-with their line number; empty files refused. ``drop_files`` lists a drop folder's price files.
+UTF-8 (BOM or not), UTF-16 (BOM), GBK or Windows-1252, detected (never guessed silently) and decoded
+strictly (the pre-step DuckDB cannot do: a file not in UTF-8 is transcoded to a temporary UTF-8 copy);
+``,`` ``;`` TAB or ``|``; the records themselves are read by DuckDB's ``read_csv`` (``pipelines.csv_scan``):
+records with too many fields held back with their line number; empty files refused. ``drop_files``
+lists a drop folder's price files (symbolic links that lead out of the folder refused, never opened).
 """
 
 from __future__ import annotations
 
 import csv
 import fnmatch
-import io
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from pipelines.csv_scan import CsvScanError, scan_csv
 from pipelines.sources.prices.base import ProviderError
 
 PATTERNS = ("*.csv", "*.CSV", "*.txt")
@@ -68,42 +72,63 @@ def _separator(header: str) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _ragged_lines(text: str, separator: str) -> list[tuple[int, int, str]]:
-    """(line number, fields, raw line) of records with more fields than the header. Only called on the
-    error path (a file Polars refused as ragged), so one Python pass over its lines is acceptable."""
-    lines = text.splitlines()
-    reader = csv.reader(lines, delimiter=separator)
-    width, out = None, []
-    for record in reader:
-        if width is None:
-            width = len(record)
-        elif len(record) > width:
-            out.append((reader.line_num, len(record), lines[reader.line_num - 1][:200]))
-    return out
-
-
 @dataclass(frozen=True)
 class RawFile:
-    """One dropped file read as strings: the frame, its first data line and the problems found reading it."""
+    """One dropped file read as strings (DuckDB ``read_csv``, ``pipelines.csv_scan``): the frame (the
+    header's names, plus ``__line``: the physical line each record starts on), its first data line, and
+    the records held back reading it."""
 
     frame: pl.DataFrame
     first_row: int
-    ragged: list[
-        tuple[int, int, str]
-    ]  # (line, fields found, raw line): held back, the rest of the file is read
+    ragged: list[tuple[int, str, str]]  # (line, raw record, reason): held back, the rest of the file is read
     header_width: int
+    header_rows: tuple[list[str], ...] = ()  # yfinance multi-row header: the Price and Ticker rows
+
+
+def _names(fields: list[str]) -> list[str]:
+    """Header names as the frame carries them: stripped, BOM-free, a second empty name ``_duplicated_N``."""
+    out: list[str] = []
+    for f in fields:
+        name = f.strip().lstrip("\ufeff")
+        if name in out:
+            name = f"{name}_duplicated_{sum(1 for o in out if o.startswith(name + '_duplicated_'))}"
+        out.append(name)
+    return out
+
+
+def _held_back(path: Path, rejects: pl.DataFrame, width: int) -> list[tuple[int, str, str]]:
+    """The rejected records as (line, raw record, reason); a quote never closed refuses the file."""
+    out = []
+    for r in rejects.iter_rows(named=True):
+        csv_line = (r["csv_line"] or "").strip("\r\n")
+        if r["error_type"] == "UNQUOTED VALUE" and ("\n" in csv_line or not csv_line):
+            raise ProviderError(
+                f"{path}: not a readable CSV (line {r['line']}: a quoted value is never closed)"
+            )
+        if r["error_type"] == "TOO MANY COLUMNS":
+            reason = f"{r['fields']} fields; the header has {width}"
+        else:
+            reason = (r["message"] or r["error_type"]).splitlines()[0]
+        out.append((r["line"], csv_line[:200], reason))
+    return out
 
 
 def read_strings(path: Path) -> RawFile:
-    """All columns as strings, header cleaned, any encoding/separator analysts use; see ``RawFile``."""
+    """All columns as strings, header cleaned, any encoding/separator analysts use; see ``RawFile``.
+
+    The bytes are read once here (the encoding is decided on the whole file, ``decode_text``); a file that
+    is not UTF-8 is transcoded to a temporary UTF-8 copy for DuckDB, everything else DuckDB reads itself.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:  # unreadable, or deleted between listing and reading
         raise ProviderError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise ProviderError(f"{path}: empty file (no header, no rows)")
-    text, enc = decode_text(path, data)
-    source = io.BytesIO(data if enc == "utf-8" else text.encode("utf-8"))
+    if data.isascii():
+        text, enc = data[:4096].decode("ascii"), "utf-8"
+    else:
+        text, enc = decode_text(path, data)
     lines = text[:4096].splitlines()
     header = lines[0] if lines else ""
     if any(ord(c) < 32 and c != "\t" for c in header):
@@ -114,31 +139,33 @@ def read_strings(path: Path) -> RawFile:
         and lines[0].split(",")[0].strip() == "Price"
         and lines[1].split(",")[0].strip() == "Ticker"
     )
-    names = [c.strip().lower() for c in next(csv.reader([header], delimiter=sep), [])]
+    head = list(csv.reader(lines[:3], delimiter=sep))
+    fields = head[0] if head else []
+    names = [c.strip().lower() for c in fields]
     twice = sorted({c for c in names if c and names.count(c) > 1})
     if twice and not multi:
         raise ProviderError(
             f"{path}: header names column(s) {twice} more than once; refused (which one holds the data?)"
         )
-    opts = {"infer_schema": False, "encoding": "utf8-lossy", "separator": sep}
-    ragged: list[tuple[int, int, str]] = []
-    try:
+    width = max(len(fields), 1)
+    skip = 3 if multi else 1
+    with tempfile.TemporaryDirectory(prefix="fabscope-drop-") as tmp:
+        if enc in ("utf-8", "utf-8-sig"):
+            source, body = path, data
+        else:
+            body = text.encode("utf-8")
+            source = Path(tmp) / "utf8.csv"
+            source.write_bytes(body)
         try:
-            df = pl.read_csv(source, has_header=not multi, **opts)
-        except pl.exceptions.ComputeError:
-            # records with more fields than the header (decided by counting them, not by Polars' message
-            # text): hold those lines back, read the others; any other refusal is re-raised
-            ragged = _ragged_lines(text, sep)
-            if not ragged:
-                raise
-            source.seek(0)
-            df = pl.read_csv(source, has_header=not multi, truncate_ragged_lines=True, **opts)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        raise ProviderError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from exc
+            scan = scan_csv(source, body, width=width, delim=sep, skip=skip)
+        except CsvScanError as exc:
+            raise ProviderError(f"{path}: not a readable CSV ({exc})") from None
+    ragged = _held_back(path, scan.rejects, width)
     if multi:
-        return RawFile(df, 4, ragged, df.width)
-    df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
-    return RawFile(df, 2, ragged, df.width)
+        return RawFile(scan.rows, 4, ragged, width, (head[0], head[1] if len(head) > 1 else []))
+    names = _names([*fields, *[""] * (width - len(fields))])  # an empty header line: one unnamed column
+    renamed = dict(zip(scan.rows.columns[:width], names, strict=True))
+    return RawFile(scan.rows.rename(renamed), 2, ragged, width)
 
 
 @dataclass(frozen=True)
