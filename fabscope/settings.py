@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     db: Path = _env(
         "FABSCOPE_DB", Path("data") / "fabscope.duckdb", "the DuckDB warehouse file (`--db` overrides it)"
     )
+    warehouse: str | None = _env(
+        "FABSCOPE_WAREHOUSE",
+        None,
+        "warehouse URL, wins over $FABSCOPE_DB (`--warehouse`/`--db` override it): duckdb:PATH or "
+        "ducklake:postgresql://USER@HOST:PORT/DB?data=PATH (pipelines/warehouse_url.py, docs/deploy.md)",
+    )
     reference_dir: Path = _env(
         "FABSCOPE_REFERENCE_DIR", BUNDLED_REFERENCE_DIR, "folder of the curated reference CSVs to load"
     )

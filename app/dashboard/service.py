@@ -59,7 +59,9 @@ def version() -> str:
 # ---- background callbacks --------------------------------------------------------------------
 def cache_dir_for(db: str | Path) -> Path:
     """Diskcache background-callback folder for warehouse ``db`` (created if needed)."""
-    folder = Path(db).parent / CACHE_DIR_NAME
+    from pipelines.warehouse import Warehouse
+
+    folder = Warehouse(db).path.parent / CACHE_DIR_NAME  # a lakehouse: beside its data folder
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
