@@ -112,6 +112,7 @@ def _today_arg(text: str | None) -> date | None:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     db = warehouse_of(args)
+    Warehouse(db).preflight()  # an unreachable catalog or unwritable data path: one line, exit 2
     print(f"fabscope refresh → {Warehouse(db)} (prices: {args.prices or 'sample'})", file=sys.stderr)
     ok, run_id = execute_refresh(
         db, args.prices, args.select, args.start or "", args.end or "", _today_arg(args.today)

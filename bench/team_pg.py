@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,10 @@ class Postgres:
         cmd = list(args)
         if self.as_postgres:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, cwd="/")
+        out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd="/")
+        if check and out.returncode:
+            raise RuntimeError(f"{Path(args[0]).name} failed ({out.returncode}): {out.stderr.strip()[-800:]}")
+        return out
 
     def psql(self, sql: str, db: str = "postgres") -> str:
         """Run ``sql`` as the superuser over the unix socket; returns stdout."""
@@ -68,9 +72,11 @@ class Postgres:
         return f"ducklake:postgresql://{auth}@127.0.0.1:{self.port}/{db}?data={data}"
 
     def stop(self) -> None:
+        """Stop the server (immediate shutdown) and remove its data dir."""
         self._run(
             str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "stop", check=False
         )
+        shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
 
 def start(folder: Path) -> Postgres:
@@ -79,6 +85,8 @@ def start(folder: Path) -> Postgres:
     if bin_dir is None:
         raise FileNotFoundError("PostgreSQL is not installed (apt-get install postgresql)")
     as_postgres = os.geteuid() == 0
+    if as_postgres:  # the postgres user must reach the folder: pytest's own temp dirs are private to root
+        folder = Path(tempfile.mkdtemp(prefix="fabscope-pg-"))
     folder.mkdir(parents=True, exist_ok=True)
     data_dir = folder / "pgdata"
     data_dir.mkdir()
@@ -108,7 +116,7 @@ def start(folder: Path) -> Postgres:
         try:
             pg.psql("SELECT 1")
             break
-        except subprocess.CalledProcessError:
+        except RuntimeError:
             if time.monotonic() > deadline:
                 pg.stop()
                 raise RuntimeError("PostgreSQL did not start") from None

@@ -288,6 +288,9 @@ class Warehouse:
     def __str__(self) -> str:
         return str(self.path)
 
+    def preflight(self) -> None:
+        """Fail now, in one line, if a writer could not start (a file warehouse: checked by the writer)."""
+
     def exists(self) -> bool:
         """True once a warehouse has been published."""
         return self.path.is_file()

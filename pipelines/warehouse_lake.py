@@ -221,6 +221,10 @@ class LakeWarehouse(Warehouse):
     def __str__(self) -> str:
         return self.url.shown()
 
+    def preflight(self) -> None:
+        """Catalog reachable, login accepted, data path writable: else a one-line ``WarehouseError``."""
+        connect(self.url, read_only=False).close()
+
     # ---- readers -------------------------------------------------------------------
     def exists(self) -> bool:
         """True once a refresh has committed (the catalog records a schema version)."""
@@ -359,7 +363,8 @@ class LakeWarehouse(Warehouse):
     def _changes(self, con: duckdb.DuckDBPyConnection, base: int) -> list[str]:
         """Temp tables ``memory.added_T`` / ``removed_T`` (and ``keys_T``) per changed table; their names."""
         changed = []
-        for name, spec in TABLES.items():
+        for name in self._differing(con, base):
+            spec = TABLES[name]
             cols, at = _cols(name), f'{LAKE}."{name}" AT (VERSION => {base})'
             con.execute(
                 f'CREATE OR REPLACE TEMP TABLE "added_{name}" AS SELECT {cols} FROM stage."{name}" '
@@ -382,6 +387,24 @@ class LakeWarehouse(Warehouse):
                     f'(SELECT {keys} FROM "added_{name}" UNION ALL SELECT {keys} FROM "removed_{name}")'
                 )
         return changed
+
+    @staticmethod
+    def _differing(con: duckdb.DuckDBPyConnection, base: int) -> list[str]:
+        """Tables whose staged rows differ from the base snapshot's, by one query of fingerprints (row count
+        and the sum of 64-bit row hashes per table, so a duplicated or moved row counts too)."""
+
+        def fingerprint(name: str, source: str) -> str:
+            return (
+                f"SELECT '{name}' AS t, count(*) AS n, sum(hash({_cols(name)})::HUGEINT) AS h FROM {source}"
+            )
+
+        parts = [
+            f"SELECT * FROM ({fingerprint(n, f'stage.{chr(34)}{n}{chr(34)}')}) EXCEPT ALL SELECT * FROM "
+            f"({fingerprint(n, f'{LAKE}.{chr(34)}{n}{chr(34)} AT (VERSION => {base})')})"
+            for n in TABLES
+        ]
+        differing = {r[0] for r in con.execute(" UNION ALL ".join(parts)).fetchall()}
+        return [n for n in TABLES if n in differing]
 
     def _apply(self, con: duckdb.DuckDBPyConnection, changed: list[str]) -> None:
         for name in changed:
