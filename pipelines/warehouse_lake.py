@@ -25,6 +25,7 @@ import contextlib
 import importlib.util
 import os
 import random
+import re
 import tempfile
 import time
 import uuid
@@ -102,11 +103,13 @@ def extension_dir() -> Path:
 
 def _failure(url: WarehouseURL, exc: BaseException, doing: str) -> WarehouseError:
     """One line naming the lakehouse and what failed (the password never shown)."""
-    reason = _first_line(exc)
-    if url.password:
-        reason = reason.replace(url.password, "***")
-    lowered = reason.lower()
     catalog = f"postgresql://{url.user}@{url.host}:{url.port}/{url.dbname}"
+    # DuckDB may quote the libpq string (with the password): name the catalog instead
+    reason = re.sub(r"\"?postgres:dbname=[^\"]*\"?", catalog, _first_line(exc))
+    reason = re.sub(r"password='(?:[^'\\]|\\.)*'", "password=***", reason)
+    lowered = reason.lower()
+    if "existing ducklake" in lowered and "does not exist" in lowered:
+        return WarehouseNotFound(f"no warehouse in {catalog} yet: run `fabscope refresh --warehouse URL` first")
     if "password authentication failed" in lowered or "no password supplied" in lowered:
         return WarehouseError(
             f"PostgreSQL at {url.host}:{url.port} refused the login of user {url.user!r} ({reason}); nothing was written"
@@ -228,8 +231,11 @@ class LakeWarehouse(Warehouse):
     # ---- readers -------------------------------------------------------------------
     def exists(self) -> bool:
         """True once a refresh has committed (the catalog records a schema version)."""
-        with self.read() as con:
-            return stored_schema_version(con) is not None
+        try:
+            with self.read() as con:
+                return stored_schema_version(con) is not None
+        except WarehouseNotFound:  # the catalog database is there, DuckLake's tables are not yet
+            return False
 
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -427,28 +433,3 @@ class LakeWarehouse(Warehouse):
                     "k.table_name = ?)",
                     [name, name],
                 )
-
-    def discard(self, staging: Path) -> None:
-        staging.unlink(missing_ok=True)
-        staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
-
-    @contextlib.contextmanager
-    def write(self, timeout: float = 0.0) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection to a staging copy of the lake; its changes commit in one transaction."""
-        staging = self.begin_staging()
-        con = duckdb.connect(str(staging))
-        try:
-            yield con
-        except BaseException:
-            con.close()
-            self.discard(staging)
-            raise
-        con.close()
-        try:
-            self.publish(staging)
-        finally:
-            self.discard(staging)
-
-
-def _missing(url: WarehouseURL) -> WarehouseNotFound:
-    return WarehouseNotFound(f"no warehouse at {url.shown()}: run `fabscope refresh` first")
