@@ -115,7 +115,7 @@ def test_refresh_and_reruns_commit_concurrently_while_readers_see_whole_snapshot
         env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     reruns = subprocess.Popen(
-        [sys.executable, "-c", _RERUNS, lake, "3"],
+        [sys.executable, "-c", _RERUNS, lake, "2"],
         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     seen: set[int] = set()
@@ -136,7 +136,7 @@ def test_refresh_and_reruns_commit_concurrently_while_readers_see_whole_snapshot
     assert not failures, failures[:3]
     assert reads > 10 and seen == {full}, "every read saw the whole table, never a half-written one"
     ids = [line.split()[0] for line in out.splitlines() if line.strip()]
-    assert len(ids) == 3
+    assert len(ids) == 2
     with Warehouse(lake).read() as con:
         stored = {r[0] for r in con.execute("SELECT scenario_id FROM scenario_runs").fetchall()}
         forecast = {
