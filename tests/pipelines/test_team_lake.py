@@ -89,9 +89,22 @@ def _snapshot(url: str) -> int:
         return con.execute("SELECT max(snapshot_id) FROM lake.snapshots()").fetchall()[0][0]
 
 
-def test_a_refresh_into_ducklake_stores_what_the_single_file_stores(
-    lake: str, refreshed_db: Path, tmp_path: Path
+def test_team_lake(
+    lake: str,
+    refreshed_db: Path,
+    postgres: team_pg.Postgres,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Every lake check in one test: pytest-xdist would otherwise start a PostgreSQL and refresh a lake
+    on each worker that draws one of them (as tests/app/service/test_team_stack.py does for Redis)."""
+    _refresh_matches_the_single_file(lake, refreshed_db)
+    _bad_urls_are_one_line_exit_2_and_write_nothing(lake, postgres, tmp_path, capsys)
+    _refresh_and_reruns_commit_concurrently_while_readers_see_whole_snapshots(lake)
+    _a_killed_writer_leaves_the_lake_readable_and_the_next_refresh_succeeds(lake)
+
+
+def _refresh_matches_the_single_file(lake: str, refreshed_db: Path) -> None:
     lake_rows = _counts(lake)
     file_rows = _counts(str(refreshed_db))
     written = {n for n, rows in lake_rows.items() if rows and n != "quarantine"}
@@ -106,7 +119,7 @@ def test_a_refresh_into_ducklake_stores_what_the_single_file_stores(
     assert res.ok and res.frame.height == lake_rows["export_controls"]
 
 
-def test_refresh_and_reruns_commit_concurrently_while_readers_see_whole_snapshots(lake: str) -> None:
+def _refresh_and_reruns_commit_concurrently_while_readers_see_whole_snapshots(lake: str) -> None:
     full = _counts(lake)["export_controls"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("FABSCOPE_WAREHOUSE", None)
@@ -155,7 +168,7 @@ for i in range(int(sys.argv[2])):
 """
 
 
-def test_a_killed_writer_leaves_the_lake_readable_and_the_next_refresh_succeeds(lake: str) -> None:
+def _a_killed_writer_leaves_the_lake_readable_and_the_next_refresh_succeeds(lake: str) -> None:
     before, rows = _snapshot(lake), _counts(lake)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("FABSCOPE_WAREHOUSE", None)
@@ -199,7 +212,7 @@ def _one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], *expec
     return err.removeprefix("fabscope: ")
 
 
-def test_bad_warehouse_urls_are_one_line_exit_2_and_write_nothing(
+def _bad_urls_are_one_line_exit_2_and_write_nothing(
     lake: str, postgres: team_pg.Postgres, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = _snapshot(lake)
