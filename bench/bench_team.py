@@ -94,6 +94,13 @@ def _run(args: argparse.Namespace, folder: Path, pg: team_pg.Postgres) -> int:
         if not ok[0]:
             print(f"the {name} refresh failed", file=sys.stderr)
             return 1
+    from app.cli_data import status
+
+    counts = {name: {t["name"]: t["rows"] for t in status(db)["tables"]} for name, db in backends.items()}
+    same = counts["file"] == counts["ducklake"]
+    print(f"row counts equal on both backends: {same} ({len(counts['file'])} tables)")
+    if not same:
+        return 1
     for name, db in backends.items():  # reads after both refreshes: the machine is in the same state
         _queries(db)  # warm: connections opened, imports paid
         query_s[name] = statistics.median(_time(lambda db=db: _queries(db)) for _ in range(args.rounds))
