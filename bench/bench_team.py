@@ -62,6 +62,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15, help="query rounds per backend")
     parser.add_argument("--reruns", type=int, default=3, help="scenario reruns per backend")
     args = parser.parse_args()
+    if team_pg.binaries() is None:
+        print("skipped: PostgreSQL is not installed (apt-get install postgresql)")
+        return 0
     with tempfile.TemporaryDirectory(prefix="fabscope-bench-team-") as tmp:
         folder = Path(tmp)
         os.environ["DAGSTER_HOME"] = str(folder / "dagster")
