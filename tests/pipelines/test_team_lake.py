@@ -138,7 +138,16 @@ def _refresh_and_reruns_commit_concurrently_while_readers_see_whole_snapshots(la
         try:
             with Warehouse(lake).read() as con:
                 seen.add(con.execute("SELECT count(*) FROM export_controls").fetchall()[0][0])
-                con.execute("SELECT count(*) FROM scenario_runs").fetchall()
+                # a rerun writes scenario_runs and substitution_forecast in one commit: never one alone
+                orphans = con.execute(
+                    "SELECT count(*) FROM scenario_runs r WHERE NOT EXISTS "
+                    "(SELECT 1 FROM substitution_forecast f WHERE f.scenario_id = r.scenario_id)"
+                ).fetchall()[0][0]
+                sizes = con.execute(
+                    "SELECT DISTINCT count(*) FROM substitution_forecast GROUP BY scenario_id"
+                ).fetchall()
+            if orphans or len(sizes) > 1:
+                failures.append(f"half a rerun visible: {orphans} runs without rows, run sizes {sizes}")
             reads += 1
         except Exception as exc:  # any failed read fails the test
             failures.append(f"{type(exc).__name__}: {exc}")
