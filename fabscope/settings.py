@@ -80,7 +80,9 @@ class Settings(BaseSettings):
         "FABSCOPE_REQUIRE_BROWSER", False, "tests: fail, not skip, browser tests without Chromium"
     )
     require_services: bool = _env(
-        "FABSCOPE_REQUIRE_SERVICES", False, "tests: fail, not skip, team-mode tests without redis-server or PostgreSQL"
+        "FABSCOPE_REQUIRE_SERVICES",
+        False,
+        "tests: fail, not skip, team-mode tests without redis-server or PostgreSQL",
     )
     # ---- the dashboard as a service (`fabscope serve`, `fabscope worker`; docs/deploy.md) ----------
     redis_url: str | None = _env(

@@ -109,7 +109,9 @@ def _failure(url: WarehouseURL, exc: BaseException, doing: str) -> WarehouseErro
     reason = re.sub(r"password='(?:[^'\\]|\\.)*'", "password=***", reason)
     lowered = reason.lower()
     if "existing ducklake" in lowered and "does not exist" in lowered:
-        return WarehouseNotFound(f"no warehouse in {catalog} yet: run `fabscope refresh --warehouse URL` first")
+        return WarehouseNotFound(
+            f"no warehouse in {catalog} yet: run `fabscope refresh --warehouse URL` first"
+        )
     if "password authentication failed" in lowered or "no password supplied" in lowered:
         return WarehouseError(
             f"PostgreSQL at {url.host}:{url.port} refused the login of user {url.user!r} ({reason}); nothing was written"
