@@ -157,8 +157,8 @@ def _refresh_and_reruns_commit_concurrently_while_readers_see_whole_snapshots(la
     assert reruns.returncode == 0, err[-2000:]
     assert not failures, failures[:3]
     assert reads > 10 and seen == {full}, "every read saw the whole table, never a half-written one"
-    ids = [line.split()[0] for line in out.splitlines() if line.strip()]
-    assert len(ids) == 2
+    ids = [line.split()[1] for line in out.splitlines() if line.startswith("stored ")]
+    assert len(ids) == 2, out[-2000:]
     with Warehouse(lake).read() as con:
         stored = {r[0] for r in con.execute("SELECT scenario_id FROM scenario_runs").fetchall()}
         forecast = {
@@ -173,7 +173,7 @@ from pathlib import Path
 from app.dashboard.scenario_edit import rerun
 text = Path("models/scenarios/baseline.yaml").read_text()
 for i in range(int(sys.argv[2])):
-    print(rerun(sys.argv[1], text, seed=1000 + i, n_paths=100)["scenario_id"], flush=True)
+    print("stored", rerun(sys.argv[1], text, seed=1000 + i, n_paths=100)["scenario_id"], flush=True)
 """
 
 
