@@ -226,6 +226,17 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def preload_for_threads() -> None:
+    """Before a threaded server starts: run one parameterised query, on which DuckDB 1.5 imports pandas
+    when it is installed (the dev extras). Imported lazily by a request thread instead, other threads
+    (Plotly checks ``sys.modules`` for pandas) would meet a half-initialised module and fail."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SELECT ?", [1]).fetchall()
+    finally:
+        con.close()
+
+
 def _use_warehouse(cursor: duckdb.DuckDBPyConnection) -> None:
     cursor.execute(f"USE {_WAREHOUSE_ALIAS}")  # a cursor starts in the in-memory catalog
 

@@ -166,5 +166,8 @@ def _register_service_banner(app: dash.Dash) -> None:
 
 def serve(db_path: str | None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve the dashboard on http://host:port (127.0.0.1 by default; not for the open internet)."""
+    from pipelines.warehouse import preload_for_threads
+
     app = create_app(db_path)
+    preload_for_threads()  # before Flask's threads serve requests
     app.run(host=host, port=port, debug=False)
