@@ -45,10 +45,30 @@ def emit_json(obj: Any) -> None:
 
 
 def add_db_arg(parser: Any) -> None:
-    """Add the contract's ``--db PATH`` option (else $FABSCOPE_DB, else ./data/fabscope.duckdb)."""
+    """Add the contract's ``--db PATH`` and ``--warehouse URL`` options (one definition for every command
+    that touches data; the rule between them and the environment: :func:`pipelines.warehouse_url.locate`)."""
     parser.add_argument(
         "--db", default=None, help="warehouse file (default: $FABSCOPE_DB or ./data/fabscope.duckdb)"
     )
+    parser.add_argument(
+        "--warehouse",
+        default=None,
+        metavar="URL",
+        help="warehouse URL: duckdb:PATH (what --db PATH means) or "
+        "ducklake:postgresql://USER@HOST:PORT/DB?data=PATH (default: $FABSCOPE_WAREHOUSE, else --db's rule)",
+    )
+
+
+def warehouse_of(args: Any, *, export: bool = False) -> str:
+    """The warehouse a command uses, as the string fabscope hands around (``str(WarehouseURL)``: a file's
+    absolute path or a ``ducklake:`` URL). ``export``: also put it in ``$FABSCOPE_WAREHOUSE`` (and a file in
+    ``$FABSCOPE_DB``) for the processes this one starts (Dagster, gunicorn workers, reruns)."""
+    from pipelines import warehouse_url
+
+    url = warehouse_url.locate(getattr(args, "db", None), getattr(args, "warehouse", None))
+    if export:
+        warehouse_url.export(url)
+    return str(url)
 
 
 def add_command(

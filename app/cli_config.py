@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli_common import add_db_arg, emit_json
+from app.cli_common import add_db_arg, emit_json, warehouse_of
 from fabscope.settings import describe
 
 
 def cmd_config(args: argparse.Namespace) -> int:
     settings = describe(db=args.db)
+    if args.warehouse is not None or args.db is not None:  # the flag wins over $FABSCOPE_WAREHOUSE
+        from pipelines.warehouse import Warehouse
+
+        settings["warehouse"] = {
+            **settings["warehouse"],
+            "value": str(Warehouse(warehouse_of(args))),
+            "source": "flag",
+        }
     if args.json:
         emit_json({"settings": settings})
     else:

@@ -11,11 +11,11 @@ from typing import Any
 
 import duckdb
 
-from app.cli_common import CliError, add_command, emit_json
+from app.cli_common import CliError, add_command, emit_json, warehouse_of
 from fabscope.errors import InputError
 from fabscope.settings import get_settings
 from pipelines.clock import run_date
-from pipelines.warehouse import Warehouse, WarehouseError, WarehouseNotFound, resolve_db_path, scalar
+from pipelines.warehouse import Warehouse, WarehouseError, WarehouseNotFound, scalar
 
 GROUPS = ("market", "policy", "capacity", "hardware", "forecast")
 
@@ -53,13 +53,13 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_refresh(db: Path, **options: Any) -> bool:
+def run_refresh(db: Path | str, **options: Any) -> bool:
     """``execute_refresh(db, **options)`` without the run id: True if every asset and check passed."""
     return execute_refresh(db, **options)[0]
 
 
 def execute_refresh(
-    db: Path,
+    db: Path | str,
     prices: str | None = None,
     select: str | None = None,
     start: str = "",
@@ -73,8 +73,9 @@ def execute_refresh(
     import dagster as dg
 
     from pipelines.definitions import build_definitions
+    from pipelines.warehouse_url import export, target
 
-    os.environ["FABSCOPE_DB"] = str(db)
+    export(target(str(db)))
     dagster_home()
     defs = build_definitions(str(db))
     job = defs.resolve_job_def("refresh")
@@ -109,8 +110,9 @@ def _today_arg(text: str | None) -> date | None:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    db = resolve_db_path(args.db)
-    print(f"fabscope refresh → {db} (prices: {args.prices or 'sample'})", file=sys.stderr)
+    db = warehouse_of(args)
+    Warehouse(db).preflight()  # an unreachable catalog or unwritable data path: one line, exit 2
+    print(f"fabscope refresh → {Warehouse(db)} (prices: {args.prices or 'sample'})", file=sys.stderr)
     ok, run_id = execute_refresh(
         db, args.prices, args.select, args.start or "", args.end or "", _today_arg(args.today)
     )
@@ -128,7 +130,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
-def quarantine_summary(db: Path, limit: int = 10, run_id: str | None = None, *, failed: bool = False) -> str:
+def quarantine_summary(
+    db: Path | str, limit: int = 10, run_id: str | None = None, *, failed: bool = False
+) -> str:
     """One readable block listing the quarantined rows per source file (empty if none).
 
     With ``run_id``, only the rows that run quarantined (not those left by earlier runs or by
@@ -170,21 +174,21 @@ def quarantine_summary(db: Path, limit: int = 10, run_id: str | None = None, *, 
     return "\n".join(lines)
 
 
-def status(db: Path) -> dict[str, Any]:
+def status(db: Path | str) -> dict[str, Any]:
     """``{"tables": [{"name", "rows", "refreshed_at"}...], "sample_data": bool, ...}``."""
     wh = Warehouse(db)
     if not wh.exists():
-        raise WarehouseNotFound(f"no warehouse at {db}: run `fabscope refresh` first")
+        raise WarehouseNotFound(f"no warehouse at {wh}: run `fabscope refresh` first")
     try:
         return _status(wh)
     except duckdb.Error as exc:
         raise WarehouseError(
-            f"{db}: cannot read the warehouse ({str(exc).strip().splitlines()[0]})"
+            f"{wh}: cannot read the warehouse ({str(exc).strip().splitlines()[0]})"
         ) from None
 
 
 def _status(wh: Warehouse) -> dict[str, Any]:
-    db = wh.path
+    db = str(wh)
     with wh.read() as con:
         names = [
             r[0]
@@ -220,7 +224,7 @@ def _status(wh: Warehouse) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    result = status(resolve_db_path(args.db))
+    result = status(warehouse_of(args))
     if args.json:
         emit_json(result)
     else:

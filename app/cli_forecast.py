@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from app.cli_common import CliError, add_db_arg, emit_json
+from app.cli_common import CliError, add_db_arg, emit_json, warehouse_of
 from models.observations import AI_METRICS, DEFAULT_AI_METRIC
 
 # pipelines.forecast_store (scikit-learn, SciPy) and pipelines.warehouse are imported inside the commands:
@@ -29,7 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines import forecast_store
     from pipelines.warehouse import Warehouse
 
-    wh = Warehouse(args.db)
+    wh = Warehouse(warehouse_of(args))
     with wh.write() as con:  # a ScenarioError, ObservationError or SamplerError is rendered by app.cli.main
         doc = forecast_store.run_and_store_scenario(
             con,
@@ -80,7 +80,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from pipelines import forecast_store
     from pipelines.warehouse import Warehouse
 
-    wh = Warehouse(args.db)
+    wh = Warehouse(warehouse_of(args))
     with wh.write() as con:
         doc = forecast_store.run_and_store_backtest(con, horizon=args.horizon)
     if not doc["models"]:
@@ -109,7 +109,7 @@ def _read(args: argparse.Namespace, fn_name: str, *fn_args):
     from pipelines import forecast_store
     from pipelines.warehouse import Warehouse
 
-    with Warehouse(args.db).read() as con:
+    with Warehouse(warehouse_of(args)).read() as con:
         return getattr(forecast_store, fn_name)(con, *fn_args)
 
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli_common import add_db_arg, emit_json
-from pipelines.warehouse import Warehouse, resolve_db_path
+from app.cli_common import add_db_arg, emit_json, warehouse_of
+from pipelines.warehouse import Warehouse, WarehouseError
 from pipelines.warehouse_versions import list_versions, restore
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    wh = Warehouse(resolve_db_path(args.db))
+    wh = Warehouse(warehouse_of(args))
+    if getattr(wh, "url", None) is not None:
+        raise WarehouseError(
+            f"{wh}: `fabscope restore` brings back kept versions of a duckdb: file; a DuckLake warehouse keeps "
+            "its snapshots in its catalog (docs/deploy.md: time travel and rollback)"
+        )
     if args.list:
         kept = list_versions(wh)
         rows = [

@@ -17,8 +17,8 @@ import socket
 import sys
 from typing import Any
 
-from app.cli_common import CliError, add_command
-from fabscope.settings import env_var, get_settings, redacted_url, resolve_db_path
+from app.cli_common import CliError, add_command, warehouse_of
+from fabscope.settings import env_var, get_settings, redacted_url
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -113,16 +113,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.dashboard import service
     from pipelines.warehouse import Warehouse
 
-    db = resolve_db_path(args.db)
+    db = warehouse_of(
+        args, export=True
+    )  # $FABSCOPE_WAREHOUSE: what each gunicorn worker (app.dashboard.wsgi) reads
     mode = preflight(args.host, args.port)
     if not get_settings().redis_url:
         service.cache_dir_for(db)  # a read-only folder: one line now, not a traceback in every worker
     if not Warehouse(db).exists():
         print(
-            f"fabscope: no warehouse at {db} yet; pages will say how to fill it (`fabscope refresh`).",
+            f"fabscope: no warehouse at {Warehouse(db)} yet; pages will say how to fill it (`fabscope refresh`).",
             file=sys.stderr,
         )
-    os.environ[env_var("db")] = str(db)  # what each gunicorn worker (app.dashboard.wsgi) reads
     if get_settings().secret_key is None:  # one key shared by this server's workers
         os.environ[env_var("secret_key")] = secrets.token_hex(32)
     auth = f"auth: {mode}" if mode else "no auth (loopback only)"
@@ -134,7 +135,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     print(
         f"fabscope serve → http://{args.host}:{args.port} (gunicorn, {args.workers} workers × "
-        f"{args.threads} threads, {auth}, warehouse {db})",
+        f"{args.threads} threads, {auth}, warehouse {Warehouse(db)})",
         file=sys.stderr,
     )
     GunicornServer(gunicorn_options(args.host, args.port, args.workers, args.threads)).run()
@@ -164,15 +165,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "(e.g. redis://127.0.0.1:6379/0) here and for `fabscope serve`"
         )
     service.check_redis(settings.redis_url)
-    db = resolve_db_path(args.db)
-    os.environ[env_var("db")] = str(db)
+    db = warehouse_of(args, export=True)
     from app.dashboard.app import create_app
+    from pipelines.warehouse import Warehouse
 
     app = create_app(str(db))  # registers every background callback as a Celery task
     celery = app.server.extensions[service.EXTENSION_KEY].handle
     print(
         f"fabscope worker → {redacted_url(settings.redis_url)} ({args.concurrency} worker process(es), "
-        f"warehouse {db})",
+        f"warehouse {Warehouse(db)})",
         file=sys.stderr,
     )
     celery.worker_main(celery_worker_argv(args.concurrency, args.loglevel, args.hostname))

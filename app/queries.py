@@ -83,7 +83,7 @@ def _run(
     try:
         frame = wh.query(sql, params)
     except WarehouseNotFound:
-        return QueryResult(pl.DataFrame(), f"no warehouse at {wh.path} yet — {REFRESH_HINT}")
+        return QueryResult(pl.DataFrame(), f"no warehouse at {wh} yet — {REFRESH_HINT}")
     except duckdb.CatalogException:
         return QueryResult(
             pl.DataFrame(), f"no {label} data yet (table `{table}` is missing) — {REFRESH_HINT}"

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     db: Path = _env(
         "FABSCOPE_DB", Path("data") / "fabscope.duckdb", "the DuckDB warehouse file (`--db` overrides it)"
     )
+    warehouse: str | None = _env(
+        "FABSCOPE_WAREHOUSE",
+        None,
+        "warehouse URL, wins over $FABSCOPE_DB (`--warehouse`/`--db` override it): duckdb:PATH or "
+        "ducklake:postgresql://USER@HOST:PORT/DB?data=PATH (pipelines/warehouse_url.py, docs/deploy.md)",
+    )
     reference_dir: Path = _env(
         "FABSCOPE_REFERENCE_DIR", BUNDLED_REFERENCE_DIR, "folder of the curated reference CSVs to load"
     )
@@ -77,7 +83,9 @@ class Settings(BaseSettings):
         "FABSCOPE_REQUIRE_BROWSER", False, "tests: fail, not skip, browser tests without Chromium"
     )
     require_services: bool = _env(
-        "FABSCOPE_REQUIRE_SERVICES", False, "tests: fail, not skip, team-mode tests without redis-server"
+        "FABSCOPE_REQUIRE_SERVICES",
+        False,
+        "tests: fail, not skip, team-mode tests without redis-server or PostgreSQL",
     )
     # ---- the dashboard as a service (`fabscope serve`, `fabscope worker`; docs/deploy.md) ----------
     redis_url: str | None = _env(

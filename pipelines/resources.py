@@ -15,7 +15,8 @@ from pydantic import PrivateAttr
 from fabscope.errors import InputError
 from pipelines import clock
 from pipelines.failures import as_failure
-from pipelines.warehouse import Warehouse, WarehouseError, resolve_db_path
+from pipelines.warehouse import Warehouse, WarehouseError
+from pipelines.warehouse_url import target
 
 _FAILURE_EVENTS = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE}
 
@@ -55,6 +56,7 @@ class WarehouseResource(dg.ConfigurableResource):
     """
 
     db_path: str = ""
+    """The warehouse: a DuckDB file path or a ``ducklake:`` URL (``str(WarehouseURL)``)."""
     lock_timeout_s: float = 900.0
 
     _staging: Path | None = PrivateAttr(default=None)
@@ -63,7 +65,7 @@ class WarehouseResource(dg.ConfigurableResource):
     @property
     def warehouse(self) -> Warehouse:
         """The published warehouse this resource writes to."""
-        return Warehouse(resolve_db_path(self.db_path or None))
+        return Warehouse(self.db_path or None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         wh = self.warehouse
@@ -148,9 +150,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 def run_resources(db_path: str | Path | None = None, *, today: date | str | None = None) -> dict:
-    """The resources every fabscope run uses: the warehouse at ``db_path`` (default: the CONTRACT
-    rule) and the run date ``today`` (default: the UTC date when the run starts)."""
+    """The resources every fabscope run uses: the warehouse ``db_path`` (a path or a warehouse URL,
+    :mod:`pipelines.warehouse_url`; default: the CONTRACT rule) and the run date ``today`` (default: the
+    UTC date when the run starts)."""
     return {
-        "warehouse": WarehouseResource(db_path=str(resolve_db_path(db_path))),
+        "warehouse": WarehouseResource(db_path=str(target(db_path))),
         "run_date": RunDateResource(today=str(today or "")),
     }

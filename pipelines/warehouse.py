@@ -28,6 +28,7 @@ from fabscope.settings import resolve_db_path
 from pipelines.read_cache import ReadCache, file_stamp
 from pipelines.read_cache import register as register_read_cache
 from pipelines.schema import SCHEMA_VERSION, TABLES
+from pipelines.warehouse_url import target
 
 if TYPE_CHECKING:  # Polars is imported where frames are written: `fabscope status` does not need it
     import polars as pl
@@ -230,6 +231,17 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def preload_for_threads() -> None:
+    """Before a threaded server starts: run one parameterised query, on which DuckDB 1.5 imports pandas
+    when it is installed (the dev extras). Imported lazily by a request thread instead, other threads
+    (Plotly checks ``sys.modules`` for pandas) would meet a half-initialised module and fail."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SELECT ?", [1]).fetchall()
+    finally:
+        con.close()
+
+
 def _use_warehouse(cursor: duckdb.DuckDBPyConnection) -> None:
     cursor.execute(f"USE {_WAREHOUSE_ALIAS}")  # a cursor starts in the in-memory catalog
 
@@ -267,15 +279,33 @@ def verify_file(path: Path, *, shown: Path | None = None) -> None:
 
 
 class Warehouse:
-    """A published DuckDB warehouse file, its staging area and its single-writer lock."""
+    """A published DuckDB warehouse file, its staging area and its single-writer lock.
+
+    ``Warehouse(x)`` takes what :func:`pipelines.warehouse_url.target` reads (a path, a ``duckdb:`` or
+    ``ducklake:`` URL, None for the configured one) and returns a
+    :class:`~pipelines.warehouse_lake.LakeWarehouse` for a DuckLake URL: the one connection factory keyed
+    by the warehouse URL."""
+
+    def __new__(cls, path: Any = None) -> Warehouse:
+        if cls is Warehouse and target(path).is_lake:
+            from pipelines.warehouse_lake import LakeWarehouse
+
+            return object.__new__(LakeWarehouse)
+        return object.__new__(cls)
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = resolve_db_path(path)
+        self.path = target(path).path or resolve_db_path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.staging_dir = self.path.with_name("." + self.path.name + ".staging")
         self.versions_dir = self.path.with_name("." + self.path.name + ".versions")
         # the quarantine rows of the last failed run (Parquet), which published nothing
         self.failed_run_report = self.path.with_name("." + self.path.name + ".failed-run.parquet")
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def preflight(self) -> None:
+        """Fail now, in one line, if a writer could not start (a file warehouse: checked by the writer)."""
 
     def exists(self) -> bool:
         """True once a warehouse has been published."""

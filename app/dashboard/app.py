@@ -22,7 +22,7 @@ from dash import Input, Output, dcc, html
 from app.dashboard import callback_guard, service
 from app.dashboard import components as ui
 from fabscope.settings import get_settings
-from pipelines.warehouse import resolve_db_path
+from pipelines.warehouse_url import target
 
 DASHBOARD_DIR = Path(__file__).resolve().parent
 PAGES_DIR = DASHBOARD_DIR / "pages"
@@ -105,7 +105,7 @@ def _register_shell_callbacks(app: dash.Dash) -> None:
 
 def create_app(db_path: str | None = None) -> dash.Dash:
     """Build the dashboard for warehouse ``db_path`` (else ``$FABSCOPE_DB``, else ./data/fabscope.duckdb)."""
-    db = str(resolve_db_path(db_path))
+    db = str(target(db_path))  # a file's absolute path, or a ducklake: URL (pipelines.warehouse_url)
     settings = get_settings()
     manager = service.background_manager(db, settings)
     app = dash.Dash(
@@ -167,5 +167,8 @@ def _register_service_banner(app: dash.Dash) -> None:
 
 def serve(db_path: str | None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve the dashboard on http://host:port (127.0.0.1 by default; not for the open internet)."""
+    from pipelines.warehouse import preload_for_threads
+
     app = create_app(db_path)
+    preload_for_threads()  # before Flask's threads serve requests
     app.run(host=host, port=port, debug=False)

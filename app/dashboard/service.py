@@ -58,9 +58,12 @@ def version() -> str:
 
 # ---- background callbacks --------------------------------------------------------------------
 def cache_dir_for(db: str | Path) -> Path:
-    """Diskcache background-callback folder for warehouse ``db`` (created if needed); a one-line
-    :class:`WarehouseError` when the warehouse's folder cannot hold it (read-only, full, not a folder)."""
-    folder = Path(db).parent / CACHE_DIR_NAME
+    """Diskcache background-callback folder for warehouse ``db`` (created if needed; for a lakehouse,
+    beside its data folder); a one-line :class:`WarehouseError` when that folder cannot hold it
+    (read-only, full, not a folder)."""
+    from pipelines.warehouse import Warehouse
+
+    folder = Warehouse(db).path.parent / CACHE_DIR_NAME
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -13,5 +13,8 @@ from typing import Any
 def create_server() -> Any:
     """The Flask server of a dashboard on ``$FABSCOPE_DB`` (else ./data/fabscope.duckdb)."""
     from app.dashboard.app import create_app
+    from pipelines.warehouse import preload_for_threads
 
-    return create_app().server
+    server = create_app().server
+    preload_for_threads()  # before this worker's threads serve requests
+    return server
