@@ -45,7 +45,9 @@ def test_one_rerun_beyond_the_limit_is_refused_at_once(
     try:
         with rerun_slots.rerun_slot(db):  # slot 1, in this process
             with pytest.raises(rerun_slots.RerunsBusy) as refused:
-                se.rerun_in_subprocess(str(db), se.Rerun(se.build_scenario_yaml("baseline.yaml", "busy-test", {})))
+                se.rerun_in_subprocess(
+                    str(db), se.Rerun(se.build_scenario_yaml("baseline.yaml", "busy-test", {}))
+                )
             message = refused.value.message
             assert "busy" in message and "FABSCOPE_MAX_RERUNS" in message and "try again" in message
             assert "\n" not in message
