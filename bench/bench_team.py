@@ -79,7 +79,7 @@ def main() -> int:
 
 def _run(args: argparse.Namespace, folder: Path, pg: team_pg.Postgres) -> int:
     from app.cli_data import execute_refresh
-    from app.dashboard.scenario_edit import rerun
+    from app.dashboard.scenario_edit import Rerun, rerun
     from pipelines.clock import run_date
 
     backends = {
@@ -112,9 +112,10 @@ def _run(args: argparse.Namespace, folder: Path, pg: team_pg.Postgres) -> int:
         query_s[name] = statistics.median(_time(lambda db=db: _queries(db)) for _ in range(args.rounds))
     text = (REPO / "models" / "scenarios" / "baseline.yaml").read_text()
     for name, db in backends.items():
-        rerun(db, text, seed=1, n_paths=200)  # warm: the model's first-run costs
+        rerun(db, Rerun(text, seed=1, n_paths=200))  # warm: the model's first-run costs
         times = [
-            _time(lambda db=db, i=i: rerun(db, text, seed=100 + i, n_paths=200)) for i in range(args.reruns)
+            _time(lambda db=db, i=i: rerun(db, Rerun(text, seed=100 + i, n_paths=200)))
+            for i in range(args.reruns)
         ]
         rerun_s[name] = statistics.median(times)
     what = f"refresh ({args.select or 'all groups'}, median of {args.repeat})"

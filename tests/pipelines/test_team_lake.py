@@ -170,10 +170,10 @@ def _refresh_and_reruns_commit_concurrently_while_readers_see_whole_snapshots(la
 _RERUNS = """
 import sys
 from pathlib import Path
-from app.dashboard.scenario_edit import rerun
+from app.dashboard.scenario_edit import Rerun, rerun
 text = Path("models/scenarios/baseline.yaml").read_text()
 for i in range(int(sys.argv[2])):
-    print("stored", rerun(sys.argv[1], text, seed=1000 + i, n_paths=100)["scenario_id"], flush=True)
+    print("stored", rerun(sys.argv[1], Rerun(text, seed=1000 + i, n_paths=100))["scenario_id"], flush=True)
 """
 
 
